@@ -1,0 +1,46 @@
+//! The command line: argument parsing and wiring. Each subcommand lives in its own module and
+//! calls into the library; nothing here decides behaviour the library should own.
+
+mod model_args;
+mod show_model;
+
+use clap::{Parser, Subcommand};
+
+pub use model_args::ModelArgs;
+
+/// Exit code when every verdict passed.
+pub const EXIT_OK: i32 = 0;
+/// Exit code when any verdict failed.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code for usage or model errors.
+pub const EXIT_USAGE: i32 = 2;
+
+/// canary explores Pithead's configuration space: it plans walks of `pithead apply -y` steps
+/// that cover every value, pair and transition, runs them on a target, checks the box after
+/// each step, and shrinks failures to minimal regressions.
+#[derive(Debug, Parser)]
+#[command(name = "canary", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a model and show its axes, gates, constraints and services.
+    Model(show_model::Args),
+}
+
+/// Runs the parsed command line and returns the process exit code.
+pub fn main_with(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Command::Model(args) => show_model::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_USAGE
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! `canary model`: validate a model and show what it holds.
+
+use std::fmt::Write as _;
+
+use super::{EXIT_OK, ModelArgs};
+
+/// Arguments of `canary model`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let model = args.model.load()?;
+    let supplied = args.model.supplied(&model)?;
+    let mut out = String::new();
+    writeln!(out, "model {} (sha256 {})", model.name, &model.hash[..16])?;
+    writeln!(out, "axes:")?;
+    for (i, a) in model.axes.iter().enumerate() {
+        let values: Vec<String> = a
+            .values
+            .iter()
+            .enumerate()
+            .map(|(v, x)| {
+                let mut s = x.label.clone();
+                if v as u16 == a.default {
+                    s.push('*');
+                }
+                if !model.value_allowed(i, v as u16, &supplied) {
+                    s.push_str(" (gated)");
+                }
+                s
+            })
+            .collect();
+        writeln!(
+            out,
+            "  {:<32} {}{}",
+            a.name,
+            values.join(", "),
+            if a.cold { "  [cold]" } else { "" }
+        )?;
+    }
+    if !model.prerequisites.is_empty() {
+        writeln!(out, "prerequisites (supply with --supply NAME=VALUE):")?;
+        for p in &model.prerequisites {
+            let state = if supplied.0.contains_key(&p.name) {
+                "supplied"
+            } else {
+                "missing"
+            };
+            writeln!(out, "  {:<24} {:<9} {}", p.name, state, p.help)?;
+        }
+    }
+    for s in model.skipped(&supplied) {
+        writeln!(out, "SKIPPED {}={}: {}", s.axis, s.value, s.reason)?;
+    }
+    if !model.constraints.is_empty() {
+        writeln!(out, "constraints:")?;
+        for c in &model.constraints {
+            writeln!(out, "  {}", c.text)?;
+        }
+    }
+    if !model.normalisations.is_empty() {
+        writeln!(out, "normalisations:")?;
+        for n in &model.normalisations {
+            writeln!(out, "  when {}: {}", n.text, n.why)?;
+        }
+    }
+    if !model.services.is_empty() {
+        let names: Vec<&str> = model.services.iter().map(|s| s.name.as_str()).collect();
+        writeln!(out, "services: {}", names.join(", "))?;
+    }
+    print!("{out}");
+    Ok(EXIT_OK)
+}

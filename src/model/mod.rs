@@ -1,0 +1,404 @@
+//! The stack model: axes and their values, gates, constraints, normalisations and the service
+//! map, loaded from `strategies/*.toml` (see [`load`]) or from a PICT model (see [`pict`]).
+//!
+//! A [`Config`] is one value index per axis. The *raw* config is what canary writes into
+//! `config.json`; the *effective* config is what the stack renders from it after the model's
+//! normalisations (for Pithead, `tari.mode=off` renders `tari_required` false). Coverage is
+//! counted on effective configs, because two raw configs with the same effective config put the
+//! box in the same state.
+
+pub mod expr;
+mod load;
+pub mod pict;
+mod services;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub use expr::{Expr, UNSET};
+pub use load::{BUILTIN_PITHEAD, load_file, load_str};
+pub use services::{Prediction, Rendered};
+
+/// One value of an axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AxisValue {
+    /// The name used in tables, constraints and on the command line (`local`, `true`, `set`).
+    pub label: String,
+    /// The JSON written into config.json. Strings may hold `${prerequisite}` templates.
+    pub json: serde_json::Value,
+}
+
+/// A configuration axis: one key of config.json and the values a run varies it over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// Dotted name, also the config.json path unless `path` says otherwise.
+    pub name: String,
+    /// Dotted config.json path the value is written to.
+    pub path: String,
+    /// The values, in declaration order.
+    pub values: Vec<AxisValue>,
+    /// Index of the default value (what the stack assumes when the key is absent).
+    pub default: u16,
+    /// A change of this axis cannot be hot-applied (needs down then up).
+    pub cold: bool,
+}
+
+impl Axis {
+    /// Index of the value with this label.
+    pub fn value_index(&self, label: &str) -> Option<u16> {
+        self.values
+            .iter()
+            .position(|v| v.label == label)
+            .map(|i| i as u16)
+    }
+}
+
+/// Something a gated value needs from the user (a data dir, a remote host, a key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prerequisite {
+    pub name: String,
+    /// One line saying what to supply.
+    pub help: String,
+    /// Never printed, journaled or saved.
+    pub secret: bool,
+}
+
+/// A value that is planned only when its prerequisites are supplied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gate {
+    pub axis: usize,
+    pub value: u16,
+    pub needs: Vec<String>,
+    pub reason: String,
+    /// Extra config.json keys written whenever the gated value is used (dotted path → JSON).
+    pub sets: BTreeMap<String, serde_json::Value>,
+}
+
+/// A rule every raw config must satisfy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Constraint {
+    pub text: String,
+    pub expr: Expr,
+    pub why: String,
+}
+
+/// When `when` holds, the stack renders `axis` as `value` whatever config.json says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalisation {
+    pub text: String,
+    pub when: Expr,
+    pub sets: Vec<(usize, u16)>,
+    pub why: String,
+}
+
+/// A compose profile: active when its condition holds on the effective config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub name: String,
+    pub when: Expr,
+}
+
+/// A container of the stack and what makes an apply touch it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub name: String,
+    /// The profile that must be active for the container to exist; `None` means always.
+    pub profile: Option<String>,
+    /// Rendered keys the container interpolates: a change recreates it.
+    pub inputs: Vec<String>,
+    /// Rendered keys of a mounted file: a change restarts it (apply runs `compose restart`).
+    pub restart_on: Vec<String>,
+    /// Services whose recreate or restart restarts this one (compose `depends_on` with
+    /// `restart: true`).
+    pub restart_with: Vec<String>,
+    /// Rough seconds to get back to ready after a recreate; prices a step.
+    pub cost: f64,
+}
+
+/// One case of a derived value: the first case whose `when` holds gives the value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DerivedCase {
+    pub when: Option<Expr>,
+    pub source: DerivedSource,
+}
+
+/// Where a derived value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DerivedSource {
+    /// A fixed JSON value (strings may hold `${prerequisite}` templates).
+    Value(serde_json::Value),
+    /// The effective value of an axis, mapped by label when a map is given, else the axis'
+    /// JSON value.
+    Axis {
+        axis: usize,
+        map: BTreeMap<String, serde_json::Value>,
+    },
+    /// The active profiles joined with commas, in declaration order.
+    Profiles,
+}
+
+/// A value the stack derives from the config: an .env key or an `/api/state` field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Derived {
+    pub key: String,
+    pub cases: Vec<DerivedCase>,
+}
+
+/// A loaded, validated model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub name: String,
+    pub description: String,
+    /// Whether transition coverage is on when the user does not say.
+    pub transitions_by_default: bool,
+    /// Seconds a changing apply costs before any container work.
+    pub apply_cost: f64,
+    pub axes: Vec<Axis>,
+    pub prerequisites: Vec<Prerequisite>,
+    pub gates: Vec<Gate>,
+    pub constraints: Vec<Constraint>,
+    pub normalisations: Vec<Normalisation>,
+    pub profiles: Vec<Profile>,
+    pub services: Vec<Service>,
+    /// Rendered .env keys.
+    pub env: Vec<Derived>,
+    /// Expected `/api/state` fields (dotted JSON paths).
+    pub api: Vec<Derived>,
+    /// .env keys whose sorted lines make the secret fingerprint.
+    pub secret_env: Vec<String>,
+    /// .env keys the oracle asserts on the box after every step.
+    pub posture_env: Vec<String>,
+    /// Where the model came from, for messages.
+    pub source: PathBuf,
+    /// sha256 of the model's source text, hex.
+    pub hash: String,
+}
+
+/// A configuration: one value index per axis, in axis order.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct Config(pub Vec<u16>);
+
+/// Prerequisites the user supplied, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Supplied(pub BTreeMap<String, String>);
+
+impl Supplied {
+    /// Whether every named prerequisite was supplied with a non-empty value.
+    pub fn has_all(&self, names: &[String]) -> bool {
+        names
+            .iter()
+            .all(|n| self.0.get(n).is_some_and(|v| !v.is_empty()))
+    }
+}
+
+/// A gated value left out of a plan, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Skip {
+    pub axis: String,
+    pub value: String,
+    pub reason: String,
+}
+
+impl Model {
+    /// Index of the axis with this name.
+    pub fn axis_index(&self, name: &str) -> Option<usize> {
+        self.axes.iter().position(|a| a.name == name)
+    }
+
+    /// The config the stack assumes when config.json sets none of the axes.
+    pub fn default_config(&self) -> Config {
+        Config(self.axes.iter().map(|a| a.default).collect())
+    }
+
+    /// The label of a config's value on an axis.
+    pub fn label(&self, axis: usize, value: u16) -> &str {
+        &self.axes[axis].values[value as usize].label
+    }
+
+    /// The first constraint a raw config breaks, if any.
+    pub fn violation(&self, config: &[u16]) -> Option<&Constraint> {
+        self.constraints.iter().find(|c| !c.expr.holds(config))
+    }
+
+    /// The effective config: the raw one after every normalisation that applies.
+    pub fn effective(&self, raw: &Config) -> Config {
+        let mut out = raw.clone();
+        // Normalisations read the raw config so their order does not matter.
+        for n in &self.normalisations {
+            if n.when.holds(&raw.0) {
+                for &(axis, value) in &n.sets {
+                    out.0[axis] = value;
+                }
+            }
+        }
+        out
+    }
+
+    /// Gated values whose prerequisites are missing, with the reason they are skipped.
+    pub fn skipped(&self, supplied: &Supplied) -> Vec<Skip> {
+        self.gates
+            .iter()
+            .filter(|g| !supplied.has_all(&g.needs))
+            .map(|g| Skip {
+                axis: self.axes[g.axis].name.clone(),
+                value: self.label(g.axis, g.value).to_string(),
+                reason: format!(
+                    "{}; supply {}",
+                    g.reason,
+                    g.needs
+                        .iter()
+                        .map(|n| format!("--supply {n}=..."))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            })
+            .collect()
+    }
+
+    /// Whether a value may be planned with what was supplied.
+    pub fn value_allowed(&self, axis: usize, value: u16, supplied: &Supplied) -> bool {
+        self.gates
+            .iter()
+            .filter(|g| g.axis == axis && g.value == value)
+            .all(|g| supplied.has_all(&g.needs))
+    }
+
+    /// The constraints of the space the planner covers: the raw constraints, each normalisation
+    /// as an implication (so coverage is counted on effective configs), and each gated value
+    /// whose prerequisites are missing as a ban.
+    pub fn planning_constraints(&self, supplied: &Supplied) -> Vec<Expr> {
+        let mut out: Vec<Expr> = self.constraints.iter().map(|c| c.expr.clone()).collect();
+        for n in &self.normalisations {
+            for &(axis, value) in &n.sets {
+                let mut set = vec![false; self.axes[axis].values.len()];
+                set[value as usize] = true;
+                out.push(Expr::Or(
+                    Box::new(Expr::Not(Box::new(n.when.clone()))),
+                    Box::new(Expr::In(axis, set)),
+                ));
+            }
+        }
+        for (axis, a) in self.axes.iter().enumerate() {
+            let banned: Vec<bool> = (0..a.values.len() as u16)
+                .map(|v| !self.value_allowed(axis, v, supplied))
+                .collect();
+            if banned.iter().any(|b| *b) {
+                out.push(Expr::Not(Box::new(Expr::In(axis, banned))));
+            }
+        }
+        out
+    }
+
+    /// The raw config canary writes for an effective planned config: axes that a
+    /// normalisation overrides are left at their default (as if absent from config.json), so
+    /// the walk also exercises the stack's own normalisation; where that would break a
+    /// constraint the effective value is kept.
+    pub fn raw_for(&self, effective: &Config) -> Config {
+        let mut raw = effective.clone();
+        for n in &self.normalisations {
+            if n.when.holds(&effective.0) {
+                for &(axis, _) in &n.sets {
+                    raw.0[axis] = self.axes[axis].default;
+                }
+            }
+        }
+        if self.violation(&raw.0).is_some() || self.effective(&raw) != *effective {
+            return effective.clone();
+        }
+        raw
+    }
+
+    /// The config.json keys a config sets: each axis' path with its value, plus the extra keys
+    /// of gated values in use, templates filled from the supplied prerequisites.
+    pub fn overrides(
+        &self,
+        config: &Config,
+        supplied: &Supplied,
+    ) -> BTreeMap<String, serde_json::Value> {
+        let mut out = BTreeMap::new();
+        for (i, axis) in self.axes.iter().enumerate() {
+            let v = &axis.values[config.0[i] as usize].json;
+            out.insert(axis.path.clone(), fill_templates(v, supplied));
+        }
+        for g in &self.gates {
+            if config.0[g.axis] == g.value {
+                for (path, v) in &g.sets {
+                    out.insert(path.clone(), fill_templates(v, supplied));
+                }
+            }
+        }
+        out
+    }
+
+    /// A config as axis name → label, for tables, journals and the plan's JSON.
+    pub fn labels(&self, config: &Config) -> BTreeMap<String, String> {
+        self.axes
+            .iter()
+            .zip(&config.0)
+            .map(|(a, v)| (a.name.clone(), a.values[*v as usize].label.clone()))
+            .collect()
+    }
+
+    /// Parses `axis=label` assignments onto a config.
+    pub fn config_from_labels<'a>(
+        &self,
+        base: &Config,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Config, String> {
+        let mut c = base.clone();
+        for (name, label) in pairs {
+            let a = self
+                .axis_index(name)
+                .ok_or_else(|| format!("unknown axis '{name}'"))?;
+            let v = self.axes[a].value_index(label).ok_or_else(|| {
+                format!(
+                    "axis '{name}' has no value '{label}'; its values are: {}",
+                    self.axes[a]
+                        .values
+                        .iter()
+                        .map(|v| v.label.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            c.0[a] = v;
+        }
+        Ok(c)
+    }
+}
+
+/// Replaces `${name}` in strings with supplied prerequisite values.
+pub fn fill_templates(v: &serde_json::Value, supplied: &Supplied) -> serde_json::Value {
+    match v {
+        serde_json::Value::String(s) if s.contains("${") => {
+            let mut out = s.clone();
+            for (k, val) in &supplied.0 {
+                out = out.replace(&format!("${{{k}}}"), val);
+            }
+            serde_json::Value::String(out)
+        }
+        other => other.clone(),
+    }
+}
+
+/// The label a JSON scalar gets when no label is given.
+pub fn label_of(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl expr::AxisCatalog for [Axis] {
+    fn axis_index(&self, name: &str) -> Option<usize> {
+        self.iter().position(|a| a.name == name)
+    }
+    fn axis_names(&self) -> Vec<String> {
+        self.iter().map(|a| a.name.clone()).collect()
+    }
+    fn labels(&self, axis: usize) -> Vec<String> {
+        self[axis].values.iter().map(|v| v.label.clone()).collect()
+    }
+}

@@ -1,0 +1,92 @@
+//! Targets: where a step runs. Every target is "a box with a config.json and a `pithead` CLI":
+//! the runner writes config.json, applies it, and observes the box; the oracle judges the
+//! observations. The in-process simulation ([`sim`]) is one implementation; the box targets
+//! (a local shell, SSH, the docker mini-stack) are more of the same trait, not another runner.
+//!
+//! A target knows nothing of the model in `strategies/`: it takes config.json as JSON, like the
+//! real CLI does, so the oracle can disagree with it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The result of one CLI command on the box.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandResult {
+    /// The process exit code (Pithead: 0 ok, 1 error, 75 lock timeout).
+    pub exit_code: i32,
+    /// stdout and stderr, secrets already redacted.
+    pub output: String,
+}
+
+/// One container as `docker compose ps` / `docker inspect` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerState {
+    /// Service name (`monerod`, `tari`, ...).
+    pub name: String,
+    /// Container id: changes when the container is recreated.
+    pub id: String,
+    /// Start marker (StartedAt): changes when the container is restarted or recreated.
+    pub started: String,
+    /// `running`, `exited`, `created`, `restarting`, ...
+    pub state: String,
+    /// `healthy`, `unhealthy`, `starting`, or `None` without a healthcheck.
+    pub health: Option<String>,
+}
+
+/// Everything the oracle reads from the box after a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// Exit code of `pithead status`.
+    pub status_exit: i32,
+    /// Containers that exist, running or not.
+    pub containers: Vec<ContainerState>,
+    /// The box's .env with secret lines removed.
+    pub env: BTreeMap<String, String>,
+    /// `GET http://127.0.0.1:8000/api/state`, or `null` when it did not answer.
+    pub api: serde_json::Value,
+    /// sha256 of the sorted secret lines of .env, computed on the box.
+    pub secret_fingerprint: String,
+}
+
+/// The error a target reports when it cannot do what was asked (as opposed to a box that
+/// does it wrongly, which is a failed verdict).
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("the connection to the box failed: {0}")]
+    Connection(String),
+    #[error("the box is not usable as a target: {0}")]
+    Unusable(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A box canary can drive.
+#[allow(async_fn_in_trait)]
+pub trait Target {
+    /// Short name for journals and reports (`sim`, `local`, `ssh`).
+    fn name(&self) -> &str;
+
+    /// What is under test, for the run's manifest (version, directory, host).
+    fn describe(&self) -> BTreeMap<String, String>;
+
+    /// Reads the box's current config.json.
+    async fn read_config(&mut self) -> Result<serde_json::Value, TargetError>;
+
+    /// Replaces config.json atomically.
+    async fn write_config(&mut self, config: &serde_json::Value) -> Result<(), TargetError>;
+
+    /// Runs `pithead apply -y`.
+    async fn apply(&mut self) -> Result<CommandResult, TargetError>;
+
+    /// Reads the box: status, containers, .env, /api/state, fingerprint.
+    async fn observe(&mut self) -> Result<Observation, TargetError>;
+
+    /// Lets time pass before the next poll. The simulation advances its virtual clock; real
+    /// boxes sleep.
+    async fn wait(&mut self, duration: Duration);
+
+    /// Time since the target was opened, on the target's clock.
+    fn elapsed(&self) -> Duration;
+}
