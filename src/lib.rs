@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod errors;
+pub mod journal;
 pub mod model;
 pub mod plan;
 pub mod rng;

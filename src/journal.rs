@@ -1,0 +1,260 @@
+//! The run journal: one JSON object per line in `journal.jsonl`, flushed after every event.
+//! Every report (CSV, JUnit, JSON summary, HTML) is derived from the journal alone, and a
+//! dropped run resumes from it. Each line is an [`Entry`]: a sequence number, the wall-clock
+//! fields (`ts`, `wall_ms`, the only nondeterministic ones) and one [`Event`].
+//!
+//! Determinism contract: two runs with the same seed, model, target and options write the same
+//! lines once `ts` and `wall_ms` are dropped.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::target::{CommandResult, Observation};
+
+/// A config as axis name → value label.
+pub type Labels = BTreeMap<String, String>;
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// 0-based position in the journal.
+    pub seq: u64,
+    /// Wall-clock time the event was written (RFC 3339). Nondeterministic.
+    pub ts: String,
+    /// Wall-clock milliseconds since the run started. Nondeterministic.
+    pub wall_ms: u64,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// What the model predicted a step would touch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Predicted {
+    pub created: Vec<String>,
+    pub removed: Vec<String>,
+    pub recreated: Vec<String>,
+    pub restarted: Vec<String>,
+    pub cost: f64,
+}
+
+/// A named check's outcome with what was seen and what the model expected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Stable check name (`containers`, `status_exit`, `api.pool.type`, `env.MONERO_PRUNE`,
+    /// `recreated`, `idempotent`, `secret_fingerprint`, `ready`, ...).
+    pub check: String,
+    pub passed: bool,
+    pub observed: serde_json::Value,
+    pub expected: serde_json::Value,
+    /// One line for people.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+/// The events of a run, tagged by `event`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// First line: what ran, on what, with which seed.
+    Manifest {
+        tool_version: String,
+        run_id: String,
+        seed: String,
+        model: String,
+        model_hash: String,
+        target: String,
+        /// What is under test (target description: version, dir, host).
+        under_test: BTreeMap<String, String>,
+        faults: Vec<String>,
+        /// The options that shape the walk (strength, transitions, shard, max_steps...).
+        options: BTreeMap<String, serde_json::Value>,
+        /// One line that replays this run.
+        replay: String,
+    },
+    /// The plan the run executes: the planner's JSON contract (axes, walk, skipped, coverage).
+    Plan { plan: serde_json::Value },
+    /// A gated value left out, with its reason (also printed as a loud SKIPPED line).
+    Skipped {
+        axis: String,
+        value: String,
+        reason: String,
+    },
+    /// A step begins.
+    StepStart {
+        step: usize,
+        /// Raw config written to config.json.
+        config: Labels,
+        /// Config the stack should render.
+        effective: Labels,
+        /// Axes whose effective value changes.
+        changed: Vec<String>,
+        predicted: Predicted,
+    },
+    /// `pithead apply -y` finished.
+    Apply {
+        step: usize,
+        result: CommandResult,
+        /// Target-clock seconds the apply took.
+        seconds: f64,
+    },
+    /// Readiness polling ended.
+    Ready {
+        step: usize,
+        reached: bool,
+        /// Target-clock seconds from the end of the apply to ready (or to the timeout).
+        seconds: f64,
+        polls: u32,
+    },
+    /// The observation the verdicts were judged on.
+    Observed {
+        step: usize,
+        observation: Observation,
+    },
+    /// The second apply that must be a no-op.
+    SecondApply { step: usize, result: CommandResult },
+    /// One check's verdict.
+    Verdict {
+        step: usize,
+        #[serde(flatten)]
+        verdict: Verdict,
+    },
+    /// A step ended.
+    StepEnd {
+        step: usize,
+        passed: bool,
+        /// Target-clock seconds for the whole step.
+        seconds: f64,
+    },
+    /// Last line of a run.
+    RunEnd {
+        passed: bool,
+        steps: usize,
+        verdicts_passed: usize,
+        verdicts_failed: usize,
+        exit_code: i32,
+    },
+}
+
+/// Appends entries to a journal file, flushing each one.
+pub struct JournalWriter {
+    out: BufWriter<File>,
+    seq: u64,
+    started: std::time::Instant,
+}
+
+impl JournalWriter {
+    /// Creates (truncates) the journal at `path`.
+    pub fn create(path: &Path) -> std::io::Result<JournalWriter> {
+        Ok(JournalWriter {
+            out: BufWriter::new(File::create(path)?),
+            seq: 0,
+            started: std::time::Instant::now(),
+        })
+    }
+
+    /// Opens an existing journal to append to it (resume), continuing its numbering. A torn
+    /// last line left by a crash is cut off first.
+    pub fn append(path: &Path) -> std::io::Result<JournalWriter> {
+        let seq = read_journal(path)?.len() as u64;
+        let text = std::fs::read_to_string(path)?;
+        let mut good = 0;
+        for line in text.split_inclusive('\n') {
+            if !line.ends_with('\n') || serde_json::from_str::<Entry>(line.trim()).is_err() {
+                break;
+            }
+            good += line.len();
+        }
+        let file = std::fs::OpenOptions::new().append(true).open(path)?;
+        file.set_len(good as u64)?;
+        Ok(JournalWriter {
+            out: BufWriter::new(file),
+            seq,
+            started: std::time::Instant::now(),
+        })
+    }
+
+    /// Writes one event and flushes it to disk.
+    pub fn write(&mut self, event: Event) -> std::io::Result<()> {
+        let entry = Entry {
+            seq: self.seq,
+            ts: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            wall_ms: self.started.elapsed().as_millis() as u64,
+            event,
+        };
+        serde_json::to_writer(&mut self.out, &entry)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()?;
+        self.seq += 1;
+        Ok(())
+    }
+}
+
+/// Reads a whole journal. A truncated last line (a crash mid-write) is dropped; any other bad
+/// line is an error naming its line number.
+pub fn read_journal(path: &Path) -> std::io::Result<Vec<Entry>> {
+    let reader = BufReader::new(File::open(path)?);
+    let lines: Vec<String> = reader.lines().collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Entry>(line) {
+            Ok(e) => out.push(e),
+            Err(_) if i + 1 == lines.len() => break,
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}:{}: not a journal entry: {e}", path.display(), i + 1),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_tolerates_a_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let mut w = JournalWriter::create(&path).unwrap();
+        w.write(Event::Skipped {
+            axis: "monero.mode".into(),
+            value: "remote".into(),
+            reason: "no host".into(),
+        })
+        .unwrap();
+        w.write(Event::StepEnd {
+            step: 0,
+            passed: true,
+            seconds: 1.5,
+        })
+        .unwrap();
+        drop(w);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"seq\": 2, \"ts\"");
+        std::fs::write(&path, text).unwrap();
+        let entries = read_journal(&path).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert!(matches!(entries[1].event, Event::StepEnd { step: 0, .. }));
+        let mut w = JournalWriter::append(&path).unwrap();
+        assert_eq!(w.seq, 2);
+        w.write(Event::StepEnd {
+            step: 1,
+            passed: false,
+            seconds: 0.0,
+        })
+        .unwrap();
+        drop(w);
+        let entries = read_journal(&path).unwrap();
+        assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [0, 1, 2]);
+    }
+}
