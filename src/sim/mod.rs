@@ -196,6 +196,16 @@ impl SimTarget {
         self.now
     }
 
+    /// Lets virtual time pass (what [`Target::wait`] does).
+    pub fn advance(&mut self, d: Duration) {
+        self.now += d.as_millis() as u64;
+    }
+
+    /// Reads config.json.
+    pub fn config(&self) -> &Value {
+        &self.config
+    }
+
     /// Replaces config.json (no validation: that is apply's job).
     pub fn write_config_sync(&mut self, config: &Value) {
         self.config = config.clone();
@@ -423,9 +433,6 @@ impl SimTarget {
                     syncing_ms: self.rng.random_range(20_000..=120_000),
                 };
             }
-            Svc::P2pool => {
-                self.pool_before = self.shown_pool_type();
-            }
             Svc::Dashboard => {
                 // A dashboard pointed at another node than before follows it from scratch: a
                 // remote node is loading for a moment, then done. A local node's progress
@@ -484,6 +491,7 @@ impl SimTarget {
     /// `docker compose restart <svc>`: same container, same args, a new start.
     fn restart(&mut self, s: Svc) {
         if let Some(i) = self.find(s) {
+            self.pool_before = self.shown_pool_type();
             self.start(i);
             if s == Svc::Tor {
                 self.tor_restarted(&[]);
@@ -506,6 +514,9 @@ impl SimTarget {
     /// `compose_up_checked -d --remove-orphans`: returns how many containers it touched.
     fn compose_up(&mut self) -> Result<usize, String> {
         let profiles = self.env.get(Key::COMPOSE_PROFILES).to_string();
+        // What the classifier shows before p2pool (maybe) restarts: it keeps showing it for a
+        // while after a sidechain switch (#746).
+        self.pool_before = self.shown_pool_type();
         // 1. `compose rm -sf` the containers of deactivated profiles (#795).
         if !self.has(Fault::LeftoverProfileContainer) {
             let removed_once = &mut self.removed_once;
@@ -617,7 +628,7 @@ impl Target for SimTarget {
     }
 
     async fn wait(&mut self, duration: Duration) {
-        self.now += duration.as_millis() as u64;
+        self.advance(duration);
     }
 
     fn elapsed(&self) -> Duration {
