@@ -303,13 +303,11 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
 /// No string leaf may hold a control character: it would inject lines into .env.
 fn check_strings(v: &Value, path: &mut String) -> Result<(), String> {
     match v {
-        Value::String(s) => {
-            if s.chars().any(char::is_control) {
-                return Err(format!(
-                    "{} holds a control character; remove it (it would inject .env lines)",
-                    if path.is_empty() { "a value" } else { path }
-                ));
-            }
+        Value::String(s) if s.chars().any(char::is_control) => {
+            return Err(format!(
+                "{} holds a control character; remove it (it would inject .env lines)",
+                if path.is_empty() { "a value" } else { path }
+            ));
         }
         Value::Object(m) => {
             for (k, v) in m {
