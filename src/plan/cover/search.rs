@@ -197,6 +197,7 @@ impl<'r, 'a> Search<'r, 'a> {
         let mut best = self.rows.clone();
         let mut tabu: Vec<u64> = Vec::new();
         let mut moves: u64 = 0;
+        // Short tabu tenure: measured 1, 4 and 12 on 10^20, 5^10 and 3^100; 4 did best.
         let tenure: u64 = 4;
         let mut scratch = vec![0u16; k];
         let mut changed: Vec<usize> = Vec::with_capacity(4);
