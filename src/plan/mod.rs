@@ -37,3 +37,4 @@ pub struct Plan {
     pub walks: Vec<Walk>,
     pub skipped: Vec<Skip>,
 }
+pub mod cover;
