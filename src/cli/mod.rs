@@ -2,6 +2,7 @@
 //! calls into the library; nothing here decides behaviour the library should own.
 
 mod model_args;
+mod plan;
 mod show_model;
 
 use clap::{Parser, Subcommand};
@@ -29,12 +30,15 @@ pub struct Cli {
 pub enum Command {
     /// Validate a model and show its axes, gates, constraints and services.
     Model(show_model::Args),
+    /// Plan closed walks of applies covering every value tuple and value change.
+    Plan(plan::Args),
 }
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn main_with(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Model(args) => show_model::run(args),
+        Command::Plan(args) => plan::run(args),
     };
     match result {
         Ok(code) => code,
