@@ -3,6 +3,7 @@
 
 mod faults;
 mod model_args;
+mod plan;
 mod show_model;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate a model and show its axes, gates, constraints and services.
     Model(show_model::Args),
+    /// Plan closed walks of applies covering every value tuple and value change.
+    Plan(plan::Args),
     /// List the injected faults a target can switch on with `--fault NAME`.
     Faults(faults::Args),
 }
@@ -38,6 +41,7 @@ pub enum Command {
 pub fn main_with(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Model(args) => show_model::run(args),
+        Command::Plan(args) => plan::run(args),
         Command::Faults(args) => faults::run(args),
     };
     match result {
