@@ -11,4 +11,5 @@ pub mod journal;
 pub mod model;
 pub mod plan;
 pub mod rng;
+pub mod shrink;
 pub mod target;
