@@ -233,7 +233,7 @@ fn steps_after_the_failure_are_trimmed_for_free() {
     for _ in 0..7 {
         failure
             .steps
-            .push(random_config(&s.oracle.model, &s.oracle.supplied, &mut rng));
+            .push(random_config(&s.oracle.model, &s.oracle.supplied, &mut rng).unwrap());
     }
     let mut oracle = s.oracle.clone();
     let r = shrink(
@@ -370,7 +370,7 @@ fn operations_are_shrunk_like_applies() {
         steps.push(if steps.len() % 3 == 2 {
             OpStep::Restart
         } else {
-            OpStep::Apply(random_config(&model, &supplied, &mut rng))
+            OpStep::Apply(random_config(&model, &supplied, &mut rng).unwrap())
         });
         if let Outcome::Fail { failed_at, .. } = oracle.run(&steps) {
             steps.truncate(failed_at + 1);
@@ -402,4 +402,25 @@ fn operations_are_shrunk_like_applies() {
         .collect();
     assert_eq!(changed, vec![axis]);
     assert!(r.one_minimal);
+}
+
+#[test]
+fn an_empty_failure_shrinks_to_itself_without_running() {
+    let s = pithead_setting(&Seed::from_u64(9), 1, false, 5).unwrap();
+    let failure = Failure {
+        steps: Vec::new(),
+        signature: target_signature(),
+        failed_at: 0,
+    };
+    let mut oracle = s.oracle.clone();
+    let r = shrink(
+        &s.oracle.model,
+        &s.oracle.supplied,
+        &failure,
+        &mut oracle,
+        &ShrinkOptions::default(),
+    );
+    assert!(r.minimal.is_empty());
+    assert_eq!(r.runs, 0);
+    assert!(oracle.log.is_empty());
 }

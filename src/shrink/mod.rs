@@ -11,7 +11,8 @@
 //!
 //! The passes, in order, repeated until none makes progress (see [`shrinker`] for each one):
 //! `trim` (drop everything after the first failing step, free), `suffix` (keep the shortest
-//! failing suffix, probing 1, 2, 4... steps, the cheap candidates first), `delete` (right-to-left
+//! failing suffix, probing 1, 2, 4... steps, the cheap candidates first), `prefix` (the same
+//! from the other end: the shortest prefix that fails with the failing step), `delete` (right-to-left
 //! block deletion with exponential probing), `noop` (drop steps that change nothing), `simplest`
 //! (reset whole axes to their default), `revert` (revert one axis of one step to the previous
 //! step's value) and `merge` (two adjacent steps as one apply). A last `verify` pass proves the
@@ -185,6 +186,8 @@ pub enum Pass {
     Trim,
     /// Keep only the shortest failing suffix, probing 1, 2, 4... steps.
     Suffix,
+    /// Keep the shortest prefix that fails together with the failing step.
+    Prefix,
     /// Right-to-left block deletion with exponential probing.
     Delete,
     /// Drop steps that change nothing relative to the previous config.
@@ -201,9 +204,10 @@ pub enum Pass {
 
 impl Pass {
     /// Every pass, in order.
-    pub const ALL: [Pass; 8] = [
+    pub const ALL: [Pass; 9] = [
         Pass::Trim,
         Pass::Suffix,
+        Pass::Prefix,
         Pass::Delete,
         Pass::Noop,
         Pass::Simplest,
@@ -217,6 +221,7 @@ impl Pass {
         match self {
             Pass::Trim => "trim",
             Pass::Suffix => "suffix",
+            Pass::Prefix => "prefix",
             Pass::Delete => "delete",
             Pass::Noop => "noop",
             Pass::Simplest => "simplest",

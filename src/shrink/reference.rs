@@ -65,14 +65,16 @@ impl<'a, 'o, S: Step, O: Oracle<S>> Reference<'a, 'o, S, O> {
     ) -> Self {
         let mut session = Session::new(oracle, mode, max_applies, None);
         let f = failure.failed_at.min(failure.steps.len().saturating_sub(1));
-        session.remember(
-            failure.steps.clone(),
-            super::Outcome::Fail {
-                signature: failure.signature.clone(),
-                failed_at: f,
-                applies: f + 1,
-            },
-        );
+        if !failure.steps.is_empty() {
+            session.remember(
+                failure.steps.clone(),
+                super::Outcome::Fail {
+                    signature: failure.signature.clone(),
+                    failed_at: f,
+                    applies: f + 1,
+                },
+            );
+        }
         let current = if trim {
             failure.steps[..(f + 1).min(failure.steps.len())].to_vec()
         } else {
@@ -102,7 +104,8 @@ impl<'a, 'o, S: Step, O: Oracle<S>> Reference<'a, 'o, S, O> {
         let at = match self.session.test(&cand) {
             Settled::Ran(o) | Settled::Cached(o) => o.fails_with(&self.failure.signature),
             _ => None,
-        };
+        }
+        .filter(|&f| f < cand.len());
         let Some(f) = at else { return false };
         self.current = if self.trim { cand[..=f].to_vec() } else { cand };
         self.progress.push(Progress {

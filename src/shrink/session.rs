@@ -46,6 +46,9 @@ impl<S: Step> Cache<S> {
                     ..
                 } => {
                     let f = *failed_at;
+                    if f >= seq.len() {
+                        continue;
+                    }
                     if cand.len() > f && cand[..=f] == seq[..=f] {
                         return Some(Outcome::Fail {
                             signature: signature.clone(),

@@ -45,14 +45,16 @@ pub fn shrink_observed<S: Step, O: Oracle<S>>(
     let mut session = Session::new(oracle, CacheMode::Prefix, opts.max_applies, deadline);
     let baseline = session.baseline().clone();
     let failed_at = failure.failed_at.min(failure.steps.len().saturating_sub(1));
-    session.remember(
-        failure.steps.clone(),
-        Outcome::Fail {
-            signature: failure.signature.clone(),
-            failed_at,
-            applies: failed_at + 1,
-        },
-    );
+    if !failure.steps.is_empty() {
+        session.remember(
+            failure.steps.clone(),
+            Outcome::Fail {
+                signature: failure.signature.clone(),
+                failed_at,
+                applies: failed_at + 1,
+            },
+        );
+    }
     let current: Vec<S> = failure.steps[..(failed_at + 1).min(failure.steps.len())].to_vec();
     let mut s = Shrinker {
         model,
@@ -82,6 +84,7 @@ pub fn shrink_observed<S: Step, O: Oracle<S>>(
         loop {
             let before = s.key(&s.current);
             s.suffix();
+            s.prefix();
             s.delete();
             s.noop();
             s.simplest();
@@ -206,7 +209,11 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             _ => None,
         };
         let mut accepted = false;
-        if let Some(f) = outcome.and_then(|o| o.fails_with(self.signature)) {
+        // An oracle reporting a failing step past the candidate's end is not believed.
+        let failed_at = outcome
+            .and_then(|o| o.fails_with(self.signature))
+            .filter(|&f| f < cand.len());
+        if let Some(f) = failed_at {
             let trimmed = &cand[..=f];
             let (old, new) = (self.key(&self.current), self.key(trimmed));
             if new < old {
@@ -255,6 +262,44 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             while hi - lo > 1 {
                 let mid = (lo + hi) / 2;
                 if self.consider(Pass::Suffix, self.current[n - mid..].to_vec()) {
+                    continue 'outer;
+                }
+                lo = mid;
+            }
+            return;
+        }
+    }
+
+    /// Keeps the shortest prefix that still fails together with the failing step: probes the
+    /// first 1, 2, 4... steps plus the last, like [`Self::suffix`] from the other end, so the
+    /// steps between the needed early ones and the failure go in a few cheap runs.
+    fn prefix(&mut self) {
+        'outer: loop {
+            let n = self.current.len();
+            if n < 3 {
+                return;
+            }
+            let with_last = |s: &Self, j: usize| {
+                let mut cand = s.current[..j].to_vec();
+                cand.push(s.current[n - 1].clone());
+                cand
+            };
+            let mut lo = 0;
+            let mut j = 1;
+            while j <= (n - 1) / 2 {
+                if self.consider(Pass::Prefix, with_last(self, j)) {
+                    continue 'outer;
+                }
+                lo = j;
+                j *= 2;
+            }
+            if lo == 0 || 2 * lo < n - 1 {
+                return;
+            }
+            let hi = n - 1;
+            while hi - lo > 1 {
+                let mid = (lo + hi) / 2;
+                if self.consider(Pass::Prefix, with_last(self, mid)) {
                     continue 'outer;
                 }
                 lo = mid;

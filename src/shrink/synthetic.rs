@@ -48,6 +48,7 @@ impl Rule {
     /// Advances the rule's progress over one step; `None` when the rule fires on it.
     fn advance(&self, progress: usize, prev: &Config, cur: &Config) -> Option<usize> {
         match self {
+            Rule::Transitions(ts) if ts.is_empty() => Some(progress),
             Rule::Transitions(ts) => {
                 if ts[progress].occurs(prev, cur) {
                     (progress + 1 < ts.len()).then_some(progress + 1)
@@ -215,24 +216,29 @@ impl Oracle for SyntheticOracle {
     }
 }
 
-/// A uniformly random valid config (values drawn per axis among the allowed ones, redrawn
-/// until no constraint breaks).
-pub fn random_config(model: &Model, supplied: &Supplied, rng: &mut impl Rng) -> Config {
-    loop {
+/// A uniformly random valid config: values drawn per axis among the allowed ones, redrawn
+/// while a constraint breaks. `None` when an axis has no allowed value or 1000 draws all broke
+/// a constraint.
+pub fn random_config(model: &Model, supplied: &Supplied, rng: &mut impl Rng) -> Option<Config> {
+    let allowed: Vec<Vec<u16>> = (0..model.axes.len())
+        .map(|a| {
+            (0..model.axes[a].values.len() as u16)
+                .filter(|&v| model.value_allowed(a, v, supplied))
+                .collect()
+        })
+        .collect();
+    if allowed.iter().any(Vec::is_empty) {
+        return None;
+    }
+    (0..1000).find_map(|_| {
         let c = Config(
-            (0..model.axes.len())
-                .map(|a| {
-                    let allowed: Vec<u16> = (0..model.axes[a].values.len() as u16)
-                        .filter(|&v| model.value_allowed(a, v, supplied))
-                        .collect();
-                    allowed[rng.random_range(0..allowed.len())]
-                })
+            allowed
+                .iter()
+                .map(|vs| vs[rng.random_range(0..vs.len())])
                 .collect(),
         );
-        if model.violation(&c.0).is_none() {
-            return c;
-        }
-    }
+        model.violation(&c.0).is_none().then_some(c)
+    })
 }
 
 /// A random walk of `len` valid configs that passes on `oracle` until its last step, which
@@ -252,7 +258,7 @@ pub fn random_failing_walk(
         while walk.len() + 1 < len {
             let mut placed = false;
             for _ in 0..200 {
-                walk.push(random_config(model, supplied, rng));
+                walk.push(random_config(model, supplied, rng)?);
                 if matches!(oracle.evaluate(&walk), Outcome::Pass { .. }) {
                     placed = true;
                     break;
@@ -264,7 +270,7 @@ pub fn random_failing_walk(
             }
         }
         for _ in 0..500 {
-            walk.push(random_config(model, supplied, rng));
+            walk.push(random_config(model, supplied, rng)?);
             if oracle.evaluate(&walk).fails_with(want) == Some(len - 1) {
                 return Some(walk);
             }
