@@ -119,6 +119,12 @@ fn table(transitions: usize, decoy: bool) {
             .count();
         let (mean, median, max) = stats(&mut applies);
         let (tmean, _, tmax) = stats(&mut to_min);
+        // The reference figures are for its setting only: 2 transitions, no decoy.
+        let figure = if transitions == 2 && !decoy {
+            figure
+        } else {
+            "—"
+        };
         println!(
             "| {name} | {mean:.0} | {median} | {max} | {tmean:.0} / {tmax} | {reached}/{} | {} | {figure} |",
             runs.len(),
