@@ -281,7 +281,7 @@ pub struct ShrinkReport<S = Config> {
     pub invalid: usize,
     /// Per pass, in [`Pass::ALL`] order.
     pub passes: Vec<PassStat>,
-    /// The state after every accepted candidate, oldest first (the input is the first entry).
+    /// The state after every accepted candidate, oldest first (the trimmed input first).
     pub progress: Vec<Progress>,
     /// Whether the final check proved the result 1-minimal.
     pub one_minimal: bool,
