@@ -426,6 +426,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             self.reduce(Pass::Revert, changed, |seq, group| {
                 revert_at(&baseline, seq, i, group)
             });
+            self.noop();
             i += 1;
         }
     }
@@ -466,6 +467,12 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
                 continue;
             };
             if self.consider(pass, cand) {
+                // A reset can leave a step changing nothing; dropping it now makes every later
+                // candidate one apply cheaper. (Revert works by step index, so it drops them
+                // between steps instead.)
+                if pass == Pass::Simplest {
+                    self.noop();
+                }
                 continue;
             }
             if group.len() > 1 {
