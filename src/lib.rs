@@ -12,5 +12,6 @@ pub mod journal;
 pub mod model;
 pub mod plan;
 pub mod rng;
+pub mod shrink;
 pub mod sim;
 pub mod target;
