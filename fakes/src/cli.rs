@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::config::{self, Config};
-use crate::engine::{Engine, ProcessEngine, UpReport};
+use crate::engine::{self, Engine, UpReport};
 use crate::faults::{Fault, Faults};
 use crate::render::{self, Env, RenderInput};
 use crate::stack::{self, Stack};
@@ -72,6 +72,22 @@ fn dispatch(stack: &Stack, args: &[String]) -> Result<i32> {
     // Pithead cd's into its own directory; paths in .env are relative to it.
     std::env::set_current_dir(&stack.dir)
         .with_context(|| format!("cannot enter the stack directory {}", stack.dir.display()))?;
+    let mutating = !matches!(cmd.as_str(), "status" | "doctor" | "ps")
+        && !(cmd == "compose" && rest.first().map(String::as_str) == Some("ps"));
+    let _lock = if mutating {
+        match lock(stack)? {
+            Some(file) => Some(file),
+            None => {
+                eprintln!(
+                    "error: another pithead command holds {}; try again later",
+                    stack.dir.join(".pithead.lock").display()
+                );
+                return Ok(75);
+            }
+        }
+    } else {
+        None
+    };
     match cmd.as_str() {
         "apply" => {
             let mut yes = false;
@@ -104,7 +120,7 @@ fn dispatch(stack: &Stack, args: &[String]) -> Result<i32> {
         }
         "down" => {
             no_args("down", rest)?;
-            let mut engine = ProcessEngine::open(stack)?;
+            let mut engine = engine::open(stack)?;
             engine.down()?;
             println!("Stack stopped.");
             Ok(0)
@@ -117,7 +133,7 @@ fn dispatch(stack: &Stack, args: &[String]) -> Result<i32> {
                 check_service(s)?;
             }
             require_env(stack)?;
-            let mut engine = ProcessEngine::open(stack)?;
+            let mut engine = engine::open(stack)?;
             let done = engine.restart(rest)?;
             println!("Restarted: {}", done.join(" "));
             Ok(0)
@@ -143,6 +159,36 @@ fn dispatch(stack: &Stack, args: &[String]) -> Result<i32> {
             Ok(0)
         }
         other => bail!("unknown command {other:?}; run `pithead help`"),
+    }
+}
+
+/// Takes the mutation lock (flock on `.pithead.lock`), waiting up to PITHEAD_LOCK_TIMEOUT
+/// seconds (default 300); `None` on timeout, which Pithead reports as exit 75 (EX_TEMPFAIL).
+fn lock(stack: &Stack) -> Result<Option<std::fs::File>> {
+    use std::os::fd::AsRawFd;
+    let path = std::env::var_os("PITHEAD_LOCK_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| stack.dir.join(".pithead.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    let timeout: u64 = std::env::var("PITHEAD_LOCK_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let deadline = std::time::Instant::now() + Duration::from_secs(timeout);
+    loop {
+        // SAFETY: flock(2) on a file descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(Some(file));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -271,14 +317,14 @@ fn apply(stack: &Stack) -> Result<i32> {
     if !faults.has(Fault::FailedRecreateNotRetried) {
         stack::write_private(&marker, b"")?;
     }
-    let mut engine = ProcessEngine::open(stack)?;
+    let mut engine = engine::open(stack)?;
     let result = if faults.has(Fault::ApplyIsRestart) {
         engine.restart(&[]).map(|r| UpReport {
             restarted: r,
             ..Default::default()
         })
     } else {
-        compose_up_checked(&mut engine, &new, &faults)
+        compose_up_checked(engine.as_mut(), &new, &faults)
     };
     let report = match result {
         Ok(r) => r,
@@ -349,8 +395,8 @@ fn up(stack: &Stack) -> Result<i32> {
         );
     }
     let faults = Faults::load(&stack.dir)?;
-    let mut engine = ProcessEngine::open(stack)?;
-    match compose_up_checked(&mut engine, &env, &faults) {
+    let mut engine = engine::open(stack)?;
+    match compose_up_checked(engine.as_mut(), &env, &faults) {
         Ok(r) => {
             print_report(&r);
             println!("Stack is up.");
@@ -364,7 +410,7 @@ fn up(stack: &Stack) -> Result<i32> {
 }
 
 fn ps(stack: &Stack, json: bool) -> Result<i32> {
-    let mut engine = ProcessEngine::open(stack)?;
+    let mut engine = engine::open(stack)?;
     let lines = engine.ps()?;
     if json {
         println!("{}", serde_json::to_string(&lines)?);
@@ -394,7 +440,7 @@ fn dashboard_state(stack: &Stack) -> Option<serde_json::Value> {
 
 fn status(stack: &Stack) -> Result<i32> {
     let env = require_env(stack)?;
-    let mut engine = ProcessEngine::open(stack)?;
+    let mut engine = engine::open(stack)?;
     let lines = engine.ps()?;
     let find = |s: &str| lines.iter().find(|l| l.name == s);
     let node_ok = |s: &str| {
@@ -458,7 +504,7 @@ fn status(stack: &Stack) -> Result<i32> {
 fn doctor(stack: &Stack, json: bool) -> Result<i32> {
     let env = require_env(stack)?;
     let settings = stack.settings()?;
-    let mut engine = ProcessEngine::open(stack)?;
+    let mut engine = engine::open(stack)?;
     let lines = engine.ps()?;
     let running = |s: &str| lines.iter().any(|l| l.name == s && l.state == "running");
     let mut checks: Vec<(&str, &str, String)> = Vec::new();
@@ -574,7 +620,7 @@ fn compose(stack: &Stack, args: &[String]) -> Result<i32> {
     for s in &rest {
         check_service(s)?;
     }
-    let mut engine = ProcessEngine::open(stack)?;
+    let mut engine = engine::open(stack)?;
     match verb.as_str() {
         "stop" => engine.stop(&rest)?,
         "start" => engine.start(&rest)?,
@@ -634,7 +680,7 @@ fn backup(stack: &Stack, args: &[String]) -> Result<i32> {
         name = format!("{base}-{n}.tar.gz");
     }
     // Everything but caddy is stopped while the archive is written, then started again.
-    let mut engine = ProcessEngine::open(stack)?;
+    let mut engine = engine::open(stack)?;
     let running: Vec<String> = engine
         .ps()?
         .into_iter()
@@ -720,7 +766,7 @@ fn restore(stack: &Stack, args: &[String]) -> Result<i32> {
             path.display()
         );
     }
-    let mut engine = ProcessEngine::open(stack)?;
+    let mut engine = engine::open(stack)?;
     if engine.ps()?.iter().any(|l| l.state == "running") {
         bail!("The stack is running; stop it first with `pithead down`, then restore");
     }

@@ -413,3 +413,102 @@ pub fn with_node_creds(text: &str, username: &str, password: &str) -> Option<Str
     out.push('\n');
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({
+            "monero": {"wallet_address": crate::setup::fake_monero_address()},
+            "tari": {"wallet_address": crate::setup::fake_tari_address()},
+        })
+    }
+
+    fn errors_with(path: &str, value: serde_json::Value) -> Vec<String> {
+        let mut v = base();
+        let (block, key) = path.split_once('.').unwrap();
+        if let Some((sub, leaf)) = key.split_once('.') {
+            v[block][sub][leaf] = value;
+        } else {
+            v[block][key] = value;
+        }
+        parse(&v.to_string()).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn the_reference_defaults_apply_to_a_sparse_config() {
+        let c = parse(&base().to_string()).unwrap();
+        assert_eq!(
+            (
+                c.monero_mode.as_str(),
+                c.tari_mode.as_str(),
+                c.pool.as_str()
+            ),
+            ("local", "local", "mini")
+        );
+        assert!(c.prune && c.secure && c.tari_required && c.xvb_enabled && c.firewall);
+        assert_eq!(c.subnet, "172.28.0.0/24");
+    }
+
+    #[test]
+    fn an_explicit_false_is_honoured() {
+        let mut v = base();
+        v["network"] = serde_json::json!({"tor_egress_firewall": false});
+        assert!(!parse(&v.to_string()).unwrap().firewall);
+    }
+
+    #[test]
+    fn refusals_name_the_key() {
+        assert!(errors_with("p2pool.pool", "big".into())[0].contains("p2pool.pool"));
+        assert!(errors_with("tari.mode", "maybe".into())[0].contains("tari.mode"));
+        assert!(errors_with("monero.out_peers", 4.into())[0].contains("monero.out_peers"));
+        assert!(errors_with("proxy.donate_level", 100.into())[0].contains("donate_level"));
+        assert!(errors_with("monero.wallet_address", "8abc".into())[0].contains("primary address"));
+        assert!(errors_with("network.subnet", "10.0.0.0/16".into())[0].contains("network.subnet"));
+        assert!(
+            errors_with("monero.data_dir", "relative/dir".into())[0].contains("monero.data_dir")
+        );
+        assert!(errors_with("dashboard.host", "a\u{7}b".into())[0].contains("control character"));
+        assert!(errors_with("xvb.enabled", "yes".into())[0].contains("true or false"));
+    }
+
+    #[test]
+    fn cross_key_rules() {
+        let mut v = base();
+        v["monero"]["mode"] = "remote".into();
+        v["monero"]["remote"] = serde_json::json!({"host": ""});
+        let e = parse(&v.to_string()).unwrap_err();
+        assert!(e.iter().any(|m| m.contains("monero.remote.host")), "{e:?}");
+        v["monero"]["remote"]["host"] = "node.example".into();
+        v["monero"]["view_key"] = "a".repeat(64).into();
+        let e = parse(&v.to_string()).unwrap_err();
+        assert!(
+            e.iter()
+                .any(|m| m.contains("view_key needs monero.mode=local")),
+            "{e:?}"
+        );
+        let mut off = base();
+        off["tari"] = serde_json::json!({"mode": "off"});
+        assert!(
+            parse(&off.to_string()).is_ok(),
+            "no Tari wallet needed when off"
+        );
+        let mut half = base();
+        half["tari"]["view_key"] = "c".repeat(64).into();
+        assert!(
+            parse(&half.to_string()).is_err(),
+            "view and spend keys go together"
+        );
+    }
+
+    #[test]
+    fn node_creds_are_written_back() {
+        let text = with_node_creds(&base().to_string(), "u", "p").unwrap();
+        let c = parse(&text).unwrap();
+        assert_eq!(
+            (c.node_username.as_str(), c.node_password.as_str()),
+            ("u", "p")
+        );
+    }
+}

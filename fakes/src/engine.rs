@@ -626,6 +626,36 @@ impl Engine for ProcessEngine {
     }
 }
 
+/// Which engine plays Compose for a box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    /// Local processes of this binary ([`ProcessEngine`]).
+    Process,
+    /// `docker compose` on the mini-stack (issue #6; not built yet).
+    Docker,
+}
+
+impl EngineKind {
+    /// From `PITHEAD_FAKE_ENGINE` (`process`, the default, or `docker`).
+    pub fn from_env() -> Result<EngineKind> {
+        match std::env::var("PITHEAD_FAKE_ENGINE").as_deref() {
+            Err(_) | Ok("") | Ok("process") => Ok(EngineKind::Process),
+            Ok("docker") => Ok(EngineKind::Docker),
+            Ok(other) => bail!("PITHEAD_FAKE_ENGINE must be process or docker (got {other:?})"),
+        }
+    }
+}
+
+/// Opens the engine of a box.
+pub fn open(stack: &Stack) -> Result<Box<dyn Engine>> {
+    match EngineKind::from_env()? {
+        EngineKind::Process => Ok(Box::new(ProcessEngine::open(stack)?)),
+        EngineKind::Docker => bail!(
+            "the docker engine of the fake CLI is not built yet (issue #6); unset PITHEAD_FAKE_ENGINE to use local processes"
+        ),
+    }
+}
+
 /// Kills every process in a box's ledger that is still alive, and clears the state.
 pub fn teardown(stack: &Stack) -> Result<usize> {
     let mut killed = 0;

@@ -103,6 +103,11 @@ impl Faults {
         Ok(Faults(set))
     }
 
+    /// Faults from a list of names; unknown names are ignored (for tests and setup).
+    pub fn load_from_names(names: &[&str]) -> Faults {
+        Faults(names.iter().filter_map(|n| Fault::parse(n)).collect())
+    }
+
     /// Whether `fault` is switched on.
     pub fn has(&self, fault: Fault) -> bool {
         self.0.contains(&fault)

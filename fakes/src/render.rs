@@ -558,3 +558,101 @@ pub fn caddy_site(text: &str) -> Option<String> {
         .find(|l| (l.starts_with("https://") || l.starts_with("http://")) && l.ends_with('{'))
         .map(|l| l.trim_end_matches('{').trim().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+
+    fn cfg(patch: serde_json::Value) -> Config {
+        let mut v = serde_json::json!({
+            "monero": {"wallet_address": crate::setup::fake_monero_address(), "node_username": "u", "node_password": "p"},
+            "tari": {"wallet_address": crate::setup::fake_tari_address()},
+        });
+        for (block, inner) in patch.as_object().unwrap() {
+            for (k, val) in inner.as_object().unwrap() {
+                v[block][k] = val.clone();
+            }
+        }
+        parse(&v.to_string()).unwrap()
+    }
+
+    fn render(c: &Config, old: &Env, faults: &Faults) -> Env {
+        render_env(
+            c,
+            &RenderInput {
+                old,
+                faults,
+                stack_dir: Path::new("/box"),
+            },
+        )
+    }
+
+    #[test]
+    fn profiles_and_node_keys_follow_the_modes() {
+        let none = Faults::default();
+        let local = render(&cfg(serde_json::json!({})), &Env::default(), &none);
+        assert_eq!(local.value("COMPOSE_PROFILES"), "local_node,local_tari");
+        assert_eq!(local.value("MONERO_NODE_HOST"), "172.28.0.26");
+        let remote = render(
+            &cfg(
+                serde_json::json!({"monero": {"mode": "remote", "remote": {"host": "fd00::1"}}, "tari": {"mode": "off"}}),
+            ),
+            &Env::default(),
+            &none,
+        );
+        assert_eq!(remote.value("COMPOSE_PROFILES"), "");
+        assert_eq!(remote.value("MONERO_RPC_URL"), "http://[fd00::1]:18081");
+        assert_eq!(remote.value("TARI_REQUIRED"), "false");
+        assert_eq!(remote.value("TARI_MEM_LIMIT"), "0m");
+        let faulty = Faults::load_from_names(&["tari-required-ignores-off"]);
+        let off = cfg(serde_json::json!({"tari": {"mode": "off"}}));
+        assert_eq!(
+            render(&off, &Env::default(), &faulty).value("TARI_REQUIRED"),
+            "true"
+        );
+    }
+
+    #[test]
+    fn secrets_survive_a_render_and_fill_when_missing() {
+        let none = Faults::default();
+        let c = cfg(serde_json::json!({}));
+        let first = render(&c, &Env::default(), &none);
+        assert_eq!(first.value("PROXY_AUTH_TOKEN").len(), 48);
+        let second = render(&c, &first, &none);
+        assert_eq!(first, second, "rendering is idempotent");
+        assert_eq!(
+            secret_fingerprint(&first.to_text()),
+            secret_fingerprint(&second.to_text())
+        );
+    }
+
+    #[test]
+    fn values_are_quoted_only_when_needed_and_round_trip() {
+        let mut e = Env::default();
+        e.set("FLAGS", "--mini --no-dns");
+        e.set("ODD", "a$b \"c\" #d\n");
+        let text = e.to_text();
+        assert!(text.contains("FLAGS=--mini --no-dns\n"));
+        assert_eq!(Env::parse(&text), e);
+    }
+
+    #[test]
+    fn the_caddyfile_scheme_follows_secure() {
+        let none = Faults::default();
+        let secure = render(&cfg(serde_json::json!({})), &Env::default(), &none);
+        assert_eq!(
+            caddy_site(&caddyfile(&secure)).as_deref(),
+            Some("https://127.0.0.1")
+        );
+        let plain = render(
+            &cfg(serde_json::json!({"dashboard": {"secure": false, "port": "8443"}})),
+            &Env::default(),
+            &none,
+        );
+        assert_eq!(
+            caddy_site(&caddyfile(&plain)).as_deref(),
+            Some("http://127.0.0.1:8443")
+        );
+    }
+}

@@ -461,3 +461,26 @@ fn a_daemon_exits_promptly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(2));
     }
 }
+
+#[test]
+fn a_held_lock_gives_exit_75() {
+    use std::os::fd::AsRawFd;
+    let b = FakeBox::new(&[]);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(b.path().join(".pithead.lock"))
+        .unwrap();
+    assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let out = std::process::Command::new(b.path().join("pithead"))
+        .args(["apply", "-y"])
+        .env("PITHEAD_LOCK_TIMEOUT", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(75));
+    // Read-only commands do not wait for the lock.
+    assert_eq!(b.pithead(&["status"]).code, 0);
+    drop(file);
+    assert_eq!(b.apply().code, 0);
+}

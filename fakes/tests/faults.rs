@@ -18,8 +18,14 @@ fn secure_flip(b: &FakeBox) -> (bool, bool) {
     b.set("dashboard.secure", json!(false));
     assert_eq!(b.apply().code, 0);
     let after = b.container("caddy").unwrap();
-    assert_eq!(before["id"], after["id"], "caddy is never recreated by a Caddyfile change");
-    (caddy(b).contains("http://127.0.0.1 {"), before["started"] != after["started"])
+    assert_eq!(
+        before["id"], after["id"],
+        "caddy is never recreated by a Caddyfile change"
+    );
+    (
+        caddy(b).contains("http://127.0.0.1 {"),
+        before["started"] != after["started"],
+    )
 }
 
 #[test]
@@ -42,7 +48,8 @@ fn tari_to_remote(b: &FakeBox) -> Option<serde_json::Value> {
 #[test]
 fn orphan_profile_container() {
     assert!(tari_to_remote(&FakeBox::new(&[])).is_none());
-    let orphan = tari_to_remote(&FakeBox::new(&["orphan-profile-container"])).expect("tari left behind");
+    let orphan =
+        tari_to_remote(&FakeBox::new(&["orphan-profile-container"])).expect("tari left behind");
     assert_eq!(orphan["state"], "running");
 }
 
@@ -59,7 +66,10 @@ fn token_rotated_by_apply() {
 
 #[test]
 fn tari_required_ignores_off() {
-    for (faults, required) in [(&[][..], "false"), (&["tari-required-ignores-off"][..], "true")] {
+    for (faults, required) in [
+        (&[][..], "false"),
+        (&["tari-required-ignores-off"][..], "true"),
+    ] {
         let b = FakeBox::new(faults);
         b.set("tari.mode", json!("off"));
         assert_eq!(b.apply().code, 0);
@@ -94,18 +104,28 @@ fn failed_recreate_not_retried() {
     let (out, api) = failed_flip_then_reapply(&faulty);
     assert!(out.contains(NOOP), "{out}");
     assert_eq!(faulty.env("P2POOL_FLAGS").split(' ').next(), Some("--nano"));
-    assert_eq!(api["pool"]["type"], "Mini", "p2pool still runs the old pool (#125)");
+    assert_eq!(
+        api["pool"]["type"], "Mini",
+        "p2pool still runs the old pool (#125)"
+    );
 }
 
 #[test]
 fn tor_recreate_skips_monerod() {
-    for (faults, restarted) in [(&[][..], true), (&["tor-recreate-skips-monerod"][..], false)] {
+    for (faults, restarted) in [
+        (&[][..], true),
+        (&["tor-recreate-skips-monerod"][..], false),
+    ] {
         let b = FakeBox::new(faults);
         let before = b.container("monerod").unwrap();
         tari_to_remote(&b);
         let after = b.container("monerod").unwrap();
         assert_eq!(before["id"], after["id"]);
-        assert_eq!(before["started"] != after["started"], restarted, "faults {faults:?}");
+        assert_eq!(
+            before["started"] != after["started"],
+            restarted,
+            "faults {faults:?}"
+        );
     }
 }
 
@@ -119,7 +139,11 @@ fn apply_is_restart() {
     assert_eq!(before["id"], after["id"], "restarted, not recreated (#273)");
     assert_ne!(before["started"], after["started"]);
     assert_eq!(b.env("P2POOL_PORT"), "37889");
-    assert_eq!(b.api()["pool"]["type"], "Mini", "the old args are still in force");
+    assert_eq!(
+        b.api()["pool"]["type"],
+        "Mini",
+        "the old args are still in force"
+    );
 }
 
 #[test]
@@ -130,7 +154,11 @@ fn spurious_diff() {
     assert!(!first.stdout.contains(NOOP), "{}", first.stdout);
     let dash = b.container("dashboard").unwrap();
     let second = b.apply();
-    assert!(!second.stdout.contains(NOOP), "never idempotent (#695): {}", second.stdout);
+    assert!(
+        !second.stdout.contains(NOOP),
+        "never idempotent (#695): {}",
+        second.stdout
+    );
     assert_ne!(b.container("dashboard").unwrap()["id"], dash["id"]);
 }
 
