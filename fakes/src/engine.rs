@@ -609,19 +609,28 @@ impl Engine for ProcessEngine {
     }
 
     fn ps(&mut self) -> Result<Vec<PsLine>> {
-        let mut lines = Vec::new();
         let names: Vec<String> = self.select(&[]);
-        for s in names {
-            let c = &self.state.containers[&s];
-            let (state, health) = self.health(&s, c);
-            lines.push(PsLine {
-                name: s.clone(),
-                id: c.id.clone(),
-                started: c.started.clone(),
-                state,
-                health,
-            });
-        }
+        // Health probes run in parallel so a frozen daemon costs one probe timeout in total.
+        let this = &*self;
+        let lines = std::thread::scope(|scope| {
+            let handles: Vec<_> = names
+                .iter()
+                .map(|s| {
+                    scope.spawn(move || {
+                        let c = &this.state.containers[s];
+                        let (state, health) = this.health(s, c);
+                        PsLine {
+                            name: s.clone(),
+                            id: c.id.clone(),
+                            started: c.started.clone(),
+                            state,
+                            health,
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
         Ok(lines)
     }
 }

@@ -242,10 +242,14 @@ impl Dashboard {
     async fn state(&self) -> Value {
         self.probe_db();
         let s = &self.settings;
-        let (monero, info) = self.monero().await;
-        let tari = self.tari().await;
-        let p2pool = http::get_json(s.ports.p2pool, "/stats", POLL).await;
-        let proxy = http::get_json(s.ports.proxy, "/summary", POLL).await;
+        // The four readings are taken concurrently: one slow or frozen fake costs one
+        // timeout, not four.
+        let ((monero, info), tari, p2pool, proxy) = tokio::join!(
+            self.monero(),
+            self.tari(),
+            http::get_json(s.ports.p2pool, "/stats", POLL),
+            http::get_json(s.ports.proxy, "/summary", POLL),
+        );
 
         let monero_ok = monero.state == "done" && monero.reachable;
         let tari_ok = tari.state == "done" && tari.reachable;
