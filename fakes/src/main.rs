@@ -8,7 +8,7 @@ use fakes::stack::Stack;
 
 const USAGE: &str = "\
 usage:
-  pithead-fake setup DIR [--dashboard-port N] [--faults a,b] [--no-start] [--daemon-env K=V]...
+  pithead-fake setup DIR [--dashboard-port N] [--faults a,b] [--no-start] [--script-entry] [--daemon-env K=V]...
   pithead-fake teardown DIR
   pithead-fake cli [--dir DIR] ARGS...   (the fake `pithead`; DIR also from PITHEAD_FAKE_DIR)
   pithead-fake daemon SERVICE --port N
@@ -18,19 +18,24 @@ usage:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let argv0 = args.first().cloned().unwrap_or_default();
-    // Installed as `pithead` (a symlink in a stack dir): the CLI, in the link's directory.
+    // Installed as `pithead` (a symlink in a stack dir): the CLI, in the link's directory
+    // when it was called by path, else in PITHEAD_FAKE_DIR, else here.
     if Path::new(&argv0)
         .file_name()
         .is_some_and(|n| n == "pithead")
     {
-        let dir = std::env::var_os("PITHEAD_FAKE_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(&argv0)
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-            });
+        let dir = if argv0.contains('/') {
+            Path::new(&argv0)
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        } else {
+            std::env::var_os("PITHEAD_FAKE_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from)
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
         return code(fakes::cli::run(&Stack::new(absolute(&dir)), &args[1..]));
     }
     match args.get(1).map(String::as_str) {
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
                         None => return usage_error("--daemon-env needs KEY=VALUE"),
                     },
                     "--no-start" => options.start = false,
+                    "--script-entry" => options.script_entry = true,
                     other => return usage_error(&format!("unknown option {other}")),
                 }
             }

@@ -484,3 +484,53 @@ fn a_held_lock_gives_exit_75() {
     drop(file);
     assert_eq!(b.apply().code, 0);
 }
+
+#[test]
+fn both_entry_point_forms_find_their_stack_dir() {
+    let linked = FakeBox::new(&[]);
+    assert!(
+        std::fs::symlink_metadata(linked.path().join("pithead"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let out = std::process::Command::new("./pithead")
+        .arg("status")
+        .current_dir(linked.path())
+        .env_remove("PITHEAD_FAKE_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let scripted = FakeBox::with_args(&[], &["--script-entry"]);
+    assert!(
+        std::fs::read_to_string(scripted.path().join("pithead"))
+            .unwrap()
+            .starts_with("#!/bin/sh")
+    );
+    // Called from elsewhere, with a misleading PITHEAD_FAKE_DIR in the caller's environment.
+    let out = std::process::Command::new(scripted.path().join("pithead"))
+        .args(["ps", "--format", "json"])
+        .current_dir("/")
+        .env("PITHEAD_FAKE_DIR", linked.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let scripted_ids: Vec<String> = scripted.ps().iter().map(|c| c["id"].to_string()).collect();
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen_ids: Vec<String> = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].to_string())
+        .collect();
+    assert_eq!(
+        seen_ids, scripted_ids,
+        "the script resolves its own directory"
+    );
+}
