@@ -72,9 +72,9 @@ fn dispatch(stack: &Stack, args: &[String]) -> Result<i32> {
     // Pithead cd's into its own directory; paths in .env are relative to it.
     std::env::set_current_dir(&stack.dir)
         .with_context(|| format!("cannot enter the stack directory {}", stack.dir.display()))?;
-    let mutating = !matches!(cmd.as_str(), "status" | "doctor" | "ps")
-        && !(cmd == "compose" && rest.first().map(String::as_str) == Some("ps"));
-    let _lock = if mutating {
+    let read_only = matches!(cmd.as_str(), "status" | "doctor" | "ps")
+        || (cmd == "compose" && rest.first().map(String::as_str) == Some("ps"));
+    let _lock = if !read_only {
         match lock(stack)? {
             Some(file) => Some(file),
             None => {
