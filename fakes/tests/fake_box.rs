@@ -164,6 +164,13 @@ fn secrets_are_kept_across_applies() {
         let out = b.apply();
         assert_eq!(out.code, 0, "{}", out.text());
         assert_eq!(b.fingerprint(), fp, "after {path}");
+        let st = b.pithead(&["status"]);
+        assert_eq!(st.code, 0, "after {path}: {}", st.text());
+        let remote = b
+            .env("COMPOSE_PROFILES")
+            .split(',')
+            .all(|p| p != "local_node");
+        assert_eq!(b.container("monerod").is_none(), remote, "after {path}");
     }
     assert_eq!(b.env("PROXY_AUTH_TOKEN"), token);
     assert_eq!(
