@@ -7,8 +7,10 @@
 
 pub mod cli;
 pub mod errors;
+pub mod faults;
 pub mod journal;
 pub mod model;
 pub mod plan;
 pub mod rng;
+pub mod sim;
 pub mod target;
