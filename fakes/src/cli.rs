@@ -288,7 +288,13 @@ pub fn changed_keys(old: &Env, new: &Env) -> Vec<String> {
 }
 
 fn apply(stack: &Stack) -> Result<i32> {
-    let (old, new, faults) = prepare(stack)?;
+    let (old, mut new, faults) = prepare(stack)?;
+    // rotated-proxy-token: an apply that recreates xmrig-proxy mints a new token (#153).
+    if faults.has(Fault::RotatedProxyToken)
+        && engine::config_hash("xmrig-proxy", &old) != engine::config_hash("xmrig-proxy", &new)
+    {
+        new.set("PROXY_AUTH_TOKEN", render::random_hex(24));
+    }
     let changed = changed_keys(&old, &new);
     let marker = stack.marker();
     if changed.is_empty() && !marker.exists() {
@@ -310,15 +316,19 @@ fn apply(stack: &Stack) -> Result<i32> {
     write_env(stack, &new)?;
     let caddy_old = std::fs::read_to_string(stack.caddyfile()).unwrap_or_default();
     let caddy_new = render::caddyfile(&new);
-    let caddy_changed = !faults.has(Fault::StaleCaddyScheme) && caddy_old != caddy_new;
+    let caddy_changed = caddy_old != caddy_new;
+    // stale-caddy-scheme: the restart is skipped when the site turns secure again (#1052).
+    let became_secure =
+        old.value("DASHBOARD_SECURE") == "false" && new.value("DASHBOARD_SECURE") == "true";
+    let restart_caddy = caddy_changed && !(faults.has(Fault::StaleCaddyScheme) && became_secure);
     if caddy_changed {
         stack::write_private(&stack.caddyfile(), caddy_new.as_bytes())?;
     }
-    if !faults.has(Fault::FailedRecreateNotRetried) {
+    if !faults.has(Fault::LostApplyIncompleteMarker) {
         stack::write_private(&marker, b"")?;
     }
     let mut engine = engine::open(stack)?;
-    let result = if faults.has(Fault::ApplyIsRestart) {
+    let result = if faults.has(Fault::ApplyAsRestart) {
         engine.restart(&[]).map(|r| UpReport {
             restarted: r,
             ..Default::default()
@@ -343,7 +353,7 @@ fn apply(stack: &Stack) -> Result<i32> {
         .chain(&report.recreated)
         .chain(&report.restarted)
         .any(|s| s == "caddy");
-    if caddy_changed && !caddy_fresh {
+    if restart_caddy && !caddy_fresh {
         engine.restart(&["caddy".to_string()])?;
         println!(" Container caddy  Restarted (Caddyfile changed)");
     }
@@ -359,7 +369,7 @@ fn apply(stack: &Stack) -> Result<i32> {
 
 /// `compose rm -sf` of the services of deactivated profiles (#795), then `up`.
 fn compose_up_checked(engine: &mut dyn Engine, env: &Env, faults: &Faults) -> Result<UpReport> {
-    if !faults.has(Fault::OrphanProfileContainer) {
+    if !faults.has(Fault::LeftoverProfileContainer) {
         let active = stack::active_services(env.value("COMPOSE_PROFILES"));
         let inactive: Vec<String> = stack::SERVICES
             .iter()

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::faults::{Fault, Faults};
 use crate::render::{Env, random_hex};
 use crate::stack::{self, Container, Settings, Stack, State};
 
@@ -290,6 +291,7 @@ pub struct ProcessEngine {
     stack: Stack,
     settings: Settings,
     state: State,
+    faults: Faults,
 }
 
 const PROBE: Duration = Duration::from_millis(150);
@@ -303,6 +305,7 @@ impl ProcessEngine {
             stack: stack.clone(),
             settings: stack.settings()?,
             state: stack.state()?,
+            faults: Faults::load(&stack.dir)?,
         })
     }
 
@@ -510,6 +513,11 @@ impl Engine for ProcessEngine {
                     tor_recreated |= service == "tor";
                 }
                 None => {
+                    if let Some(old) = self.state.removed.remove(service) {
+                        self.state
+                            .leftovers
+                            .insert(format!("{}_{service}", old.id), old);
+                    }
                     to_start.push((service.to_string(), env_map.clone(), true));
                     report.created.push(service.to_string());
                 }
@@ -544,8 +552,7 @@ impl Engine for ProcessEngine {
         self.await_ready(&started)?;
         // depends_on tor with restart: true: a tor recreate restarts monerod (#972).
         if tor_recreated
-            && !crate::faults::Faults::load(&self.stack.dir)?
-                .has(crate::faults::Fault::TorRecreateSkipsMonerod)
+            && !self.faults.has(Fault::TorWithoutMonerodRestart)
             && self.state.containers.contains_key("monerod")
             && !report
                 .created
@@ -561,8 +568,14 @@ impl Engine for ProcessEngine {
 
     fn remove(&mut self, services: &[String]) -> Result<()> {
         for s in services {
-            if let Some(c) = self.state.containers.remove(s) {
+            if let Some(mut c) = self.state.containers.remove(s) {
                 self.kill_container(&c);
+                if self.faults.has(Fault::RenamedLeftoverContainer) {
+                    // #2595: the removal is interrupted; the container lingers and turns up
+                    // renamed when the service is created again.
+                    c.state = "exited".into();
+                    self.state.removed.insert(s.clone(), c);
+                }
             }
         }
         self.save()
@@ -620,6 +633,8 @@ impl Engine for ProcessEngine {
             self.kill_container(&c);
         }
         self.state.containers.clear();
+        self.state.removed.clear();
+        self.state.leftovers.clear();
         self.state.network = None;
         self.save()
     }
@@ -645,8 +660,21 @@ impl Engine for ProcessEngine {
                     })
                 })
                 .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().ok())
+                .collect::<Vec<_>>()
         });
+        let mut lines = lines;
+        for (name, c) in &self.state.leftovers {
+            lines.push(PsLine {
+                name: name.clone(),
+                id: c.id.clone(),
+                started: c.started.clone(),
+                state: "exited".into(),
+                health: None,
+            });
+        }
         Ok(lines)
     }
 }

@@ -239,24 +239,23 @@ pub fn render_env(c: &Config, input: &RenderInput) -> Env {
     let tari_local = c.tari_mode == "local";
     let mut e = Env::default();
 
-    // Paths. The spurious-diff fault spells one derived path through the stack directory on
-    // every other apply: the same directory, a different string (#695).
-    let clearnet_state = if input.faults.has(Fault::SpuriousDiff)
-        && old.value("CLEARNET_STATE_DIR") == "./data/clearnet-state"
+    // Paths. The spurious-path-diff fault spells the dashboard's data dir through the stack
+    // directory on every other apply: the same directory, a different string (#695).
+    let dashboard_dir = data_dir(&c.dashboard_data_dir, "dashboard");
+    let dashboard_dir = if input.faults.has(Fault::SpuriousPathDiff)
+        && old.value("DASHBOARD_DATA_DIR") == dashboard_dir
+        && dashboard_dir == "./data/dashboard"
     {
-        format!("{}/./data/clearnet-state", input.stack_dir.display())
+        format!("{}/./data/dashboard", input.stack_dir.display())
     } else {
-        "./data/clearnet-state".to_string()
+        dashboard_dir
     };
     e.set("MONERO_DATA_DIR", data_dir(&c.monero_data_dir, "monero"));
     e.set("TARI_DATA_DIR", data_dir(&c.tari_data_dir, "tari"));
     e.set("P2POOL_DATA_DIR", data_dir(&c.p2pool_data_dir, "p2pool"));
-    e.set(
-        "DASHBOARD_DATA_DIR",
-        data_dir(&c.dashboard_data_dir, "dashboard"),
-    );
+    e.set("DASHBOARD_DATA_DIR", dashboard_dir);
     e.set("TOR_DATA_DIR", data_dir(&c.tor_data_dir, "tor"));
-    e.set("CLEARNET_STATE_DIR", clearnet_state);
+    e.set("CLEARNET_STATE_DIR", "./data/clearnet-state");
     e.set("CONTROL_DIR", "./data/control");
     e.set("CADDY_LOG_DIR", "./data/caddy-logs");
     e.set("PROXY_TLS_DIR", "./data/proxy-tls");
@@ -281,7 +280,12 @@ pub fn render_env(c: &Config, input: &RenderInput) -> Env {
         format!("http://{prefix}.30:18082/json_rpc"),
     );
     e.set("MONERO_PRUNE", if c.prune { "1" } else { "0" });
-    e.set("MONERO_CLEARNET_SYNC", b(c.monero_clearnet && !c.firewall));
+    // #2649: the flags are forced off while the firewall is on (raw-clearnet-flag skips that).
+    let raw = input.faults.has(Fault::RawClearnetFlag);
+    e.set(
+        "MONERO_CLEARNET_SYNC",
+        b(c.monero_clearnet && (raw || !c.firewall)),
+    );
     e.set("MONERO_PREP_THREADS", prep_threads(&c.prep_threads));
     e.set("MONERO_OUT_PEERS", c.out_peers.to_string());
     e.set(
@@ -356,7 +360,10 @@ pub fn render_env(c: &Config, input: &RenderInput) -> Env {
             "127.0.0.1"
         },
     );
-    e.set("TARI_CLEARNET_SYNC", b(c.tari_clearnet && !c.firewall));
+    e.set(
+        "TARI_CLEARNET_SYNC",
+        b(c.tari_clearnet && (raw || !c.firewall)),
+    );
     e.set(
         "TARI_MEM_LIMIT",
         if !tari_local {
@@ -401,9 +408,16 @@ pub fn render_env(c: &Config, input: &RenderInput) -> Env {
     e.set("DASHBOARD_ONION_CLIENT_AUTH", b(c.onion_client_auth));
 
     // P2Pool and the proxy.
+    let stale_mini = input.faults.has(Fault::StaleMiniFlag)
+        && old
+            .value("P2POOL_FLAGS")
+            .split_whitespace()
+            .any(|w| w == "--mini");
     let mut flags: Vec<String> = match c.pool.as_str() {
         "mini" => vec!["--mini".into()],
         "nano" => vec!["--nano".into()],
+        // #746: a switch from mini to main keeps the stale --mini.
+        _ if stale_mini => vec!["--mini".into()],
         _ => vec![],
     };
     if !c.p2pool_clearnet {
@@ -434,13 +448,11 @@ pub fn render_env(c: &Config, input: &RenderInput) -> Env {
     );
     e.set("PROXY_STRATUM_TLS", b(c.stratum_tls));
     e.set("PROXY_API_PORT", "3344");
-    let token = if input.faults.has(Fault::TokenRotatedByApply) {
-        random_hex(24)
-    } else {
-        // An emptied token is quietly re-minted by apply (only `up` fails closed, #153).
-        keep("PROXY_AUTH_TOKEN", &|| random_hex(24))
-    };
-    e.set("PROXY_AUTH_TOKEN", token);
+    // An emptied token is quietly re-minted by apply (only `up` fails closed, #153).
+    e.set(
+        "PROXY_AUTH_TOKEN",
+        keep("PROXY_AUTH_TOKEN", &|| random_hex(24)),
+    );
     e.set("PROXY_DONATE_LEVEL", c.donate_level.to_string());
 
     // XvB.

@@ -85,6 +85,12 @@ pub struct State {
     pub containers: BTreeMap<String, Container>,
     /// The subnet the network was created with, while it exists.
     pub network: Option<String>,
+    /// Containers whose removal was interrupted (renamed-leftover-container), by service.
+    #[serde(default)]
+    pub removed: BTreeMap<String, Container>,
+    /// Renamed leftover containers, `<12hex>_<name>`: listed by `ps`, never started.
+    #[serde(default)]
+    pub leftovers: BTreeMap<String, Container>,
 }
 
 impl Stack {

@@ -12,10 +12,14 @@ fn caddy(b: &FakeBox) -> String {
     std::fs::read_to_string(b.path().join("Caddyfile")).unwrap()
 }
 
-/// Flips dashboard.secure; returns (Caddyfile has http://, caddy restarted).
-fn secure_flip(b: &FakeBox) -> (bool, bool) {
-    let before = b.container("caddy").unwrap();
+/// Flips dashboard.secure false then true again; returns (Caddyfile back on https://, caddy
+/// restarted by the second flip).
+fn secure_round_trip(b: &FakeBox) -> (bool, bool) {
     b.set("dashboard.secure", json!(false));
+    assert_eq!(b.apply().code, 0);
+    assert!(caddy(b).contains("http://127.0.0.1 {"));
+    let before = b.container("caddy").unwrap();
+    b.set("dashboard.secure", json!(true));
     assert_eq!(b.apply().code, 0);
     let after = b.container("caddy").unwrap();
     assert_eq!(
@@ -23,18 +27,39 @@ fn secure_flip(b: &FakeBox) -> (bool, bool) {
         "caddy is never recreated by a Caddyfile change"
     );
     (
-        caddy(b).contains("http://127.0.0.1 {"),
+        caddy(b).contains("https://127.0.0.1 {"),
         before["started"] != after["started"],
     )
 }
 
+/// The site the running caddy loaded at its start.
+fn served_site(b: &FakeBox) -> String {
+    let (_, body) = fakes::http::request(
+        b.port("caddy"),
+        "GET",
+        "/health",
+        None,
+        std::time::Duration::from_secs(2),
+    )
+    .unwrap();
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["site"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
 #[test]
 fn stale_caddy_scheme() {
-    assert_eq!(secure_flip(&FakeBox::new(&[])), (true, true));
+    let clean = FakeBox::new(&[]);
+    assert_eq!(secure_round_trip(&clean), (true, true));
+    assert_eq!(served_site(&clean), "https://127.0.0.1");
     let faulty = FakeBox::new(&["stale-caddy-scheme"]);
-    assert_eq!(secure_flip(&faulty), (false, false));
-    assert!(caddy(&faulty).contains("https://"));
-    assert_eq!(faulty.env("DASHBOARD_SECURE"), "false");
+    assert_eq!(secure_round_trip(&faulty), (true, false));
+    assert_eq!(
+        served_site(&faulty),
+        "http://127.0.0.1",
+        "caddy still serves the stale site"
+    );
 }
 
 fn tari_to_remote(b: &FakeBox) -> Option<serde_json::Value> {
@@ -46,21 +71,32 @@ fn tari_to_remote(b: &FakeBox) -> Option<serde_json::Value> {
 }
 
 #[test]
-fn orphan_profile_container() {
+fn leftover_profile_container() {
     assert!(tari_to_remote(&FakeBox::new(&[])).is_none());
     let orphan =
-        tari_to_remote(&FakeBox::new(&["orphan-profile-container"])).expect("tari left behind");
+        tari_to_remote(&FakeBox::new(&["leftover-profile-container"])).expect("tari left behind");
     assert_eq!(orphan["state"], "running");
 }
 
 #[test]
-fn token_rotated_by_apply() {
-    for (faults, rotates) in [(&[][..], false), (&["token-rotated-by-apply"][..], true)] {
+fn rotated_proxy_token() {
+    for (faults, rotates) in [(&[][..], false), (&["rotated-proxy-token"][..], true)] {
         let b = FakeBox::new(faults);
         let fp = b.fingerprint();
         b.set("p2pool.pool", json!("nano"));
         assert_eq!(b.apply().code, 0);
+        assert_eq!(
+            b.fingerprint(),
+            fp,
+            "a pool flip does not recreate xmrig-proxy"
+        );
+        b.set("p2pool.stratum_tls", json!(true));
+        assert_eq!(b.apply().code, 0);
         assert_eq!(b.fingerprint() != fp, rotates, "faults {faults:?}");
+        assert!(
+            b.apply().stdout.contains(NOOP),
+            "the next apply is still a no-op"
+        );
     }
 }
 
@@ -94,13 +130,13 @@ fn failed_flip_then_reapply(b: &FakeBox) -> (String, serde_json::Value) {
 }
 
 #[test]
-fn failed_recreate_not_retried() {
+fn lost_apply_incomplete_marker() {
     let clean = FakeBox::new(&[]);
     let (out, _) = failed_flip_then_reapply(&clean);
     assert!(out.contains("Configuration applied."), "{out}");
     clean.api_until("nano after the retry", |v| v["pool"]["type"] == "Nano");
 
-    let faulty = FakeBox::new(&["failed-recreate-not-retried"]);
+    let faulty = FakeBox::new(&["lost-apply-incomplete-marker"]);
     let (out, api) = failed_flip_then_reapply(&faulty);
     assert!(out.contains(NOOP), "{out}");
     assert_eq!(faulty.env("P2POOL_FLAGS").split(' ').next(), Some("--nano"));
@@ -111,10 +147,10 @@ fn failed_recreate_not_retried() {
 }
 
 #[test]
-fn tor_recreate_skips_monerod() {
+fn tor_without_monerod_restart() {
     for (faults, restarted) in [
         (&[][..], true),
-        (&["tor-recreate-skips-monerod"][..], false),
+        (&["tor-without-monerod-restart"][..], false),
     ] {
         let b = FakeBox::new(faults);
         let before = b.container("monerod").unwrap();
@@ -130,8 +166,8 @@ fn tor_recreate_skips_monerod() {
 }
 
 #[test]
-fn apply_is_restart() {
-    let b = FakeBox::new(&["apply-is-restart"]);
+fn apply_as_restart() {
+    let b = FakeBox::new(&["apply-as-restart"]);
     let before = b.container("p2pool").unwrap();
     b.set("p2pool.pool", json!("main"));
     assert_eq!(b.apply().code, 0);
@@ -147,8 +183,8 @@ fn apply_is_restart() {
 }
 
 #[test]
-fn spurious_diff() {
-    let b = FakeBox::new(&["spurious-diff"]);
+fn spurious_path_diff() {
+    let b = FakeBox::new(&["spurious-path-diff"]);
     let first = b.apply();
     assert_eq!(first.code, 0);
     assert!(!first.stdout.contains(NOOP), "{}", first.stdout);
@@ -167,7 +203,7 @@ fn faults_from_the_environment_and_unknown_names() {
     let b = FakeBox::new(&[]);
     let out = std::process::Command::new(b.path().join("pithead"))
         .args(["apply", "-y"])
-        .env("PITHEAD_FAKE_FAULTS", "spurious-diff")
+        .env("PITHEAD_FAKE_FAULTS", "spurious-diff") // the older alias of spurious-path-diff
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains(NOOP));
@@ -175,4 +211,73 @@ fn faults_from_the_environment_and_unknown_names() {
     let out = b.apply();
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("unknown fault"), "{}", out.stderr);
+}
+
+#[test]
+fn renamed_leftover_container() {
+    for (faults, leftover) in [
+        (&[][..], false),
+        (&["renamed-leftover-container"][..], true),
+    ] {
+        let b = FakeBox::new(faults);
+        let old_id = b.container("tari").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(tari_to_remote(&b).is_none(), "tari is removed at first");
+        b.set("tari.mode", json!("local"));
+        assert_eq!(b.apply().code, 0);
+        let renamed = b.container(&format!("{old_id}_tari"));
+        assert_eq!(
+            renamed.is_some(),
+            leftover,
+            "faults {faults:?}: {:?}",
+            b.ps()
+        );
+        if let Some(r) = renamed {
+            assert_eq!(r["state"], "exited");
+        }
+        assert_eq!(b.container("tari").unwrap()["state"], "running");
+    }
+}
+
+#[test]
+fn stale_mini_flag() {
+    for (faults, stale) in [(&[][..], false), (&["stale-mini-flag"][..], true)] {
+        let b = FakeBox::new(faults);
+        b.set("p2pool.pool", json!("main"));
+        assert_eq!(b.apply().code, 0);
+        assert_eq!(b.env("P2POOL_PORT"), "37889");
+        assert_eq!(
+            b.env("P2POOL_FLAGS").split(' ').any(|w| w == "--mini"),
+            stale,
+            "faults {faults:?}"
+        );
+        let want = if stale { "Mini" } else { "Main" };
+        b.api_until("pool type", |v| v["pool"]["type"] == want);
+    }
+}
+
+#[test]
+fn raw_clearnet_flag() {
+    for (faults, raw) in [(&[][..], "false"), (&["raw-clearnet-flag"][..], "true")] {
+        let b = FakeBox::new(faults);
+        b.set("monero.clearnet_initial_sync", json!(true));
+        b.set("tari.clearnet_initial_sync", json!(true));
+        assert_eq!(b.apply().code, 0);
+        assert_eq!(b.env("TOR_EGRESS_FIREWALL"), "true");
+        assert_eq!(b.env("MONERO_CLEARNET_SYNC"), raw, "faults {faults:?}");
+        assert_eq!(b.env("TARI_CLEARNET_SYNC"), raw, "faults {faults:?}");
+    }
+}
+
+#[test]
+fn every_fault_name_and_alias_parses() {
+    for f in fakes::faults::Fault::ALL {
+        assert_eq!(fakes::faults::Fault::parse(f.name()), Some(f));
+        if let Some(a) = f.alias() {
+            assert_eq!(fakes::faults::Fault::parse(a), Some(f));
+        }
+    }
+    assert_eq!(fakes::faults::Fault::parse("nope"), None);
 }
