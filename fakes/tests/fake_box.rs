@@ -541,3 +541,15 @@ fn both_entry_point_forms_find_their_stack_dir() {
         "the script resolves its own directory"
     );
 }
+
+#[test]
+fn the_docker_engine_is_refused_until_it_exists() {
+    let b = FakeBox::new(&[]);
+    let out = std::process::Command::new(b.path().join("pithead"))
+        .args(["up"])
+        .env("PITHEAD_FAKE_ENGINE", "docker")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+}
