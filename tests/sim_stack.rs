@@ -407,3 +407,37 @@ async fn drives_through_the_target_trait() {
     assert_eq!(t.observe().await.unwrap().env["P2POOL_PORT"], "37890");
     assert_eq!(t.read_config().await.unwrap()["p2pool"]["pool"], "nano");
 }
+
+#[test]
+fn fault_names_from_the_command_line() {
+    let sim = SimTarget::with_fault_names(Seed::from_u64(1), &["apply-as-restart"]).unwrap();
+    assert_eq!(sim.describe()["faults"], "apply-as-restart");
+    let err = SimTarget::with_fault_names(Seed::from_u64(1), &["no-such-fault"])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("no-such-fault") && err.contains("stale-caddy-scheme"),
+        "{err}"
+    );
+}
+
+/// The simulation must not derive its behaviour from the model the oracle uses, or the two
+/// could never disagree (the independence rule).
+#[test]
+fn the_simulation_never_reads_the_model() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sim");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Code only: the module docs explain the rule and may name what they must not use.
+        for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for forbidden in ["crate::model", "model::", "strategies/", "pithead.toml"] {
+                assert!(!line.contains(forbidden), "{}: {line}", path.display());
+            }
+        }
+        files += 1;
+    }
+    assert!(files >= 4);
+}

@@ -184,6 +184,15 @@ impl SimTarget {
         sim
     }
 
+    /// A box with the faults named on the command line (`--fault NAME`, repeatable); an
+    /// unknown name is an error that lists the known ones.
+    pub fn with_fault_names<S: AsRef<str>>(
+        seed: Seed,
+        names: &[S],
+    ) -> Result<SimTarget, crate::faults::UnknownFault> {
+        Ok(SimTarget::new(seed, &crate::faults::parse_all(names)?))
+    }
+
     fn has(&self, f: Fault) -> bool {
         self.faults & f.bit() != 0
     }
