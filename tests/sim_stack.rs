@@ -441,3 +441,22 @@ fn the_simulation_never_reads_the_model() {
     }
     assert!(files >= 4);
 }
+
+#[test]
+fn hashes_only_reset_when_p2pool_restarts() {
+    let mut sim = SimTarget::new(Seed::from_u64(13), &[]);
+    let hashes = |sim: &SimTarget| sim.observe_sync().api["stratum"]["total_hashes"].as_u64();
+    let h0 = hashes(&sim).unwrap();
+    // dashboard.tari_required touches the dashboard alone: p2pool keeps counting.
+    step(&mut sim, &[("dashboard.tari_required", json!(false))]);
+    wait_until(&mut sim, 60, |o| !o.api.is_null());
+    let h1 = hashes(&sim).unwrap();
+    assert!(h1 > h0, "{h1} <= {h0}");
+    // A view key restarts monerod (through tor) without touching p2pool: still no reset.
+    step(&mut sim, &[("monero.view_key", json!("c".repeat(64)))]);
+    wait_until(&mut sim, 60, |o| !o.api.is_null());
+    assert!(hashes(&sim).unwrap() > h1);
+    // A pool flip recreates p2pool: the counter starts again from zero.
+    step(&mut sim, &[("p2pool.pool", json!("nano"))]);
+    assert!(hashes(&sim).unwrap() < h1);
+}

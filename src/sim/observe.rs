@@ -189,7 +189,13 @@ impl SimTarget {
             (Some(px), Some(pp)) => {
                 let workers_at = (px.started_ms + px.settle_ms).max(pp.healthy_at);
                 let workers = if now >= workers_at { RIGS } else { 0 };
-                let synced_at = self.monero.since + self.monero.loading_ms + self.monero.syncing_ms;
+                // p2pool started on an unsynced chain waits for it; a monerod restart later
+                // does not reset p2pool's counter (only a p2pool restart does).
+                let synced_at = if self.monero.since <= pp.started_ms {
+                    self.monero.since + self.monero.loading_ms + self.monero.syncing_ms
+                } else {
+                    0
+                };
                 let from = workers_at.max(synced_at).max(pp.started_ms);
                 (workers, now.saturating_sub(from) * HASHES_PER_MS)
             }
