@@ -10,5 +10,6 @@ pub mod errors;
 pub mod journal;
 pub mod model;
 pub mod plan;
+pub mod report;
 pub mod rng;
 pub mod target;

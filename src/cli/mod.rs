@@ -2,6 +2,7 @@
 //! calls into the library; nothing here decides behaviour the library should own.
 
 mod model_args;
+mod report;
 mod show_model;
 
 use clap::{Parser, Subcommand};
@@ -29,12 +30,15 @@ pub struct Cli {
 pub enum Command {
     /// Validate a model and show its axes, gates, constraints and services.
     Model(show_model::Args),
+    /// Re-derive a run's reports from its journal, or merge several shards' runs into one.
+    Report(report::Args),
 }
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn main_with(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Model(args) => show_model::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(code) => code,
