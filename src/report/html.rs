@@ -529,7 +529,7 @@ fn heatmap(report: &Report, p: &mut String) -> std::fmt::Result {
                 continue;
             }
             let (bg, ink) = shade(cell.covered, cell.required);
-            let pct = cell.covered * 100 / cell.required;
+            let pct = (cell.covered as f64 * 100.0 / cell.required as f64).round();
             writeln!(
                 p,
                 "<td class=\"cell\" data-covered=\"{}\" data-required=\"{}\" \
