@@ -11,8 +11,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn chromium() -> PathBuf {
-    if let Some(p) = std::env::var_os("CANARY_CHROMIUM") {
-        return PathBuf::from(p);
+    if let Some(p) = std::env::var_os("CANARY_CHROMIUM").map(PathBuf::from) {
+        assert!(
+            p.is_file(),
+            "CANARY_CHROMIUM={} is not a file: install Chromium with `apt-get update && \
+             apt-get install -y chromium` or fix the variable",
+            p.display()
+        );
+        return p;
     }
     for name in ["chromium", "chromium-browser"] {
         if let Some(dir) = std::env::var_os("PATH")
@@ -80,7 +86,10 @@ fn chromium_renders_the_timeline_the_heatmap_and_the_failure() {
     let profile = dir.path().join("profile");
 
     let dom = run_chromium(&profile, &page, &["--dump-dom"]);
-    assert!(dom.contains("<section id=\"timeline\""), "no timeline in:\n{dom}");
+    assert!(
+        dom.contains("<section id=\"timeline\""),
+        "no timeline in:\n{dom}"
+    );
     // One bar per step, the failed one among them, inside a rendered <svg>.
     let timeline = &dom[dom.find("id=\"timeline\"").unwrap()..];
     let timeline = &timeline[..timeline.find("</section>").unwrap()];
@@ -113,4 +122,28 @@ fn chromium_renders_the_timeline_the_heatmap_and_the_failure() {
     if let Some(keep) = std::env::var_os("CANARY_KEEP_SCREENSHOT") {
         std::fs::copy(&shot, keep).unwrap();
     }
+}
+
+#[test]
+fn chromium_finds_no_markup_from_hostile_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    walk::write_run(&run, &walk::hostile());
+    let files = canary::report::write_reports(&run).unwrap();
+    let page = files.report_html.canonicalize().unwrap();
+    let dom = run_chromium(&dir.path().join("profile"), &page, &["--dump-dom"]);
+    // The parsed document holds no element a hostile value could have smuggled in...
+    for element in ["<script", "<img", "<evil", "<b>"] {
+        assert!(
+            !dom.contains(element),
+            "{element} element in the rendered DOM"
+        );
+    }
+    // ...and shows the values as text.
+    assert!(
+        dom.contains("mini&lt;script&gt;alert(\"x&amp;y\")&lt;/script&gt;'"),
+        "{dom}"
+    );
+    assert!(dom.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert_eq!(dom.matches("<rect class=\"step ").count(), 4);
 }

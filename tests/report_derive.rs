@@ -43,7 +43,10 @@ fn steps_csv_has_one_row_per_step_with_changes_containers_and_verdicts() {
         ["0", "1", "2", "3"]
     );
     // Changed values are the diff against the previous effective config (baseline first).
-    assert_eq!(rows[0]["changed"], "dashboard.secure=false; p2pool.pool=mini");
+    assert_eq!(
+        rows[0]["changed"],
+        "dashboard.secure=false; p2pool.pool=mini"
+    );
     assert_eq!(rows[1]["changed"], "p2pool.pool=nano; tari.mode=off");
     // Step 0 has no earlier observation: the prediction stands in, and says so.
     assert_eq!(rows[0]["containers_from"], "predicted");
@@ -168,7 +171,9 @@ fn junit_cases(xml: &str) -> (Vec<Case>, Vec<(String, String)>, usize) {
                             Some((attrs["message"].clone(), String::new()));
                         in_failure = is_start;
                     }
-                    b"skipped" => cases.last_mut().unwrap().skipped = Some(attrs["message"].clone()),
+                    b"skipped" => {
+                        cases.last_mut().unwrap().skipped = Some(attrs["message"].clone())
+                    }
                     b"property" => props.push((attrs["name"].clone(), attrs["value"].clone())),
                     _ => {}
                 }
@@ -208,7 +213,13 @@ fn junit_has_a_case_per_step_and_check_and_the_failure_with_observed_expected_an
     let skipped: Vec<&Case> = cases.iter().filter(|c| c.skipped.is_some()).collect();
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].name, "monero.mode=remote");
-    assert!(skipped[0].skipped.as_ref().unwrap().contains("remote_monero_host"));
+    assert!(
+        skipped[0]
+            .skipped
+            .as_ref()
+            .unwrap()
+            .contains("remote_monero_host")
+    );
     assert!(props.contains(&("replay".to_string(), replay)));
     assert!(props.contains(&("model_hash".to_string(), walk::MODEL_HASH.to_string())));
     // Counts in the suite header agree with the cases.
@@ -254,8 +265,13 @@ fn summary_json_has_the_manifest_counts_coverage_and_failures_with_replay() {
 fn html_is_self_contained_and_holds_timeline_heatmap_transitions_and_failure() {
     let (_dir, files) = derive();
     let html = std::fs::read_to_string(&files.report_html).unwrap();
-    for forbidden in ["<script", "http://", "https://", "@import", "url(", "<img", "<link"] {
-        assert!(!html.contains(forbidden), "report.html contains {forbidden}");
+    for forbidden in [
+        "<script", "http://", "https://", "@import", "url(", "<img", "<link",
+    ] {
+        assert!(
+            !html.contains(forbidden),
+            "report.html contains {forbidden}"
+        );
     }
     assert_eq!(html.matches("<rect class=\"step ").count(), 4);
     assert_eq!(html.matches("<rect class=\"step failed\"").count(), 1);
@@ -275,12 +291,20 @@ fn html_is_self_contained_and_holds_timeline_heatmap_transitions_and_failure() {
 #[test]
 fn re_deriving_gives_the_same_files() {
     let (_dir, files) = derive();
-    let before: Vec<Vec<u8>> = files.all().iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let before: Vec<Vec<u8>> = files
+        .all()
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
     let run = files.steps_csv.parent().unwrap();
     for f in files.all() {
         std::fs::remove_file(f).unwrap();
     }
     let again = write_reports(run).unwrap();
-    let after: Vec<Vec<u8>> = again.all().iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let after: Vec<Vec<u8>> = again
+        .all()
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
     assert_eq!(before, after);
 }

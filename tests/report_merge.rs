@@ -116,7 +116,13 @@ fn cli_rederives_one_run_in_place_and_merges_shards_beside_the_first() {
     let (dir, runs) = two_shards();
     let out = canary(&[runs[0].as_os_str()]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    for f in ["steps.csv", "coverage.csv", "junit.xml", "summary.json", "report.html"] {
+    for f in [
+        "steps.csv",
+        "coverage.csv",
+        "junit.xml",
+        "summary.json",
+        "report.html",
+    ] {
         assert!(runs[0].join(f).is_file(), "{f} missing");
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -152,7 +158,10 @@ fn cli_exits_2_with_a_clear_message_on_bad_input() {
     let out = canary(&[empty.as_os_str()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("journal.jsonl") && err.contains("cannot open"), "{err}");
+    assert!(
+        err.contains("journal.jsonl") && err.contains("cannot open"),
+        "{err}"
+    );
 
     let run = dir.path().join("run-a");
     walk::write_run(&run, &walk::shard_a());

@@ -262,10 +262,9 @@ impl Coverage {
         if !goals.tuples.is_empty() && goals.tuples.iter().all(|t| t.len() == 2) {
             // Pair goals are the goals: the heatmap shows exactly them (infeasible pairs out).
             for (t, at) in goals.tuples.iter().zip(&tuples) {
-                let (Some(&a), Some(&b)) = (
-                    axis_pos.get(t[0].0.as_str()),
-                    axis_pos.get(t[1].0.as_str()),
-                ) else {
+                let (Some(&a), Some(&b)) =
+                    (axis_pos.get(t[0].0.as_str()), axis_pos.get(t[1].0.as_str()))
+                else {
                     continue;
                 };
                 for (x, y) in [(a, b), (b, a)] {
@@ -337,7 +336,10 @@ fn all_pairs(axes: &[(String, Vec<String>)]) -> Vec<Tuple> {
         for (b, vb) in &axes[i + 1..] {
             for x in va {
                 for y in vb {
-                    out.push(normalise(vec![(a.clone(), x.clone()), (b.clone(), y.clone())]));
+                    out.push(normalise(vec![
+                        (a.clone(), x.clone()),
+                        (b.clone(), y.clone()),
+                    ]));
                 }
             }
         }

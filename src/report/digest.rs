@@ -486,7 +486,10 @@ impl Reader {
                         .into_iter()
                         .map(|c| (c.name, (c.id, c.started)))
                         .collect();
-                    let diff = self.last_containers.as_ref().map(|before| diff(before, &now));
+                    let diff = self
+                        .last_containers
+                        .as_ref()
+                        .map(|before| diff(before, &now));
                     self.last_containers = Some(now);
                     if let Some(d) = diff {
                         self.step_mut(o.step).containers = Some(d);
@@ -632,10 +635,7 @@ fn plan_digest(plan: serde_json::Value) -> Result<PlanDigest, String> {
             .and_then(labels)
             .or_else(|| labels(b).filter(|l| !l.contains_key("effective")))
     });
-    out.planned_steps = plan
-        .get("walk")
-        .and_then(|w| w.as_array())
-        .map(|w| w.len());
+    out.planned_steps = plan.get("walk").and_then(|w| w.as_array()).map(|w| w.len());
     out.transitions = plan.get("transitions").and_then(|t| t.as_bool());
     out.strength = plan
         .get("strength")

@@ -230,7 +230,10 @@ fn manifest(report: &Report, p: &mut String) -> std::fmt::Result {
         row("run", esc(&state))?;
         row(
             "replay",
-            format!("<span class=\"replay\"><code>{}</code></span>", esc(&m.replay)),
+            format!(
+                "<span class=\"replay\"><code>{}</code></span>",
+                esc(&m.replay)
+            ),
         )?;
         writeln!(p, "</table>")?;
     }
@@ -511,7 +514,10 @@ fn heatmap(report: &Report, p: &mut String) -> std::fmt::Result {
         )?;
         return Ok(());
     }
-    writeln!(p, "<div class=\"scroll\"><table class=\"heat\"><tr><th></th>")?;
+    writeln!(
+        p,
+        "<div class=\"scroll\"><table class=\"heat\"><tr><th></th>"
+    )?;
     for (name, _) in &axes[..axes.len() - 1] {
         writeln!(p, "<th class=\"col\">{}</th>", esc(name))?;
     }

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 pub use coverage::{Coverage, GoalSource, Goals, PairCell, StepAt, Transition, Tuple};
 pub use digest::{
-    Containers, Failure, Manifest, PlanDigest, RunDigest, RunEnd, Skipped, StepDigest,
-    StepStatus, read_run,
+    Containers, Failure, Manifest, PlanDigest, RunDigest, RunEnd, Skipped, StepDigest, StepStatus,
+    read_run,
 };
 
 /// The journal's file name inside a run directory.
@@ -232,9 +232,7 @@ fn write_atomic(
 /// characters, e.g. the ANSI colour escapes of a CLI's output) become U+FFFD. Markup
 /// characters are left for the writer to escape.
 pub(crate) fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
-    let bad = |c: char| {
-        matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
-    };
+    let bad = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
     if text.chars().any(bad) {
         text.chars()
             .map(|c| if bad(c) { '\u{fffd}' } else { c })
