@@ -218,10 +218,7 @@ impl Coverage {
                 };
                 let eff = &step.effective;
                 for (axes, by_values) in &groups {
-                    let values: Option<Vec<&str>> = axes
-                        .iter()
-                        .map(|a| eff.get(*a).map(String::as_str))
-                        .collect();
+                    let values: Option<Vec<&str>> = axes.iter().map(|a| eff.get(a)).collect();
                     if let Some(&g) = values.and_then(|v| by_values.get(&v))
                         && tuples[g].is_none()
                     {
@@ -230,7 +227,7 @@ impl Coverage {
                 }
                 let known: Vec<(usize, &str)> = eff
                     .iter()
-                    .filter_map(|(a, v)| axis_pos.get(a.as_str()).map(|&p| (p, v.as_str())))
+                    .filter_map(|(a, v)| axis_pos.get(a).map(|&p| (p, v)))
                     .collect();
                 for (x, &(pa, va)) in known.iter().enumerate() {
                     for &(pb, vb) in &known[x + 1..] {
@@ -243,11 +240,10 @@ impl Coverage {
                     }
                 }
                 if let Some(prev) = run.before(i) {
-                    for (axis, to) in eff {
+                    for (axis, to) in eff.iter() {
                         if let Some(from) = prev.get(axis)
                             && from != to
-                            && let Some(&g) =
-                                trans_index.get(&(axis.as_str(), from.as_str(), to.as_str()))
+                            && let Some(&g) = trans_index.get(&(axis, from, to))
                             && transitions[g].is_none()
                         {
                             transitions[g] = Some(at);

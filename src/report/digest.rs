@@ -8,16 +8,71 @@
 //! a torn last line (a run killed mid-write, no trailing newline) is dropped with a warning.
 //! Anything else that does not parse is an error naming the file and the line.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::ReportError;
 use crate::journal::Labels;
+
+/// An interned name (axis, value label, container, check): a long walk repeats the same few
+/// hundred strings thousands of times, and the digest keeps one copy of each.
+pub type Name = Arc<str>;
+
+/// A config as (axis, value) pairs sorted by axis: a compact [`Labels`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effective(Vec<(Name, Name)>);
+
+impl Effective {
+    /// The value of `axis`, if the config sets it.
+    pub fn get(&self, axis: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|(a, _)| (**a).cmp(axis))
+            .ok()
+            .map(|i| &*self.0[i].1)
+    }
+
+    /// `(axis, value)` in axis order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(a, v)| (&**a, &**v))
+    }
+
+    /// Builds one from labels, sharing the strings through `names`.
+    pub fn from_labels(labels: Labels, names: &mut Names) -> Effective {
+        // A BTreeMap iterates sorted, which `get` relies on.
+        Effective(
+            labels
+                .into_iter()
+                .map(|(a, v)| (names.name(a), names.name(v)))
+                .collect(),
+        )
+    }
+}
+
+/// The interner behind [`Name`].
+#[derive(Debug, Default)]
+pub struct Names(HashSet<Name>);
+
+impl Names {
+    /// The shared copy of `s`.
+    pub fn name(&mut self, s: String) -> Name {
+        if let Some(n) = self.0.get(s.as_str()) {
+            return n.clone();
+        }
+        let n: Name = s.into();
+        self.0.insert(n.clone());
+        n
+    }
+
+    fn names(&mut self, list: Vec<String>) -> Vec<Name> {
+        list.into_iter().map(|s| self.name(s)).collect()
+    }
+}
 
 /// The run's manifest, as far as the journal has it (a missing manifest leaves defaults).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -44,7 +99,7 @@ pub struct PlanDigest {
     /// Axis name → planned value labels, in the plan's order.
     pub axes: Vec<(String, Vec<String>)>,
     /// The config the walk starts from, when the plan names it.
-    pub baseline: Option<Labels>,
+    pub baseline: Option<Effective>,
     /// Number of steps the plan's walk holds.
     pub planned_steps: Option<usize>,
     /// The plan's `coverage` object as written (figures and, when present, the goals).
@@ -65,23 +120,32 @@ pub struct Skipped {
 }
 
 /// What the model predicted a step would touch.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Predicted {
-    pub created: Vec<String>,
-    pub removed: Vec<String>,
-    pub recreated: Vec<String>,
-    pub restarted: Vec<String>,
+    pub created: Vec<Name>,
+    pub removed: Vec<Name>,
+    pub recreated: Vec<Name>,
+    pub restarted: Vec<Name>,
     pub cost: f64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct PredictedIn {
+    created: Vec<String>,
+    removed: Vec<String>,
+    recreated: Vec<String>,
+    restarted: Vec<String>,
+    cost: f64,
 }
 
 /// Containers touched by a step.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Containers {
-    pub created: Vec<String>,
-    pub removed: Vec<String>,
-    pub recreated: Vec<String>,
-    pub restarted: Vec<String>,
+    pub created: Vec<Name>,
+    pub removed: Vec<Name>,
+    pub recreated: Vec<Name>,
+    pub restarted: Vec<Name>,
     /// True when seen by diffing two observations; false when taken from the prediction
     /// (no earlier observation in the run to diff against).
     pub observed: bool,
@@ -121,9 +185,9 @@ impl StepStatus {
 pub struct StepDigest {
     pub step: usize,
     /// The config the stack should render (coverage is computed from it).
-    pub effective: Labels,
+    pub effective: Effective,
     /// Axes whose effective value changed, as the runner wrote them.
-    pub changed: Vec<String>,
+    pub changed: Vec<Name>,
     pub predicted: Predicted,
     pub containers: Option<Containers>,
     pub apply_exit: Option<i32>,
@@ -222,7 +286,7 @@ impl RunDigest {
     }
 
     /// The effective config before `steps[i]`: the previous step's, or the plan's baseline.
-    pub fn before(&self, i: usize) -> Option<&Labels> {
+    pub fn before(&self, i: usize) -> Option<&Effective> {
         if i == 0 {
             self.plan.as_ref().and_then(|p| p.baseline.as_ref())
         } else {
@@ -234,15 +298,23 @@ impl RunDigest {
     /// before it when known, else the axes the runner listed as changed.
     pub fn changed_values(&self, i: usize) -> Vec<(String, String)> {
         let step = &self.steps[i];
-        let value = |a: &String| step.effective.get(a).cloned().unwrap_or_default();
         match self.before(i) {
             Some(prev) => step
                 .effective
                 .iter()
-                .filter(|(a, v)| prev.get(*a) != Some(*v))
-                .map(|(a, v)| (a.clone(), v.clone()))
+                .filter(|(a, v)| prev.get(a) != Some(*v))
+                .map(|(a, v)| (a.to_string(), v.to_string()))
                 .collect(),
-            None => step.changed.iter().map(|a| (a.clone(), value(a))).collect(),
+            None => step
+                .changed
+                .iter()
+                .map(|a| {
+                    (
+                        a.to_string(),
+                        step.effective.get(a).unwrap_or("").to_string(),
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -289,17 +361,25 @@ pub fn read_run(dir: &Path, journal: &Path) -> Result<RunDigest, ReportError> {
             line: number,
             message,
         };
-        let value: serde_json::Value = match serde_json::from_str(text) {
-            Ok(v) => v,
+        // The tag first, skipping the rest without building it; then the one struct the
+        // event needs, again skipping what no report uses (env, api, apply output...).
+        let kind = match serde_json::from_str::<Tag>(text) {
+            Ok(t) => t.event,
             Err(_) if !complete => {
                 state.digest.warnings.push(format!(
                     "line {number} is torn (the run stopped mid-write) and was ignored"
                 ));
                 break;
             }
+            Err(e) if e.is_data() => {
+                return Err(corrupt(format!("not a journal entry: {e}")));
+            }
             Err(e) => return Err(corrupt(format!("not JSON: {e}"))),
         };
-        state.entry(value).map_err(corrupt)?;
+        let Some(kind) = kind else {
+            return Err(corrupt("no `event` field: not a journal entry".to_string()));
+        };
+        state.entry(&kind, text).map_err(corrupt)?;
         lines_read += 1;
     }
     if lines_read == 0 {
@@ -317,13 +397,14 @@ struct Reader {
     index: HashMap<usize, usize>,
     check_ids: HashMap<String, u32>,
     /// Containers of the last observation: name → (id, started).
-    last_containers: Option<BTreeMap<String, (String, String)>>,
+    last_containers: Option<BTreeMap<Name, (String, String)>>,
+    names: Names,
     unknown: BTreeSet<String>,
     seen_manifest: bool,
 }
 
-fn field<T: DeserializeOwned>(value: serde_json::Value, event: &str) -> Result<T, String> {
-    serde_json::from_value(value).map_err(|e| format!("bad `{event}` event: {e}"))
+fn field<T: DeserializeOwned>(text: &str, event: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| format!("bad `{event}` event: {e}"))
 }
 
 #[derive(Deserialize)]
@@ -336,7 +417,7 @@ struct StepStartIn {
     #[serde(default)]
     changed: Vec<String>,
     #[serde(default)]
-    predicted: Predicted,
+    predicted: PredictedIn,
 }
 
 #[derive(Deserialize, Default)]
@@ -430,10 +511,7 @@ impl Reader {
         id
     }
 
-    fn entry(&mut self, value: serde_json::Value) -> Result<(), String> {
-        let Some(kind) = value.get("event").and_then(|e| e.as_str()) else {
-            return Err("no `event` field: not a journal entry".to_string());
-        };
+    fn entry(&mut self, kind: &str, value: &str) -> Result<(), String> {
         let kind = kind.to_string();
         match kind.as_str() {
             "manifest" => {
@@ -445,20 +523,30 @@ impl Reader {
             }
             "plan" => {
                 if self.digest.plan.is_none() {
-                    let plan = value.get("plan").cloned().unwrap_or_default();
-                    self.digest.plan = Some(plan_digest(plan)?);
+                    let p: PlanEventIn = field(value, &kind)?;
+                    self.digest.plan = Some(plan_digest(p.plan, &mut self.names)?);
                 }
             }
             "skipped" => self.digest.skipped.push(field(value, &kind)?),
             "step_start" => {
                 let s: StepStartIn = field(value, &kind)?;
                 let effective = s.effective.or(s.config).unwrap_or_default();
+                let effective = Effective::from_labels(effective, &mut self.names);
+                let changed = self.names.names(s.changed);
+                let p = s.predicted;
+                let predicted = Predicted {
+                    created: self.names.names(p.created),
+                    removed: self.names.names(p.removed),
+                    recreated: self.names.names(p.recreated),
+                    restarted: self.names.names(p.restarted),
+                    cost: p.cost,
+                };
                 // A step started again (a resumed run) starts from scratch.
                 *self.step_mut(s.step) = StepDigest {
                     step: s.step,
                     effective,
-                    changed: s.changed,
-                    predicted: s.predicted,
+                    changed,
+                    predicted,
                     ..StepDigest::default()
                 };
             }
@@ -482,9 +570,9 @@ impl Reader {
             "observed" => {
                 let o: ObservedIn = field(value, &kind)?;
                 if let Some(list) = o.observation.containers {
-                    let now: BTreeMap<String, (String, String)> = list
+                    let now: BTreeMap<Name, (String, String)> = list
                         .into_iter()
-                        .map(|c| (c.name, (c.id, c.started)))
+                        .map(|c| (self.names.name(c.name), (c.id, c.started)))
                         .collect();
                     let diff = self
                         .last_containers
@@ -564,8 +652,8 @@ impl Reader {
 }
 
 fn diff(
-    before: &BTreeMap<String, (String, String)>,
-    now: &BTreeMap<String, (String, String)>,
+    before: &BTreeMap<Name, (String, String)>,
+    now: &BTreeMap<Name, (String, String)>,
 ) -> Containers {
     let mut c = Containers {
         observed: true,
@@ -611,9 +699,89 @@ fn labels(v: &serde_json::Value) -> Option<Labels> {
     Some(map.iter().map(|(k, v)| (k.clone(), label(v))).collect())
 }
 
-fn plan_digest(plan: serde_json::Value) -> Result<PlanDigest, String> {
+/// The first line's tag; everything else on the line is skipped unbuilt.
+#[derive(Deserialize)]
+struct Tag {
+    #[serde(default)]
+    event: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PlanEventIn {
+    #[serde(default)]
+    plan: PlanIn,
+}
+
+/// The parts of the plan the reports use. The walk (thousands of steps on a long run) is
+/// only counted, never built.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PlanIn {
+    axes: Option<serde_json::Value>,
+    baseline: Option<serde_json::Value>,
+    walk: Option<Count>,
+    transitions: Option<serde_json::Value>,
+    strength: Option<serde_json::Value>,
+    coverage: serde_json::Value,
+}
+
+/// The length of a JSON list, its items skipped (`None` for anything but a list).
+struct Count(Option<usize>);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Count, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Count;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of steps")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Count, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Count(Some(n)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Count, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Count(None))
+            }
+            fn visit_unit<E>(self) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+fn plan_digest(plan: PlanIn, names: &mut Names) -> Result<PlanDigest, String> {
     let mut out = PlanDigest::default();
-    if let Some(axes) = plan.get("axes") {
+    if let Some(axes) = plan.axes {
         let Some(map) = axes.as_object() else {
             return Err("bad `plan` event: `axes` is not an object".to_string());
         };
@@ -629,20 +797,22 @@ fn plan_digest(plan: serde_json::Value) -> Result<PlanDigest, String> {
             out.axes.push((name.clone(), values));
         }
     }
-    out.baseline = plan.get("baseline").and_then(|b| {
+    out.baseline = plan.baseline.as_ref().and_then(|b| {
         // Either the labels themselves or `{config, effective}`.
         b.get("effective")
             .and_then(labels)
             .or_else(|| labels(b).filter(|l| !l.contains_key("effective")))
+            .map(|l| Effective::from_labels(l, names))
     });
-    out.planned_steps = plan.get("walk").and_then(|w| w.as_array()).map(|w| w.len());
-    out.transitions = plan.get("transitions").and_then(|t| t.as_bool());
+    out.planned_steps = plan.walk.and_then(|w| w.0);
+    out.transitions = plan.transitions.and_then(|t| t.as_bool());
     out.strength = plan
-        .get("strength")
-        .or_else(|| plan.get("coverage").and_then(|c| c.get("strength")))
+        .strength
+        .as_ref()
+        .or_else(|| plan.coverage.get("strength"))
         .and_then(|s| s.as_u64())
         .map(|s| s as usize);
-    out.coverage = plan.get("coverage").cloned().unwrap_or_default();
+    out.coverage = plan.coverage;
     Ok(out)
 }
 

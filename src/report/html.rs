@@ -120,14 +120,33 @@ fn percent(covered: usize, required: usize) -> String {
     }
 }
 
-/// Writes the page.
+/// Writes the page, streaming (a long walk's page is never held whole in memory).
 pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut page = String::new();
-    render(report, &mut page).map_err(std::io::Error::other)?;
-    out.write_all(page.as_bytes())
+    let mut sink = Sink { out, error: None };
+    match render(report, &mut sink) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(sink
+            .error
+            .unwrap_or_else(|| std::io::Error::other("formatting the report failed"))),
+    }
 }
 
-fn render(report: &Report, p: &mut String) -> std::fmt::Result {
+/// `fmt::Write` over an `io::Write`, keeping the io error `fmt::Error` cannot carry.
+struct Sink<'a> {
+    out: &'a mut dyn Write,
+    error: Option<std::io::Error>,
+}
+
+impl std::fmt::Write for Sink<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.out.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            std::fmt::Error
+        })
+    }
+}
+
+fn render(report: &Report, p: &mut Sink) -> std::fmt::Result {
     let ids: Vec<String> = report.runs.iter().map(RunDigest::id).collect();
     let failed_steps: usize = report.runs.iter().map(RunDigest::steps_failed).sum();
     let passed = failed_steps == 0;
@@ -181,7 +200,7 @@ fn short_hash(h: &str) -> String {
     }
 }
 
-fn manifest(report: &Report, p: &mut String) -> std::fmt::Result {
+fn manifest(report: &Report, p: &mut Sink) -> std::fmt::Result {
     writeln!(p, "<section id=\"manifest\"><h2>Runs</h2>")?;
     for run in &report.runs {
         let m = &run.manifest;
@@ -240,7 +259,7 @@ fn manifest(report: &Report, p: &mut String) -> std::fmt::Result {
     writeln!(p, "</section>")
 }
 
-fn figures(report: &Report, p: &mut String) -> std::fmt::Result {
+fn figures(report: &Report, p: &mut Sink) -> std::fmt::Result {
     let cov = &report.coverage;
     let steps: usize = report.runs.iter().map(|r| r.steps.len()).sum();
     let failed_steps: usize = report.runs.iter().map(RunDigest::steps_failed).sum();
@@ -285,7 +304,7 @@ fn figures(report: &Report, p: &mut String) -> std::fmt::Result {
     writeln!(p, "</div></section>")
 }
 
-fn timeline(report: &Report, p: &mut String) -> std::fmt::Result {
+fn timeline(report: &Report, p: &mut Sink) -> std::fmt::Result {
     writeln!(
         p,
         "<section id=\"timeline\"><h2>The walk</h2><div class=\"legend\">\
@@ -394,7 +413,7 @@ fn timeline(report: &Report, p: &mut String) -> std::fmt::Result {
     writeln!(p, "</section>")
 }
 
-fn failures(report: &Report, p: &mut String) -> std::fmt::Result {
+fn failures(report: &Report, p: &mut Sink) -> std::fmt::Result {
     let count: usize = report
         .runs
         .iter()
@@ -420,7 +439,7 @@ fn failures(report: &Report, p: &mut String) -> std::fmt::Result {
                 continue;
             }
             let changed = join_values(&run.changed_values(i));
-            let open = |p: &mut String, check: &str| {
+            let open = |p: &mut Sink, check: &str| {
                 writeln!(
                     p,
                     "<article class=\"failure\" data-check=\"{}\"><h3>{} \
@@ -471,7 +490,7 @@ fn failures(report: &Report, p: &mut String) -> std::fmt::Result {
     writeln!(p, "</section>")
 }
 
-fn replay(p: &mut String, run: &RunDigest) -> std::fmt::Result {
+fn replay(p: &mut Sink, run: &RunDigest) -> std::fmt::Result {
     writeln!(
         p,
         "<p class=\"replay\">replay: <code>{}</code></p></article>",
@@ -499,7 +518,7 @@ fn shade(covered: usize, required: usize) -> (String, &'static str) {
     (format!("hsl(145,52%,{light:.0}%)"), ink)
 }
 
-fn heatmap(report: &Report, p: &mut String) -> std::fmt::Result {
+fn heatmap(report: &Report, p: &mut Sink) -> std::fmt::Result {
     let cov = &report.coverage;
     let axes = &cov.goals.axes;
     writeln!(
@@ -560,7 +579,7 @@ fn heatmap(report: &Report, p: &mut String) -> std::fmt::Result {
     )
 }
 
-fn transitions(report: &Report, p: &mut String) -> std::fmt::Result {
+fn transitions(report: &Report, p: &mut Sink) -> std::fmt::Result {
     let cov = &report.coverage;
     writeln!(
         p,
@@ -615,7 +634,7 @@ fn transitions(report: &Report, p: &mut String) -> std::fmt::Result {
     writeln!(p, "</div></section>")
 }
 
-fn uncovered(report: &Report, p: &mut String) -> std::fmt::Result {
+fn uncovered(report: &Report, p: &mut Sink) -> std::fmt::Result {
     let cov = &report.coverage;
     let tuples: Vec<String> = cov
         .goals
@@ -658,7 +677,7 @@ fn uncovered(report: &Report, p: &mut String) -> std::fmt::Result {
     writeln!(p, "</ul></details></section>")
 }
 
-fn skipped(report: &Report, p: &mut String) -> std::fmt::Result {
+fn skipped(report: &Report, p: &mut Sink) -> std::fmt::Result {
     let all: Vec<(&RunDigest, &super::Skipped)> = report
         .runs
         .iter()
@@ -688,7 +707,7 @@ fn skipped(report: &Report, p: &mut String) -> std::fmt::Result {
     writeln!(p, "</section>")
 }
 
-fn steps_table(report: &Report, p: &mut String) -> std::fmt::Result {
+fn steps_table(report: &Report, p: &mut Sink) -> std::fmt::Result {
     let n: usize = report.runs.iter().map(|r| r.steps.len()).sum();
     writeln!(
         p,
@@ -724,7 +743,7 @@ fn steps_table(report: &Report, p: &mut String) -> std::fmt::Result {
     writeln!(p, "</table></div></details></section>")
 }
 
-fn warnings(report: &Report, p: &mut String) -> std::fmt::Result {
+fn warnings(report: &Report, p: &mut Sink) -> std::fmt::Result {
     let all: Vec<String> = report
         .runs
         .iter()
