@@ -277,6 +277,7 @@ impl Coverage {
                 pairs,
             };
         }
+        #[allow(clippy::needless_range_loop)] // a symmetric matrix, filled by index
         for a in 0..n {
             for b in a + 1..n {
                 let mut cell = PairCell::default();

@@ -543,7 +543,7 @@ fn heatmap(report: &Report, p: &mut Sink) -> std::fmt::Result {
     writeln!(p, "</tr>")?;
     for (a, (row, _)) in axes.iter().enumerate().skip(1) {
         writeln!(p, "<tr><th class=\"row\">{}</th>", esc(row))?;
-        for b in 0..axes.len() - 1 {
+        for (b, (col, _)) in axes.iter().enumerate().take(axes.len() - 1) {
             if b >= a {
                 writeln!(p, "<td></td>")?;
                 continue;
@@ -562,8 +562,8 @@ fn heatmap(report: &Report, p: &mut Sink) -> std::fmt::Result {
                 cell.covered,
                 cell.required,
                 esc(&format!(
-                    "{row} × {}: {} of {} value pairs covered",
-                    axes[b].0, cell.covered, cell.required
+                    "{row} × {col}: {} of {} value pairs covered",
+                    cell.covered, cell.required
                 ))
             )?;
         }

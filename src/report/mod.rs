@@ -51,15 +51,13 @@ pub enum ReportError {
         source: std::io::Error,
     },
     #[error(
-        "runs of different models cannot be merged: {first} is model {first_model} ({first_hash}), {other} is {other_model} ({other_hash}); merge only the shards of one plan"
+        "runs of different models cannot be merged: {first} and {other}; merge only the shards of one plan"
     )]
     MixedModels {
+        /// The first run: `id (model NAME, sha256 HASH)`.
         first: String,
-        first_model: String,
-        first_hash: String,
+        /// The run that differs, in the same form.
         other: String,
-        other_model: String,
-        other_hash: String,
     },
     #[error("no run directories given")]
     NoRuns,
@@ -127,13 +125,17 @@ impl Report {
             let (a, b) = (&first.manifest, &other.manifest);
             if !a.model_hash.is_empty() && !b.model_hash.is_empty() && a.model_hash != b.model_hash
             {
+                let show = |r: &RunDigest| {
+                    format!(
+                        "{} (model {}, sha256 {})",
+                        r.id(),
+                        r.manifest.model,
+                        r.manifest.model_hash
+                    )
+                };
                 return Err(ReportError::MixedModels {
-                    first: first.id(),
-                    first_model: a.model.clone(),
-                    first_hash: a.model_hash.clone(),
-                    other: other.id(),
-                    other_model: b.model.clone(),
-                    other_hash: b.model_hash.clone(),
+                    first: show(first),
+                    other: show(other),
                 });
             }
         }
