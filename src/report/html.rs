@@ -100,6 +100,9 @@ summary { cursor:pointer; font-weight:600; }
 footer { color:var(--muted); font-size:12px; padding:0 32px 24px; }
 "#;
 
+/// Failing steps shown unfolded; the rest sit in a folded list.
+const FAILURES_OPEN: usize = 10;
+
 fn status_of(s: &StepDigest) -> StepStatus {
     s.status()
 }
@@ -433,11 +436,32 @@ fn failures(report: &Report, p: &mut Sink) -> std::fmt::Result {
     if count == 0 {
         writeln!(p, "<p>Every verdict passed.</p>")?;
     }
+    let failing_steps: usize = report
+        .runs
+        .iter()
+        .map(RunDigest::steps_failed)
+        .sum::<usize>()
+        + report
+            .runs
+            .iter()
+            .flat_map(|r| &r.steps)
+            .filter(|s| s.status() == StepStatus::Unfinished)
+            .count();
+    let mut shown = 0;
     for (r, run) in report.runs.iter().enumerate() {
         for (i, s) in run.steps.iter().enumerate() {
             if s.failures.is_empty() && s.status() == StepStatus::Passed {
                 continue;
             }
+            // A fault that fails every step must not bury the rest of the page.
+            if shown == FAILURES_OPEN {
+                writeln!(
+                    p,
+                    "<details><summary>{} more failing steps</summary>",
+                    failing_steps - FAILURES_OPEN
+                )?;
+            }
+            shown += 1;
             let changed = join_values(&run.changed_values(i));
             let open = |p: &mut Sink, check: &str| {
                 writeln!(
@@ -486,6 +510,9 @@ fn failures(report: &Report, p: &mut Sink) -> std::fmt::Result {
             }
             writeln!(p, "</div>")?;
         }
+    }
+    if shown > FAILURES_OPEN {
+        writeln!(p, "</details>")?;
     }
     writeln!(p, "</section>")
 }
