@@ -308,3 +308,28 @@ fn re_deriving_gives_the_same_files() {
         .collect();
     assert_eq!(before, after);
 }
+
+#[test]
+fn html_folds_failures_after_the_first_ten_failing_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = walk::shard_a();
+    let failing = spec.steps[1].clone();
+    spec.steps = (0..12).map(|_| failing.clone()).collect();
+    let run = dir.path().join("run");
+    walk::write_run(&run, &spec);
+    let files = write_reports(&run).unwrap();
+    let html = std::fs::read_to_string(&files.report_html).unwrap();
+    let fold = html
+        .find("<details><summary>2 more failing steps</summary>")
+        .expect("a fold");
+    // Ten failing steps before the fold, two inside it, each still reachable by its anchor.
+    assert_eq!(
+        html[..fold].matches("<article class=\"failure\"").count(),
+        10
+    );
+    assert_eq!(
+        html[fold..].matches("<article class=\"failure\"").count(),
+        2
+    );
+    assert!(html[fold..].contains("<div id=\"f0-11\">"));
+}
