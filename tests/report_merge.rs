@@ -179,3 +179,11 @@ fn cli_exits_2_with_a_clear_message_on_bad_input() {
     assert!(err.contains("journal.jsonl:5:"), "{err}");
     assert!(!run.join("report.html").exists());
 }
+
+#[test]
+fn the_journal_file_itself_may_be_named_instead_of_its_directory() {
+    let (_dir, runs) = two_shards();
+    let out = canary(&[runs[0].join("journal.jsonl").as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(runs[0].join("report.html").is_file());
+}

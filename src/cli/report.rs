@@ -25,7 +25,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let report = Report::read(&args.dirs)?;
     let out = match (&args.out, args.dirs.as_slice()) {
         (Some(out), _) => out.clone(),
-        (None, [one]) => one.clone(),
+        (None, [_]) => report.runs[0].dir.clone(),
         (None, _) => default_merge_dir(&report),
     };
     let files = report.write(&out)?;

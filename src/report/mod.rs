@@ -104,10 +104,22 @@ pub struct Report {
 }
 
 impl Report {
-    /// Digests the journal of each run directory and merges them.
+    /// Digests the journal of each run directory (or `journal.jsonl` path) and merges them.
     pub fn read(run_dirs: &[PathBuf]) -> Result<Report, ReportError> {
         let mut runs = Vec::with_capacity(run_dirs.len());
         for dir in run_dirs {
+            // The journal itself named instead of its directory: take its directory.
+            let dir = match dir.parent() {
+                Some(parent) if dir.is_file() && dir.file_name() == Some(JOURNAL.as_ref()) => {
+                    if parent.as_os_str().is_empty() {
+                        Path::new(".").to_path_buf()
+                    } else {
+                        parent.to_path_buf()
+                    }
+                }
+                _ => dir.clone(),
+            };
+            let dir = &dir;
             if !dir.is_dir() {
                 return Err(ReportError::NoRunDir { path: dir.clone() });
             }
