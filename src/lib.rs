@@ -11,6 +11,7 @@ pub mod faults;
 pub mod journal;
 pub mod model;
 pub mod plan;
+pub mod report;
 pub mod rng;
 pub mod shrink;
 pub mod sim;

@@ -4,6 +4,7 @@
 mod faults;
 mod model_args;
 mod plan;
+mod report;
 mod show_model;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ pub enum Command {
     Plan(plan::Args),
     /// List the injected faults a target can switch on with `--fault NAME`.
     Faults(faults::Args),
+    /// Re-derive a run's reports from its journal, or merge several shards' runs into one.
+    Report(report::Args),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -43,6 +46,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Model(args) => show_model::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Faults(args) => faults::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(code) => code,
