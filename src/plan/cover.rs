@@ -31,7 +31,8 @@ pub struct CoverProblem<'a> {
     pub sizes: Vec<usize>,
     /// Every generated row satisfies all of them.
     pub constraints: &'a [Expr],
-    /// t, from 1 to 4; values outside are clamped to `1..=min(4, sizes.len())`.
+    /// t, from 1 to 4; values outside are clamped to `1..=min(4, sizes.len())` (see
+    /// [`CoverResult::strength`] for the one used).
     pub strength: usize,
     /// Rows already in the array (the baseline config, ...); kept first, in order, and counted
     /// as covering their tuples whether or not they satisfy the constraints. A row of the wrong
@@ -72,9 +73,13 @@ pub struct CoverResult {
     pub tuples_total: usize,
     /// Indices of seed rows left out because they do not fit the axis sizes.
     pub rejected_seeds: Vec<usize>,
-    /// The strength actually used, after clamping.
+    /// The strength actually used: the asked one clamped to `1..=min(4, axes)`, and lowered
+    /// further if the tuple space would exceed [`MAX_TUPLES`].
     pub strength: usize,
 }
+
+/// The most t-tuples [`cover`] will count (about 1 GB of bookkeeping).
+pub const MAX_TUPLES: usize = 100_000_000;
 
 /// Work counted in tuple look-ups; one core does very roughly this many per second.
 const WORK_PER_SECOND: f64 = 60e6;
@@ -93,7 +98,12 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
             rejected_seeds.push(i);
         }
     }
-    let t = problem.strength.clamp(1, k.clamp(1, 4));
+    let mut t = problem.strength.clamp(1, k.clamp(1, 4));
+    // Guard memory: a tuple space this large (3-way over a thousand axes) cannot be counted;
+    // cover at the highest strength that can be, and say so in `strength`.
+    while t > 1 && !fits_in_memory(sizes, t) {
+        t -= 1;
+    }
     let mut result = CoverResult {
         rows,
         infeasible: Vec::new(),
@@ -213,6 +223,19 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
     result.rows = search.rows;
     debug_assert!(result.rows.iter().skip(fixed).all(|r| rules.valid(r)));
     result
+}
+
+/// Whether counting every t-tuple stays within [`MAX_TUPLES`].
+fn fits_in_memory(sizes: &[usize], t: usize) -> bool {
+    // Elementary symmetric sum of degree t of the sizes = number of t-tuples, in f64.
+    let mut e = [0f64; 5];
+    e[0] = 1.0;
+    for &s in sizes {
+        for j in (1..=t).rev() {
+            e[j] += e[j - 1] * s as f64;
+        }
+    }
+    e[t] <= MAX_TUPLES as f64
 }
 
 fn space_is_large(sizes: &[usize], t: usize) -> bool {
@@ -607,6 +630,16 @@ IF [Format] IN {\"FAT\", \"FAT32\"} THEN [Compression] = \"off\";
         let stray = Expr::In(7, vec![true, false]);
         let r = cover(&problem(&[2, 2], &[stray], 2), &SMALL, &mut rng(10));
         assert_eq!(r.rows.len(), 4);
+    }
+
+    #[test]
+    fn tuple_spaces_too_large_to_count_lower_the_strength() {
+        assert!(fits_in_memory(&[2; 1000], 2));
+        assert!(!fits_in_memory(&[2; 1000], 3));
+        assert!(fits_in_memory(&[10; 20], 4));
+        // 4-way over 400 binary axes is ~1.7e10 tuples; 3-way is ~8.5e7, which fits.
+        assert!(!fits_in_memory(&[2; 400], 4));
+        assert!(fits_in_memory(&[2; 400], 3));
     }
 
     #[test]
