@@ -167,7 +167,7 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
             }
         }
     };
-    let lower = lower_bound(sizes, t).min(result.tuples_total.max(1));
+    let lower = lower_bound(&cov.space, &infeasible);
 
     // A construction, trimmed of rows the seed rows make redundant.
     let mut built: Option<Vec<Vec<u16>>> = None;
@@ -248,11 +248,18 @@ fn space_is_large(sizes: &[usize], t: usize) -> bool {
     k.powi(t as i32) > 100_000.0
 }
 
-/// The product of the `t` largest sizes: every combination of them needs its own row.
-fn lower_bound(sizes: &[usize], t: usize) -> usize {
-    let mut s = sizes.to_vec();
-    s.sort_unstable_by(|a, b| b.cmp(a));
-    s[..t].iter().product()
+/// A row holds one tuple of each combo, so no array is shorter than the number of feasible
+/// tuples of its fullest combo (without constraints: the product of the `t` largest sizes).
+fn lower_bound(space: &TupleSpace, infeasible: &[usize]) -> usize {
+    (0..space.combos())
+        .map(|c| {
+            let (lo, hi) = space.combo_range(c);
+            let banned =
+                infeasible.partition_point(|&u| u < hi) - infeasible.partition_point(|&u| u < lo);
+            hi - lo - banned
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// Every construction that applies to the unconstrained problem, each with whether it is
@@ -562,6 +569,16 @@ IF [Format] IN {\"FAT\", \"FAT32\"} THEN [Compression] = \"off\";
                 assert!(!r.infeasible.is_empty(), "the model bans pairs at t={t}");
             }
         }
+    }
+
+    #[test]
+    fn lower_bound_counts_feasible_tuples_of_the_fullest_combo() {
+        let space = TupleSpace::new(&[3, 4, 2], 2);
+        assert_eq!(lower_bound(&space, &[]), 12);
+        // Ban 5 of the 12 tuples of the combo {0, 1}: {0, 2} and {1, 2} still need 6 and 8.
+        let (lo, _) = space.combo_range(space.rank(&[0, 1]));
+        let banned: Vec<usize> = (lo..lo + 5).collect();
+        assert_eq!(lower_bound(&space, &banned), 8);
     }
 
     #[test]
