@@ -89,7 +89,9 @@ fn report(seconds: f64) {
         println!("| {name} | {pict} | {best} | {q} ({qt:.2} s) | {th} ({tt:.1} s) |");
     }
     println!();
-    println!("| Pithead model | tuples | infeasible | canary Quick | canary Thorough |");
+    println!(
+        "| Pithead model | feasible tuples | infeasible tuples | canary Quick | canary Thorough |"
+    );
     println!("|---|---|---|---|---|");
     for t in 2..=3 {
         let (q, total, infeasible, qt) = pithead(t, Effort::Quick);
