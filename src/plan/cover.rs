@@ -32,7 +32,8 @@ use tuples::{Coverage, TupleSpace};
 /// What to cover.
 #[derive(Debug, Clone)]
 pub struct CoverProblem<'a> {
-    /// Number of values of each axis.
+    /// Number of values of each axis. An axis with no values (or 65535 and more, beyond the
+    /// `u16` values and [`UNSET`]) admits no row: the result then holds the seed rows only.
     pub sizes: Vec<usize>,
     /// Every generated row satisfies all of them.
     pub constraints: &'a [Expr],
@@ -49,6 +50,7 @@ pub struct CoverProblem<'a> {
 /// How hard to try.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CoverOptions {
+    /// How much work to spend shrinking the array; [`Effort::Quick`] by default.
     pub effort: Effort,
 }
 
@@ -60,7 +62,8 @@ pub enum Effort {
     Quick,
     /// Work worth about this many seconds on a current core, to get closer to the best known
     /// sizes. The amount of work is fixed by `seconds` (so the result depends only on the
-    /// seed); a wall-clock stop at twice that only guards against slow machines.
+    /// seed); a wall-clock stop at twice that (plus a second) only guards against slow
+    /// machines.
     Thorough { seconds: f64 },
     /// Exactly this much post-optimisation work, counted in tuple look-ups (`Quick` is 25
     /// million; 0 keeps the greedy array). For callers that need a cheap plan, and for tests.
