@@ -265,6 +265,21 @@ fn lower_bound(space: &TupleSpace, infeasible: &[usize]) -> usize {
         .unwrap_or(0)
 }
 
+#[cfg(test)]
+mod field_tests {
+    use super::construct::Field;
+
+    #[test]
+    fn prime_powers_give_fields_and_others_do_not() {
+        for q in [2, 3, 4, 5, 7, 8, 9, 16, 25, 27, 32] {
+            assert!(Field::new(q).is_some(), "GF({q})");
+        }
+        for q in [0, 1, 6, 10, 12, 15, 18] {
+            assert!(Field::new(q).is_none(), "{q}");
+        }
+    }
+}
+
 /// Every construction that applies to the unconstrained problem, each with whether it is
 /// known to be optimal (then no search can beat it, seed rows aside).
 fn constructions(sizes: &[usize], t: usize) -> Vec<(Vec<Vec<u16>>, bool)> {
@@ -417,17 +432,22 @@ mod tests {
         constraints: &[Expr],
         rows: &[Vec<u16>],
     ) -> (BTreeSet<Vec<(usize, u16)>>, BTreeSet<Vec<(usize, u16)>>) {
-        let valid: Vec<Vec<u16>> = all_rows(sizes)
-            .into_iter()
-            .filter(|r| constraints.iter().all(|c| c.holds(r)))
-            .collect();
+        // Without constraints every tuple is feasible; skip enumerating the whole space.
+        let valid: Vec<Vec<u16>> = if constraints.is_empty() {
+            Vec::new()
+        } else {
+            all_rows(sizes)
+                .into_iter()
+                .filter(|r| constraints.iter().all(|c| c.holds(r)))
+                .collect()
+        };
         let (mut infeasible, mut missing) = (BTreeSet::new(), BTreeSet::new());
         for cols in subsets(sizes.len(), t) {
             let sub: Vec<usize> = cols.iter().map(|&c| sizes[c]).collect();
             for vals in all_rows(&sub) {
                 let tuple: Vec<(usize, u16)> = cols.iter().copied().zip(vals).collect();
                 let holds = |r: &Vec<u16>| tuple.iter().all(|&(c, v)| r[c] == v);
-                if !valid.iter().any(holds) {
+                if !constraints.is_empty() && !valid.iter().any(holds) {
                     infeasible.insert(tuple);
                 } else if !rows.iter().any(holds) {
                     missing.insert(tuple);
@@ -494,12 +514,17 @@ mod tests {
 
     #[test]
     fn constructions_hit_optimal_sizes() {
-        // OA(9; 4, 3, 2), OA(25; 6, 5, 2), OA(27; 4, 3, 3) and the binary pairwise optimum
+        // OA(9; 4, 3, 2), OA(25; 6, 5, 2), OA(27; 4, 3, 3), the prime-power OA(16; 5, 4, 2),
+        // OA(64; 9, 8, 2), OA(81; 10, 9, 2) and the binary pairwise optimum
         // CAN(2, 10, 2) = 6, CAN(2, 11, 2) = 7.
         for (sizes, t, n) in [
             (vec![3; 4], 2, 9),
             (vec![5; 6], 2, 25),
             (vec![3; 4], 3, 27),
+            (vec![4; 5], 2, 16),
+            (vec![4, 3, 4, 2, 4], 2, 16),
+            (vec![8; 9], 2, 64),
+            (vec![9; 10], 2, 81),
             (vec![2; 10], 2, 6),
             (vec![2; 11], 2, 7),
             (vec![4, 3, 5, 2], 1, 5),
