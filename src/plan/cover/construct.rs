@@ -66,13 +66,6 @@ pub(crate) fn binary_pairs(k: usize) -> Option<Vec<Vec<u16>>> {
     Some(rows)
 }
 
-fn is_prime(q: usize) -> bool {
-    q >= 2
-        && (2..q)
-            .take_while(|d| d * d <= q)
-            .all(|d| !q.is_multiple_of(d))
-}
-
 /// The finite field GF(q) for a prime power q, as addition and multiplication tables over the
 /// element numbers 0..q (element = polynomial over GF(p) with its coefficients as base-p
 /// digits; 0 is zero, 1 is one).
