@@ -8,6 +8,11 @@
 //! can hold are found first by a completion search and reported, never waited on.
 //!
 //! The walk planner orders the rows into a walk; this module knows nothing of walks or costs.
+//! For a [`crate::model::Model`], the problem is the axes' value counts, the model's
+//! `planning_constraints` and the baseline config as the one seed row.
+//!
+//! Quick runs a fixed amount of work, so the same seed gives the same rows on any machine.
+//! Measured sizes against PICT and the best known arrays are in `BENCHMARKS.md`.
 
 mod construct;
 mod rules;
@@ -27,11 +32,13 @@ use tuples::{Coverage, TupleSpace};
 /// What to cover.
 #[derive(Debug, Clone)]
 pub struct CoverProblem<'a> {
-    /// Number of values of each axis.
+    /// Number of values of each axis. An axis with no values (or 65535 and more, beyond the
+    /// `u16` values and [`UNSET`]) admits no row: the result then holds the seed rows only.
     pub sizes: Vec<usize>,
     /// Every generated row satisfies all of them.
     pub constraints: &'a [Expr],
-    /// t, from 1 to 4; values outside are clamped to `1..=min(4, sizes.len())`.
+    /// t, from 1 to 4; values outside are clamped to `1..=min(4, sizes.len())` (see
+    /// [`CoverResult::strength`] for the one used).
     pub strength: usize,
     /// Rows already in the array (the baseline config, ...); kept first, in order, and counted
     /// as covering their tuples whether or not they satisfy the constraints. A row of the wrong
@@ -43,6 +50,7 @@ pub struct CoverProblem<'a> {
 /// How hard to try.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CoverOptions {
+    /// How much work to spend shrinking the array; [`Effort::Quick`] by default.
     pub effort: Effort,
 }
 
@@ -54,7 +62,8 @@ pub enum Effort {
     Quick,
     /// Work worth about this many seconds on a current core, to get closer to the best known
     /// sizes. The amount of work is fixed by `seconds` (so the result depends only on the
-    /// seed); a wall-clock stop at twice that only guards against slow machines.
+    /// seed); a wall-clock stop at twice that (plus a second) only guards against slow
+    /// machines.
     Thorough { seconds: f64 },
     /// Exactly this much post-optimisation work, counted in tuple look-ups (`Quick` is 25
     /// million; 0 keeps the greedy array). For callers that need a cheap plan, and for tests.
@@ -72,9 +81,13 @@ pub struct CoverResult {
     pub tuples_total: usize,
     /// Indices of seed rows left out because they do not fit the axis sizes.
     pub rejected_seeds: Vec<usize>,
-    /// The strength actually used, after clamping.
+    /// The strength actually used: the asked one clamped to `1..=min(4, axes)`, and lowered
+    /// further if the tuple space would exceed [`MAX_TUPLES`].
     pub strength: usize,
 }
+
+/// The most t-tuples [`cover`] will count (about 1 GB of bookkeeping).
+pub const MAX_TUPLES: usize = 100_000_000;
 
 /// Work counted in tuple look-ups; one core does very roughly this many per second.
 const WORK_PER_SECOND: f64 = 60e6;
@@ -93,7 +106,12 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
             rejected_seeds.push(i);
         }
     }
-    let t = problem.strength.clamp(1, k.clamp(1, 4));
+    let mut t = problem.strength.clamp(1, k.clamp(1, 4));
+    // Guard memory: a tuple space this large (3-way over a thousand axes) cannot be counted;
+    // cover at the highest strength that can be, and say so in `strength`.
+    while t > 1 && !fits_in_memory(sizes, t) {
+        t -= 1;
+    }
     let mut result = CoverResult {
         rows,
         infeasible: Vec::new(),
@@ -152,7 +170,7 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
             }
         }
     };
-    let lower = lower_bound(sizes, t).min(result.tuples_total.max(1));
+    let lower = lower_bound(&cov.space, &infeasible);
 
     // A construction, trimmed of rows the seed rows make redundant.
     let mut built: Option<Vec<Vec<u16>>> = None;
@@ -215,16 +233,51 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
     result
 }
 
+/// Whether counting every t-tuple stays within [`MAX_TUPLES`].
+fn fits_in_memory(sizes: &[usize], t: usize) -> bool {
+    // Elementary symmetric sum of degree t of the sizes = number of t-tuples, in f64.
+    let mut e = [0f64; 5];
+    e[0] = 1.0;
+    for &s in sizes {
+        for j in (1..=t).rev() {
+            e[j] += e[j - 1] * s as f64;
+        }
+    }
+    e[t] <= MAX_TUPLES as f64
+}
+
 fn space_is_large(sizes: &[usize], t: usize) -> bool {
     let k = sizes.len() as f64;
     k.powi(t as i32) > 100_000.0
 }
 
-/// The product of the `t` largest sizes: every combination of them needs its own row.
-fn lower_bound(sizes: &[usize], t: usize) -> usize {
-    let mut s = sizes.to_vec();
-    s.sort_unstable_by(|a, b| b.cmp(a));
-    s[..t].iter().product()
+/// A row holds one tuple of each combo, so no array is shorter than the number of feasible
+/// tuples of its fullest combo (without constraints: the product of the `t` largest sizes).
+fn lower_bound(space: &TupleSpace, infeasible: &[usize]) -> usize {
+    (0..space.combos())
+        .map(|c| {
+            let (lo, hi) = space.combo_range(c);
+            let banned =
+                infeasible.partition_point(|&u| u < hi) - infeasible.partition_point(|&u| u < lo);
+            hi - lo - banned
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod field_tests {
+    use super::construct::Field;
+
+    #[test]
+    fn prime_powers_give_fields_and_others_do_not() {
+        for q in [2, 3, 4, 5, 7, 8, 9, 16, 25, 27, 32] {
+            assert!(Field::new(q).is_some(), "GF({q})");
+        }
+        for q in [0, 1, 6, 10, 12, 15, 18] {
+            assert!(Field::new(q).is_none(), "{q}");
+        }
+    }
 }
 
 /// Every construction that applies to the unconstrained problem, each with whether it is
@@ -379,17 +432,22 @@ mod tests {
         constraints: &[Expr],
         rows: &[Vec<u16>],
     ) -> (BTreeSet<Vec<(usize, u16)>>, BTreeSet<Vec<(usize, u16)>>) {
-        let valid: Vec<Vec<u16>> = all_rows(sizes)
-            .into_iter()
-            .filter(|r| constraints.iter().all(|c| c.holds(r)))
-            .collect();
+        // Without constraints every tuple is feasible; skip enumerating the whole space.
+        let valid: Vec<Vec<u16>> = if constraints.is_empty() {
+            Vec::new()
+        } else {
+            all_rows(sizes)
+                .into_iter()
+                .filter(|r| constraints.iter().all(|c| c.holds(r)))
+                .collect()
+        };
         let (mut infeasible, mut missing) = (BTreeSet::new(), BTreeSet::new());
         for cols in subsets(sizes.len(), t) {
             let sub: Vec<usize> = cols.iter().map(|&c| sizes[c]).collect();
             for vals in all_rows(&sub) {
                 let tuple: Vec<(usize, u16)> = cols.iter().copied().zip(vals).collect();
                 let holds = |r: &Vec<u16>| tuple.iter().all(|&(c, v)| r[c] == v);
-                if !valid.iter().any(holds) {
+                if !constraints.is_empty() && !valid.iter().any(holds) {
                     infeasible.insert(tuple);
                 } else if !rows.iter().any(holds) {
                     missing.insert(tuple);
@@ -456,12 +514,17 @@ mod tests {
 
     #[test]
     fn constructions_hit_optimal_sizes() {
-        // OA(9; 4, 3, 2), OA(25; 6, 5, 2), OA(27; 4, 3, 3) and the binary pairwise optimum
+        // OA(9; 4, 3, 2), OA(25; 6, 5, 2), OA(27; 4, 3, 3), the prime-power OA(16; 5, 4, 2),
+        // OA(64; 9, 8, 2), OA(81; 10, 9, 2) and the binary pairwise optimum
         // CAN(2, 10, 2) = 6, CAN(2, 11, 2) = 7.
         for (sizes, t, n) in [
             (vec![3; 4], 2, 9),
             (vec![5; 6], 2, 25),
             (vec![3; 4], 3, 27),
+            (vec![4; 5], 2, 16),
+            (vec![4, 3, 4, 2, 4], 2, 16),
+            (vec![8; 9], 2, 64),
+            (vec![9; 10], 2, 81),
             (vec![2; 10], 2, 6),
             (vec![2; 11], 2, 7),
             (vec![4, 3, 5, 2], 1, 5),
@@ -537,6 +600,16 @@ IF [Format] IN {\"FAT\", \"FAT32\"} THEN [Compression] = \"off\";
     }
 
     #[test]
+    fn lower_bound_counts_feasible_tuples_of_the_fullest_combo() {
+        let space = TupleSpace::new(&[3, 4, 2], 2);
+        assert_eq!(lower_bound(&space, &[]), 12);
+        // Ban 5 of the 12 tuples of the combo {0, 1}: {0, 2} and {1, 2} still need 6 and 8.
+        let (lo, _) = space.combo_range(space.rank(&[0, 1]));
+        let banned: Vec<usize> = (lo..lo + 5).collect();
+        assert_eq!(lower_bound(&space, &banned), 8);
+    }
+
+    #[test]
     fn unsatisfiable_constraints_report_everything_infeasible() {
         let never = Expr::In(0, vec![false, false]);
         let p = problem(&[2, 3, 2], &[never], 2);
@@ -607,6 +680,16 @@ IF [Format] IN {\"FAT\", \"FAT32\"} THEN [Compression] = \"off\";
         let stray = Expr::In(7, vec![true, false]);
         let r = cover(&problem(&[2, 2], &[stray], 2), &SMALL, &mut rng(10));
         assert_eq!(r.rows.len(), 4);
+    }
+
+    #[test]
+    fn tuple_spaces_too_large_to_count_lower_the_strength() {
+        assert!(fits_in_memory(&[2; 1000], 2));
+        assert!(!fits_in_memory(&[2; 1000], 3));
+        assert!(fits_in_memory(&[10; 20], 4));
+        // 4-way over 400 binary axes is ~1.7e10 tuples; 3-way is ~8.5e7, which fits.
+        assert!(!fits_in_memory(&[2; 400], 4));
+        assert!(fits_in_memory(&[2; 400], 3));
     }
 
     #[test]

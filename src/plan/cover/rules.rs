@@ -49,6 +49,11 @@ impl<'a> Rules<'a> {
         self.usable.is_empty()
     }
 
+    /// Rough cost of one [`Rules::valid`] check, in the search's units of work.
+    pub fn cost(&self) -> u64 {
+        4 * self.usable.len() as u64
+    }
+
     /// Whether a constraint reads `axis`.
     pub fn is_constrained(&self, axis: usize) -> bool {
         self.constrained[axis]

@@ -166,7 +166,13 @@ impl<'r, 'a> Search<'r, 'a> {
             let mut chosen = None;
             for &(_, _, v) in &by_gain {
                 row[c] = v;
-                if !self.rules.is_constrained(c) || self.rules.completable(&mut row) {
+                if !self.rules.is_constrained(c) {
+                    chosen = Some(v);
+                    break;
+                }
+                // A completion search visits at least every free axis once.
+                self.work += self.rules.cost() * (k - fixed.len()) as u64;
+                if self.rules.completable(&mut row) {
                     chosen = Some(v);
                     break;
                 }
@@ -249,8 +255,11 @@ impl<'r, 'a> Search<'r, 'a> {
                 for i in 0..t {
                     scratch[cols[i]] = vals[i];
                 }
-                if !self.rules.is_empty() && !self.rules.valid(&scratch) {
-                    continue;
+                if !self.rules.is_empty() {
+                    self.work += self.rules.cost();
+                    if !self.rules.valid(&scratch) {
+                        continue;
+                    }
                 }
                 changed.sort_unstable();
                 let space = &self.cov.space;
@@ -265,7 +274,8 @@ impl<'r, 'a> Search<'r, 'a> {
                     if counts[space.tuple_of(combo, &scratch)] == 0 {
                         delta += 1;
                     }
-                    lookups += 2;
+                    // Combos of three or four axes cost more to enumerate than to look up.
+                    lookups += 2 * (t as u64 - 1);
                 });
                 self.work += lookups;
                 let is_tabu = changed.iter().any(|&c| tabu[r * k + c] > moves);

@@ -71,6 +71,11 @@ impl TupleSpace {
         self.base.len() - 1
     }
 
+    /// The tuples of the combo of rank `c`, as a half-open range.
+    pub fn combo_range(&self, c: usize) -> (usize, usize) {
+        (self.base[c], self.base[c + 1])
+    }
+
     /// Colex rank of a sorted combo.
     #[inline]
     pub fn rank(&self, cols: &[usize]) -> usize {
