@@ -12,3 +12,5 @@ pub mod model;
 pub mod plan;
 pub mod rng;
 pub mod target;
+pub mod exec;
+pub mod redact;
