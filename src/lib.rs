@@ -14,3 +14,5 @@ pub mod rng;
 pub mod target;
 pub mod exec;
 pub mod redact;
+pub mod safety;
+pub mod signal;
