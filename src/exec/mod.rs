@@ -12,7 +12,7 @@ mod ssh;
 use std::time::Duration;
 
 pub use local::Local;
-pub use ssh::{Ssh, SshOptions};
+pub use ssh::{KnownHostsPolicy, Ssh, SshOptions};
 
 /// One command to run on the box: a program and its arguments, passed as data.
 #[derive(Debug, Clone, PartialEq, Eq)]
