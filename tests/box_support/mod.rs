@@ -180,6 +180,9 @@ impl Sshd {
             assert!(st.success(), "ssh-keygen failed");
         }
         std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
+        // The login shell reads ~/.bashrc even for `ssh host command` (Debian builds bash
+        // that way); a heavy rc costs every command. The test box gets an empty home.
+        std::fs::create_dir_all(d.join("home")).unwrap();
         let port = free_port();
         let user = current_user();
         std::fs::write(
@@ -188,7 +191,8 @@ impl Sshd {
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {hk}\nPidFile {pid}\n\
                  AuthorizedKeysFile {ak}\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
                  PubkeyAuthentication yes\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n\
-                 MaxSessions 50\nMaxStartups 50\nLogLevel ERROR\n",
+                 MaxSessions 50\nMaxStartups 50\nLogLevel ERROR\nSetEnv HOME={home}\n",
+                home = d.join("home").display(),
                 hk = d.join("host_key").display(),
                 pid = d.join("sshd.pid").display(),
                 ak = d.join("authorized_keys").display(),
