@@ -7,12 +7,12 @@
 
 pub mod cli;
 pub mod errors;
+pub mod exec;
 pub mod journal;
 pub mod model;
 pub mod plan;
-pub mod rng;
-pub mod target;
-pub mod exec;
 pub mod redact;
+pub mod rng;
 pub mod safety;
 pub mod signal;
+pub mod target;

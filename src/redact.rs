@@ -95,7 +95,8 @@ impl Redactor {
             return;
         }
         self.secrets.push((name.to_string(), v.to_string()));
-        self.secrets.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+        self.secrets
+            .sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
     }
 
     /// Adds the values of the secret keys found in .env text.
@@ -147,7 +148,9 @@ impl Redactor {
     fn redact_json_strings(&self, value: &Value) -> Value {
         match value {
             Value::String(s) => Value::String(self.redact(s)),
-            Value::Array(a) => Value::Array(a.iter().map(|v| self.redact_json_strings(v)).collect()),
+            Value::Array(a) => {
+                Value::Array(a.iter().map(|v| self.redact_json_strings(v)).collect())
+            }
             Value::Object(o) => Value::Object(
                 o.iter()
                     .map(|(k, v)| (self.redact(k), self.redact_json_strings(v)))
@@ -182,7 +185,9 @@ pub fn parse_env(text: &str) -> Vec<(String, String)> {
         if line.trim_start().starts_with('#') {
             continue;
         }
-        let Some((k, v)) = line.split_once('=') else { continue };
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
         let k = k.trim().trim_start_matches("export ").trim();
         if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             continue;

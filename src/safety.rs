@@ -139,7 +139,10 @@ pub struct RestoreOptions {
 
 impl Default for RestoreOptions {
     fn default() -> Self {
-        RestoreOptions { ready_timeout: Duration::from_secs(240), poll: Duration::from_secs(2) }
+        RestoreOptions {
+            ready_timeout: Duration::from_secs(240),
+            poll: Duration::from_secs(2),
+        }
     }
 }
 
@@ -186,7 +189,19 @@ pub async fn restore(
             last_lines(&applied.output, 5)
         ));
     }
-    let obs = match target.wait_ready(opts.ready_timeout, opts.poll).await {
+    // Healthy, and the same containers running as before the walk.
+    let same_set = |obs: &crate::target::Observation| {
+        let mut left = crate::target::box_target::not_ready(obs);
+        left.extend(set_differences(
+            &snapshot.running,
+            &running_set(&obs.containers),
+        ));
+        left
+    };
+    let obs = match target
+        .wait_until(opts.ready_timeout, opts.poll, same_set)
+        .await
+    {
         Ok((_, obs)) => obs,
         Err(e) => {
             differences.push(e.to_string());
@@ -202,15 +217,10 @@ pub async fn restore(
             short(&snapshot.config_sha256)
         ));
     }
-    let running = running_set(&obs.containers);
-    let missing: Vec<_> = snapshot.running.difference(&running).cloned().collect();
-    let extra: Vec<_> = running.difference(&snapshot.running).cloned().collect();
-    if !missing.is_empty() {
-        differences.push(format!("containers no longer running: {}", missing.join(", ")));
-    }
-    if !extra.is_empty() {
-        differences.push(format!("containers running that were not before: {}", extra.join(", ")));
-    }
+    differences.extend(set_differences(
+        &snapshot.running,
+        &running_set(&obs.containers),
+    ));
     if obs.secret_fingerprint != snapshot.fingerprint {
         differences.push(format!(
             "the secret fingerprint changed ({} now, {} before): a token or onion address was \
@@ -219,7 +229,12 @@ pub async fn restore(
             short(&snapshot.fingerprint)
         ));
     }
-    let report = RestoreReport { config_written, apply_exit: applied.exit_code, took: start.elapsed(), differences };
+    let report = RestoreReport {
+        config_written,
+        apply_exit: applied.exit_code,
+        took: start.elapsed(),
+        differences,
+    };
     if report.is_clean() {
         eprintln!("canary: box restored and verified in {:.1?}", report.took);
     } else {
@@ -229,6 +244,25 @@ pub async fn restore(
         }
     }
     Ok(report)
+}
+
+fn set_differences(before: &BTreeSet<String>, now: &BTreeSet<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let missing: Vec<_> = before.difference(now).cloned().collect();
+    let extra: Vec<_> = now.difference(before).cloned().collect();
+    if !missing.is_empty() {
+        out.push(format!(
+            "containers no longer running: {}",
+            missing.join(", ")
+        ));
+    }
+    if !extra.is_empty() {
+        out.push(format!(
+            "containers running that were not before: {}",
+            extra.join(", ")
+        ));
+    }
+    out
 }
 
 fn short(h: &str) -> &str {
@@ -285,7 +319,10 @@ pub async fn guard<T>(
              directory's {SNAPSHOT_FILE} (mode 0600); copy it back and run pithead apply -y"
         );
     }
-    Guarded { end, restore: Some(restore) }
+    Guarded {
+        end,
+        restore: Some(restore),
+    }
 }
 
 #[cfg(test)]
@@ -306,7 +343,13 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert_eq!(Snapshot::load(dir.path()).unwrap(), Some(snap.clone()));
-        assert!(!format!("{snap:?}").contains("s3cret"), "Debug must not print the config");
-        assert_eq!(Snapshot::load(tempfile::tempdir().unwrap().path()).unwrap(), None);
+        assert!(
+            !format!("{snap:?}").contains("s3cret"),
+            "Debug must not print the config"
+        );
+        assert_eq!(
+            Snapshot::load(tempfile::tempdir().unwrap().path()).unwrap(),
+            None
+        );
     }
 }

@@ -43,6 +43,8 @@ impl std::fmt::Display for Interrupt {
 pub struct Signals {
     rx: watch::Receiver<Option<Interrupt>>,
     count: Arc<AtomicU32>,
+    /// Keeps the channel open for [`Signals::none`], whose sender no task holds.
+    _sender: Option<Arc<watch::Sender<Option<Interrupt>>>>,
 }
 
 impl Signals {
@@ -74,15 +76,21 @@ impl Signals {
                 }
             }
         });
-        Ok(Signals { rx, count })
+        Ok(Signals {
+            rx,
+            count,
+            _sender: None,
+        })
     }
 
     /// A `Signals` that never fires (for tests and non-interactive embedding).
     pub fn none() -> Self {
         let (tx, rx) = watch::channel(None);
-        // Keep the sender alive so `recv` waits forever instead of returning.
-        std::mem::forget(tx);
-        Signals { rx, count: Arc::new(AtomicU32::new(0)) }
+        Signals {
+            rx,
+            count: Arc::new(AtomicU32::new(0)),
+            _sender: Some(Arc::new(tx)),
+        }
     }
 
     /// The first signal received, if any.

@@ -15,7 +15,10 @@ use serde_json::json;
 use support::*;
 
 fn quick() -> RestoreOptions {
-    RestoreOptions { ready_timeout: Duration::from_secs(5), poll: Duration::from_millis(50) }
+    RestoreOptions {
+        ready_timeout: Duration::from_secs(5),
+        poll: Duration::from_millis(50),
+    }
 }
 
 #[tokio::test]
@@ -28,13 +31,25 @@ async fn observes_the_box_in_one_call_and_redacts() {
     assert_eq!(names, ["p2pool", "tor"]);
     assert_eq!(obs.containers[1].health.as_deref(), Some("healthy"));
     assert_eq!(obs.env.get("XVB_ENABLED").map(String::as_str), Some("true"));
-    assert!(!obs.env.contains_key("PROXY_AUTH_TOKEN"), "secret lines stay on the box");
+    assert!(
+        !obs.env.contains_key("PROXY_AUTH_TOKEN"),
+        "secret lines stay on the box"
+    );
     assert!(!obs.env.contains_key("P2POOL_ONION_ADDRESS"));
     assert_eq!(obs.api["pool"]["type"], "mini");
     assert_eq!(obs.secret_fingerprint, b.expected_fingerprint());
-    let all = format!("{}{}{}", serde_json::to_string(&obs).unwrap(), text.status, text.containers);
+    let all = format!(
+        "{}{}{}",
+        serde_json::to_string(&obs).unwrap(),
+        text.status,
+        text.containers
+    );
     assert!(!all.contains(PLANTED_TOKEN), "planted token leaked: {all}");
-    assert!(text.status.contains("<redacted:PROXY_AUTH_TOKEN>"), "{}", text.status);
+    assert!(
+        text.status.contains("<redacted:PROXY_AUTH_TOKEN>"),
+        "{}",
+        text.status
+    );
     // One observation is one round trip: status and ps ran once each.
     let calls = b.calls();
     assert_eq!(calls.matches("status |").count(), 1, "{calls}");
@@ -49,7 +64,11 @@ async fn apply_runs_with_the_pinned_environment() {
     assert_eq!(r.exit_code, 0);
     assert!(r.output.contains("Configuration applied."), "{}", r.output);
     let again = t.apply().await.unwrap();
-    assert!(again.output.contains("No configuration changes detected"), "{}", again.output);
+    assert!(
+        again.output.contains("No configuration changes detected"),
+        "{}",
+        again.output
+    );
     let calls = b.calls();
     assert!(calls.contains("apply -y | TZ=UTC LC_ALL=C"), "{calls}");
 }
@@ -57,8 +76,11 @@ async fn apply_runs_with_the_pinned_environment() {
 #[tokio::test]
 async fn hostile_config_values_arrive_intact_and_nothing_runs() {
     let b = ScriptedBox::new();
-    std::fs::set_permissions(b.dir().join("config.json"), std::fs::Permissions::from_mode(0o640))
-        .unwrap();
+    std::fs::set_permissions(
+        b.dir().join("config.json"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
     let mut t = BoxTarget::open(b.local_options()).await.unwrap();
     let marker = b.dir().join("pwned");
     let nasty = format!(
@@ -70,7 +92,10 @@ async fn hostile_config_values_arrive_intact_and_nothing_runs() {
     let back = t.read_config().await.unwrap();
     assert_eq!(back, cfg);
     assert!(!marker.exists(), "a config value was executed by a shell");
-    let mode = std::fs::metadata(b.dir().join("config.json")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(b.dir().join("config.json"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o640, "the atomic write keeps the old mode");
     let leftovers: Vec<_> = files_under(b.dir())
         .into_iter()
@@ -86,14 +111,25 @@ async fn restore_puts_config_back_and_verifies() {
     t.apply().await.unwrap();
     let original = std::fs::read(b.dir().join("config.json")).unwrap();
     let snap = Snapshot::take(&mut t).await.unwrap();
-    t.write_config(&json!({"p2pool": {"pool": "main"}})).await.unwrap();
+    t.write_config(&json!({"p2pool": {"pool": "main"}}))
+        .await
+        .unwrap();
     t.apply().await.unwrap();
-    assert_ne!(std::fs::read(b.dir().join("config.json")).unwrap(), original);
+    assert_ne!(
+        std::fs::read(b.dir().join("config.json")).unwrap(),
+        original
+    );
     let report = restore(&mut t, &snap, &quick()).await.unwrap();
     assert!(report.is_clean(), "{:?}", report.differences);
     assert!(report.config_written);
-    assert_eq!(std::fs::read(b.dir().join("config.json")).unwrap(), original);
-    assert!(b.calls().lines().last().unwrap().starts_with("ps"), "verified after the re-apply");
+    assert_eq!(
+        std::fs::read(b.dir().join("config.json")).unwrap(),
+        original
+    );
+    assert!(
+        b.calls().lines().last().unwrap().starts_with("ps"),
+        "verified after the re-apply"
+    );
 }
 
 #[tokio::test]
@@ -103,7 +139,10 @@ async fn restore_reports_a_changed_fingerprint_and_a_lost_container() {
     let snap = Snapshot::take(&mut t).await.unwrap();
     // The walk "regenerated" the proxy token and p2pool stopped.
     let env = std::fs::read_to_string(b.dir().join(".env")).unwrap();
-    put(&b.dir().join(".env"), &env.replace(PLANTED_TOKEN, "a-new-minted-token-000"));
+    put(
+        &b.dir().join(".env"),
+        &env.replace(PLANTED_TOKEN, "a-new-minted-token-000"),
+    );
     put(
         &b.dir().join("containers.jsonl"),
         "{\"name\":\"tor\",\"id\":\"t1\",\"started\":\"s1\",\"state\":\"running\",\"health\":\"healthy\"}\n\
@@ -112,9 +151,15 @@ async fn restore_reports_a_changed_fingerprint_and_a_lost_container() {
     let report = restore(&mut t, &snap, &quick()).await.unwrap();
     let all = report.differences.join("\n");
     assert!(all.contains("fingerprint changed"), "{all}");
-    assert!(all.contains("containers no longer running: p2pool"), "{all}");
+    assert!(
+        all.contains("containers no longer running: p2pool"),
+        "{all}"
+    );
     assert!(all.contains("not ready"), "{all}");
-    assert!(!all.contains("a-new-minted-token-000"), "the new secret leaked: {all}");
+    assert!(
+        !all.contains("a-new-minted-token-000"),
+        "the new secret leaked: {all}"
+    );
 }
 
 #[tokio::test]
@@ -156,18 +201,31 @@ async fn artifacts_are_complete_and_hold_no_secret() {
     let doctor = std::fs::read_to_string(dir.join("doctor.txt")).unwrap();
     assert!(doctor.contains("All checks passed."), "{doctor}");
     let logs = std::fs::read_to_string(dir.join("logs.txt")).unwrap();
-    assert!(logs.contains("p2pool: authenticated with <redacted:PROXY_AUTH_TOKEN>"), "{logs}");
+    assert!(
+        logs.contains("p2pool: authenticated with <redacted:PROXY_AUTH_TOKEN>"),
+        "{logs}"
+    );
     for f in files_under(run.path()) {
         let text = std::fs::read_to_string(&f).unwrap();
-        for secret in [PLANTED_TOKEN, PLANTED_PASSWORD, "abcdefghijklmnopqrstuvwxyz234567"] {
-            assert!(!text.contains(secret), "{} leaks {secret}:\n{text}", f.display());
+        for secret in [
+            PLANTED_TOKEN,
+            PLANTED_PASSWORD,
+            "abcdefghijklmnopqrstuvwxyz234567",
+        ] {
+            assert!(
+                !text.contains(secret),
+                "{} leaks {secret}:\n{text}",
+                f.display()
+            );
         }
     }
 }
 
 #[tokio::test]
 async fn unusable_boxes_say_what_to_do() {
-    let missing = BoxTargetOptions::new(BoxKind::Local { dir: "/nonexistent/stack".into() });
+    let missing = BoxTargetOptions::new(BoxKind::Local {
+        dir: "/nonexistent/stack".into(),
+    });
     let e = BoxTarget::open(missing).await.unwrap_err().to_string();
     assert!(e.contains("does not exist"), "{e}");
     let b = ScriptedBox::new();
@@ -176,7 +234,10 @@ async fn unusable_boxes_say_what_to_do() {
     let e = BoxTarget::open(o).await.unwrap_err().to_string();
     assert!(e.contains("--pithead"), "{e}");
     std::fs::remove_file(b.dir().join(".env")).unwrap();
-    let e = BoxTarget::open(b.local_options()).await.unwrap_err().to_string();
+    let e = BoxTarget::open(b.local_options())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains(".env"), "{e}");
 }
 

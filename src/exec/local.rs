@@ -16,7 +16,11 @@ impl Local {
         let program = inv.argv[0].clone();
         let mut cmd = Command::new(&inv.argv[0]);
         cmd.args(&inv.argv[1..])
-            .stdin(if inv.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if inv.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // A timed-out command must not outlive canary.
@@ -37,8 +41,14 @@ impl Local {
         // Feed stdin while draining stdout, so neither side can block the other.
         let work = async move { tokio::join!(feed, child.wait_with_output()).1 };
         match tokio::time::timeout(inv.timeout, work).await {
-            Err(_) => Err(ExecError::Timeout { program, timeout: inv.timeout }),
-            Ok(Err(e)) => Err(ExecError::Spawn { program, message: e.to_string() }),
+            Err(_) => Err(ExecError::Timeout {
+                program,
+                timeout: inv.timeout,
+            }),
+            Ok(Err(e)) => Err(ExecError::Spawn {
+                program,
+                message: e.to_string(),
+            }),
             Ok(Ok(out)) => Ok(Output {
                 code: out.status.code().unwrap_or(-1),
                 stdout: out.stdout,

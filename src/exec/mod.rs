@@ -95,7 +95,9 @@ impl Output {
 /// [`Output`] with a non-zero code).
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    #[error("`{program}` did not finish within {timeout:?}; the box may be overloaded or the command hung")]
+    #[error(
+        "`{program}` did not finish within {timeout:?}; the box may be overloaded or the command hung"
+    )]
     Timeout { program: String, timeout: Duration },
     #[error("could not start `{program}`: {message}")]
     Spawn { program: String, message: String },
@@ -156,9 +158,19 @@ impl Executor {
         idempotent: bool,
     ) -> Result<Output, ExecError> {
         let mut argv: Vec<String> = prefix.to_vec();
-        argv.extend(["sh".to_string(), "-c".to_string(), script.to_string(), "canary".to_string()]);
+        argv.extend([
+            "sh".to_string(),
+            "-c".to_string(),
+            script.to_string(),
+            "canary".to_string(),
+        ]);
         argv.extend(args.iter().map(|a| a.to_string()));
-        let inv = Invocation { argv, stdin, timeout, idempotent };
+        let inv = Invocation {
+            argv,
+            stdin,
+            timeout,
+            idempotent,
+        };
         self.run(&inv).await
     }
 
@@ -194,7 +206,14 @@ impl Executor {
         timeout: Duration,
     ) -> Result<(), ExecError> {
         let out = self
-            .run_script(prefix, WRITE_FILE, &[dir, file], Some(content.to_vec()), timeout, true)
+            .run_script(
+                prefix,
+                WRITE_FILE,
+                &[dir, file],
+                Some(content.to_vec()),
+                timeout,
+                true,
+            )
             .await?;
         if out.code == 0 {
             Ok(())
@@ -245,7 +264,11 @@ mod tests {
 
     #[test]
     fn combined_text_joins_streams() {
-        let o = Output { code: 1, stdout: b"out".to_vec(), stderr: b"err\n".to_vec() };
+        let o = Output {
+            code: 1,
+            stdout: b"out".to_vec(),
+            stderr: b"err\n".to_vec(),
+        };
         assert_eq!(o.combined_text(), "out\nerr\n");
     }
 }

@@ -71,7 +71,10 @@ impl SshOptions {
         if let Some(f) = &self.config_file {
             b.config_file(f);
         }
-        let dir = self.control_directory.clone().unwrap_or_else(std::env::temp_dir);
+        let dir = self
+            .control_directory
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
         b.control_directory(dir);
         b
     }
@@ -99,6 +102,12 @@ impl Ssh {
     /// The destination as given.
     pub fn host(&self) -> &str {
         &self.opts.destination
+    }
+
+    /// The current master's control socket (`ssh -S <socket> x cmd` reuses the connection,
+    /// for debugging and for measuring the bare transport).
+    pub async fn control_socket(&self) -> PathBuf {
+        self.session.lock().await.control_socket().to_path_buf()
     }
 
     /// How many times the connection was re-established.
@@ -167,7 +176,8 @@ impl Ssh {
             match connect_once(&self.opts).await {
                 Ok(s) => {
                     *guard = Arc::new(s);
-                    self.reconnects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.reconnects
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::warn!(host = %self.opts.destination, "ssh connection re-established");
                     return Ok(());
                 }
@@ -215,7 +225,11 @@ async fn run_on(session: &Arc<Session>, inv: &Invocation) -> Result<Output, Fail
         let mut cmd = Session::to_command(session.clone(), inv.argv[0].as_str());
         // `arg` quotes each argument for the remote shell: values stay data.
         cmd.args(inv.argv[1..].iter().map(String::as_str))
-            .stdin(if inv.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if inv.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().await?;

@@ -206,7 +206,10 @@ impl BoxTarget {
         let (exec, dir) = match &opts.kind {
             BoxKind::Local { dir } => (Executor::Local(Local), dir.clone()),
             BoxKind::Ssh { host, dir } => {
-                let mut so = opts.ssh.clone().unwrap_or_else(|| SshOptions::new(host.clone()));
+                let mut so = opts
+                    .ssh
+                    .clone()
+                    .unwrap_or_else(|| SshOptions::new(host.clone()));
                 so.destination = host.clone();
                 let ssh = Ssh::connect(so).await.map_err(conn)?;
                 (Executor::Ssh(ssh), dir.clone())
@@ -220,7 +223,14 @@ impl BoxTarget {
         }
         let privilege = pithead[..pithead.len() - 1].to_vec();
         let probe = exec
-            .run_script(&[], PROBE, &[&dir, &pithead[pithead.len() - 1]], None, opts.command_timeout, true)
+            .run_script(
+                &[],
+                PROBE,
+                &[&dir, &pithead[pithead.len() - 1]],
+                None,
+                opts.command_timeout,
+                true,
+            )
             .await
             .map_err(conn)?;
         let facts: BTreeMap<String, String> = probe
@@ -265,11 +275,14 @@ impl BoxTarget {
                 exec.host()
             )));
         }
-        let containers = opts.containers.clone().unwrap_or(if fact("containers") == "docker" {
-            ContainerList::DockerCompose
-        } else {
-            ContainerList::PitheadPs
-        });
+        let containers = opts
+            .containers
+            .clone()
+            .unwrap_or(if fact("containers") == "docker" {
+                ContainerList::DockerCompose
+            } else {
+                ContainerList::PitheadPs
+            });
         let mut target = BoxTarget {
             exec,
             dir,
@@ -321,26 +334,45 @@ impl BoxTarget {
         let re = alternation(SECRET_ENV_KEYS);
         let out = self
             .exec
-            .run_script(&self.privilege, READ_SECRETS, &[&self.dir, &re], None, self.command_timeout, true)
+            .run_script(
+                &self.privilege,
+                READ_SECRETS,
+                &[&self.dir, &re],
+                None,
+                self.command_timeout,
+                true,
+            )
             .await
             .map_err(conn)?;
         self.redactor.add_env(&out.stdout_text());
-        if let Some(raw) = self.read_config_raw().await? {
-            if let Ok(v) = serde_json::from_slice::<Value>(&raw) {
-                self.redactor.add_config(&v);
-            }
+        if let Some(raw) = self.read_config_raw().await?
+            && let Ok(v) = serde_json::from_slice::<Value>(&raw)
+        {
+            self.redactor.add_config(&v);
         }
         Ok(())
     }
 
     /// Runs `<pithead> args...` in the stack directory under the pinned environment, output
     /// redacted. The lifecycle operations (restart, down, up, backup, restore) go through here.
-    pub async fn pithead(&mut self, args: &[&str], timeout: Duration) -> Result<CommandResult, TargetError> {
+    pub async fn pithead(
+        &mut self,
+        args: &[&str],
+        timeout: Duration,
+    ) -> Result<CommandResult, TargetError> {
         let out = self.run_pithead(args, timeout, false).await?;
-        Ok(CommandResult { exit_code: out.code, output: self.redactor.redact(&out.combined_text()) })
+        Ok(CommandResult {
+            exit_code: out.code,
+            output: self.redactor.redact(&out.combined_text()),
+        })
     }
 
-    async fn run_pithead(&self, args: &[&str], timeout: Duration, idempotent: bool) -> Result<Output, TargetError> {
+    async fn run_pithead(
+        &self,
+        args: &[&str],
+        timeout: Duration,
+        idempotent: bool,
+    ) -> Result<Output, TargetError> {
         let mut all: Vec<&str> = vec![&self.dir];
         all.extend(self.pithead.iter().map(String::as_str));
         all.extend(args);
@@ -354,7 +386,12 @@ impl BoxTarget {
     /// is what the safety net restores, so it is never redacted and never written to reports.
     pub async fn read_config_raw(&self) -> Result<Option<Vec<u8>>, TargetError> {
         self.exec
-            .read_file(&self.privilege, &self.dir, "config.json", self.command_timeout)
+            .read_file(
+                &self.privilege,
+                &self.dir,
+                "config.json",
+                self.command_timeout,
+            )
             .await
             .map_err(conn)
     }
@@ -365,7 +402,13 @@ impl BoxTarget {
             self.redactor.add_config(&v);
         }
         self.exec
-            .write_file(&self.privilege, &self.dir, "config.json", bytes, self.command_timeout)
+            .write_file(
+                &self.privilege,
+                &self.dir,
+                "config.json",
+                bytes,
+                self.command_timeout,
+            )
             .await
             .map_err(conn)
     }
@@ -392,7 +435,14 @@ impl BoxTarget {
         args.extend(self.pithead.iter().map(String::as_str));
         let out = self
             .exec
-            .run_script(&self.privilege, OBSERVE, &args, None, self.command_timeout, true)
+            .run_script(
+                &self.privilege,
+                OBSERVE,
+                &args,
+                None,
+                self.command_timeout,
+                true,
+            )
             .await
             .map_err(conn)?;
         let text = out.stdout_text();
@@ -434,25 +484,36 @@ impl BoxTarget {
         Ok((obs, text))
     }
 
-    /// Polls until `pithead status` exits 0 and every container is running and not
-    /// unhealthy or starting, or `timeout` passes. Returns the time it took and the last
-    /// observation; `Err` on timeout says what was still not ready.
+    /// Polls until `pithead status` exits 0 and no running container is restarting, unhealthy
+    /// or starting ([`not_ready`]), or `timeout` passes. Returns the time it took (the step's
+    /// time-to-ready) and the last observation; `Err` on timeout says what was still not ready.
     pub async fn wait_ready(
         &mut self,
         timeout: Duration,
         poll: Duration,
     ) -> Result<(Duration, Observation), TargetError> {
+        self.wait_until(timeout, poll, not_ready).await
+    }
+
+    /// Polls observations until `pending` finds nothing left to wait for, or `timeout` passes.
+    /// Polls, never sleeps a fixed time before the first look.
+    pub async fn wait_until(
+        &mut self,
+        timeout: Duration,
+        poll: Duration,
+        pending: impl Fn(&Observation) -> Vec<String>,
+    ) -> Result<(Duration, Observation), TargetError> {
         let start = Instant::now();
         loop {
             let (obs, _) = self.observe_full().await?;
-            let not_ready = not_ready(&obs);
-            if not_ready.is_empty() {
+            let left = pending(&obs);
+            if left.is_empty() {
                 return Ok((start.elapsed(), obs));
             }
             if start.elapsed() >= timeout {
                 return Err(TargetError::Other(format!(
                     "the box was not ready after {timeout:?}: {}",
-                    not_ready.join("; ")
+                    left.join("; ")
                 )));
             }
             tokio::time::sleep(poll).await;
@@ -465,6 +526,11 @@ impl BoxTarget {
     pub async fn check_only(&mut self) -> Result<(Observation, Vec<String>), TargetError> {
         let (obs, _) = self.observe_full().await?;
         let mut problems = not_ready(&obs);
+        for c in &obs.containers {
+            if c.state != "running" && c.state != "restarting" {
+                problems.push(format!("{} is {}", c.name, c.state));
+            }
+        }
         if obs.api.is_null() {
             problems.push(format!("{} did not answer with JSON", self.api_url));
         }
@@ -477,26 +543,37 @@ impl BoxTarget {
     /// Writes the failure artifacts of step `step` under `<run_dir>/artifacts/step-<step>/`:
     /// container list, status, doctor, config.json (masked), .env (redacted), /api/state and
     /// recent logs, all redacted. Best effort per file: a file that cannot be read says why.
-    pub async fn capture_artifacts(&mut self, step: u64, run_dir: &Path) -> Result<PathBuf, TargetError> {
+    pub async fn capture_artifacts(
+        &mut self,
+        step: u64,
+        run_dir: &Path,
+    ) -> Result<PathBuf, TargetError> {
         let dir = run_dir.join("artifacts").join(format!("step-{step}"));
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            TargetError::Other(format!("cannot create {}: {e}", dir.display()))
-        })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| TargetError::Other(format!("cannot create {}: {e}", dir.display())))?;
         let mut files: Vec<(&str, String)> = Vec::new();
         match self.observe_full().await {
             Ok((obs, text)) => {
-                files.push(("status.txt", format!("{}\n[exit {}]\n", text.status, obs.status_exit)));
+                files.push((
+                    "status.txt",
+                    format!("{}\n[exit {}]\n", text.status, obs.status_exit),
+                ));
                 files.push(("containers.txt", text.containers));
                 files.push((
                     "containers.json",
                     serde_json::to_string_pretty(&obs.containers).unwrap_or_default(),
                 ));
-                files.push(("api-state.json", serde_json::to_string_pretty(&obs.api).unwrap_or_default()));
+                files.push((
+                    "api-state.json",
+                    serde_json::to_string_pretty(&obs.api).unwrap_or_default(),
+                ));
                 files.push(("fingerprint.txt", obs.secret_fingerprint));
             }
             Err(e) => files.push(("observe-error.txt", e.to_string())),
         }
-        let doctor = self.run_pithead(&["doctor"], self.command_timeout, true).await;
+        let doctor = self
+            .run_pithead(&["doctor"], self.command_timeout, true)
+            .await;
         files.push((
             "doctor.txt",
             match doctor {
@@ -508,7 +585,8 @@ impl BoxTarget {
             "config.json",
             match self.read_config_raw().await {
                 Ok(Some(raw)) => match serde_json::from_slice::<Value>(&raw) {
-                    Ok(v) => serde_json::to_string_pretty(&self.redactor.redact_json(&v)).unwrap_or_default(),
+                    Ok(v) => serde_json::to_string_pretty(&self.redactor.redact_json(&v))
+                        .unwrap_or_default(),
                     Err(e) => format!("config.json is not JSON ({e}); not copied"),
                 },
                 Ok(None) => "config.json is missing".into(),
@@ -520,21 +598,39 @@ impl BoxTarget {
             "env.txt",
             match self
                 .exec
-                .run_script(&self.privilege, READ_ENV_MASKED, &[&self.dir, &re], None, self.command_timeout, true)
+                .run_script(
+                    &self.privilege,
+                    READ_ENV_MASKED,
+                    &[&self.dir, &re],
+                    None,
+                    self.command_timeout,
+                    true,
+                )
                 .await
             {
                 Ok(o) => o.stdout_text(),
                 Err(e) => e.to_string(),
             },
         ));
-        let mode = if self.containers == ContainerList::DockerCompose { "docker" } else { "pithead" };
+        let mode = if self.containers == ContainerList::DockerCompose {
+            "docker"
+        } else {
+            "pithead"
+        };
         let mut args: Vec<&str> = vec![&self.dir, mode];
         args.extend(self.pithead.iter().map(String::as_str));
         files.push((
             "logs.txt",
             match self
                 .exec
-                .run_script(&self.privilege, LOGS, &args, None, self.command_timeout, true)
+                .run_script(
+                    &self.privilege,
+                    LOGS,
+                    &args,
+                    None,
+                    self.command_timeout,
+                    true,
+                )
                 .await
             {
                 Ok(o) => o.stdout_text(),
@@ -552,17 +648,26 @@ impl BoxTarget {
     }
 }
 
-/// What keeps an observation from counting as ready.
+/// What keeps an observation from counting as ready: `pithead status` failing, a container
+/// restarting, or a running container unhealthy or still starting. A stopped container is not
+/// judged here (p2pool held until sync is stopped on purpose): which containers must run is
+/// the oracle's business, or the safety net's comparison with its snapshot.
 pub fn not_ready(obs: &Observation) -> Vec<String> {
     let mut why = Vec::new();
     if obs.status_exit != 0 {
         why.push(format!("pithead status exited {}", obs.status_exit));
     }
     for c in &obs.containers {
-        if c.state != "running" {
-            why.push(format!("{} is {}", c.name, c.state));
-        } else if matches!(c.health.as_deref(), Some("unhealthy") | Some("starting")) {
-            why.push(format!("{} is {}", c.name, c.health.as_deref().unwrap_or("")));
+        if c.state == "restarting" {
+            why.push(format!("{} is restarting", c.name));
+        } else if c.state == "running"
+            && matches!(c.health.as_deref(), Some("unhealthy") | Some("starting"))
+        {
+            why.push(format!(
+                "{} is {}",
+                c.name,
+                c.health.as_deref().unwrap_or("")
+            ));
         }
     }
     why
@@ -593,7 +698,10 @@ fn parse_observation(text: &str) -> Option<RawObservation> {
     let mut ended = false;
     for line in text.split_inclusive('\n') {
         let bare = line.trim_end_matches('\n');
-        if let Some(rest) = bare.strip_prefix("@@canary:").and_then(|r| r.strip_suffix("@@")) {
+        if let Some(rest) = bare
+            .strip_prefix("@@canary:")
+            .and_then(|r| r.strip_suffix("@@"))
+        {
             if let Some(code) = rest.strip_prefix("status-exit=") {
                 status_exit = code.parse().ok();
                 current = None;
@@ -700,11 +808,14 @@ impl Target for BoxTarget {
 
     async fn read_config(&mut self) -> Result<Value, TargetError> {
         let raw = self.read_config_raw().await?.ok_or_else(|| {
-            TargetError::Unusable(format!("config.json is missing in {} on {}", self.dir, self.exec.host()))
+            TargetError::Unusable(format!(
+                "config.json is missing in {} on {}",
+                self.dir,
+                self.exec.host()
+            ))
         })?;
-        serde_json::from_slice(&raw).map_err(|e| {
-            TargetError::Unusable(format!("config.json on the box is not JSON: {e}"))
-        })
+        serde_json::from_slice(&raw)
+            .map_err(|e| TargetError::Unusable(format!("config.json on the box is not JSON: {e}")))
     }
 
     async fn write_config(&mut self, config: &Value) -> Result<(), TargetError> {
@@ -715,8 +826,13 @@ impl Target for BoxTarget {
     }
 
     async fn apply(&mut self) -> Result<CommandResult, TargetError> {
-        let out = self.run_pithead(&["apply", "-y"], self.apply_timeout, false).await?;
-        Ok(CommandResult { exit_code: out.code, output: self.redactor.redact(&out.combined_text()) })
+        let out = self
+            .run_pithead(&["apply", "-y"], self.apply_timeout, false)
+            .await?;
+        Ok(CommandResult {
+            exit_code: out.code,
+            output: self.redactor.redact(&out.combined_text()),
+        })
     }
 
     async fn observe(&mut self) -> Result<Observation, TargetError> {
@@ -747,7 +863,10 @@ mod tests {
         assert_eq!(p.env, "XVB_ENABLED=true\n");
         assert_eq!(p.api.trim(), "{\"x\":1}");
         assert_eq!(p.fingerprint, "abc");
-        assert!(parse_observation("@@canary:status@@\n").is_none(), "cut short");
+        assert!(
+            parse_observation("@@canary:status@@\n").is_none(),
+            "cut short"
+        );
     }
 
     #[test]
@@ -760,7 +879,8 @@ mod tests {
         assert_eq!(c[0].health.as_deref(), Some("healthy"));
         assert_eq!(c[1].state, "exited");
         assert_eq!(c[1].health, None);
-        let fake = r#"[{"Service":"p2pool","ID":"1","StartedAt":"s","State":"Running","Health":""}]"#;
+        let fake =
+            r#"[{"Service":"p2pool","ID":"1","StartedAt":"s","State":"Running","Health":""}]"#;
         let c = parse_containers(fake);
         assert_eq!(c[0].name, "p2pool");
         assert_eq!(c[0].state, "running");
@@ -773,12 +893,22 @@ mod tests {
             status_exit: 1,
             containers: parse_containers(
                 r#"{"name":"a","id":"1","state":"running","health":"starting"}
-{"name":"b","id":"2","state":"running","health":"healthy"}"#,
+{"name":"b","id":"2","state":"running","health":"healthy"}
+{"name":"c","id":"3","state":"exited"}
+{"name":"d","id":"4","state":"restarting"}"#,
             ),
             env: BTreeMap::new(),
             api: Value::Null,
             secret_fingerprint: String::new(),
         };
-        assert_eq!(not_ready(&obs), vec!["pithead status exited 1", "a is starting"]);
+        // An exited container is the oracle's business, not readiness's.
+        assert_eq!(
+            not_ready(&obs),
+            vec![
+                "pithead status exited 1",
+                "a is starting",
+                "d is restarting"
+            ]
+        );
     }
 }

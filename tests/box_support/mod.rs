@@ -90,7 +90,9 @@ impl ScriptedBox {
 
     /// Options for the local target against this box.
     pub fn local_options(&self) -> BoxTargetOptions {
-        self.options(BoxKind::Local { dir: self.dir_str() })
+        self.options(BoxKind::Local {
+            dir: self.dir_str(),
+        })
     }
 
     pub fn options(&self, kind: BoxKind) -> BoxTargetOptions {
@@ -117,8 +119,10 @@ impl ScriptedBox {
             "P2POOL_ONION_ADDRESS=",
             "DASHBOARD_ONION_ADDRESS=",
         ];
-        let mut lines: Vec<&str> =
-            env.lines().filter(|l| keys.iter().any(|k| l.starts_with(k))).collect();
+        let mut lines: Vec<&str> = env
+            .lines()
+            .filter(|l| keys.iter().any(|k| l.starts_with(k)))
+            .collect();
         lines.sort();
         let mut text = lines.join("\n");
         text.push('\n');
@@ -162,6 +166,12 @@ impl Sshd {
     /// Starts sshd. Panics (the test fails) with what to install when sshd is missing: an SSH
     /// test that silently passes without sshd would prove nothing.
     pub fn start() -> Self {
+        Self::start_with(true)
+    }
+
+    /// Starts sshd; with `clean_home` false the login shell keeps the user's own home and rc
+    /// files (to measure what they cost).
+    pub fn start_with(clean_home: bool) -> Self {
         assert!(
             Path::new(SSHD).exists(),
             "{SSHD} is missing: the SSH tests need a real sshd. Install it with \
@@ -192,7 +202,7 @@ impl Sshd {
                  AuthorizedKeysFile {ak}\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
                  PubkeyAuthentication yes\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n\
                  MaxSessions 50\nMaxStartups 50\nLogLevel ERROR\nSetEnv HOME={home}\n",
-                home = d.join("home").display(),
+                home = if clean_home { d.join("home") } else { std::env::var("HOME").unwrap_or_default().into() }.display(),
                 hk = d.join("host_key").display(),
                 pid = d.join("sshd.pid").display(),
                 ak = d.join("authorized_keys").display(),
@@ -209,7 +219,11 @@ impl Sshd {
             ),
         )
         .unwrap();
-        let mut s = Sshd { tmp, port, child: None };
+        let mut s = Sshd {
+            tmp,
+            port,
+            child: None,
+        };
         s.spawn();
         s
     }
@@ -235,7 +249,10 @@ impl Sshd {
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             if start.elapsed() > Duration::from_secs(10) {
                 let log = std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default();
-                panic!("sshd did not listen on 127.0.0.1:{} within 10 s: {log}", self.port);
+                panic!(
+                    "sshd did not listen on 127.0.0.1:{} within 10 s: {log}",
+                    self.port
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -295,13 +312,17 @@ fn descendants(root: i32) -> Vec<i32> {
     let mut parents: Vec<(i32, i32)> = Vec::new();
     if let Ok(rd) = std::fs::read_dir("/proc") {
         for e in rd.flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
             // The ppid is the second field after the parenthesised command name.
-            if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
-                if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
-                    parents.push((pid, ppid));
-                }
+            if let Some((_, rest)) = stat.rsplit_once(')')
+                && let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok())
+            {
+                parents.push((pid, ppid));
             }
         }
     }
