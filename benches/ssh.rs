@@ -46,6 +46,21 @@ fn step(rt: &tokio::runtime::Runtime, t: &mut BoxTarget, i: &mut u64) {
     });
 }
 
+/// The same step in two round trips: write + apply in one script, then the observation.
+fn step_2rt(rt: &tokio::runtime::Runtime, t: &mut BoxTarget, i: &mut u64) {
+    *i += 1;
+    let pool = if i.is_multiple_of(2) { "mini" } else { "main" };
+    rt.block_on(async {
+        let r = t
+            .apply_config(&json!({"p2pool": {"pool": pool}, "n": *i}))
+            .await
+            .unwrap();
+        assert_eq!(r.exit_code, 0);
+        let o = t.observe().await.unwrap();
+        assert_eq!(o.containers.len(), 2);
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -100,6 +115,10 @@ fn bench(c: &mut Criterion) {
     let mut i = 0;
     g.bench_function("local", |bn| bn.iter(|| step(&rt, &mut local, &mut i)));
     g.bench_function("ssh", |bn| bn.iter(|| step(&rt, &mut ssh, &mut i)));
+    g.bench_function("local_2rt", |bn| {
+        bn.iter(|| step_2rt(&rt, &mut local, &mut i))
+    });
+    g.bench_function("ssh_2rt", |bn| bn.iter(|| step_2rt(&rt, &mut ssh, &mut i)));
     g.finish();
 }
 

@@ -254,3 +254,26 @@ async fn a_hung_command_times_out() {
     assert!(e.contains("did not finish"), "{e}");
     assert!(start.elapsed() < Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn apply_config_writes_then_applies_in_one_call() {
+    let b = ScriptedBox::new();
+    let mut t = BoxTarget::open(b.local_options()).await.unwrap();
+    let cfg = json!({"p2pool": {"pool": "main"}, "x": "$(touch nope) \"q\"\n"});
+    let r = t.apply_config(&cfg).await.unwrap();
+    assert_eq!(r.exit_code, 0, "{}", r.output);
+    assert!(r.output.contains("Configuration applied."), "{}", r.output);
+    assert_eq!(t.read_config().await.unwrap(), cfg);
+    assert!(!b.dir().join("nope").exists());
+    assert!(
+        b.calls().contains("apply -y | TZ=UTC LC_ALL=C"),
+        "{}",
+        b.calls()
+    );
+    let r = t.apply_config(&cfg).await.unwrap();
+    assert!(
+        r.output.contains("No configuration changes detected"),
+        "{}",
+        r.output
+    );
+}

@@ -244,6 +244,23 @@ fi
 mv -f -- "$tmp" "$2" || exit 2
 trap - EXIT"#;
 
+/// `$1` dir, `$2` file, content on stdin, then a command: [`WRITE_FILE`] followed by the
+/// command under the pinned environment, in one round trip.
+pub const WRITE_FILE_THEN_RUN: &str = r#"cd "$1" || exit 2
+umask 077
+tmp=$(mktemp "./.$2.canary.XXXXXX") || exit 2
+trap 'rm -f "$tmp"' EXIT
+cat > "$tmp" || exit 2
+if [ -e "$2" ]; then
+  mode=$(stat -c %a -- "$2" 2>/dev/null) && chmod "$mode" "$tmp"
+fi
+mv -f -- "$tmp" "$2" || { echo "canary: could not replace $2" >&2; exit 2; }
+trap - EXIT
+shift 2
+umask 022
+export TZ=UTC LC_ALL=C
+exec "$@" </dev/null"#;
+
 /// Splits a user-given command line such as `sudo ./pithead` into words. Only whitespace
 /// separates words; quotes are not interpreted (a path with spaces is not supported here,
 /// and saying so is better than a half-done shell parser).

@@ -10,7 +10,14 @@
 //!   sorted secret lines there, so the plaintext never crosses the wire.
 //!
 //! Everything that leaves this module (command output, observations, artifacts) has passed
-//! through the [`Redactor`].
+//! through the [`Redactor`]. To build it, the values of the secret .env keys are read on
+//! [`BoxTarget::open`] (and again when the fingerprint shows they changed); they are kept in
+//! memory only and never logged. config.json's secret leaves are learnt when canary reads or
+//! writes the file.
+//!
+//! Known limits: a command that times out is abandoned, not killed on the box (over SSH the
+//! remote process may keep running; locally only the `sh` wrapper is killed), because killing
+//! an apply half-way is worse than letting it finish; the safety net's restore follows.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -411,6 +418,35 @@ impl BoxTarget {
             )
             .await
             .map_err(conn)
+    }
+
+    /// Writes config.json atomically and runs `<pithead> apply -y` in one round trip (the
+    /// two-call path of the [`Target`] trait costs one more). A write that fails gives exit
+    /// code 2 and "could not replace config.json" in the output, before apply runs.
+    pub async fn apply_config(&mut self, config: &Value) -> Result<CommandResult, TargetError> {
+        let mut bytes = serde_json::to_vec_pretty(config)
+            .map_err(|e| TargetError::Other(format!("cannot serialise config.json: {e}")))?;
+        bytes.push(b'\n');
+        self.redactor.add_config(config);
+        let mut args: Vec<&str> = vec![&self.dir, "config.json"];
+        args.extend(self.pithead.iter().map(String::as_str));
+        args.extend(["apply", "-y"]);
+        let out = self
+            .exec
+            .run_script(
+                &self.privilege,
+                crate::exec::WRITE_FILE_THEN_RUN,
+                &args,
+                Some(bytes),
+                self.apply_timeout,
+                false,
+            )
+            .await
+            .map_err(conn)?;
+        Ok(CommandResult {
+            exit_code: out.code,
+            output: self.redactor.redact(&out.combined_text()),
+        })
     }
 
     /// One observation plus the raw text behind it (redacted).
