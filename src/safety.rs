@@ -292,7 +292,10 @@ pub struct Guarded<T> {
 
 /// Runs `walk` on the box, then restores the snapshot whatever happened: normal end, a signal
 /// (the walk is dropped), or a dropped connection (the restore reconnects first). With `keep`
-/// the box is left as the walk left it.
+/// the box is left as the walk left it. To restore on a failed step, the walk returns at that
+/// step (with whatever it wants to report); to go on after a failure, it just continues.
+/// Save the snapshot ([`Snapshot::save`]) before calling this, so a killed canary can still be
+/// restored by `--resume`.
 pub async fn guard<T>(
     target: &mut BoxTarget,
     snapshot: &Snapshot,
