@@ -5,77 +5,13 @@
 #[path = "box_support/mod.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use canary::redact::parse_env;
 use canary::safety::{RestoreOptions, Snapshot, restore};
 use canary::target::Target;
 use canary::target::box_target::{BoxKind, BoxTarget, BoxTargetOptions, ContainerList};
-use support::files_under;
-
-/// Builds (if needed) and finds `pithead-fake` beside this test's own target directory.
-fn fake_binary() -> PathBuf {
-    let st = Command::new(env!("CARGO"))
-        .args(["build", "-q", "-p", "fakes", "--bin", "pithead-fake"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("run cargo to build the fake box");
-    assert!(st.success(), "building pithead-fake failed");
-    // target/debug/deps/<this test> → target/debug
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("pithead-fake");
-    assert!(bin.exists(), "{} missing after the build", bin.display());
-    bin
-}
-
-struct FakeBox {
-    bin: PathBuf,
-    tmp: tempfile::TempDir,
-}
-
-impl FakeBox {
-    fn setup() -> Self {
-        let bin = fake_binary();
-        let tmp = tempfile::tempdir().unwrap();
-        let out = Command::new(&bin)
-            .arg("setup")
-            .arg(tmp.path())
-            .args(["--dashboard-port", "0"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "setup failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        FakeBox { bin, tmp }
-    }
-
-    fn dir(&self) -> &Path {
-        self.tmp.path()
-    }
-
-    fn dashboard_port(&self) -> u64 {
-        let s: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(self.dir().join(".pithead-fake/settings.json")).unwrap(),
-        )
-        .unwrap();
-        s["ports"]["dashboard"]
-            .as_u64()
-            .expect("dashboard port in settings.json")
-    }
-}
-
-impl Drop for FakeBox {
-    fn drop(&mut self) {
-        let _ = Command::new(&self.bin)
-            .arg("teardown")
-            .arg(self.tmp.path())
-            .status();
-    }
-}
+use support::{FakeBox, files_under};
 
 #[tokio::test]
 async fn a_pool_flip_on_the_fake_box_is_observed_and_restored() {

@@ -344,3 +344,65 @@ pub fn put(path: &Path, text: &str) {
     let mut f = std::fs::File::create(path).unwrap();
     f.write_all(text.as_bytes()).unwrap();
 }
+
+/// Builds (if needed) and finds `pithead-fake` beside this test's own target directory.
+pub fn fake_binary() -> PathBuf {
+    let st = Command::new(env!("CARGO"))
+        .args(["build", "-q", "-p", "fakes", "--bin", "pithead-fake"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo to build the fake box");
+    assert!(st.success(), "building pithead-fake failed");
+    // target/debug/deps/<this test> → target/debug
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("pithead-fake");
+    assert!(bin.exists(), "{} missing after the build", bin.display());
+    bin
+}
+
+pub struct FakeBox {
+    pub bin: PathBuf,
+    pub tmp: tempfile::TempDir,
+}
+
+impl FakeBox {
+    pub fn setup() -> Self {
+        let bin = fake_binary();
+        let tmp = tempfile::tempdir().unwrap();
+        let out = Command::new(&bin)
+            .arg("setup")
+            .arg(tmp.path())
+            .args(["--dashboard-port", "0"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "setup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        FakeBox { bin, tmp }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    pub fn dashboard_port(&self) -> u64 {
+        let s: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(self.dir().join(".pithead-fake/settings.json")).unwrap(),
+        )
+        .unwrap();
+        s["ports"]["dashboard"]
+            .as_u64()
+            .expect("dashboard port in settings.json")
+    }
+}
+
+impl Drop for FakeBox {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.bin)
+            .arg("teardown")
+            .arg(self.tmp.path())
+            .status();
+    }
+}
