@@ -41,10 +41,14 @@ async fn the_fake_box_over_ssh_flips_and_is_restored() {
     assert_eq!(r.exit_code, 0, "{}", r.output);
     let (_, after) = t.wait_ready(wait.0, wait.1).await.unwrap();
     assert_eq!(after.secret_fingerprint, snap.fingerprint);
-    assert_eq!(
-        after.env.get("P2POOL_PORT").is_some(),
-        obs.env.get("P2POOL_PORT").is_some()
-    );
+    let id = |o: &canary::target::Observation| {
+        o.containers
+            .iter()
+            .find(|c| c.name == "p2pool")
+            .map(|c| c.id.clone())
+    };
+    assert!(id(&obs).is_some(), "{:?}", obs.containers);
+    assert_ne!(id(&after), id(&obs), "a pool flip recreates p2pool");
     let opts = RestoreOptions {
         ready_timeout: wait.0,
         poll: wait.1,
