@@ -7,12 +7,16 @@
 
 pub mod cli;
 pub mod errors;
+pub mod exec;
 pub mod faults;
 pub mod journal;
 pub mod model;
 pub mod plan;
+pub mod redact;
 pub mod report;
 pub mod rng;
+pub mod safety;
 pub mod shrink;
+pub mod signal;
 pub mod sim;
 pub mod target;

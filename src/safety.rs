@@ -1,0 +1,358 @@
+//! The live-box safety net. Before the first step canary takes a [`Snapshot`] of the box:
+//! config.json (raw bytes), its sha256, the secret fingerprint, and the set of running
+//! containers. After the last step, on a failed step (when the caller asks), on Ctrl-C or
+//! SIGTERM, and after a dropped connection, [`restore`] writes the snapshot back, re-applies,
+//! waits until the box is healthy and verifies that config hash, container set and fingerprint
+//! are back, reporting every difference loudly. `--keep` skips the restore.
+//!
+//! canary writes nothing on the box but config.json and deletes nothing.
+//!
+//! ## Where the snapshot lives
+//!
+//! The snapshot must be able to restore the real config, so it holds the secrets in clear.
+//! It is kept in memory and, for `canary run --resume`, saved as `.canary-snapshot` in the run
+//! directory with mode 0600 (see [`Snapshot::save`]). Report code derives everything from the
+//! journal and never copies dot-files of the run directory; only redacted copies of config.json
+//! ever appear in reports and artifacts.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::signal::{Interrupt, Signals};
+use crate::target::box_target::BoxTarget;
+use crate::target::{Target, TargetError};
+
+/// File name of the saved snapshot inside a run directory.
+pub const SNAPSHOT_FILE: &str = ".canary-snapshot";
+
+/// The box as it was before the first step.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// config.json exactly as it was (hex in the saved file). Holds secrets: never log it.
+    #[serde(with = "hex_bytes")]
+    pub config: Vec<u8>,
+    /// sha256 of `config`, hex.
+    pub config_sha256: String,
+    /// The secret fingerprint computed on the box.
+    pub fingerprint: String,
+    /// Names of the containers that were running.
+    pub running: BTreeSet<String>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The config holds secrets: show its hash only.
+        f.debug_struct("Snapshot")
+            .field("config_sha256", &self.config_sha256)
+            .field("fingerprint", &self.fingerprint)
+            .field("running", &self.running)
+            .finish()
+    }
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(b))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        hex::decode(s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// sha256 of bytes, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Snapshot {
+    /// Reads the box without changing it.
+    pub async fn take(target: &mut BoxTarget) -> Result<Self, TargetError> {
+        let config = target.read_config_raw().await?.ok_or_else(|| {
+            TargetError::Unusable("config.json is missing: nothing to snapshot or restore".into())
+        })?;
+        let obs = target.observe().await?;
+        Ok(Snapshot {
+            config_sha256: sha256_hex(&config),
+            config,
+            fingerprint: obs.secret_fingerprint,
+            running: running_set(&obs.containers),
+        })
+    }
+
+    /// Saves the snapshot as `<run_dir>/.canary-snapshot`, created with mode 0600 (and the
+    /// mode forced to 0600 if the file existed), written to a temp file and renamed.
+    pub fn save(&self, run_dir: &Path) -> std::io::Result<PathBuf> {
+        use std::io::Write;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let path = run_dir.join(SNAPSHOT_FILE);
+        let tmp = run_dir.join(format!("{SNAPSHOT_FILE}.tmp"));
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        f.write_all(&serde_json::to_vec(self).map_err(std::io::Error::other)?)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        Ok(path)
+    }
+
+    /// Loads a saved snapshot; `Ok(None)` when the run directory has none.
+    pub fn load(run_dir: &Path) -> std::io::Result<Option<Self>> {
+        let path = run_dir.join(SNAPSHOT_FILE);
+        match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn running_set(containers: &[crate::target::ContainerState]) -> BTreeSet<String> {
+    containers
+        .iter()
+        .filter(|c| c.state == "running")
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// How the restore waits.
+#[derive(Debug, Clone)]
+pub struct RestoreOptions {
+    /// How long the box may take to be healthy again after the re-apply.
+    pub ready_timeout: Duration,
+    /// Time between readiness polls.
+    pub poll: Duration,
+}
+
+impl Default for RestoreOptions {
+    fn default() -> Self {
+        RestoreOptions {
+            ready_timeout: Duration::from_secs(240),
+            poll: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What a restore did and found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreReport {
+    /// Whether config.json had to be written back (it differed from the snapshot).
+    pub config_written: bool,
+    /// Exit code of the re-apply.
+    pub apply_exit: i32,
+    /// Time from the start of the restore until the box was healthy (or gave up).
+    pub took: Duration,
+    /// Everything that is not back as it was; empty when the box is restored.
+    pub differences: Vec<String>,
+}
+
+impl RestoreReport {
+    /// Whether the box is back where it was.
+    pub fn is_clean(&self) -> bool {
+        self.differences.is_empty()
+    }
+}
+
+/// Puts the box back: config.json from the snapshot, `apply -y`, wait until healthy, then
+/// verify config hash, running containers and fingerprint. Differences are printed to stderr
+/// (loudly, every one) and returned. `Err` only when the box could not be reached at all.
+pub async fn restore(
+    target: &mut BoxTarget,
+    snapshot: &Snapshot,
+    opts: &RestoreOptions,
+) -> Result<RestoreReport, TargetError> {
+    let start = std::time::Instant::now();
+    let mut differences = Vec::new();
+    let current = target.read_config_raw().await?;
+    let config_written = current.as_deref() != Some(snapshot.config.as_slice());
+    if config_written {
+        target.write_config_raw(&snapshot.config).await?;
+    }
+    let applied = target.apply().await?;
+    if applied.exit_code != 0 {
+        differences.push(format!(
+            "the re-apply of the original config exited {}: {}",
+            applied.exit_code,
+            last_lines(&applied.output, 5)
+        ));
+    }
+    // Healthy, and the same containers running as before the walk.
+    let same_set = |obs: &crate::target::Observation| {
+        let mut left = crate::target::box_target::not_ready(obs);
+        left.extend(set_differences(
+            &snapshot.running,
+            &running_set(&obs.containers),
+        ));
+        left
+    };
+    let obs = match target
+        .wait_until(opts.ready_timeout, opts.poll, same_set)
+        .await
+    {
+        Ok((_, obs)) => obs,
+        Err(e) => {
+            differences.push(e.to_string());
+            target.observe().await?
+        }
+    };
+    let after = target.read_config_raw().await?.unwrap_or_default();
+    let after_hash = sha256_hex(&after);
+    if after_hash != snapshot.config_sha256 {
+        differences.push(format!(
+            "config.json differs from the snapshot (sha256 {} now, {} before)",
+            short(&after_hash),
+            short(&snapshot.config_sha256)
+        ));
+    }
+    differences.extend(set_differences(
+        &snapshot.running,
+        &running_set(&obs.containers),
+    ));
+    if obs.secret_fingerprint != snapshot.fingerprint {
+        differences.push(format!(
+            "the secret fingerprint changed ({} now, {} before): a token or onion address was \
+             regenerated",
+            short(&obs.secret_fingerprint),
+            short(&snapshot.fingerprint)
+        ));
+    }
+    let report = RestoreReport {
+        config_written,
+        apply_exit: applied.exit_code,
+        took: start.elapsed(),
+        differences,
+    };
+    if report.is_clean() {
+        eprintln!("canary: box restored and verified in {:.1?}", report.took);
+    } else {
+        eprintln!("canary: !!! THE BOX IS NOT BACK WHERE IT WAS !!!");
+        for d in &report.differences {
+            eprintln!("canary: !!!   {d}");
+        }
+    }
+    Ok(report)
+}
+
+fn set_differences(before: &BTreeSet<String>, now: &BTreeSet<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let missing: Vec<_> = before.difference(now).cloned().collect();
+    let extra: Vec<_> = now.difference(before).cloned().collect();
+    if !missing.is_empty() {
+        out.push(format!(
+            "containers no longer running: {}",
+            missing.join(", ")
+        ));
+    }
+    if !extra.is_empty() {
+        out.push(format!(
+            "containers running that were not before: {}",
+            extra.join(", ")
+        ));
+    }
+    out
+}
+
+fn short(h: &str) -> &str {
+    &h[..h.len().min(12)]
+}
+
+fn last_lines(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join(" / ")
+}
+
+/// How a guarded walk ended.
+#[derive(Debug)]
+pub enum WalkEnd<T> {
+    /// The walk returned this.
+    Finished(T),
+    /// A signal stopped it; the walk was dropped at its next await point.
+    Interrupted(Interrupt),
+}
+
+/// A guarded walk's outcome: how it ended and what the restore found (`None` with `keep`).
+#[derive(Debug)]
+pub struct Guarded<T> {
+    pub end: WalkEnd<T>,
+    pub restore: Option<Result<RestoreReport, TargetError>>,
+}
+
+/// Runs `walk` on the box, then restores the snapshot whatever happened: normal end, a signal
+/// (the walk is dropped), or a dropped connection (the restore reconnects first). With `keep`
+/// the box is left as the walk left it. To restore on a failed step, the walk returns at that
+/// step (with whatever it wants to report); to go on after a failure, it just continues.
+/// Save the snapshot ([`Snapshot::save`]) before calling this, so a killed canary can still be
+/// restored by `--resume`.
+pub async fn guard<T>(
+    target: &mut BoxTarget,
+    snapshot: &Snapshot,
+    signals: &mut Signals,
+    keep: bool,
+    opts: &RestoreOptions,
+    walk: impl AsyncFnOnce(&mut BoxTarget) -> T,
+) -> Guarded<T> {
+    let end = {
+        let walk = walk(target);
+        tokio::select! {
+            out = walk => WalkEnd::Finished(out),
+            sig = signals.recv() => WalkEnd::Interrupted(sig),
+        }
+    };
+    if keep {
+        eprintln!("canary: --keep: the box is left as the walk left it (not restored)");
+        return Guarded { end, restore: None };
+    }
+    let restore = restore(target, snapshot, opts).await;
+    if let Err(e) = &restore {
+        eprintln!(
+            "canary: !!! could not restore the box: {e}. The original config.json is in the run \
+             directory's {SNAPSHOT_FILE} (mode 0600); copy it back and run pithead apply -y"
+        );
+    }
+    Guarded {
+        end,
+        restore: Some(restore),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_round_trips_through_a_0600_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let snap = Snapshot {
+            config: b"{\"a\": \"s3cret\"}\n".to_vec(),
+            config_sha256: sha256_hex(b"{\"a\": \"s3cret\"}\n"),
+            fingerprint: "f".repeat(64),
+            running: ["tor".to_string()].into_iter().collect(),
+        };
+        let path = snap.save(dir.path()).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(Snapshot::load(dir.path()).unwrap(), Some(snap.clone()));
+        assert!(
+            !format!("{snap:?}").contains("s3cret"),
+            "Debug must not print the config"
+        );
+        assert_eq!(
+            Snapshot::load(tempfile::tempdir().unwrap().path()).unwrap(),
+            None
+        );
+    }
+}

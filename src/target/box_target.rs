@@ -1,0 +1,950 @@
+//! The box target: a stack directory holding a `pithead` CLI, `config.json` and `.env`,
+//! reached through an [`Executor`] (a local shell or one SSH connection). The live box, the
+//! fake box and the docker mini-stack all go through here with the same commands:
+//!
+//! - config.json is written atomically (temp file + rename, content on stdin);
+//! - `<pithead> apply -y` runs in the stack directory with one pinned environment
+//!   ([`PINNED_ENV`]: an apply under another `TZ` would see a spurious diff);
+//! - one observation is one round trip: a fixed script runs `status`, lists the containers,
+//!   prints `.env` without its secret lines, fetches `/api/state` on the box, and hashes the
+//!   sorted secret lines there, so the plaintext never crosses the wire.
+//!
+//! Everything that leaves this module (command output, observations, artifacts) has passed
+//! through the [`Redactor`]. To build it, the values of the secret .env keys are read on
+//! [`BoxTarget::open`] (and again when the fingerprint shows they changed); they are kept in
+//! memory only and never logged. config.json's secret leaves are learnt when canary reads or
+//! writes the file.
+//!
+//! Known limits: a command that times out is abandoned, not killed on the box (over SSH the
+//! remote process may keep running; locally only the `sh` wrapper is killed), because killing
+//! an apply half-way is worse than letting it finish; the safety net's restore follows.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{CommandResult, ContainerState, Observation, Target, TargetError};
+use crate::exec::{ExecError, Executor, Local, Output, Ssh, SshOptions, split_words};
+use crate::redact::{FINGERPRINT_KEYS, Redactor, SECRET_ENV_KEYS, is_secret_env_key, parse_env};
+
+/// The environment every CLI call runs under, whatever the caller's: Pithead derives keys from
+/// `TZ` (DASHBOARD_TZ) and messages from the locale (pithead-model.md §8).
+pub const PINNED_ENV: &[(&str, &str)] = &[("TZ", "UTC"), ("LC_ALL", "C")];
+
+/// Where the box is.
+#[derive(Debug, Clone)]
+pub enum BoxKind {
+    /// A stack directory on this machine (`--target local --dir D`).
+    Local { dir: String },
+    /// A stack directory on a host reached over SSH (`--target ssh --host user@host --dir D`).
+    Ssh { host: String, dir: String },
+}
+
+/// How the container list is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContainerList {
+    /// `docker compose ps -aq` piped to `docker inspect` (the real box and the mini-stack).
+    DockerCompose,
+    /// `<pithead> ps --format json` (the fake box).
+    PitheadPs,
+    /// A shell snippet of the operator's, run in the stack directory, printing one JSON object
+    /// per container (name, id, started, state, health).
+    Shell(String),
+}
+
+/// Everything needed to open a box target.
+#[derive(Debug, Clone)]
+pub struct BoxTargetOptions {
+    pub kind: BoxKind,
+    /// How the CLI is invoked, split on whitespace (`./pithead`, `sudo ./pithead`). Words
+    /// before the last are also put in front of canary's own file reads and writes, so a
+    /// root-owned config.json can be replaced.
+    pub pithead: String,
+    /// `None` picks per box: [`ContainerList::DockerCompose`] when the stack directory holds a
+    /// compose file and `docker` is installed, else [`ContainerList::PitheadPs`].
+    pub containers: Option<ContainerList>,
+    /// The dashboard's state endpoint, fetched on the box.
+    pub api_url: String,
+    /// Timeout of reads, observations and `status`.
+    pub command_timeout: Duration,
+    /// Timeout of one `apply -y` (a real apply recreating containers can take minutes).
+    pub apply_timeout: Duration,
+    /// SSH settings beyond the host (config file, host keys, reconnects). The destination is
+    /// taken from [`BoxKind::Ssh`].
+    pub ssh: Option<SshOptions>,
+}
+
+impl BoxTargetOptions {
+    /// Defaults for a box: `./pithead`, automatic container list, the dashboard on
+    /// 127.0.0.1:8000, 60 s per command, 15 min per apply.
+    pub fn new(kind: BoxKind) -> Self {
+        BoxTargetOptions {
+            kind,
+            pithead: "./pithead".to_string(),
+            containers: None,
+            api_url: "http://127.0.0.1:8000/api/state".to_string(),
+            command_timeout: Duration::from_secs(60),
+            apply_timeout: Duration::from_secs(900),
+            ssh: None,
+        }
+    }
+}
+
+/// What canary reads from the box besides the [`Observation`]: the raw text behind it,
+/// redacted, for artifacts and journals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservationText {
+    /// `pithead status` output, redacted.
+    pub status: String,
+    /// The container list as the box printed it, redacted.
+    pub containers: String,
+}
+
+/// A box reached through an executor.
+#[derive(Debug)]
+pub struct BoxTarget {
+    exec: Executor,
+    dir: String,
+    /// The pithead invocation split into words.
+    pithead: Vec<String>,
+    /// Words put before canary's own `sh -c` scripts (`sudo`), from `pithead`.
+    privilege: Vec<String>,
+    containers: ContainerList,
+    fetcher: &'static str,
+    api_url: String,
+    command_timeout: Duration,
+    apply_timeout: Duration,
+    redactor: Redactor,
+    /// The fingerprint the redactor was last refreshed at: a change means new secret values.
+    redactor_fingerprint: Option<String>,
+    last_text: ObservationText,
+    opened: Instant,
+    facts: BTreeMap<String, String>,
+}
+
+/// Script arguments: `$1` dir, then the pithead words and its arguments.
+const RUN_PITHEAD: &str = r#"cd "$1" || { echo "canary: no such stack directory: $1" >&2; exit 2; }
+shift
+export TZ=UTC LC_ALL=C
+exec "$@" </dev/null"#;
+
+/// `$1` dir, `$2` the pithead command (first word). Prints `key=value` facts.
+const PROBE: &str = r#"if ! cd "$1" 2>/dev/null; then echo "dir=missing"; exit 0; fi
+echo "dir=ok"
+if [ -x "$2" ] || command -v "$2" >/dev/null 2>&1; then echo "pithead=ok"; else echo "pithead=missing"; fi
+[ -f config.json ] && echo "config=ok" || echo "config=missing"
+[ -f .env ] && echo "env=ok" || echo "env=missing"
+if command -v curl >/dev/null 2>&1; then echo "fetch=curl"; elif command -v python3 >/dev/null 2>&1; then echo "fetch=python3"; else echo "fetch=none"; fi
+if command -v sha256sum >/dev/null 2>&1; then echo "sha=ok"; elif command -v python3 >/dev/null 2>&1; then echo "sha=python3"; else echo "sha=none"; fi
+if command -v docker >/dev/null 2>&1 && { [ -f docker-compose.yml ] || [ -f compose.yaml ] || [ -f docker-compose.yaml ] || [ -f compose.yml ]; }; then echo "containers=docker"; else echo "containers=pithead"; fi
+echo "uname=$(uname -srm 2>/dev/null)""#;
+
+/// One observation in one round trip. `$1` dir, `$2` container mode, `$3` shell snippet,
+/// `$4` API URL, `$5` fetcher, `$6` inspect template, `$7` secret-key regex, `$8`
+/// fingerprint-key regex, then the pithead words.
+const OBSERVE: &str = r#"cd "$1" || { echo "canary: no such stack directory: $1" >&2; exit 2; }
+mode=$2 snippet=$3 url=$4 fetch=$5 tpl=$6 secret_re=$7 fp_re=$8
+shift 8
+export TZ=UTC LC_ALL=C
+echo "@@canary:status@@"
+"$@" status </dev/null 2>&1
+echo "@@canary:status-exit=$?@@"
+echo "@@canary:containers@@"
+case $mode in
+  docker)
+    if docker compose version >/dev/null 2>&1; then ids=$(docker compose ps -aq 2>/dev/null); else ids=$(docker-compose ps -q 2>/dev/null); fi
+    [ -n "$ids" ] && docker inspect --format "$tpl" $ids 2>/dev/null ;;
+  pithead) "$@" ps --format json </dev/null 2>/dev/null ;;
+  shell) sh -c "$snippet" </dev/null 2>/dev/null ;;
+esac
+echo
+echo "@@canary:env@@"
+[ -f .env ] && grep -vE "^(export )?($secret_re)=" .env
+echo "@@canary:api@@"
+case $fetch in
+  curl) curl -s --max-time 5 "$url" ;;
+  python3) python3 -c 'import sys,urllib.request
+try: sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())
+except Exception: pass' "$url" ;;
+esac
+echo
+echo "@@canary:fingerprint@@"
+if [ -f .env ]; then
+  if command -v sha256sum >/dev/null 2>&1; then grep -E "^($fp_re)=" .env | LC_ALL=C sort | sha256sum | cut -d' ' -f1
+  else grep -E "^($fp_re)=" .env | LC_ALL=C sort | python3 -c 'import sys,hashlib; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'; fi
+fi
+echo "@@canary:end@@""#;
+
+/// `$1` dir, `$2` secret-key regex: the secret lines of .env, read only to build the redactor.
+const READ_SECRETS: &str = r#"cd "$1" || exit 2
+[ -f .env ] || exit 0
+grep -E "^(export )?($2)=" .env
+exit 0"#;
+
+/// `$1` dir, `$2` secret-key regex: .env with secret values masked before they leave the box.
+const READ_ENV_MASKED: &str = r#"cd "$1" || exit 2
+[ -f .env ] || exit 0
+sed -E "s/^((export )?($2))=.*/\1=<redacted>/" .env"#;
+
+/// `$1` dir, `$2` container mode, then the pithead words: recent logs, best effort.
+const LOGS: &str = r#"cd "$1" || exit 2
+mode=$2; shift 2
+export TZ=UTC LC_ALL=C
+if [ "$mode" = docker ]; then
+  if docker compose version >/dev/null 2>&1; then docker compose logs --no-color --tail 200 2>&1; else docker-compose logs --no-color --tail 200 2>&1; fi
+else
+  "$@" logs --tail 200 </dev/null 2>&1
+fi
+exit 0"#;
+
+/// docker inspect template giving one JSON object per container.
+const INSPECT_TEMPLATE: &str = r#"{"name":{{json (index .Config.Labels "com.docker.compose.service")}},"container":{{json .Name}},"id":{{json .Id}},"started":{{json .State.StartedAt}},"state":{{json .State.Status}},"health":{{if .State.Health}}{{json .State.Health.Status}}{{else}}null{{end}}}"#;
+
+fn alternation(keys: &[&str]) -> String {
+    keys.join("|")
+}
+
+impl BoxTarget {
+    /// Connects (for SSH), checks the stack directory, and builds the redactor from the box's
+    /// secrets. Fails with what to install or fix when the box cannot be used.
+    pub async fn open(opts: BoxTargetOptions) -> Result<Self, TargetError> {
+        let (exec, dir) = match &opts.kind {
+            BoxKind::Local { dir } => (Executor::Local(Local), dir.clone()),
+            BoxKind::Ssh { host, dir } => {
+                let mut so = opts
+                    .ssh
+                    .clone()
+                    .unwrap_or_else(|| SshOptions::new(host.clone()));
+                so.destination = host.clone();
+                let ssh = Ssh::connect(so).await.map_err(conn)?;
+                (Executor::Ssh(ssh), dir.clone())
+            }
+        };
+        let pithead = split_words(&opts.pithead);
+        if pithead.is_empty() {
+            return Err(TargetError::Unusable(
+                "--pithead is empty; give how the CLI is invoked, e.g. ./pithead".into(),
+            ));
+        }
+        let privilege = pithead[..pithead.len() - 1].to_vec();
+        let probe = exec
+            .run_script(
+                &[],
+                PROBE,
+                &[&dir, &pithead[pithead.len() - 1]],
+                None,
+                opts.command_timeout,
+                true,
+            )
+            .await
+            .map_err(conn)?;
+        let facts: BTreeMap<String, String> = probe
+            .stdout_text()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let fact = |k: &str| facts.get(k).map(String::as_str).unwrap_or("");
+        let place = format!("{} on {}", dir, exec.host());
+        if fact("dir") != "ok" {
+            return Err(TargetError::Unusable(format!(
+                "the stack directory {place} does not exist; pass the directory holding pithead, config.json and .env"
+            )));
+        }
+        if fact("pithead") != "ok" {
+            return Err(TargetError::Unusable(format!(
+                "`{}` is not an executable in {place}; set --pithead to how the CLI is invoked",
+                pithead[pithead.len() - 1]
+            )));
+        }
+        if fact("config") != "ok" || fact("env") != "ok" {
+            return Err(TargetError::Unusable(format!(
+                "{place} lacks config.json or .env; deploy the stack (pithead setup) before testing it"
+            )));
+        }
+        let fetcher = match fact("fetch") {
+            "curl" => "curl",
+            "python3" => "python3",
+            _ => {
+                return Err(TargetError::Unusable(format!(
+                    "neither curl nor python3 is installed on {}; canary fetches /api/state on the box \
+                     with one of them: install curl (apt-get install curl)",
+                    exec.host()
+                )));
+            }
+        };
+        if fact("sha") == "none" {
+            return Err(TargetError::Unusable(format!(
+                "neither sha256sum nor python3 is installed on {}; the secret fingerprint is computed \
+                 on the box: install coreutils",
+                exec.host()
+            )));
+        }
+        let containers = opts
+            .containers
+            .clone()
+            .unwrap_or(if fact("containers") == "docker" {
+                ContainerList::DockerCompose
+            } else {
+                ContainerList::PitheadPs
+            });
+        let mut target = BoxTarget {
+            exec,
+            dir,
+            pithead,
+            privilege,
+            containers,
+            fetcher,
+            api_url: opts.api_url.clone(),
+            command_timeout: opts.command_timeout,
+            apply_timeout: opts.apply_timeout,
+            redactor: Redactor::new(),
+            redactor_fingerprint: None,
+            last_text: ObservationText::default(),
+            opened: Instant::now(),
+            facts,
+        };
+        target.refresh_redactor().await?;
+        Ok(target)
+    }
+
+    /// The redactor built from the box's secrets; pass every line that leaves canary through it.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// The stack directory.
+    pub fn dir(&self) -> &str {
+        &self.dir
+    }
+
+    /// The executor (for callers that need the host or the reconnect count).
+    pub fn executor(&self) -> &Executor {
+        &self.exec
+    }
+
+    /// How containers are listed on this box.
+    pub fn container_list(&self) -> &ContainerList {
+        &self.containers
+    }
+
+    /// The text behind the last observation, redacted.
+    pub fn last_text(&self) -> &ObservationText {
+        &self.last_text
+    }
+
+    /// Re-reads the secret values on the box (the .env secret lines and config.json) into the
+    /// redactor. The values are kept in memory only, never logged.
+    pub async fn refresh_redactor(&mut self) -> Result<(), TargetError> {
+        let re = alternation(SECRET_ENV_KEYS);
+        let out = self
+            .exec
+            .run_script(
+                &self.privilege,
+                READ_SECRETS,
+                &[&self.dir, &re],
+                None,
+                self.command_timeout,
+                true,
+            )
+            .await
+            .map_err(conn)?;
+        self.redactor.add_env(&out.stdout_text());
+        if let Some(raw) = self.read_config_raw().await?
+            && let Ok(v) = serde_json::from_slice::<Value>(&raw)
+        {
+            self.redactor.add_config(&v);
+        }
+        Ok(())
+    }
+
+    /// Runs `<pithead> args...` in the stack directory under the pinned environment, output
+    /// redacted. The lifecycle operations (restart, down, up, backup, restore) go through here.
+    pub async fn pithead(
+        &mut self,
+        args: &[&str],
+        timeout: Duration,
+    ) -> Result<CommandResult, TargetError> {
+        let out = self.run_pithead(args, timeout, false).await?;
+        Ok(CommandResult {
+            exit_code: out.code,
+            output: self.redactor.redact(&out.combined_text()),
+        })
+    }
+
+    async fn run_pithead(
+        &self,
+        args: &[&str],
+        timeout: Duration,
+        idempotent: bool,
+    ) -> Result<Output, TargetError> {
+        let mut all: Vec<&str> = vec![&self.dir];
+        all.extend(self.pithead.iter().map(String::as_str));
+        all.extend(args);
+        self.exec
+            .run_script(&[], RUN_PITHEAD, &all, None, timeout, idempotent)
+            .await
+            .map_err(conn)
+    }
+
+    /// config.json exactly as it is on the box, or `None` when it is missing. Raw bytes: this
+    /// is what the safety net restores, so it is never redacted and never written to reports.
+    pub async fn read_config_raw(&self) -> Result<Option<Vec<u8>>, TargetError> {
+        self.exec
+            .read_file(
+                &self.privilege,
+                &self.dir,
+                "config.json",
+                self.command_timeout,
+            )
+            .await
+            .map_err(conn)
+    }
+
+    /// Replaces config.json with exactly these bytes, atomically.
+    pub async fn write_config_raw(&mut self, bytes: &[u8]) -> Result<(), TargetError> {
+        if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+            self.redactor.add_config(&v);
+        }
+        self.exec
+            .write_file(
+                &self.privilege,
+                &self.dir,
+                "config.json",
+                bytes,
+                self.command_timeout,
+            )
+            .await
+            .map_err(conn)
+    }
+
+    /// Writes config.json atomically and runs `<pithead> apply -y` in one round trip (the
+    /// two-call path of the [`Target`] trait costs one more). A write that fails gives exit
+    /// code 2 and "could not replace config.json" in the output, before apply runs.
+    pub async fn apply_config(&mut self, config: &Value) -> Result<CommandResult, TargetError> {
+        let mut bytes = serde_json::to_vec_pretty(config)
+            .map_err(|e| TargetError::Other(format!("cannot serialise config.json: {e}")))?;
+        bytes.push(b'\n');
+        self.redactor.add_config(config);
+        let mut args: Vec<&str> = vec![&self.dir, "config.json"];
+        args.extend(self.pithead.iter().map(String::as_str));
+        args.extend(["apply", "-y"]);
+        let out = self
+            .exec
+            .run_script(
+                &self.privilege,
+                crate::exec::WRITE_FILE_THEN_RUN,
+                &args,
+                Some(bytes),
+                self.apply_timeout,
+                false,
+            )
+            .await
+            .map_err(conn)?;
+        Ok(CommandResult {
+            exit_code: out.code,
+            output: self.redactor.redact(&out.combined_text()),
+        })
+    }
+
+    /// One observation plus the raw text behind it (redacted).
+    pub async fn observe_full(&mut self) -> Result<(Observation, ObservationText), TargetError> {
+        let (mode, snippet) = match &self.containers {
+            ContainerList::DockerCompose => ("docker", ""),
+            ContainerList::PitheadPs => ("pithead", ""),
+            ContainerList::Shell(s) => ("shell", s.as_str()),
+        };
+        let secret_re = alternation(SECRET_ENV_KEYS);
+        let fp_re = alternation(FINGERPRINT_KEYS);
+        let mut args: Vec<&str> = vec![
+            &self.dir,
+            mode,
+            snippet,
+            &self.api_url,
+            self.fetcher,
+            INSPECT_TEMPLATE,
+            &secret_re,
+            &fp_re,
+        ];
+        args.extend(self.pithead.iter().map(String::as_str));
+        let out = self
+            .exec
+            .run_script(
+                &self.privilege,
+                OBSERVE,
+                &args,
+                None,
+                self.command_timeout,
+                true,
+            )
+            .await
+            .map_err(conn)?;
+        let text = out.stdout_text();
+        let parsed = parse_observation(&text).ok_or_else(|| {
+            TargetError::Other(format!(
+                "the observation script on {} gave no usable output (exit {}): {}",
+                self.exec.host(),
+                out.code,
+                self.redactor.redact(out.combined_text().trim())
+            ))
+        })?;
+        if self.redactor_fingerprint.as_deref() != Some(parsed.fingerprint.as_str()) {
+            // New secret values on the box (a minted token, a provisioned onion): learn them
+            // before anything of this observation leaves.
+            if self.redactor_fingerprint.is_some() {
+                self.refresh_redactor().await?;
+            }
+            self.redactor_fingerprint = Some(parsed.fingerprint.clone());
+        }
+        let r = &self.redactor;
+        let obs = Observation {
+            status_exit: parsed.status_exit,
+            containers: parse_containers(&parsed.containers),
+            env: parse_env(&parsed.env)
+                .into_iter()
+                .filter(|(k, _)| !is_secret_env_key(k))
+                .map(|(k, v)| (k, r.redact(&v)))
+                .collect(),
+            api: serde_json::from_str::<Value>(parsed.api.trim())
+                .map(|v| r.redact_json(&v))
+                .unwrap_or(Value::Null),
+            secret_fingerprint: parsed.fingerprint,
+        };
+        let text = ObservationText {
+            status: r.redact(&parsed.status),
+            containers: r.redact(&parsed.containers),
+        };
+        self.last_text = text.clone();
+        Ok((obs, text))
+    }
+
+    /// Polls until `pithead status` exits 0 and no running container is restarting, unhealthy
+    /// or starting ([`not_ready`]), or `timeout` passes. Returns the time it took (the step's
+    /// time-to-ready) and the last observation; `Err` on timeout says what was still not ready.
+    pub async fn wait_ready(
+        &mut self,
+        timeout: Duration,
+        poll: Duration,
+    ) -> Result<(Duration, Observation), TargetError> {
+        self.wait_until(timeout, poll, not_ready).await
+    }
+
+    /// Polls observations until `pending` finds nothing left to wait for, or `timeout` passes.
+    /// Polls, never sleeps a fixed time before the first look.
+    pub async fn wait_until(
+        &mut self,
+        timeout: Duration,
+        poll: Duration,
+        pending: impl Fn(&Observation) -> Vec<String>,
+    ) -> Result<(Duration, Observation), TargetError> {
+        let start = Instant::now();
+        loop {
+            let (obs, _) = self.observe_full().await?;
+            let left = pending(&obs);
+            if left.is_empty() {
+                return Ok((start.elapsed(), obs));
+            }
+            if start.elapsed() >= timeout {
+                return Err(TargetError::Other(format!(
+                    "the box was not ready after {timeout:?}: {}",
+                    left.join("; ")
+                )));
+            }
+            tokio::time::sleep(poll).await;
+        }
+    }
+
+    /// Asserts the box's current state without changing anything (`--check`): status exits 0,
+    /// every container runs and is not unhealthy, /api/state answers, the fingerprint can be
+    /// computed. Returns the observation and the problems found (empty when healthy).
+    pub async fn check_only(&mut self) -> Result<(Observation, Vec<String>), TargetError> {
+        let (obs, _) = self.observe_full().await?;
+        let mut problems = not_ready(&obs);
+        for c in &obs.containers {
+            if c.state != "running" && c.state != "restarting" {
+                problems.push(format!("{} is {}", c.name, c.state));
+            }
+        }
+        if obs.api.is_null() {
+            problems.push(format!("{} did not answer with JSON", self.api_url));
+        }
+        if obs.secret_fingerprint.len() != 64 {
+            problems.push("the secret fingerprint could not be computed on the box".into());
+        }
+        Ok((obs, problems))
+    }
+
+    /// Writes the failure artifacts of step `step` under `<run_dir>/artifacts/step-<step>/`:
+    /// container list, status, doctor, config.json (masked), .env (redacted), /api/state and
+    /// recent logs, all redacted. Best effort per file: a file that cannot be read says why.
+    pub async fn capture_artifacts(
+        &mut self,
+        step: u64,
+        run_dir: &Path,
+    ) -> Result<PathBuf, TargetError> {
+        let dir = run_dir.join("artifacts").join(format!("step-{step}"));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| TargetError::Other(format!("cannot create {}: {e}", dir.display())))?;
+        let mut files: Vec<(&str, String)> = Vec::new();
+        match self.observe_full().await {
+            Ok((obs, text)) => {
+                files.push((
+                    "status.txt",
+                    format!("{}\n[exit {}]\n", text.status, obs.status_exit),
+                ));
+                files.push(("containers.txt", text.containers));
+                files.push((
+                    "containers.json",
+                    serde_json::to_string_pretty(&obs.containers).unwrap_or_default(),
+                ));
+                files.push((
+                    "api-state.json",
+                    serde_json::to_string_pretty(&obs.api).unwrap_or_default(),
+                ));
+                files.push(("fingerprint.txt", obs.secret_fingerprint));
+            }
+            Err(e) => files.push(("observe-error.txt", e.to_string())),
+        }
+        let doctor = self
+            .run_pithead(&["doctor"], self.command_timeout, true)
+            .await;
+        files.push((
+            "doctor.txt",
+            match doctor {
+                Ok(o) => format!("{}\n[exit {}]\n", o.combined_text(), o.code),
+                Err(e) => e.to_string(),
+            },
+        ));
+        files.push((
+            "config.json",
+            match self.read_config_raw().await {
+                Ok(Some(raw)) => match serde_json::from_slice::<Value>(&raw) {
+                    Ok(v) => serde_json::to_string_pretty(&self.redactor.redact_json(&v))
+                        .unwrap_or_default(),
+                    Err(e) => format!("config.json is not JSON ({e}); not copied"),
+                },
+                Ok(None) => "config.json is missing".into(),
+                Err(e) => e.to_string(),
+            },
+        ));
+        let re = alternation(SECRET_ENV_KEYS);
+        files.push((
+            "env.txt",
+            match self
+                .exec
+                .run_script(
+                    &self.privilege,
+                    READ_ENV_MASKED,
+                    &[&self.dir, &re],
+                    None,
+                    self.command_timeout,
+                    true,
+                )
+                .await
+            {
+                Ok(o) => o.stdout_text(),
+                Err(e) => e.to_string(),
+            },
+        ));
+        let mode = if self.containers == ContainerList::DockerCompose {
+            "docker"
+        } else {
+            "pithead"
+        };
+        let mut args: Vec<&str> = vec![&self.dir, mode];
+        args.extend(self.pithead.iter().map(String::as_str));
+        files.push((
+            "logs.txt",
+            match self
+                .exec
+                .run_script(
+                    &self.privilege,
+                    LOGS,
+                    &args,
+                    None,
+                    self.command_timeout,
+                    true,
+                )
+                .await
+            {
+                Ok(o) => o.stdout_text(),
+                Err(e) => e.to_string(),
+            },
+        ));
+        for (name, content) in files {
+            // Everything is redacted here, whatever was done upstream: the last net.
+            let content = self.redactor.redact(&content);
+            std::fs::write(dir.join(name), content).map_err(|e| {
+                TargetError::Other(format!("cannot write {}: {e}", dir.join(name).display()))
+            })?;
+        }
+        Ok(dir)
+    }
+}
+
+/// What keeps an observation from counting as ready: `pithead status` failing, a container
+/// restarting, or a running container unhealthy or still starting. A stopped container is not
+/// judged here (p2pool held until sync is stopped on purpose): which containers must run is
+/// the oracle's business, or the safety net's comparison with its snapshot.
+pub fn not_ready(obs: &Observation) -> Vec<String> {
+    let mut why = Vec::new();
+    if obs.status_exit != 0 {
+        why.push(format!("pithead status exited {}", obs.status_exit));
+    }
+    for c in &obs.containers {
+        if c.state == "restarting" {
+            why.push(format!("{} is restarting", c.name));
+        } else if c.state == "running"
+            && matches!(c.health.as_deref(), Some("unhealthy") | Some("starting"))
+        {
+            why.push(format!(
+                "{} is {}",
+                c.name,
+                c.health.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    why
+}
+
+fn conn(e: ExecError) -> TargetError {
+    match e {
+        ExecError::Disconnected { .. } => TargetError::Connection(e.to_string()),
+        other => TargetError::Other(other.to_string()),
+    }
+}
+
+struct RawObservation {
+    status: String,
+    status_exit: i32,
+    containers: String,
+    env: String,
+    api: String,
+    fingerprint: String,
+}
+
+/// Splits the observe script's output into its sections. `None` when the end marker is
+/// missing (the script was cut short).
+fn parse_observation(text: &str) -> Option<RawObservation> {
+    let mut sections: BTreeMap<&str, String> = BTreeMap::new();
+    let mut current: Option<&str> = None;
+    let mut status_exit = None;
+    let mut ended = false;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches('\n');
+        if let Some(rest) = bare
+            .strip_prefix("@@canary:")
+            .and_then(|r| r.strip_suffix("@@"))
+        {
+            if let Some(code) = rest.strip_prefix("status-exit=") {
+                status_exit = code.parse().ok();
+                current = None;
+                continue;
+            }
+            if rest == "end" {
+                ended = true;
+                break;
+            }
+            current = Some(match rest {
+                "status" => "status",
+                "containers" => "containers",
+                "env" => "env",
+                "api" => "api",
+                "fingerprint" => "fingerprint",
+                _ => continue,
+            });
+            continue;
+        }
+        if let Some(c) = current {
+            sections.entry(c).or_default().push_str(line);
+        }
+    }
+    if !ended {
+        return None;
+    }
+    let mut take = |k: &str| sections.remove(k).unwrap_or_default();
+    Some(RawObservation {
+        status: take("status"),
+        status_exit: status_exit?,
+        containers: take("containers"),
+        env: take("env"),
+        api: take("api"),
+        fingerprint: take("fingerprint").trim().to_string(),
+    })
+}
+
+/// Parses a container list: one JSON object per line, or one JSON array. Field names are
+/// accepted in the docker and lowercase spellings (`Name`/`name`/`Service`, `ID`/`id`,
+/// `StartedAt`/`started`, `State`/`state`, `Health`/`health`).
+pub fn parse_containers(text: &str) -> Vec<ContainerState> {
+    let trimmed = text.trim();
+    let values: Vec<Value> = if trimmed.starts_with('[') {
+        serde_json::from_str::<Vec<Value>>(trimmed).unwrap_or_default()
+    } else {
+        trimmed
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
+            .collect()
+    };
+    let mut out: Vec<ContainerState> = values.iter().filter_map(container_from).collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    out
+}
+
+fn container_from(v: &Value) -> Option<ContainerState> {
+    let o = v.as_object()?;
+    let field = |names: &[&str]| -> Option<String> {
+        names.iter().find_map(|n| match o.get(*n) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::Number(x)) => Some(x.to_string()),
+            _ => None,
+        })
+    };
+    let name = field(&["name", "service", "Service", "Name", "container"])?
+        .trim_start_matches('/')
+        .to_string();
+    let health = field(&["health", "Health"]).filter(|h| !h.is_empty() && h != "none");
+    Some(ContainerState {
+        name,
+        id: field(&["id", "ID", "Id"]).unwrap_or_default(),
+        started: field(&["started", "StartedAt", "started_at"]).unwrap_or_default(),
+        state: field(&["state", "State", "status", "Status"])
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
+        health,
+    })
+}
+
+impl Target for BoxTarget {
+    fn name(&self) -> &str {
+        self.exec.kind()
+    }
+
+    fn describe(&self) -> BTreeMap<String, String> {
+        let mut d = BTreeMap::new();
+        d.insert("executor".into(), self.exec.kind().into());
+        d.insert("host".into(), self.exec.host());
+        d.insert("dir".into(), self.dir.clone());
+        d.insert("pithead".into(), self.pithead.join(" "));
+        d.insert(
+            "containers".into(),
+            match &self.containers {
+                ContainerList::DockerCompose => "docker compose".into(),
+                ContainerList::PitheadPs => "pithead ps".into(),
+                ContainerList::Shell(s) => s.clone(),
+            },
+        );
+        if let Some(u) = self.facts.get("uname") {
+            d.insert("uname".into(), u.clone());
+        }
+        d
+    }
+
+    async fn read_config(&mut self) -> Result<Value, TargetError> {
+        let raw = self.read_config_raw().await?.ok_or_else(|| {
+            TargetError::Unusable(format!(
+                "config.json is missing in {} on {}",
+                self.dir,
+                self.exec.host()
+            ))
+        })?;
+        serde_json::from_slice(&raw)
+            .map_err(|e| TargetError::Unusable(format!("config.json on the box is not JSON: {e}")))
+    }
+
+    async fn write_config(&mut self, config: &Value) -> Result<(), TargetError> {
+        let mut bytes = serde_json::to_vec_pretty(config)
+            .map_err(|e| TargetError::Other(format!("cannot serialise config.json: {e}")))?;
+        bytes.push(b'\n');
+        self.write_config_raw(&bytes).await
+    }
+
+    async fn apply(&mut self) -> Result<CommandResult, TargetError> {
+        let out = self
+            .run_pithead(&["apply", "-y"], self.apply_timeout, false)
+            .await?;
+        Ok(CommandResult {
+            exit_code: out.code,
+            output: self.redactor.redact(&out.combined_text()),
+        })
+    }
+
+    async fn observe(&mut self) -> Result<Observation, TargetError> {
+        Ok(self.observe_full().await?.0)
+    }
+
+    async fn wait(&mut self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.opened.elapsed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_observation_sections() {
+        let text = "@@canary:status@@\nall good\n@@canary:status-exit=1@@\n@@canary:containers@@\n\
+                    {\"name\":\"tor\",\"id\":\"a1\",\"started\":\"t\",\"state\":\"running\",\"health\":null}\n\n\
+                    @@canary:env@@\nXVB_ENABLED=true\n@@canary:api@@\n{\"x\":1}\n@@canary:fingerprint@@\nabc\n@@canary:end@@\n";
+        let p = parse_observation(text).unwrap();
+        assert_eq!(p.status, "all good\n");
+        assert_eq!(p.status_exit, 1);
+        assert_eq!(p.env, "XVB_ENABLED=true\n");
+        assert_eq!(p.api.trim(), "{\"x\":1}");
+        assert_eq!(p.fingerprint, "abc");
+        assert!(
+            parse_observation("@@canary:status@@\n").is_none(),
+            "cut short"
+        );
+    }
+
+    #[test]
+    fn parses_docker_and_fake_container_lists() {
+        let docker = r#"{"name":"monerod","container":"/pithead-monerod-1","id":"f00","started":"2026-01-01T00:00:00Z","state":"running","health":"healthy"}
+{"name":"tor","container":"/pithead-tor-1","id":"b4r","started":"2026-01-01T00:00:01Z","state":"exited","health":null}"#;
+        let c = parse_containers(docker);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].name, "monerod");
+        assert_eq!(c[0].health.as_deref(), Some("healthy"));
+        assert_eq!(c[1].state, "exited");
+        assert_eq!(c[1].health, None);
+        let fake =
+            r#"[{"Service":"p2pool","ID":"1","StartedAt":"s","State":"Running","Health":""}]"#;
+        let c = parse_containers(fake);
+        assert_eq!(c[0].name, "p2pool");
+        assert_eq!(c[0].state, "running");
+        assert_eq!(c[0].health, None);
+    }
+
+    #[test]
+    fn not_ready_names_each_problem() {
+        let obs = Observation {
+            status_exit: 1,
+            containers: parse_containers(
+                r#"{"name":"a","id":"1","state":"running","health":"starting"}
+{"name":"b","id":"2","state":"running","health":"healthy"}
+{"name":"c","id":"3","state":"exited"}
+{"name":"d","id":"4","state":"restarting"}"#,
+            ),
+            env: BTreeMap::new(),
+            api: Value::Null,
+            secret_fingerprint: String::new(),
+        };
+        // An exited container is the oracle's business, not readiness's.
+        assert_eq!(
+            not_ready(&obs),
+            vec![
+                "pithead status exited 1",
+                "a is starting",
+                "d is restarting"
+            ]
+        );
+    }
+}
