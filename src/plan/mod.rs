@@ -380,7 +380,9 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
         Effort::Thorough { seconds } => (seconds.max(0.0) * 4.0).max(1.0),
         Effort::Work { lookups } => (lookups as f64 / 25.0e6).clamp(0.05, 1000.0),
     };
-    let budget = ((4.0e7 * scale) as usize / per_iter).min(goals * 400);
+    let budget = ((4.0e7 * scale) as usize / per_iter)
+        .min(goals * 200)
+        .min((300_000.0 * scale) as usize);
     let mut rng = options.seed.rng("plan/walk");
     let mut best = search.cycles.clone();
     let mut spent = 0;
@@ -407,11 +409,15 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
         }
     }
     let mut search = Search::new(&space, best);
-    search.anneal_cost(
-        &mut rng,
-        &mut pricer,
-        (budget / 4).min(20_000 * scale as usize),
-    );
+    // Models without rendered keys or cold axes (PICT models) price every apply at zero.
+    let priced = !model.env.is_empty() || model.axes.iter().any(|a| a.cold);
+    if priced {
+        search.anneal_cost(
+            &mut rng,
+            &mut pricer,
+            (budget / 4).min(20_000 * scale as usize),
+        );
+    }
     search.collapse();
     let cycles = search.cycles.clone();
     drop(search);

@@ -256,12 +256,25 @@ impl<'a> Search<'a> {
         }
     }
 
-    fn slots(&self) -> Vec<(usize, usize)> {
-        self.cycles
-            .iter()
-            .enumerate()
-            .flat_map(|(c, cyc)| (1..cyc.len()).map(move |p| (c, p)))
-            .collect()
+    fn slot_count(&self) -> usize {
+        self.cycles.iter().map(|c| c.len().saturating_sub(1)).sum()
+    }
+
+    /// A uniformly random editable slot (cycle, position ≥ 1); `None` when there is none.
+    fn random_slot(&self, rng: &mut ChaCha8Rng) -> Option<(usize, usize)> {
+        let n = self.slot_count();
+        if n == 0 {
+            return None;
+        }
+        let mut r = rng.random_range(0..n);
+        for (c, cyc) in self.cycles.iter().enumerate() {
+            let here = cyc.len().saturating_sub(1);
+            if r < here {
+                return Some((c, r + 1));
+            }
+            r -= here;
+        }
+        None
     }
 
     /// Proposes a new row for slot (c, p): one cell changed, then repaired until valid.
@@ -326,14 +339,15 @@ impl<'a> Search<'a> {
         if self.uncovered == 0 {
             return (true, 0);
         }
-        if self.slots().is_empty() {
+        if self.slot_count() == 0 {
             return (false, 0);
         }
         let (t0, t1) = (1.0f64, 0.05f64);
         for it in 0..iterations {
             let temp = t0 * (t1 / t0).powf(it as f64 / iterations as f64);
-            let slots = self.slots();
-            let (c, p) = slots[rng.random_range(0..slots.len())];
+            let Some((c, p)) = self.random_slot(rng) else {
+                return (false, it);
+            };
             let before = self.uncovered;
             if rng.random_bool(0.8) {
                 let Some((row, changed)) = self.propose_cell(rng, c, p) else {
@@ -372,11 +386,18 @@ impl<'a> Search<'a> {
             return None;
         }
         let mut best: Option<(i64, u64, usize, usize)> = None;
-        for (c, &len) in lens.iter().enumerate() {
-            if len != longest {
-                continue;
-            }
-            for p in 1..len {
+        let mut candidates: Vec<(usize, usize)> = lens
+            .iter()
+            .enumerate()
+            .filter(|(_, len)| **len == longest)
+            .flat_map(|(c, &len)| (1..len).map(move |p| (c, p)))
+            .collect();
+        // Each trial re-walks the cycle; a sample keeps long walks affordable.
+        while candidates.len() > 48 {
+            candidates.swap_remove(rng.random_range(0..candidates.len()));
+        }
+        {
+            for (c, p) in candidates {
                 let before = self.uncovered;
                 let row = self.remove_row(c, p);
                 let loss = self.uncovered - before;
@@ -402,15 +423,13 @@ impl<'a> Search<'a> {
         }
         let mut cost = self.cost(pricer);
         let mut applies: usize = self.applies().iter().sum();
-        let scale = (cost / self.slots().len().max(1) as f64).max(1.0);
+        let scale = (cost / self.slot_count().max(1) as f64).max(1.0);
         let (t0, t1) = (0.3 * scale, 0.002 * scale);
         for it in 0..iterations {
             let temp = t0 * (t1 / t0).powf(it as f64 / iterations as f64);
-            let slots = self.slots();
-            if slots.is_empty() {
+            let Some((c, p)) = self.random_slot(rng) else {
                 return;
-            }
-            let (c, p) = slots[rng.random_range(0..slots.len())];
+            };
             let kind = rng.random_range(0..3);
             let undo: Box<dyn Fn(&mut Self)> = match kind {
                 0 => {
@@ -460,18 +479,30 @@ impl<'a> Search<'a> {
     }
 }
 
-/// Caches predicted costs of applies between planned rows.
+/// Caches predicted costs of applies between planned rows; rows are interned so a lookup
+/// allocates nothing.
 pub(crate) struct CachedPricer<F: FnMut(&[u16], &[u16]) -> f64> {
-    cache: HashMap<(Vec<u16>, Vec<u16>), f64>,
+    ids: HashMap<Vec<u16>, u32>,
+    cache: HashMap<(u32, u32), f64>,
     price: F,
 }
 
 impl<F: FnMut(&[u16], &[u16]) -> f64> CachedPricer<F> {
     pub fn new(price: F) -> Self {
         CachedPricer {
+            ids: HashMap::new(),
             cache: HashMap::new(),
             price,
         }
+    }
+
+    fn id(&mut self, row: &[u16]) -> u32 {
+        if let Some(&id) = self.ids.get(row) {
+            return id;
+        }
+        let id = self.ids.len() as u32;
+        self.ids.insert(row.to_vec(), id);
+        id
     }
 }
 
@@ -480,11 +511,12 @@ impl<F: FnMut(&[u16], &[u16]) -> f64> Pricer for CachedPricer<F> {
         if from == to {
             return 0.0;
         }
-        if let Some(c) = self.cache.get(&(from.to_vec(), to.to_vec())) {
+        let key = (self.id(from), self.id(to));
+        if let Some(c) = self.cache.get(&key) {
             return *c;
         }
         let c = (self.price)(from, to);
-        self.cache.insert((from.to_vec(), to.to_vec()), c);
+        self.cache.insert(key, c);
         c
     }
 }

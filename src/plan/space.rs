@@ -185,3 +185,41 @@ impl Space {
                 .sum::<usize>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuple_indices_round_trip_through_cells() {
+        let space = Space::new(vec![vec![0, 1, 2], vec![0, 1], vec![0, 2], vec![1]], &[], 2);
+        assert_eq!(space.combos.len(), 6);
+        assert_eq!(space.n_tuples, 3 * 2 + 3 * 2 + 3 + 2 * 2 + 2 + 2);
+        for i in 0..space.n_tuples {
+            let cells = space.cells(i);
+            assert_eq!(cells.len(), 2);
+            assert_eq!(space.cells_index(&cells), Some(i));
+        }
+        let row = [2, 1, 0, 0];
+        let hit: Vec<usize> = (0..space.combos.len())
+            .map(|c| space.tuple_index(c, &row))
+            .collect();
+        for (c, &i) in hit.iter().enumerate() {
+            let cells = space.cells(i);
+            assert!(cells.iter().all(|&(a, v)| row[a] == v), "combo {c}");
+        }
+    }
+
+    #[test]
+    fn constraints_are_reindexed_onto_planned_values() {
+        // Axis 0 plans model values 1 and 2 only; the constraint bans model value 2.
+        let e = Expr::Not(Box::new(Expr::In(0, vec![false, false, true])));
+        let space = Space::new(vec![vec![1, 2], vec![0]], &[e], 1);
+        assert!(space.valid(&[0, 0]));
+        assert!(!space.valid(&[1, 0]));
+        assert_eq!(
+            space.transition_goals(0).collect::<Vec<_>>(),
+            [(0, 1), (1, 0)]
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! `canary plan` end to end: the JSON contract, SKIPPED lines, redaction, exit codes.
+
+use std::process::Command;
+
+fn canary(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(args)
+        .output()
+        .expect("run canary")
+}
+
+const VIEW_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn all_supplies() -> Vec<String> {
+    [
+        "remote_monero_host=node.lan".to_string(),
+        "remote_tari_host=tari.lan".into(),
+        "full_data_dir=/srv/full".into(),
+        format!("monero_view_key={VIEW_KEY}"),
+        "subnet_cold_apply=yes".into(),
+    ]
+    .into_iter()
+    .flat_map(|s| ["--supply".to_string(), s])
+    .collect()
+}
+
+#[test]
+fn json_has_the_contract_shape() {
+    let out = canary(&["plan", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["model"], "pithead");
+    assert_eq!(v["strength"], 2);
+    assert_eq!(v["seed"].as_str().unwrap().len(), 64);
+    assert_eq!(v["model_hash"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        v["axes"]["p2pool.pool"],
+        serde_json::json!(["main", "mini", "nano"])
+    );
+    // Gated values are not planned without their prerequisites.
+    assert_eq!(v["axes"]["monero.mode"], serde_json::json!(["local"]));
+    let walk = v["walk"].as_array().unwrap();
+    assert!(!walk.is_empty());
+    for step in walk {
+        let config = step["config"].as_object().unwrap();
+        assert!(config["monero.prune"].is_boolean(), "typed JSON values");
+        assert!(config["p2pool.pool"].is_string());
+        assert!(step["changed"].is_array());
+        assert!(step["recreated"].is_array());
+        assert!(step["cost"].is_number());
+    }
+    let c = &v["coverage"];
+    assert_eq!(c["tuples_total"], c["tuples_covered"]);
+    assert_eq!(c["transitions_total"], c["transitions_covered"]);
+    assert_eq!(c["applies"].as_u64().unwrap() as usize, walk.len());
+    assert!(c["infeasible"].is_array());
+    let skipped = v["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 5);
+    assert!(
+        skipped
+            .iter()
+            .all(|s| s["axis"].is_string() && s["value"].is_string() && s["reason"].is_string())
+    );
+    assert!(v.get("shards").is_none());
+}
+
+#[test]
+fn skipped_values_are_loud_on_stderr() {
+    let out = canary(&["plan"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SKIPPED monero.mode=remote:"), "{err}");
+    assert!(
+        err.contains("SKIPPED network.subnet=10.84.0.0/24:"),
+        "{err}"
+    );
+    assert!(err.contains("--supply remote_monero_host="), "{err}");
+    let out = canary(
+        &[&["plan".to_string()][..], &all_supplies()]
+            .concat()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("SKIPPED"));
+}
+
+#[test]
+fn secrets_are_redacted_everywhere() {
+    for format in ["json", "table", "csv"] {
+        let mut args = vec!["plan".to_string(), "--format".into(), format.into()];
+        args.extend(all_supplies());
+        let out = canary(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains(VIEW_KEY),
+            "{format} output leaks the view key"
+        );
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(VIEW_KEY));
+        if format == "json" {
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let set: Vec<&serde_json::Value> = v["walk"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| &s["config"]["monero.view_key"])
+                .filter(|k| *k != "")
+                .collect();
+            assert!(!set.is_empty(), "the plan sets the view key somewhere");
+            assert!(set.iter().all(|k| *k == "<redacted>"));
+            // Non-secret prerequisites are written as given.
+            assert!(text.contains("node.lan"));
+        }
+    }
+}
+
+#[test]
+fn shards_and_out_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let out = canary(&[
+        "plan",
+        "--shards",
+        "2",
+        "--format",
+        "json",
+        "--out",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let shards = v["shards"].as_array().unwrap();
+    assert_eq!(shards.len(), 2);
+    let total: u64 = shards.iter().map(|s| s["applies"].as_u64().unwrap()).sum();
+    assert_eq!(total, v["coverage"]["applies"].as_u64().unwrap());
+    assert_eq!(shards[0]["walk"], v["walk"]);
+}
+
+#[test]
+fn same_seed_same_plan_and_seed_forms() {
+    let a = canary(&["plan", "--format", "csv", "--seed", "7"]);
+    let b = canary(&[
+        "plan",
+        "--format",
+        "csv",
+        "--seed",
+        &format!("07{}", "0".repeat(62)),
+    ]);
+    assert!(a.status.success() && b.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    let csv = String::from_utf8_lossy(&a.stdout);
+    assert!(csv.starts_with("walk,step,monero.mode,"));
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",changed,recreated,cost")
+    );
+}
+
+#[test]
+fn table_has_totals() {
+    let out = canary(&["plan"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().next().unwrap().starts_with("step"));
+    assert!(text.contains("walk total:"));
+    assert!(text.contains("coverage:"));
+    assert!(text.contains('*'), "changed values are highlighted");
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message() {
+    for (args, needle) in [
+        (vec!["plan", "--strength", "0"], "strength 0"),
+        (vec!["plan", "--strength", "5"], "strength 5"),
+        (vec!["plan", "--shards", "0"], "shards"),
+        (vec!["plan", "--format", "xml"], "--format"),
+        (vec!["plan", "--effort", "hard"], "--effort"),
+        (vec!["plan", "--seed", "xyz"], "seed"),
+        (vec!["plan", "--supply", "nope=1"], "unknown prerequisite"),
+        (
+            vec!["plan", "--pict", "/nonexistent/model.txt"],
+            "cannot read",
+        ),
+    ] {
+        let out = canary(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn pict_models_plan_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.txt");
+    std::fs::write(
+        &path,
+        "A: a1, a2, a3\nB: b1, b2\nC: c1, c2\n\nIF [A] = \"a1\" THEN [B] <> \"b2\";\n",
+    )
+    .unwrap();
+    let out = canary(&["plan", "--pict", path.to_str().unwrap(), "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["coverage"]["infeasible"],
+        serde_json::json!([{"A": "a1", "B": "b2"}])
+    );
+    assert_eq!(
+        v["coverage"]["tuples_covered"],
+        v["coverage"]["tuples_total"]
+    );
+}

@@ -1,0 +1,370 @@
+//! Every coverage figure a plan claims, checked by a naive counter that shares no code with the
+//! planner: it enumerates every raw config the model allows, renders each to its effective
+//! config, and counts tuples and value changes by brute force.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use canary::model::{BUILTIN_PITHEAD, Config, Model, Supplied, load_str, pict::load_pict_str};
+use canary::plan::{Plan, PlanOptions, plan};
+use canary::rng::Seed;
+
+fn pithead() -> Model {
+    load_str(BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap()
+}
+
+fn all_supplies() -> Supplied {
+    Supplied(
+        [
+            ("remote_monero_host", "node.lan"),
+            ("remote_tari_host", "tari.lan"),
+            ("full_data_dir", "/srv/full"),
+            ("monero_view_key", &"ab".repeat(32)),
+            ("subnet_cold_apply", "yes"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+    )
+}
+
+/// Every distinct effective config reachable from a valid raw config using allowed values.
+fn effective_space(model: &Model, supplied: &Supplied) -> Vec<Vec<u16>> {
+    let sizes: Vec<usize> = model.axes.iter().map(|a| a.values.len()).collect();
+    let mut out = BTreeSet::new();
+    let mut raw = vec![0u16; sizes.len()];
+    loop {
+        let allowed = raw
+            .iter()
+            .enumerate()
+            .all(|(a, &v)| model.value_allowed(a, v, supplied));
+        if allowed && model.violation(&raw).is_none() {
+            out.insert(model.effective(&Config(raw.clone())).0);
+        }
+        // Odometer increment.
+        let mut i = 0;
+        loop {
+            if i == raw.len() {
+                return out.into_iter().collect();
+            }
+            raw[i] += 1;
+            if (raw[i] as usize) < sizes[i] {
+                break;
+            }
+            raw[i] = 0;
+            i += 1;
+        }
+    }
+}
+
+fn subsets(k: usize, t: usize) -> Vec<Vec<usize>> {
+    if t == 0 {
+        return vec![vec![]];
+    }
+    if k < t {
+        return vec![];
+    }
+    let mut out = subsets(k - 1, t);
+    for mut s in subsets(k - 1, t - 1) {
+        s.push(k - 1);
+        out.push(s);
+    }
+    out
+}
+
+/// Candidate tuples over allowed values: every t-subset of axes times every value choice.
+fn candidate_tuples(model: &Model, supplied: &Supplied, t: usize) -> Vec<Vec<(usize, u16)>> {
+    let allowed: Vec<Vec<u16>> = (0..model.axes.len())
+        .map(|a| {
+            (0..model.axes[a].values.len() as u16)
+                .filter(|&v| model.value_allowed(a, v, supplied))
+                .collect()
+        })
+        .collect();
+    let mut out = Vec::new();
+    for axes in subsets(model.axes.len(), t.min(model.axes.len())) {
+        let mut partial: Vec<Vec<(usize, u16)>> = vec![vec![]];
+        for &a in &axes {
+            partial = partial
+                .into_iter()
+                .flat_map(|p| {
+                    allowed[a].iter().map(move |&v| {
+                        let mut q = p.clone();
+                        q.push((a, v));
+                        q
+                    })
+                })
+                .collect();
+        }
+        out.extend(partial);
+    }
+    out
+}
+
+fn holds(config: &[u16], tuple: &[(usize, u16)]) -> bool {
+    tuple.iter().all(|&(a, v)| config[a] == v)
+}
+
+/// Checks a plan against the brute-force counts; returns (feasible tuples, value changes).
+fn verify(model: &Model, supplied: &Supplied, plan: &Plan, t: usize, transitions: bool) {
+    let space = effective_space(model, supplied);
+    let candidates = candidate_tuples(model, supplied, t);
+    let feasible: Vec<&Vec<(usize, u16)>> = candidates
+        .iter()
+        .filter(|tu| space.iter().any(|c| holds(c, tu)))
+        .collect();
+    let infeasible = candidates.len() - feasible.len();
+    let baseline_eff = model.effective(&plan.baseline).0;
+
+    // Walks: closed, valid, no no-op applies, effective configs as rendered.
+    for walk in &plan.walks {
+        if walk.steps.is_empty() {
+            continue;
+        }
+        assert_eq!(
+            walk.steps.last().unwrap().config,
+            plan.baseline,
+            "walk must end at the baseline"
+        );
+        let mut prev = baseline_eff.clone();
+        for step in &walk.steps {
+            assert!(
+                model.violation(&step.config.0).is_none(),
+                "step breaks a constraint"
+            );
+            for (a, &v) in step.config.0.iter().enumerate() {
+                assert!(
+                    model.value_allowed(a, v, supplied),
+                    "step uses a gated value"
+                );
+            }
+            assert_eq!(model.effective(&step.config), step.effective);
+            assert_ne!(step.effective.0, prev, "a no-op apply");
+            let changed: Vec<usize> = (0..prev.len())
+                .filter(|&a| prev[a] != step.effective.0[a])
+                .collect();
+            assert_eq!(changed, step.changed);
+            prev = step.effective.0.clone();
+        }
+    }
+    let steps: Vec<(&Vec<u16>, &Vec<u16>)> = plan
+        .walks
+        .iter()
+        .flat_map(|w| {
+            let mut prev = &baseline_eff;
+            w.steps.iter().map(move |s| {
+                let pair = (prev, &s.effective.0);
+                prev = &s.effective.0;
+                pair
+            })
+        })
+        .collect();
+
+    // Tuples.
+    let covered = feasible
+        .iter()
+        .filter(|tu| steps.iter().any(|(_, c)| holds(c, tu)))
+        .count();
+    let c = &plan.coverage;
+    assert_eq!(c.tuples_total, feasible.len(), "claimed tuple total");
+    assert_eq!(c.tuples_covered, covered, "claimed tuples covered");
+    assert_eq!(covered, feasible.len(), "every feasible tuple is covered");
+    assert_eq!(c.infeasible.len(), infeasible, "claimed infeasible count");
+    for tu in &c.infeasible {
+        assert!(
+            !space.iter().any(|cfg| holds(cfg, tu)),
+            "an infeasible tuple is feasible"
+        );
+    }
+    // Each goal's first step really is the first to hold it.
+    for g in &c.tuples {
+        let first = g.first.expect("covered goal has a first step");
+        let walk = &plan.walks[first.walk];
+        assert!(holds(&walk.steps[first.step].effective.0, &g.cells));
+        assert!(
+            !walk.steps[..first.step]
+                .iter()
+                .any(|s| holds(&s.effective.0, &g.cells))
+        );
+    }
+
+    // Value changes.
+    let mut goals = 0;
+    let mut hit = 0;
+    if transitions {
+        for (a, axis) in model.axes.iter().enumerate() {
+            let values: Vec<u16> = (0..axis.values.len() as u16)
+                .filter(|&v| space.iter().any(|cfg| cfg[a] == v))
+                .collect();
+            for &x in &values {
+                for &y in &values {
+                    if x == y {
+                        continue;
+                    }
+                    goals += 1;
+                    if steps.iter().any(|(p, n)| p[a] == x && n[a] == y) {
+                        hit += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(c.transitions_total, goals, "claimed value change total");
+    assert_eq!(c.transitions_covered, hit, "claimed value changes covered");
+    assert_eq!(hit, goals, "every value change is made");
+    assert_eq!(
+        c.applies,
+        plan.walks.iter().map(|w| w.steps.len()).sum::<usize>()
+    );
+    let cost: f64 = plan
+        .walks
+        .iter()
+        .flat_map(|w| &w.steps)
+        .map(|s| s.prediction.cost)
+        .sum();
+    assert!((c.cost - cost).abs() < 1e-6);
+    assert!(c.applies >= c.lower_bound || plan.walks.len() > 1);
+}
+
+fn options(strength: usize, supplied: &Supplied) -> PlanOptions {
+    PlanOptions {
+        strength,
+        supplied: supplied.clone(),
+        ..PlanOptions::default()
+    }
+}
+
+#[test]
+fn pithead_default_supplies_strengths_1_to_4() {
+    let m = pithead();
+    let s = Supplied::default();
+    for t in 1..=4 {
+        let p = plan(&m, &options(t, &s)).unwrap();
+        verify(&m, &s, &p, t, true);
+        assert_eq!(
+            p.skipped.len(),
+            5,
+            "five gated values are skipped without supplies"
+        );
+    }
+}
+
+#[test]
+fn pithead_all_supplies_strengths_1_to_3() {
+    // Strength 4 runs on the default supplies above; with every value allowed it takes
+    // minutes in an unoptimised test build.
+    let m = pithead();
+    let s = all_supplies();
+    for t in 1..=3 {
+        let p = plan(&m, &options(t, &s)).unwrap();
+        verify(&m, &s, &p, t, true);
+        assert!(p.skipped.is_empty());
+    }
+}
+
+#[test]
+fn pithead_all_supplies_pairs_and_changes_within_ten_applies() {
+    let m = pithead();
+    let s = all_supplies();
+    let p = plan(&m, &options(2, &s)).unwrap();
+    verify(&m, &s, &p, 2, true);
+    assert_eq!(p.coverage.lower_bound, 9, "p2pool.pool x tari.mode");
+    assert!(
+        p.coverage.applies <= 10,
+        "took {} applies",
+        p.coverage.applies
+    );
+}
+
+#[test]
+fn pithead_without_transitions_covers_pairs_only() {
+    let m = pithead();
+    let s = all_supplies();
+    let o = PlanOptions {
+        transitions: Some(false),
+        ..options(2, &s)
+    };
+    let p = plan(&m, &o).unwrap();
+    assert!(!p.transitions);
+    verify(&m, &s, &p, 2, false);
+}
+
+#[test]
+fn pithead_shards_are_closed_walks_whose_union_covers() {
+    let m = pithead();
+    for s in [Supplied::default(), all_supplies()] {
+        for shards in [2, 3] {
+            let o = PlanOptions {
+                shards,
+                ..options(2, &s)
+            };
+            let p = plan(&m, &o).unwrap();
+            assert_eq!(p.walks.len(), shards);
+            assert!(p.walks.iter().all(|w| !w.steps.is_empty()));
+            verify(&m, &s, &p, 2, true);
+        }
+    }
+}
+
+#[test]
+fn a_different_baseline_is_where_the_walk_starts_and_ends() {
+    let m = pithead();
+    let s = all_supplies();
+    let base = m
+        .config_from_labels(
+            &m.default_config(),
+            [("p2pool.pool", "nano"), ("tari.mode", "off")],
+        )
+        .unwrap();
+    let o = PlanOptions {
+        baseline: Some(base.clone()),
+        seed: Seed::from_u64(3),
+        ..options(2, &s)
+    };
+    let p = plan(&m, &o).unwrap();
+    assert_eq!(p.baseline, base);
+    verify(&m, &s, &p, 2, true);
+}
+
+const PICT_OS: &str = "\
+Type:          Primary, Logical, Single, Span, Stripe, Mirror, RAID-5
+Size:          10, 100, 500, 1000, 5000, 10000, 40000
+Format method: quick, slow
+File system:   FAT, FAT32, NTFS
+Cluster size:  512, 1024, 2048, 4096, 8192, 16384, 32768, 65536
+Compression:   on, off
+
+IF [File system] = \"FAT\"   THEN [Size] <= 4096;
+IF [File system] = \"FAT32\" THEN [Size] <= 32000;
+";
+
+const PICT_SMALL: &str = "\
+A: a1, a2, a3
+B: b1, b2
+C: c1, c2, c3
+D: d1, d2
+
+IF [A] = \"a1\" THEN [B] <> \"b2\";
+IF [C] = \"c3\" THEN [D] = \"d1\" ELSE [D] <> \"d1\";
+";
+
+#[test]
+fn pict_models_are_covered() {
+    for (name, text, strengths) in [
+        ("os.txt", PICT_OS, &[2][..]),
+        ("small.txt", PICT_SMALL, &[2, 3][..]),
+    ] {
+        let m = load_pict_str(text, Path::new(name)).unwrap();
+        let s = Supplied::default();
+        for &t in strengths {
+            for transitions in [false, true] {
+                let o = PlanOptions {
+                    transitions: Some(transitions),
+                    ..options(t, &s)
+                };
+                let p = plan(&m, &o).unwrap();
+                verify(&m, &s, &p, t, transitions);
+            }
+        }
+    }
+}
