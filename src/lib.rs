@@ -9,6 +9,8 @@ pub mod cli;
 pub mod errors;
 pub mod journal;
 pub mod model;
+pub mod oracle;
 pub mod plan;
 pub mod rng;
+pub mod run;
 pub mod target;
