@@ -475,8 +475,8 @@ async fn run_step<T: Target, S: Sink>(
     ))
 }
 
-/// Runs a walk from a baseline snapshot: every step, its verdicts told to `sink`, then a
-/// `RunEnd` event. Failed verdicts do not stop the walk unless [`RunOptions::fail_fast`]; a
+/// Runs a walk from a baseline snapshot: a `Baseline` event, every step with its verdicts
+/// told to `sink`, then a `RunEnd` event. Failed verdicts do not stop the walk unless [`RunOptions::fail_fast`]; a
 /// target error does (after a `TargetFailed` and a `RunEnd` event).
 pub async fn run_walk<T: Target, S: Sink>(
     target: &mut T,
@@ -489,6 +489,12 @@ pub async fn run_walk<T: Target, S: Sink>(
 ) -> Result<RunOutcome, RunError> {
     let mut outcome = RunOutcome::default();
     let mut verdicts = Verdicts::new(sink.keep_passed());
+    if sink.journaling() {
+        sink.event(Event::Baseline {
+            config_sha256: baseline.config_sha256(),
+            observation: baseline.observation.clone(),
+        })?;
+    }
     let started = target.elapsed();
     let limit = options
         .max_steps
