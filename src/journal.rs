@@ -4,7 +4,8 @@
 //! fields (`ts`, `wall_ms`, the only nondeterministic ones) and one [`Event`].
 //!
 //! Determinism contract: two runs with the same seed, model, target and options write the same
-//! lines once `ts` and `wall_ms` are dropped.
+//! lines once `ts` and `wall_ms` are dropped, and the manifest's `run_id` (it names the run's
+//! directory, so it carries the time the run started).
 
 use std::collections::BTreeMap;
 use std::fs::File;

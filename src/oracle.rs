@@ -23,12 +23,13 @@
 //! | `idempotent` | a second apply printed [`NO_CHANGES`] and touched no container |
 //! | `secret_fingerprint` | the secret fingerprint equals the baseline's |
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use crate::journal::Verdict;
-use crate::model::{DerivedSource, Model, Prediction, Supplied};
+use crate::model::{Config, DerivedSource, Model, Prediction, Supplied};
 use crate::plan::Step;
 use crate::target::{CommandResult, ContainerState, Observation};
 
@@ -59,8 +60,9 @@ pub struct ApiExpectation {
     pub value: Value,
 }
 
-/// Everything the model expects of the box after one step. Computed once per step, before the
-/// apply, so readiness polling and judging do not re-render.
+/// What the model expects of the box in one effective config, whatever the apply that led
+/// there. Computed once per config (see [`ExpectedCache`]) so readiness polling, judging and
+/// the fuzzer's millions of steps do not re-render.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expected {
     /// Containers that must run, in the model's declaration order.
@@ -75,23 +77,11 @@ pub struct Expected {
     pub env: Vec<EnvExpectation>,
     /// `/api/state` fields.
     pub api: Vec<ApiExpectation>,
-    /// What the apply touches.
-    pub prediction: Prediction,
 }
 
 impl Expected {
-    /// The expectations of a planned step.
-    pub fn for_step(model: &Model, supplied: &Supplied, step: &Step) -> Expected {
-        Expected::new(model, supplied, &step.effective, step.prediction.clone())
-    }
-
-    /// The expectations of an effective config reached by an apply that does `prediction`.
-    pub fn new(
-        model: &Model,
-        supplied: &Supplied,
-        effective: &crate::model::Config,
-        prediction: Prediction,
-    ) -> Expected {
+    /// The expectations of an effective config.
+    pub fn new(model: &Model, supplied: &Supplied, effective: &Config) -> Expected {
         let rendered = model.render(effective, supplied);
         let absent = model
             .services
@@ -134,8 +124,41 @@ impl Expected {
             known_profiles: model.profiles.iter().map(|p| p.name.clone()).collect(),
             env,
             api,
-            prediction,
         }
+    }
+}
+
+/// Expectations by effective config, computed on first use. One cache serves one model and
+/// one set of supplied prerequisites; a walk revisits few distinct configs, so it stays small.
+#[derive(Debug, Default)]
+pub struct ExpectedCache {
+    by_config: HashMap<Config, Arc<Expected>>,
+}
+
+impl ExpectedCache {
+    /// An empty cache.
+    pub fn new() -> ExpectedCache {
+        ExpectedCache::default()
+    }
+
+    /// The expectations of an effective config.
+    pub fn get(&mut self, model: &Model, supplied: &Supplied, effective: &Config) -> Arc<Expected> {
+        if let Some(e) = self.by_config.get(effective) {
+            return Arc::clone(e);
+        }
+        let e = Arc::new(Expected::new(model, supplied, effective));
+        self.by_config.insert(effective.clone(), Arc::clone(&e));
+        e
+    }
+
+    /// Number of configs cached.
+    pub fn len(&self) -> usize {
+        self.by_config.len()
+    }
+
+    /// Whether nothing is cached yet.
+    pub fn is_empty(&self) -> bool {
+        self.by_config.is_empty()
     }
 }
 
@@ -379,7 +402,12 @@ fn diff_message(what: &str, observed: &[String], expected: &[String]) -> String 
 }
 
 /// Judges one step: appends a verdict per check to `out`.
-pub fn judge(expected: &Expected, facts: &StepFacts<'_>, out: &mut Verdicts) {
+pub fn judge(
+    expected: &Expected,
+    prediction: &Prediction,
+    facts: &StepFacts<'_>,
+    out: &mut Verdicts,
+) {
     let obs = facts.after;
     let apply = facts.apply;
     out.record(
@@ -504,7 +532,7 @@ pub fn judge(expected: &Expected, facts: &StepFacts<'_>, out: &mut Verdicts) {
     }
 
     let touched = Touched::between(facts.before, obs);
-    let p = &expected.prediction;
+    let p = prediction;
     for (check, seen, predicted, verb) in [
         ("created", &touched.created, &p.created, "created"),
         ("removed", &touched.removed, &p.removed, "removed"),
@@ -568,8 +596,8 @@ pub fn judge(expected: &Expected, facts: &StepFacts<'_>, out: &mut Verdicts) {
     );
 }
 
-/// The verdicts of one step, every one kept: the convenience form of [`Expected::for_step`]
-/// then [`judge`].
+/// The verdicts of one step, every one kept: the convenience form of [`Expected::new`] then
+/// [`judge`].
 pub fn check_step(
     model: &Model,
     supplied: &Supplied,
@@ -577,7 +605,8 @@ pub fn check_step(
     facts: &StepFacts<'_>,
 ) -> Vec<Verdict> {
     let mut out = Verdicts::new(true);
-    judge(&Expected::for_step(model, supplied, step), facts, &mut out);
+    let expected = Expected::new(model, supplied, &step.effective);
+    judge(&expected, &step.prediction, facts, &mut out);
     out.list
 }
 
@@ -696,6 +725,7 @@ mod tests {
     /// A pool flip main: p2pool recreated, nothing else touched.
     struct Case {
         expected: Expected,
+        prediction: Prediction,
         before: Observation,
         after: Observation,
     }
@@ -705,12 +735,13 @@ mod tests {
         let base = m.default_config();
         let st = step(&m, &s, &base, &[("p2pool.pool", "main")]);
         assert_eq!(st.prediction.recreated, ["p2pool"]);
-        let before_exp = Expected::new(&m, &s, &base, st.prediction.clone());
+        let before_exp = Expected::new(&m, &s, &base);
         let before = good(&before_exp, &BTreeMap::new());
-        let expected = Expected::for_step(&m, &s, &st);
+        let expected = Expected::new(&m, &s, &st.effective);
         let after = good(&expected, &BTreeMap::from([("p2pool", (1, 1))]));
         Case {
             expected,
+            prediction: st.prediction,
             before,
             after,
         }
@@ -725,6 +756,7 @@ mod tests {
         let mut v = Verdicts::new(true);
         judge(
             &c.expected,
+            &c.prediction,
             &StepFacts {
                 apply,
                 ready: READY,
@@ -941,6 +973,7 @@ mod tests {
         let mut v = Verdicts::new(false);
         judge(
             &c.expected,
+            &c.prediction,
             &StepFacts {
                 apply: &ok(),
                 ready: READY,

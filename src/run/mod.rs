@@ -15,14 +15,19 @@
 //! lifecycle operations become more step kinds judged by the same [`oracle::judge`].
 
 pub mod progress;
+mod saved;
 
+pub use saved::{SavedPlanError, SavedWalk, walk_from_plan_json};
+
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 use crate::journal::{Event, JournalWriter, Predicted, Verdict};
 use crate::model::{Config, Model, Supplied};
-use crate::oracle::{self, Expected, Readiness, StepFacts, Verdicts};
+use crate::oracle::{self, Expected, ExpectedCache, Readiness, StepFacts, Verdicts};
 use crate::plan::Step;
 use crate::target::{Observation, Target, TargetError};
 
@@ -142,6 +147,43 @@ pub fn config_json(
         set_dotted(&mut doc, &path, value);
     }
     doc
+}
+
+/// What a walk computes once per distinct config and reuses: the oracle's expectations by
+/// effective config and config.json by raw config. The fuzzer keeps one across walks of the
+/// same model, supplied prerequisites and baseline; [`run_walk`] makes a fresh one.
+#[derive(Debug, Default)]
+pub struct WalkCache {
+    expected: ExpectedCache,
+    config_json: HashMap<Config, Arc<serde_json::Value>>,
+    /// The baseline config.json the cached documents were built on.
+    baseline: Option<serde_json::Value>,
+}
+
+impl WalkCache {
+    /// An empty cache.
+    pub fn new() -> WalkCache {
+        WalkCache::default()
+    }
+
+    fn config_json(
+        &mut self,
+        baseline: &serde_json::Value,
+        model: &Model,
+        supplied: &Supplied,
+        raw: &Config,
+    ) -> Arc<serde_json::Value> {
+        if self.baseline.as_ref() != Some(baseline) {
+            self.config_json.clear();
+            self.baseline = Some(baseline.clone());
+        }
+        if let Some(doc) = self.config_json.get(raw) {
+            return Arc::clone(doc);
+        }
+        let doc = Arc::new(config_json(baseline, model, supplied, raw));
+        self.config_json.insert(raw.clone(), Arc::clone(&doc));
+        doc
+    }
 }
 
 /// Builds walk steps from raw configs applied one after the other from `start` (a raw
@@ -347,6 +389,7 @@ async fn run_step<T: Target, S: Sink>(
     input: StepInput<'_>,
     sink: &mut S,
     verdicts: &mut Verdicts,
+    cache: &mut WalkCache,
 ) -> Result<(Observation, Readiness, f64, Duration), RunError> {
     let StepInput {
         model,
@@ -363,7 +406,7 @@ async fn run_step<T: Target, S: Sink>(
         step: Some(index),
         source,
     };
-    let expected = Expected::for_step(model, supplied, step);
+    let expected = cache.expected.get(model, supplied, &step.effective);
     if journaling {
         sink.event(Event::StepStart {
             step: index,
@@ -384,7 +427,7 @@ async fn run_step<T: Target, S: Sink>(
         })?;
     }
     let step_start = target.elapsed();
-    let json = config_json(&baseline.config, model, supplied, &step.config);
+    let json = cache.config_json(&baseline.config, model, supplied, &step.config);
     target.write_config(&json).await.map_err(target_err)?;
     let apply = target.apply().await.map_err(target_err)?;
     let applied_at = target.elapsed();
@@ -442,6 +485,7 @@ async fn run_step<T: Target, S: Sink>(
     verdicts.clear();
     oracle::judge(
         &expected,
+        &step.prediction,
         &StepFacts {
             apply: &apply,
             ready,
@@ -487,6 +531,25 @@ pub async fn run_walk<T: Target, S: Sink>(
     options: &RunOptions,
     sink: &mut S,
 ) -> Result<RunOutcome, RunError> {
+    let mut cache = WalkCache::new();
+    run_walk_cached(
+        target, model, supplied, baseline, steps, options, sink, &mut cache,
+    )
+    .await
+}
+
+/// [`run_walk`] with a cache kept by the caller across walks (the fuzzer, the shrinker).
+#[allow(clippy::too_many_arguments)]
+pub async fn run_walk_cached<T: Target, S: Sink>(
+    target: &mut T,
+    model: &Model,
+    supplied: &Supplied,
+    baseline: &Baseline,
+    steps: &[Step],
+    options: &RunOptions,
+    sink: &mut S,
+    cache: &mut WalkCache,
+) -> Result<RunOutcome, RunError> {
     let mut outcome = RunOutcome::default();
     let mut verdicts = Verdicts::new(sink.keep_passed());
     if sink.journaling() {
@@ -512,7 +575,7 @@ pub async fn run_walk<T: Target, S: Sink>(
             options,
         };
         let (after, ready, step_seconds, wall) =
-            match run_step(target, input, sink, &mut verdicts).await {
+            match run_step(target, input, sink, &mut verdicts, cache).await {
                 Ok(r) => r,
                 Err(e) => {
                     if let RunError::Target { source, .. } = &e
