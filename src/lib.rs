@@ -7,10 +7,12 @@
 
 pub mod cli;
 pub mod errors;
+pub mod faults;
 pub mod journal;
 pub mod model;
 pub mod oracle;
 pub mod plan;
 pub mod rng;
 pub mod run;
+pub mod sim;
 pub mod target;

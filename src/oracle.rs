@@ -651,6 +651,8 @@ mod tests {
             effective,
             changed,
             prediction,
+            new_tuples: 0,
+            new_transitions: 0,
         }
     }
 

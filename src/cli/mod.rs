@@ -1,7 +1,10 @@
 //! The command line: argument parsing and wiring. Each subcommand lives in its own module and
 //! calls into the library; nothing here decides behaviour the library should own.
 
+mod faults;
 mod model_args;
+mod plan;
+mod run;
 mod show_model;
 
 use clap::{Parser, Subcommand};
@@ -29,12 +32,21 @@ pub struct Cli {
 pub enum Command {
     /// Validate a model and show its axes, gates, constraints and services.
     Model(show_model::Args),
+    /// Plan closed walks of applies covering every value tuple and value change.
+    Plan(plan::Args),
+    /// List the injected faults a target can switch on with `--fault NAME`.
+    Faults(faults::Args),
+    /// Run a planned walk on a target, check the box after every step, journal everything.
+    Run(run::Args),
 }
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn main_with(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Model(args) => show_model::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Faults(args) => faults::run(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(code) => code,

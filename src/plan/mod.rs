@@ -1,10 +1,32 @@
-//! The planner's output: walks of config applies from the baseline and back.
-//! (The planner itself lands with issue #2; these types are the contract the runner reads.)
+//! The planner: from a model to closed walks of config applies that cover every t-way value
+//! tuple and every ordered value change of each axis, with as few applies as it can find and,
+//! among those, the least predicted recreate cost.
+//!
+//! The pipeline, one concern a module:
+//! 1. [`space`]: the allowed effective values (gated values without their prerequisites are
+//!    skipped, not planned) and the goals, numbered densely;
+//! 2. [`cover`]: a covering array of the t-way tuples, seeded with the baseline; tuples no
+//!    valid config can hold come back as infeasible and are reported, never waited on;
+//! 3. [`order`]: a cheap tour of those configs from the baseline over the graph of applies;
+//! 4. missing value changes are added as small loops through the baseline;
+//! 5. [`search`]: annealing drops configs while every goal stays hit, then lowers the cost.
+//!
+//! Everything random comes from the plan's seed, so a seed and a model give one plan.
+
+pub mod cover;
+mod json;
+mod order;
+mod search;
+mod space;
 
 use serde::Serialize;
 
-use crate::model::{Config, Prediction, Skip};
+use crate::model::{Config, Model, Prediction, Skip, Supplied, UNSET};
 use crate::rng::Seed;
+
+pub use cover::Effort;
+use search::{CachedPricer, Search};
+use space::Space;
 
 /// One apply of a walk.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -17,6 +39,10 @@ pub struct Step {
     pub changed: Vec<usize>,
     /// What the model predicts the apply touches.
     pub prediction: Prediction,
+    /// Goal tuples this step is the first to hit.
+    pub new_tuples: usize,
+    /// Goal value changes this step is the first to make.
+    pub new_transitions: usize,
 }
 
 /// A closed walk: starts at the baseline, ends with a step back to it.
@@ -25,15 +51,512 @@ pub struct Walk {
     pub steps: Vec<Step>,
 }
 
+impl Walk {
+    /// Number of applies (the return to the baseline included).
+    pub fn applies(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Summed predicted cost in seconds.
+    pub fn cost(&self) -> f64 {
+        self.steps.iter().map(|s| s.prediction.cost).sum()
+    }
+}
+
+/// Where a goal was first hit: walk (shard) and step index, both from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StepRef {
+    pub walk: usize,
+    pub step: usize,
+}
+
+/// A t-way tuple goal: (axis, model value index) cells, sorted by axis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TupleGoal {
+    pub cells: Vec<(usize, u16)>,
+    /// The first step whose effective config holds the tuple.
+    pub first: Option<StepRef>,
+}
+
+/// An ordered value change goal of one axis (model value indices).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransitionGoal {
+    pub axis: usize,
+    pub from: u16,
+    pub to: u16,
+    /// The first step that makes the change.
+    pub first: Option<StepRef>,
+}
+
+/// What a plan set out to cover and what it covers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coverage {
+    /// Every feasible t-way tuple of planned values.
+    pub tuples: Vec<TupleGoal>,
+    /// Every ordered change between feasible planned values (empty without transitions).
+    pub transitions: Vec<TransitionGoal>,
+    /// Tuples of planned values that no valid config can hold.
+    pub infeasible: Vec<Vec<(usize, u16)>>,
+    pub tuples_total: usize,
+    pub tuples_covered: usize,
+    pub transitions_total: usize,
+    pub transitions_covered: usize,
+    /// Applies over all walks.
+    pub applies: usize,
+    /// Summed predicted cost over all walks, seconds.
+    pub cost: f64,
+    /// No single walk covering these goals has fewer applies (the largest number of goal
+    /// tuples on one set of t axes, or of goal changes on one axis).
+    pub lower_bound: usize,
+}
+
 /// A plan: one walk per shard plus what was left out.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     pub model: String,
     pub model_hash: String,
     pub seed: Seed,
+    /// Strength asked for (the tuples have at most as many cells as the model has axes).
     pub strength: usize,
     pub transitions: bool,
+    /// The raw config the box starts at and returns to.
     pub baseline: Config,
+    /// Planned model value indices of each axis (allowed with the supplied prerequisites).
+    pub axes: Vec<Vec<u16>>,
     pub walks: Vec<Walk>,
     pub skipped: Vec<Skip>,
+    pub coverage: Coverage,
+}
+
+/// What to plan.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// t of t-way coverage, 1 to 4.
+    pub strength: usize,
+    /// Cover every ordered value change; `None` takes the model's default.
+    pub transitions: Option<bool>,
+    pub seed: Seed,
+    /// Number of closed walks to split the work into (at least 1).
+    pub shards: usize,
+    /// How hard the covering-array engine and the walk search try. The walk search turns
+    /// `Thorough { seconds }` into a fixed iteration budget, so plans stay reproducible.
+    pub effort: Effort,
+    pub supplied: Supplied,
+    /// The raw config the box is at; `None` is the model's default config.
+    pub baseline: Option<Config>,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            strength: 2,
+            transitions: None,
+            seed: Seed::from_u64(0),
+            shards: 1,
+            effort: Effort::Quick,
+            supplied: Supplied::default(),
+            baseline: None,
+        }
+    }
+}
+
+/// Why no plan could be made.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error("strength {0} is out of range: give 1 (each value), 2 (pairs), 3 or 4")]
+    Strength(usize),
+    #[error("shards must be at least 1")]
+    Shards,
+    #[error("the baseline has {got} values but the model has {want} axes")]
+    BaselineShape { got: usize, want: usize },
+    #[error("the baseline breaks a constraint of the model: {0}; start from a valid config")]
+    BaselineInvalid(String),
+    #[error("the baseline uses {axis}={value}, which may not be planned: {reason}")]
+    BaselineGated {
+        axis: String,
+        value: String,
+        reason: String,
+    },
+    #[error(
+        "axis '{0}' has no value that may be planned; supply the prerequisites of its gated values"
+    )]
+    NoValue(String),
+}
+
+/// Plans closed walks covering the model's goals. See the module docs for how.
+pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
+    if !(1..=4).contains(&options.strength) {
+        return Err(PlanError::Strength(options.strength));
+    }
+    if options.shards == 0 {
+        return Err(PlanError::Shards);
+    }
+    let supplied = &options.supplied;
+    let baseline = options
+        .baseline
+        .clone()
+        .unwrap_or_else(|| model.default_config());
+    let k = model.axes.len();
+    if baseline.0.len() != k
+        || baseline
+            .0
+            .iter()
+            .zip(&model.axes)
+            .any(|(v, a)| *v as usize >= a.values.len())
+    {
+        return Err(PlanError::BaselineShape {
+            got: baseline.0.len(),
+            want: k,
+        });
+    }
+    if let Some(c) = model.violation(&baseline.0) {
+        return Err(PlanError::BaselineInvalid(c.text.clone()));
+    }
+    let transitions = options.transitions.unwrap_or(model.transitions_by_default);
+
+    let allowed: Vec<Vec<u16>> = (0..k)
+        .map(|a| {
+            (0..model.axes[a].values.len() as u16)
+                .filter(|&v| model.value_allowed(a, v, supplied))
+                .collect()
+        })
+        .collect();
+    if let Some(a) = allowed.iter().position(Vec::is_empty) {
+        return Err(PlanError::NoValue(model.axes[a].name.clone()));
+    }
+    let base_eff = model.effective(&baseline);
+    let mut inverse: Vec<Vec<u16>> = model
+        .axes
+        .iter()
+        .map(|a| vec![UNSET; a.values.len()])
+        .collect();
+    for (a, vals) in allowed.iter().enumerate() {
+        for (i, &v) in vals.iter().enumerate() {
+            inverse[a][v as usize] = i as u16;
+        }
+    }
+    let to_planned = |c: &Config| -> Vec<u16> {
+        c.0.iter()
+            .enumerate()
+            .map(|(a, &v)| inverse[a][v as usize])
+            .collect()
+    };
+    let base_row = to_planned(&base_eff);
+    if let Some(a) = base_row.iter().position(|&v| v == UNSET) {
+        let skip = model
+            .skipped(supplied)
+            .into_iter()
+            .find(|s| s.axis == model.axes[a].name);
+        return Err(PlanError::BaselineGated {
+            axis: model.axes[a].name.clone(),
+            value: model.label(a, base_eff.0[a]).to_string(),
+            reason: skip.map_or_else(String::new, |s| s.reason),
+        });
+    }
+    let mut space = Space::new(
+        allowed,
+        &model.planning_constraints(supplied),
+        options.strength,
+    );
+    if !space.valid(&base_row) {
+        return Err(PlanError::BaselineInvalid(
+            "its effective config breaks a normalisation or gate".into(),
+        ));
+    }
+    let to_model = |row: &[u16], space: &Space| -> Config {
+        Config(
+            row.iter()
+                .enumerate()
+                .map(|(a, &v)| space.allowed[a][v as usize])
+                .collect(),
+        )
+    };
+
+    // 2. The covering array.
+    let mut cover_rng = options.seed.rng("plan/cover");
+    let result = if space.t == 0 {
+        cover::CoverResult {
+            rows: vec![base_row.clone()],
+            infeasible: Vec::new(),
+            tuples_total: 0,
+            rejected_seeds: Vec::new(),
+            strength: 0,
+        }
+    } else {
+        cover::cover(
+            &cover::CoverProblem {
+                sizes: space.sizes.clone(),
+                constraints: &space.constraints,
+                strength: space.t,
+                seed_rows: vec![base_row.clone()],
+            },
+            &cover::CoverOptions {
+                effort: options.effort,
+            },
+            &mut cover_rng,
+        )
+    };
+    let mut infeasible_model = Vec::new();
+    for cells in &result.infeasible {
+        if let Some(i) = space.cells_index(cells) {
+            space.required[i] = false;
+        }
+        infeasible_model.push(
+            cells
+                .iter()
+                .map(|&(a, v)| (a, space.allowed[a][v as usize]))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let mut rows: Vec<Vec<u16>> = vec![base_row.clone()];
+    for r in result.rows {
+        if r.len() == k && space.valid(&r) && !rows.contains(&r) {
+            rows.push(r);
+        }
+    }
+    // Value changes are goals between values some valid config holds.
+    for a in 0..k {
+        let s = space.sizes[a];
+        let feasible: Vec<bool> = (0..s as u16)
+            .map(|v| rows.iter().any(|r| r[a] == v))
+            .collect();
+        for i in 0..s * s {
+            space.trans_required[a][i] =
+                transitions && i / s != i % s && feasible[i / s] && feasible[i % s];
+        }
+    }
+
+    // 3. A cheap tour, split into shards.
+    let mut pricer = CachedPricer::new(|from: &[u16], to: &[u16]| {
+        model
+            .predict(&to_model(from, &space), &to_model(to, &space), supplied)
+            .cost
+    });
+    let order = order::tour(&rows, 0, &mut pricer);
+    let rest: Vec<Vec<u16>> = order[1..].iter().map(|&i| rows[i].clone()).collect();
+    let shards = options.shards;
+    let mut cycles: Vec<Vec<Vec<u16>>> = (0..shards).map(|_| vec![base_row.clone()]).collect();
+    for (i, r) in rest.iter().enumerate() {
+        cycles[i * shards / rest.len().max(1)].push(r.clone());
+    }
+    let mut search = Search::new(&space, cycles);
+
+    // 4. Missing value changes: a loop baseline -> X -> Y -> baseline per change, which adds
+    // goals and removes none (the walk was back at the baseline already).
+    for (a, from, to) in search.missing_transitions() {
+        if search.has_transition(a, from, to) {
+            continue;
+        }
+        let x = if base_row[a] == from {
+            None
+        } else {
+            rows.iter().find(|r| r[a] == from).cloned()
+        };
+        let anchor = x.clone().unwrap_or_else(|| base_row.clone());
+        let Some(y) = rows
+            .iter()
+            .filter(|r| r[a] == to)
+            .min_by_key(|r| r.iter().zip(&anchor).filter(|(p, q)| p != q).count())
+            .cloned()
+        else {
+            continue;
+        };
+        let shortest = (0..shards)
+            .min_by_key(|&c| search.cycles[c].len())
+            .unwrap_or(0);
+        let mut lp = vec![base_row.clone()];
+        lp.extend(x);
+        lp.push(y);
+        search.append(shortest, lp);
+    }
+    search.collapse();
+
+    // 5. Fewer applies, then a lower cost.
+    let lower_bound = lower_bound(&space);
+    let goals = space.goal_count().max(1);
+    let per_iter = space.combos_of_axis.first().map_or(1, Vec::len) + k + 1;
+    let scale = match options.effort {
+        Effort::Quick => 1.0,
+        Effort::Thorough { seconds } => (seconds.max(0.0) * 4.0).max(1.0),
+        Effort::Work { lookups } => (lookups as f64 / 25.0e6).clamp(0.05, 1000.0),
+    };
+    let budget = ((4.0e7 * scale) as usize / per_iter).min(goals * 400);
+    let mut rng = options.seed.rng("plan/walk");
+    let mut best = search.cycles.clone();
+    let mut spent = 0;
+    let mut failures = 0;
+    while spent < budget && failures < 2 {
+        let total: usize = search.applies().iter().sum();
+        if shards == 1 && total <= lower_bound {
+            break;
+        }
+        let Some((c, p)) = search.weakest_slot(&mut rng) else {
+            break;
+        };
+        search.remove_row(c, p);
+        let attempt = (budget / 4).max(1000);
+        let (reached, used) = search.anneal_goals(&mut rng, attempt);
+        spent += used;
+        if reached {
+            search.collapse();
+            best = search.cycles.clone();
+            failures = 0;
+        } else {
+            search = Search::new(&space, best.clone());
+            failures += 1;
+        }
+    }
+    let mut search = Search::new(&space, best);
+    search.anneal_cost(
+        &mut rng,
+        &mut pricer,
+        (budget / 4).min(20_000 * scale as usize),
+    );
+    search.collapse();
+    let cycles = search.cycles.clone();
+    drop(search);
+    drop(pricer);
+
+    // The walks and their figures.
+    let walks: Vec<Walk> = cycles
+        .iter()
+        .map(|cyc| {
+            let mut steps = Vec::new();
+            if cyc.len() < 2 {
+                return Walk { steps };
+            }
+            let mut prev = base_eff.clone();
+            for row in cyc[1..].iter().chain(std::iter::once(&cyc[0])) {
+                let effective = to_model(row, &space);
+                let config = if *row == base_row {
+                    baseline.clone()
+                } else {
+                    model.raw_for(&effective)
+                };
+                let changed = (0..k).filter(|&a| prev.0[a] != effective.0[a]).collect();
+                let prediction = model.predict(&prev, &effective, supplied);
+                steps.push(Step {
+                    config,
+                    effective: effective.clone(),
+                    changed,
+                    prediction,
+                    new_tuples: 0,
+                    new_transitions: 0,
+                });
+                prev = effective;
+            }
+            Walk { steps }
+        })
+        .collect();
+    let mut walks = walks;
+    let coverage = coverage(
+        &space,
+        &mut walks,
+        &to_planned,
+        &base_eff,
+        infeasible_model,
+        lower_bound,
+    );
+    Ok(Plan {
+        model: model.name.clone(),
+        model_hash: model.hash.clone(),
+        seed: options.seed,
+        strength: options.strength,
+        transitions,
+        baseline,
+        axes: space.allowed.clone(),
+        walks,
+        skipped: model.skipped(supplied),
+        coverage,
+    })
+}
+
+fn lower_bound(space: &Space) -> usize {
+    let tuples = (0..space.combos.len())
+        .map(|c| {
+            let end = space.offsets.get(c + 1).copied().unwrap_or(space.n_tuples);
+            (space.offsets[c]..end)
+                .filter(|&i| space.required[i])
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    let changes = space
+        .trans_required
+        .iter()
+        .map(|v| v.iter().filter(|r| **r).count())
+        .max()
+        .unwrap_or(0);
+    tuples.max(changes)
+}
+
+/// Counts what the walks hit, records the first step of each goal and each step's news.
+fn coverage(
+    space: &Space,
+    walks: &mut [Walk],
+    to_planned: &dyn Fn(&Config) -> Vec<u16>,
+    base_eff: &Config,
+    infeasible: Vec<Vec<(usize, u16)>>,
+    lower_bound: usize,
+) -> Coverage {
+    let k = space.sizes.len();
+    let mut first_tuple: Vec<Option<StepRef>> = vec![None; space.n_tuples];
+    let mut first_trans: Vec<Vec<Option<StepRef>>> =
+        space.sizes.iter().map(|&s| vec![None; s * s]).collect();
+    for (w, walk) in walks.iter_mut().enumerate() {
+        let mut prev = to_planned(base_eff);
+        for (s, step) in walk.steps.iter_mut().enumerate() {
+            let here = StepRef { walk: w, step: s };
+            let row = to_planned(&step.effective);
+            for c in 0..space.combos.len() {
+                let i = space.tuple_index(c, &row);
+                if space.required[i] && first_tuple[i].is_none() {
+                    first_tuple[i] = Some(here);
+                    step.new_tuples += 1;
+                }
+            }
+            for a in 0..k {
+                let i = prev[a] as usize * space.sizes[a] + row[a] as usize;
+                if space.trans_required[a][i] && first_trans[a][i].is_none() {
+                    first_trans[a][i] = Some(here);
+                    step.new_transitions += 1;
+                }
+            }
+            prev = row;
+        }
+    }
+    let model_cells = |cells: Vec<(usize, u16)>| -> Vec<(usize, u16)> {
+        cells
+            .into_iter()
+            .map(|(a, v)| (a, space.allowed[a][v as usize]))
+            .collect()
+    };
+    let tuples: Vec<TupleGoal> = (0..space.n_tuples)
+        .filter(|&i| space.required[i])
+        .map(|i| TupleGoal {
+            cells: model_cells(space.cells(i)),
+            first: first_tuple[i],
+        })
+        .collect();
+    let transitions: Vec<TransitionGoal> = (0..k)
+        .flat_map(|a| space.transition_goals(a).map(move |(f, t)| (a, f, t)))
+        .map(|(a, f, t)| TransitionGoal {
+            axis: a,
+            from: space.allowed[a][f as usize],
+            to: space.allowed[a][t as usize],
+            first: first_trans[a][f as usize * space.sizes[a] + t as usize],
+        })
+        .collect();
+    Coverage {
+        tuples_total: tuples.len(),
+        tuples_covered: tuples.iter().filter(|g| g.first.is_some()).count(),
+        transitions_total: transitions.len(),
+        transitions_covered: transitions.iter().filter(|g| g.first.is_some()).count(),
+        tuples,
+        transitions,
+        infeasible,
+        applies: walks.iter().map(Walk::applies).sum(),
+        cost: walks.iter().map(Walk::cost).sum(),
+        lower_bound,
+    }
 }

@@ -209,6 +209,9 @@ pub fn steps_from(
                 effective,
                 changed,
                 prediction,
+                // Coverage credit is the planner's to give; replayed and fuzzed steps carry none.
+                new_tuples: 0,
+                new_transitions: 0,
             }
         })
         .collect()

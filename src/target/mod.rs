@@ -6,6 +6,8 @@
 //! A target knows nothing of the model in `strategies/`: it takes config.json as JSON, like the
 //! real CLI does, so the oracle can disagree with it.
 
+pub mod sim;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
