@@ -1,8 +1,8 @@
 //! Throughput of the step loop: runner + oracle, in-process, no reports.
 //!
-//! Until the simulated stack lands this drives the scripted test target of
-//! `tests/run_support` (a box that renders with the model itself), so the figure includes that
-//! target's own cost; BENCHMARKS.md says which target a number was measured on.
+//! `sim/*` drives the simulated stack (the throughput goal: at least 100,000 steps/s with the
+//! oracle); `scripted/*` drives the scripted test target of `tests/run_support`, a much slower
+//! box that re-renders with the model on every apply, kept to compare the runner's share.
 
 #[path = "../tests/run_support/mod.rs"]
 mod run_support;
@@ -13,6 +13,7 @@ use canary::journal::JournalWriter;
 use canary::model::{Model, Supplied};
 use canary::plan::Step;
 use canary::run::{RunOptions, check_walk, run_walk, snapshot};
+use canary::target::sim::SimTarget;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::Rng;
 
@@ -50,6 +51,61 @@ fn step_loop(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Elements(steps.len() as u64));
+
+    let mut sim_cache = canary::run::WalkCache::new();
+    group.bench_function("sim/fast_path_warm_cache", |b| {
+        b.iter(|| {
+            let mut target = SimTarget::new(canary::rng::Seed::from_u64(5), &[]);
+            rt.block_on(async {
+                let baseline = snapshot(&mut target).await.unwrap();
+                let out = canary::run::run_walk_cached(
+                    &mut target,
+                    &model,
+                    &supplied,
+                    &baseline,
+                    &steps,
+                    &options,
+                    &mut canary::run::Quiet,
+                    &mut sim_cache,
+                )
+                .await
+                .unwrap();
+                assert!(out.passed(), "{:?}", out.first_failure());
+                out.steps_run
+            })
+        })
+    });
+    group.bench_function("sim/fast_path", |b| {
+        b.iter(|| {
+            let mut target = SimTarget::new(canary::rng::Seed::from_u64(5), &[]);
+            rt.block_on(check_walk(&mut target, &model, &supplied, &steps, &options))
+                .unwrap()
+                .steps_run
+        })
+    });
+    let sim_dir = tempfile::tempdir().unwrap();
+    let sim_path = sim_dir.path().join("journal.jsonl");
+    group.bench_function("sim/journaled", |b| {
+        b.iter(|| {
+            let mut target = SimTarget::new(canary::rng::Seed::from_u64(5), &[]);
+            let mut journal = JournalWriter::create(&sim_path).unwrap();
+            rt.block_on(async {
+                let baseline = snapshot(&mut target).await.unwrap();
+                run_walk(
+                    &mut target,
+                    &model,
+                    &supplied,
+                    &baseline,
+                    &steps,
+                    &options,
+                    &mut journal,
+                )
+                .await
+                .unwrap()
+                .steps_run
+            })
+        })
+    });
 
     group.bench_function("scripted/fast_path", |b| {
         b.iter(|| {

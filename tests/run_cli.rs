@@ -26,7 +26,7 @@ fn text(o: &Output) -> String {
 #[test]
 fn a_clean_run_on_the_sim_passes_and_writes_its_run_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let o = canary(dir.path(), &["run", "--seed", "7", "--max-steps", "12"]);
+    let o = canary(dir.path(), &["run", "--seed", "7", "--max-steps", "5"]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     let seed = canary::rng::Seed::from_u64(7).to_string();
@@ -44,7 +44,7 @@ fn a_clean_run_on_the_sim_passes_and_writes_its_run_directory() {
         entries.last().unwrap().event,
         Event::RunEnd {
             passed: true,
-            steps: 12,
+            steps: 5,
             exit_code: 0,
             ..
         }

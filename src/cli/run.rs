@@ -180,12 +180,21 @@ struct Planned {
     plan_json: serde_json::Value,
 }
 
-fn make_plan(args: &Args, model: &Model, supplied: &Supplied, seed: Seed) -> anyhow::Result<Planned> {
+fn make_plan(
+    args: &Args,
+    model: &Model,
+    supplied: &Supplied,
+    seed: Seed,
+) -> anyhow::Result<Planned> {
     if let Some(path) = &args.plan {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the plan {}", path.display()))?;
-        let plan_json: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not JSON; give a plan written by `canary plan --format json`", path.display()))?;
+        let plan_json: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not JSON; give a plan written by `canary plan --format json`",
+                path.display()
+            )
+        })?;
         let walk = walk_from_plan_json(model, supplied, &plan_json)
             .with_context(|| format!("the plan {} cannot be run", path.display()))?;
         return Ok(Planned {
@@ -203,7 +212,12 @@ fn make_plan(args: &Args, model: &Model, supplied: &Supplied, seed: Seed) -> any
     };
     let plan = plan::plan(model, &options)?;
     let plan_json = plan.to_json(model, supplied);
-    let steps = plan.walks.into_iter().next().map(|w| w.steps).unwrap_or_default();
+    let steps = plan
+        .walks
+        .into_iter()
+        .next()
+        .map(|w| w.steps)
+        .unwrap_or_default();
     Ok(Planned {
         baseline: plan.baseline,
         steps,
@@ -244,8 +258,10 @@ impl Sink for Console {
                 v.expected
             ));
         }
-        self.progress
-            .println(&format!("     seed {} · replay: {}", self.seed, self.replay));
+        self.progress.println(&format!(
+            "     seed {} · replay: {}",
+            self.seed, self.replay
+        ));
     }
 }
 
@@ -297,8 +313,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     opts.insert("transitions".into(), json!(args.transitions));
     opts.insert("max_steps".into(), json!(args.max_steps));
     opts.insert("fail_fast".into(), json!(args.fail_fast));
-    opts.insert("ready_timeout_s".into(), json!(options.readiness.timeout.as_secs_f64()));
-    opts.insert("plan_file".into(), json!(args.plan.as_ref().map(|p| p.display().to_string())));
+    opts.insert(
+        "ready_timeout_s".into(),
+        json!(options.readiness.timeout.as_secs_f64()),
+    );
+    opts.insert(
+        "plan_file".into(),
+        json!(args.plan.as_ref().map(|p| p.display().to_string())),
+    );
     journal.write(Event::Manifest {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         run_id: id.clone(),
@@ -322,7 +344,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         })?;
     }
 
-    let limit = args.max_steps.map_or(planned.steps.len(), |n| n.min(planned.steps.len()));
+    let limit = args
+        .max_steps
+        .map_or(planned.steps.len(), |n| n.min(planned.steps.len()));
     let progress = Progress::new(
         &model,
         &planned.baseline,
