@@ -14,5 +14,6 @@ pub mod oracle;
 pub mod plan;
 pub mod rng;
 pub mod run;
+pub mod shrink;
 pub mod sim;
 pub mod target;

@@ -307,3 +307,28 @@ fn faults_off_every_sequence_is_clean() {
         assert!(!o.containers.iter().any(|c| c.name.contains('_')), "{f}");
     }
 }
+
+#[test]
+fn canary_faults_lists_the_catalogue() {
+    let bin = env!("CARGO_BIN_EXE_canary");
+    let out = std::process::Command::new(bin)
+        .args(["faults", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = catalogue().iter().map(|f| f.name).collect();
+    assert_eq!(names, expected);
+    let table = std::process::Command::new(bin)
+        .arg("faults")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(text.contains("NAME") && text.contains("#795") && text.contains("stale-caddy-scheme"));
+}

@@ -407,3 +407,56 @@ async fn drives_through_the_target_trait() {
     assert_eq!(t.observe().await.unwrap().env["P2POOL_PORT"], "37890");
     assert_eq!(t.read_config().await.unwrap()["p2pool"]["pool"], "nano");
 }
+
+#[test]
+fn fault_names_from_the_command_line() {
+    let sim = SimTarget::with_fault_names(Seed::from_u64(1), &["apply-as-restart"]).unwrap();
+    assert_eq!(sim.describe()["faults"], "apply-as-restart");
+    let err = SimTarget::with_fault_names(Seed::from_u64(1), &["no-such-fault"])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("no-such-fault") && err.contains("stale-caddy-scheme"),
+        "{err}"
+    );
+}
+
+/// The simulation must not derive its behaviour from the model the oracle uses, or the two
+/// could never disagree (the independence rule).
+#[test]
+fn the_simulation_never_reads_the_model() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sim");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Code only: the module docs explain the rule and may name what they must not use.
+        for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for forbidden in ["crate::model", "model::", "strategies/", "pithead.toml"] {
+                assert!(!line.contains(forbidden), "{}: {line}", path.display());
+            }
+        }
+        files += 1;
+    }
+    assert!(files >= 4);
+}
+
+#[test]
+fn hashes_only_reset_when_p2pool_restarts() {
+    let mut sim = SimTarget::new(Seed::from_u64(13), &[]);
+    let hashes = |sim: &SimTarget| sim.observe_sync().api["stratum"]["total_hashes"].as_u64();
+    let h0 = hashes(&sim).unwrap();
+    // dashboard.tari_required touches the dashboard alone: p2pool keeps counting.
+    step(&mut sim, &[("dashboard.tari_required", json!(false))]);
+    wait_until(&mut sim, 60, |o| !o.api.is_null());
+    let h1 = hashes(&sim).unwrap();
+    assert!(h1 > h0, "{h1} <= {h0}");
+    // A view key restarts monerod (through tor) without touching p2pool: still no reset.
+    step(&mut sim, &[("monero.view_key", json!("c".repeat(64)))]);
+    wait_until(&mut sim, 60, |o| !o.api.is_null());
+    assert!(hashes(&sim).unwrap() > h1);
+    // A pool flip recreates p2pool: the counter starts again from zero.
+    step(&mut sim, &[("p2pool.pool", json!("nano"))]);
+    assert!(hashes(&sim).unwrap() < h1);
+}

@@ -118,7 +118,10 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
     let root = config
         .as_object()
         .ok_or("config.json must be a JSON object")?;
-    check_strings(config, &mut String::new())?;
+    // A cheap scan first; the path of the offending leaf is only worked out when there is one.
+    if has_control(config) {
+        check_strings(config, &mut String::new())?;
+    }
     let r = Reader { root };
 
     let pool = match r.str("p2pool.pool", "mini")? {
@@ -298,6 +301,15 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
         prefix,
         tor_auto_heal: r.bool("tor.auto_heal", false)?,
     })
+}
+
+fn has_control(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.chars().any(char::is_control),
+        Value::Object(m) => m.values().any(has_control),
+        Value::Array(a) => a.iter().any(has_control),
+        _ => false,
+    }
 }
 
 /// No string leaf may hold a control character: it would inject lines into .env.

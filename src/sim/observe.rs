@@ -79,15 +79,6 @@ fn phase(ch: &Chain, now: u64) -> (&'static str, u64) {
     }
 }
 
-fn sync_json(state: &str, percent: u64, tip: u64, local: bool) -> Value {
-    let target = if state == "loading" { 0 } else { tip };
-    let current = tip * percent / 100;
-    json!({
-        "state": state, "percent": percent, "current": current, "target": target,
-        "remaining": target.saturating_sub(current), "local": local,
-    })
-}
-
 impl SimTarget {
     fn running(&self, s: Svc) -> Option<&Container> {
         self.containers
@@ -153,19 +144,15 @@ impl SimTarget {
         }
     }
 
-    /// `GET /api/state`, or `null` while the dashboard is down or not yet answering.
-    pub(crate) fn api_state(&self) -> Value {
-        let Some(dash) = self.running(Svc::Dashboard) else {
-            return Value::Null;
-        };
+    /// What `/api/state` reports, as plain facts; `None` while the dashboard is down or not
+    /// yet answering.
+    fn api_facts(&self) -> Option<ApiFacts> {
+        let dash = self.running(Svc::Dashboard)?;
         if self.now < dash.healthy_at {
-            return Value::Null;
+            return None;
         }
         let d = &dash.baked;
         let now = self.now;
-        let tip_monero = 3_400_000 + now / 120_000;
-        let tip_tari = 120_000 + now / 120_000;
-
         let monero_local = d.get(Key::MONERO_RPC_URL).contains("127.0.0.1");
         let monerod = self.running(Svc::Monerod);
         let (m_state, m_pct) = if monero_local {
@@ -177,7 +164,11 @@ impl SimTarget {
         } else {
             phase(&self.monero, now)
         };
-        let tari_mode = d.get(Key::TARI_MODE);
+        let tari_mode = match d.get(Key::TARI_MODE) {
+            "local" => "local",
+            "remote" => "remote",
+            _ => "off",
+        };
         let (t_state, t_pct) = match tari_mode {
             "local" => match self.running(Svc::Tari) {
                 Some(_) => phase(&self.tari, now),
@@ -186,82 +177,181 @@ impl SimTarget {
             "remote" => phase(&self.tari, now),
             _ => ("loading", 0),
         };
-        let tari_required = d.get(Key::TARI_REQUIRED) == "true";
         // #32: the mode comes from the MONERO_PRUNE the dashboard was started with.
-        let monero_mode = match (monero_local, monerod, d.get(Key::MONERO_PRUNE)) {
-            (true, Some(_), "1") => "Pruned",
-            (true, Some(_), "0") => "Full",
+        let monero_mode = match (monero_local, monerod.is_some(), d.get(Key::MONERO_PRUNE)) {
+            (true, true, "1") => "Pruned",
+            (true, true, "0") => "Full",
             _ => "Unknown",
         };
-
         // Mining: workers reach xmrig-proxy once it and its upstream p2pool are up; hashes
         // climb from then while monerod is synced, and reset when p2pool restarts.
         let (workers, hashes) = match (self.running(Svc::XmrigProxy), self.running(Svc::P2pool)) {
             (Some(px), Some(pp)) => {
                 let workers_at = (px.started_ms + px.settle_ms).max(pp.healthy_at);
                 let workers = if now >= workers_at { RIGS } else { 0 };
-                let synced_at = self.monero.since + self.monero.loading_ms + self.monero.syncing_ms;
+                // p2pool started on an unsynced chain waits for it; a monerod restart later
+                // does not reset p2pool's counter (only a p2pool restart does).
+                let synced_at = if self.monero.since <= pp.started_ms {
+                    self.monero.since + self.monero.loading_ms + self.monero.syncing_ms
+                } else {
+                    0
+                };
                 let from = workers_at.max(synced_at).max(pp.started_ms);
                 (workers, now.saturating_sub(from) * HASHES_PER_MS)
             }
             _ => (0, 0),
         };
-
-        let mut badges: Vec<Value> = Vec::with_capacity(4);
-        if d.get(Key::TOR_EGRESS_FIREWALL) == "true" {
-            badges.push(json!({"variant": "ok", "text": "🛡️ Tor-only egress", "title": "egress firewall on"}));
-        }
-        if monero_local && monerod.is_none() {
-            badges.push(json!({"variant": "danger", "text": "monerod DOWN", "title": "monerod is not running"}));
-        }
-        if self.monerod_stranded && monerod.is_some() {
-            badges.push(json!({"variant": "warn", "text": "monerod 0 peers", "title": "monerod lost its Tor circuits"}));
-        }
-        if tari_required && t_state != "done" && (tari_mode == "off" || t_state == "loading") {
-            badges.push(json!({"variant": "danger", "text": "Tari DOWN", "title": "the required Tari node does not answer"}));
-        }
-        if !tari_required {
-            badges.push(json!({"variant": "muted", "text": "Tari optional", "title": "tari_required is false"}));
-        }
-        let summary = json!({"level": "ok", "leaks": 0, "label": "Tor-only"});
-        let monero_sync = {
-            let mut v = sync_json(m_state, m_pct, tip_monero, monero_local);
-            v["mode"] = json!(if monero_local { "local" } else { "remote" });
-            v["db_size"] = json!(match monero_mode {
-                "Pruned" => "95.3 GB",
-                "Full" => "245.1 GB",
-                _ => "—",
-            });
-            v
-        };
-        json!({
-            "version": "sim",
-            "sync": {
-                "monero": monero_sync,
-                "tari": sync_json(t_state, t_pct, tip_tari, tari_mode == "local"),
+        Some(ApiFacts {
+            stable: StableFacts {
+                m_state,
+                m_pct,
+                t_state,
+                t_pct,
+                monero_local,
+                monerod_up: monerod.is_some(),
+                stranded: self.monerod_stranded,
+                tari_mode,
+                tari_required: d.get(Key::TARI_REQUIRED) == "true",
+                monero_mode,
+                pool_type: self.shown_pool_type(),
+                workers,
+                firewall: d.get(Key::TOR_EGRESS_FIREWALL) == "true",
+                payout: d.get(Key::PAYOUT_CONFIRM_ENABLED) == "true",
+                tari_payout: d.get(Key::TARI_PAYOUT_CONFIRM_ENABLED) == "true",
+                xvb: d.get(Key::XVB_ENABLED) == "true",
             },
-            "monero": {
-                "mode": monero_mode,
-                "db_size": monero_sync["db_size"],
-            },
-            "pool": { "type": self.shown_pool_type() },
-            "proxy_workers": workers,
-            "stratum": { "conns": workers, "total_hashes": hashes },
-            "db_healthy": true,
-            "earnings": {
-                "confirmed": { "enabled": d.get(Key::PAYOUT_CONFIRM_ENABLED) == "true" },
-                "tari_confirmed": { "enabled": d.get(Key::TARI_PAYOUT_CONFIRM_ENABLED) == "true" },
-            },
-            "xvb": { "enabled": d.get(Key::XVB_ENABLED) == "true" },
-            "tari": { "active": tari_mode != "off", "required": tari_required },
-            "syncing": m_state != "done" || (tari_required && t_state != "done"),
-            "miner_released": true,
-            "workers_rejected": false,
-            "badges": badges,
-            "egress": { "summary": summary.clone() },
-            "topology": { "summary": summary },
+            tip_monero: 3_400_000 + now / 120_000,
+            tip_tari: 120_000 + now / 120_000,
+            hashes,
         })
     }
+
+    /// `GET /api/state`, or `null` while the dashboard is down or not yet answering. The JSON
+    /// is rebuilt only when a fact other than the chain tips and the hash count changed;
+    /// otherwise the last one is copied and those numbers patched in.
+    pub(crate) fn api_state(&self) -> Value {
+        let Some(f) = self.api_facts() else {
+            return Value::Null;
+        };
+        let mut cache = self.api_cache.borrow_mut();
+        let mut v = match &*cache {
+            Some((stable, v)) if *stable == f.stable => v.clone(),
+            _ => {
+                let v = build_api(&f.stable);
+                *cache = Some((f.stable, v.clone()));
+                v
+            }
+        };
+        patch_api(&mut v, &f);
+        v
+    }
+}
+
+/// The facts `/api/state` is built from that change only with the box's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StableFacts {
+    m_state: &'static str,
+    m_pct: u64,
+    t_state: &'static str,
+    t_pct: u64,
+    monero_local: bool,
+    monerod_up: bool,
+    stranded: bool,
+    tari_mode: &'static str,
+    tari_required: bool,
+    monero_mode: &'static str,
+    pool_type: &'static str,
+    workers: u64,
+    firewall: bool,
+    payout: bool,
+    tari_payout: bool,
+    xvb: bool,
+}
+
+struct ApiFacts {
+    stable: StableFacts,
+    tip_monero: u64,
+    tip_tari: u64,
+    hashes: u64,
+}
+
+fn sync_numbers(v: &mut Value, state: &str, percent: u64, tip: u64) {
+    let target = if state == "loading" { 0 } else { tip };
+    let current = tip * percent / 100;
+    v["current"] = current.into();
+    v["target"] = target.into();
+    v["remaining"] = target.saturating_sub(current).into();
+}
+
+fn patch_api(v: &mut Value, f: &ApiFacts) {
+    let s = &f.stable;
+    sync_numbers(&mut v["sync"]["monero"], s.m_state, s.m_pct, f.tip_monero);
+    sync_numbers(&mut v["sync"]["tari"], s.t_state, s.t_pct, f.tip_tari);
+    v["stratum"]["total_hashes"] = f.hashes.into();
+}
+
+fn build_api(s: &StableFacts) -> Value {
+    let mut badges: Vec<Value> = Vec::with_capacity(4);
+    if s.firewall {
+        badges.push(
+            json!({"variant": "ok", "text": "🛡️ Tor-only egress", "title": "egress firewall on"}),
+        );
+    }
+    if s.monero_local && !s.monerod_up {
+        badges.push(
+            json!({"variant": "danger", "text": "monerod DOWN", "title": "monerod is not running"}),
+        );
+    }
+    if s.stranded && s.monerod_up {
+        badges.push(json!({"variant": "warn", "text": "monerod 0 peers", "title": "monerod lost its Tor circuits"}));
+    }
+    if s.tari_required && s.t_state != "done" && (s.tari_mode == "off" || s.t_state == "loading") {
+        badges.push(json!({"variant": "danger", "text": "Tari DOWN", "title": "the required Tari node does not answer"}));
+    }
+    if !s.tari_required {
+        badges.push(
+            json!({"variant": "muted", "text": "Tari optional", "title": "tari_required is false"}),
+        );
+    }
+    let summary = json!({"level": "ok", "leaks": 0, "label": "Tor-only"});
+    let db_size = match s.monero_mode {
+        "Pruned" => "95.3 GB",
+        "Full" => "245.1 GB",
+        _ => "—",
+    };
+    let sync = |state: &str, percent: u64, local: bool| {
+        json!({
+            "state": state, "percent": percent, "current": 0, "target": 0, "remaining": 0,
+            "local": local,
+        })
+    };
+    let mut monero_sync = sync(s.m_state, s.m_pct, s.monero_local);
+    monero_sync["mode"] = json!(if s.monero_local { "local" } else { "remote" });
+    monero_sync["db_size"] = json!(db_size);
+    json!({
+        "version": "sim",
+        "sync": {
+            "monero": monero_sync,
+            "tari": sync(s.t_state, s.t_pct, s.tari_mode == "local"),
+        },
+        "monero": { "mode": s.monero_mode, "db_size": db_size },
+        "pool": { "type": s.pool_type },
+        "proxy_workers": s.workers,
+        "stratum": { "conns": s.workers, "total_hashes": 0 },
+        "db_healthy": true,
+        "earnings": {
+            "confirmed": { "enabled": s.payout },
+            "tari_confirmed": { "enabled": s.tari_payout },
+        },
+        "xvb": { "enabled": s.xvb },
+        "tari": { "active": s.tari_mode != "off", "required": s.tari_required },
+        "syncing": s.m_state != "done" || (s.tari_required && s.t_state != "done"),
+        "miner_released": true,
+        "workers_rejected": false,
+        "badges": badges,
+        "egress": { "summary": summary.clone() },
+        "topology": { "summary": summary },
+    })
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! .env is a fixed table indexed by [`Key`], so a diff is a walk over one array and a container's
 //! inputs are a list of indices: no hashing, no maps, on the hot path of a walk.
 
+use std::borrow::Cow;
+
 use super::config::Settings;
 
 macro_rules! keys {
@@ -76,7 +78,7 @@ pub fn is_secret(k: Key) -> bool {
 
 /// A rendered .env.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Env(pub Box<[String]>);
+pub struct Env(pub Box<[Cow<'static, str>]>);
 
 impl Env {
     /// The value of one key.
@@ -145,9 +147,13 @@ const SYMLINKED_DIR: &str = "/srv/pithead-current";
 
 /// Renders .env. `previous` is the .env on disk (for the #746 fault's in-place flag edit).
 pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaults) -> Env {
-    let mut v: Vec<String> = vec![String::new(); N_KEYS];
-    let mut set = |k: Key, val: String| v[k as usize] = val;
-    let b = |x: bool| if x { "true" } else { "false" }.to_string();
+    let mut v: Vec<Cow<'static, str>> = vec![Cow::Borrowed(""); N_KEYS];
+    macro_rules! set {
+        ($k:expr, $val:expr $(,)?) => {
+            v[$k as usize] = Cow::from($val)
+        };
+    }
+    let b = |x: bool| Cow::Borrowed(if x { "true" } else { "false" });
     let local_tari = s.tari_mode == "local";
 
     let mut profiles = String::new();
@@ -164,10 +170,10 @@ pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaul
             profiles.push_str(name);
         }
     }
-    set(Key::COMPOSE_PROFILES, profiles);
-    set(Key::DEPLOYMENT_COMPLETED, "true".into());
-    set(Key::NETWORK_SUBNET, s.subnet.clone());
-    set(Key::NETWORK_PREFIX, s.prefix.clone());
+    set!(Key::COMPOSE_PROFILES, profiles);
+    set!(Key::DEPLOYMENT_COMPLETED, Cow::Borrowed("true"));
+    set!(Key::NETWORK_SUBNET, s.subnet.clone());
+    set!(Key::NETWORK_PREFIX, s.prefix.clone());
     let root = if f.symlinked_pwd {
         SYMLINKED_DIR
     } else {
@@ -177,89 +183,89 @@ pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaul
         Some(rel) => format!("{INSTALL_DIR}/{rel}"),
         None => d.to_string(),
     };
-    set(Key::MONERO_DATA_DIR, abs(&s.monero_data_dir));
-    set(Key::TARI_DATA_DIR, abs(&s.tari_data_dir));
-    set(Key::P2POOL_DATA_DIR, abs(&s.p2pool_data_dir));
-    set(Key::DASHBOARD_DATA_DIR, format!("{root}/data/dashboard"));
-    set(Key::TOR_DATA_DIR, format!("{INSTALL_DIR}/data/tor"));
-    set(Key::CLEARNET_STATE_DIR, "./data/clearnet-state".into());
-    set(Key::CONTROL_DIR, "./data/control".into());
-    set(Key::CADDY_LOG_DIR, "./data/caddy-logs".into());
-    set(Key::PROXY_TLS_DIR, format!("{INSTALL_DIR}/data/proxy-tls"));
-    set(Key::PITHEAD_TLS_DIR, format!("{INSTALL_DIR}/data/tls"));
+    set!(Key::MONERO_DATA_DIR, abs(&s.monero_data_dir));
+    set!(Key::TARI_DATA_DIR, abs(&s.tari_data_dir));
+    set!(Key::P2POOL_DATA_DIR, abs(&s.p2pool_data_dir));
+    set!(Key::DASHBOARD_DATA_DIR, format!("{root}/data/dashboard"));
+    set!(Key::TOR_DATA_DIR, format!("{INSTALL_DIR}/data/tor"));
+    set!(
+        Key::CLEARNET_STATE_DIR,
+        Cow::Borrowed("./data/clearnet-state")
+    );
+    set!(Key::CONTROL_DIR, Cow::Borrowed("./data/control"));
+    set!(Key::CADDY_LOG_DIR, Cow::Borrowed("./data/caddy-logs"));
+    set!(Key::PROXY_TLS_DIR, format!("{INSTALL_DIR}/data/proxy-tls"));
+    set!(Key::PITHEAD_TLS_DIR, format!("{INSTALL_DIR}/data/tls"));
 
-    set(Key::MONERO_NODE_USERNAME, s.node_username.clone());
-    set(Key::MONERO_NODE_PASSWORD, s.node_password.clone());
-    set(Key::MONERO_WALLET_ADDRESS, s.monero_wallet.clone());
-    set(Key::MONERO_VIEW_KEY, s.monero_view_key.clone());
-    set(Key::PAYOUT_SCAN_HEIGHT, "auto".into());
-    set(
+    set!(Key::MONERO_NODE_USERNAME, s.node_username.clone());
+    set!(Key::MONERO_NODE_PASSWORD, s.node_password.clone());
+    set!(Key::MONERO_WALLET_ADDRESS, s.monero_wallet.clone());
+    set!(Key::MONERO_VIEW_KEY, s.monero_view_key.clone());
+    set!(Key::PAYOUT_SCAN_HEIGHT, Cow::Borrowed("auto"));
+    set!(
         Key::PAYOUT_CONFIRM_ENABLED,
         b(!s.monero_view_key.is_empty()),
     );
-    set(Key::WALLET_RPC_USERNAME, "wallet".into());
-    set(Key::WALLET_RPC_PASSWORD, p.wallet_rpc_password.clone());
-    set(
+    set!(Key::WALLET_RPC_USERNAME, Cow::Borrowed("wallet"));
+    set!(Key::WALLET_RPC_PASSWORD, p.wallet_rpc_password.clone());
+    set!(
         Key::MONERO_WALLET_RPC_URL,
         format!("http://{}.30:18082", s.prefix),
     );
-    set(
-        Key::MONERO_PRUNE,
-        if s.monero_prune { "1" } else { "0" }.into(),
-    );
+    set!(Key::MONERO_PRUNE, if s.monero_prune { "1" } else { "0" },);
     let clearnet_ok = !s.firewall || f.raw_clearnet;
-    set(
+    set!(
         Key::MONERO_CLEARNET_SYNC,
         b(s.monero_clearnet && clearnet_ok),
     );
-    set(Key::MONERO_PREP_THREADS, "4".into());
-    set(Key::MONERO_OUT_PEERS, s.out_peers.to_string());
-    set(
+    set!(Key::MONERO_PREP_THREADS, Cow::Borrowed("4"));
+    set!(Key::MONERO_OUT_PEERS, s.out_peers.to_string());
+    set!(
         Key::MONERO_RPC_BIND,
-        if s.rpc_lan { "0.0.0.0" } else { "127.0.0.1" }.into(),
+        if s.rpc_lan { "0.0.0.0" } else { "127.0.0.1" },
     );
-    set(
+    set!(
         Key::MONERO_ZMQ_BIND,
-        if s.zmq_lan { "0.0.0.0" } else { "127.0.0.1" }.into(),
+        if s.zmq_lan { "0.0.0.0" } else { "127.0.0.1" },
     );
     if s.monero_mode_local {
-        set(Key::MONERO_NODE_HOST, format!("{}.26", s.prefix));
-        set(Key::MONERO_RPC_URL, "http://127.0.0.1:18081".into());
-        set(Key::MONERO_RPC_PORT, "18081".into());
-        set(Key::MONERO_ZMQ_PORT, "18083".into());
+        set!(Key::MONERO_NODE_HOST, format!("{}.26", s.prefix));
+        set!(Key::MONERO_RPC_URL, Cow::Borrowed("http://127.0.0.1:18081"));
+        set!(Key::MONERO_RPC_PORT, Cow::Borrowed("18081"));
+        set!(Key::MONERO_ZMQ_PORT, Cow::Borrowed("18083"));
     } else {
-        set(Key::MONERO_NODE_HOST, s.monero_remote_host.clone());
-        set(
+        set!(Key::MONERO_NODE_HOST, s.monero_remote_host.clone());
+        set!(
             Key::MONERO_RPC_URL,
             format!("http://{}:{}", s.monero_remote_host, s.monero_rpc_port),
         );
-        set(Key::MONERO_RPC_PORT, s.monero_rpc_port.to_string());
-        set(Key::MONERO_ZMQ_PORT, s.monero_zmq_port.to_string());
+        set!(Key::MONERO_RPC_PORT, s.monero_rpc_port.to_string());
+        set!(Key::MONERO_ZMQ_PORT, s.monero_zmq_port.to_string());
     }
-    set(
+    set!(
         Key::MONERO_MEM_LIMIT,
         if s.monero_mem_limit == "auto" {
-            "6g".into()
+            Cow::Borrowed("6g")
         } else {
-            s.monero_mem_limit.clone()
+            Cow::Owned(s.monero_mem_limit.clone())
         },
     );
 
-    set(Key::TARI_WALLET_ADDRESS, s.tari_wallet.clone());
-    set(Key::TARI_VIEW_KEY, s.tari_view_key.clone());
-    set(Key::TARI_SPEND_PUBLIC_KEY, s.tari_spend_key.clone());
-    set(Key::TARI_WALLET_PASSWORD, p.tari_wallet_password.clone());
-    set(Key::TARI_WALLET_BIRTHDAY, "auto".into());
-    set(
+    set!(Key::TARI_WALLET_ADDRESS, s.tari_wallet.clone());
+    set!(Key::TARI_VIEW_KEY, s.tari_view_key.clone());
+    set!(Key::TARI_SPEND_PUBLIC_KEY, s.tari_spend_key.clone());
+    set!(Key::TARI_WALLET_PASSWORD, p.tari_wallet_password.clone());
+    set!(Key::TARI_WALLET_BIRTHDAY, Cow::Borrowed("auto"));
+    set!(
         Key::TARI_PAYOUT_CONFIRM_ENABLED,
         b(!s.tari_view_key.is_empty()),
     );
-    set(
+    set!(
         Key::TARI_WALLET_SECRET_FILE,
-        "./data/tari-wallet-secret.env".into(),
+        Cow::Borrowed("./data/tari-wallet-secret.env"),
     );
-    set(Key::TARI_MODE, s.tari_mode.into());
-    set(
+    set!(Key::TARI_MODE, s.tari_mode);
+    set!(
         Key::TARI_GRPC_ADDRESS,
         if s.tari_mode == "remote" {
             format!("{}:{}", s.tari_remote_host, s.tari_grpc_port)
@@ -267,78 +273,75 @@ pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaul
             format!("{}.27:18142", s.prefix)
         },
     );
-    set(
+    set!(
         Key::TARI_GRPC_BIND,
         if s.tari_grpc_lan {
             "0.0.0.0"
         } else {
             "127.0.0.1"
-        }
-        .into(),
+        },
     );
-    set(Key::TARI_CLEARNET_SYNC, b(s.tari_clearnet && clearnet_ok));
-    set(
+    set!(Key::TARI_CLEARNET_SYNC, b(s.tari_clearnet && clearnet_ok));
+    set!(
         Key::TARI_MEM_LIMIT,
         if local_tari {
-            s.tari_mem_limit.clone()
+            Cow::Owned(s.tari_mem_limit.clone())
         } else {
-            "0m".into()
+            Cow::Borrowed("0m")
         },
     );
     let off_forces = s.tari_mode == "off" && !f.tari_required_ignores_off;
-    set(Key::TARI_REQUIRED, b(s.tari_required && !off_forces));
+    set!(Key::TARI_REQUIRED, b(s.tari_required && !off_forces));
 
-    set(Key::MONERO_ONION_ADDRESS, p.monero_onion.clone());
-    set(Key::TARI_ONION_ADDRESS, p.tari_onion.clone());
-    set(Key::P2POOL_ONION_ADDRESS, p.p2pool_onion.clone());
-    set(Key::DASHBOARD_ONION_ADDRESS, p.dashboard_onion.clone());
-    set(Key::DASHBOARD_ONION_ENABLED, b(s.onion_enabled));
-    set(Key::DASHBOARD_ONION_CLIENT_AUTH, b(s.onion_client_auth));
+    set!(Key::MONERO_ONION_ADDRESS, p.monero_onion.clone());
+    set!(Key::TARI_ONION_ADDRESS, p.tari_onion.clone());
+    set!(Key::P2POOL_ONION_ADDRESS, p.p2pool_onion.clone());
+    set!(Key::DASHBOARD_ONION_ADDRESS, p.dashboard_onion.clone());
+    set!(Key::DASHBOARD_ONION_ENABLED, b(s.onion_enabled));
+    set!(Key::DASHBOARD_ONION_CLIENT_AUTH, b(s.onion_client_auth));
 
     let mut flags = match s.pool {
         "mini" => "--mini",
         "nano" => "--nano",
         _ => "",
-    }
-    .to_string();
+    };
     if f.stale_mini
         && s.pool == "main"
         && previous.is_some_and(|e| e.get(Key::P2POOL_FLAGS).contains("--mini"))
     {
-        flags = "--mini".into();
+        flags = "--mini";
     }
-    set(Key::P2POOL_FLAGS, flags);
-    set(
+    set!(Key::P2POOL_FLAGS, flags);
+    set!(
         Key::P2POOL_PORT,
         match s.pool {
             "main" => "37889",
             "mini" => "37888",
             _ => "37890",
-        }
-        .into(),
+        },
     );
-    set(Key::P2POOL_URL, format!("{}.28:3333", s.prefix));
-    set(Key::P2POOL_CLEARNET, b(s.p2pool_clearnet));
-    set(Key::STRATUM_BIND, s.stratum_bind.clone());
-    set(Key::STRATUM_PORT, s.stratum_port.to_string());
-    set(Key::PROXY_STRATUM_PASSWORD, String::new());
-    set(Key::PROXY_STRATUM_TLS, b(s.stratum_tls));
-    set(Key::PROXY_API_PORT, "3344".into());
-    set(Key::PROXY_AUTH_TOKEN, p.proxy_auth_token.clone());
-    set(Key::PROXY_DONATE_LEVEL, s.donate_level.to_string());
-    set(Key::XVB_ENABLED, b(s.xvb_enabled));
-    set(Key::XVB_TOR_ENABLED, b(s.xvb_tor));
+    set!(Key::P2POOL_URL, format!("{}.28:3333", s.prefix));
+    set!(Key::P2POOL_CLEARNET, b(s.p2pool_clearnet));
+    set!(Key::STRATUM_BIND, s.stratum_bind.clone());
+    set!(Key::STRATUM_PORT, s.stratum_port.to_string());
+    set!(Key::PROXY_STRATUM_PASSWORD, String::new());
+    set!(Key::PROXY_STRATUM_TLS, b(s.stratum_tls));
+    set!(Key::PROXY_API_PORT, Cow::Borrowed("3344"));
+    set!(Key::PROXY_AUTH_TOKEN, p.proxy_auth_token.clone());
+    set!(Key::PROXY_DONATE_LEVEL, s.donate_level.to_string());
+    set!(Key::XVB_ENABLED, b(s.xvb_enabled));
+    set!(Key::XVB_TOR_ENABLED, b(s.xvb_tor));
 
-    set(Key::DASHBOARD_SECURE, b(s.secure));
-    set(Key::DASHBOARD_EXPOSE_PUBLIC_IP, b(s.expose_public_ip));
-    set(Key::DASHBOARD_TZ, "UTC".into());
-    set(Key::DASHBOARD_AUTH_USER, s.auth_user.clone());
-    set(Key::DASHBOARD_FAIL_CLOSED, b(s.fail_closed));
-    set(Key::DASHBOARD_CHECK_UPDATES, b(s.check_updates));
-    set(Key::HOST_IP, p.host_ip.clone());
-    set(Key::HOST_PORT, s.dashboard_port.clone());
-    set(Key::TOR_EGRESS_FIREWALL, b(s.firewall));
-    set(Key::TOR_AUTO_HEAL, b(s.tor_auto_heal));
+    set!(Key::DASHBOARD_SECURE, b(s.secure));
+    set!(Key::DASHBOARD_EXPOSE_PUBLIC_IP, b(s.expose_public_ip));
+    set!(Key::DASHBOARD_TZ, Cow::Borrowed("UTC"));
+    set!(Key::DASHBOARD_AUTH_USER, s.auth_user.clone());
+    set!(Key::DASHBOARD_FAIL_CLOSED, b(s.fail_closed));
+    set!(Key::DASHBOARD_CHECK_UPDATES, b(s.check_updates));
+    set!(Key::HOST_IP, p.host_ip.clone());
+    set!(Key::HOST_PORT, s.dashboard_port.clone());
+    set!(Key::TOR_EGRESS_FIREWALL, b(s.firewall));
+    set!(Key::TOR_AUTO_HEAL, b(s.tor_auto_heal));
     Env(v.into_boxed_slice())
 }
 

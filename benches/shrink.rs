@@ -1,0 +1,179 @@
+//! The shrinker benchmark (issue #4, "How well").
+//!
+//! First prints the applies table for `BENCHMARKS.md`: canary's shrinker and the three
+//! reference shrinkers (`canary::shrink::reference`) on the same seeded 50-step failing walks of
+//! the Pithead model, each failure needing specific transitions in order. Then a criterion
+//! benchmark of canary's shrinking time (CPU only: the synthetic oracle answers instantly; on a
+//! box the applies dominate).
+//!
+//! `SHRINK_TABLE_ONLY=1` prints the table and skips criterion.
+
+use std::time::Duration;
+
+use canary::rng::Seed;
+use canary::shrink::synthetic::{Setting, pithead_setting};
+use canary::shrink::{ShrinkOptions, reference, shrink};
+use criterion::{Criterion, criterion_group};
+
+const WALKS: u64 = 50;
+const STEPS: usize = 50;
+
+/// One shrinker's figures on one walk.
+struct Run {
+    applies: usize,
+    to_minimal: Option<usize>,
+    length: usize,
+    one_minimal: Option<bool>,
+}
+
+fn run_all(setting: &Setting) -> [Run; 4] {
+    let m = &setting.oracle.model;
+    let s = &setting.oracle.supplied;
+    let f = &setting.failure;
+    let min = setting.minimal_length;
+    let canary = shrink(
+        m,
+        s,
+        f,
+        &mut setting.oracle.clone(),
+        &ShrinkOptions::default(),
+    );
+    let refs = [
+        reference::proptest_one_at_a_time(m, s, f, &mut setting.oracle.clone(), None),
+        reference::ddmin(m, s, f, &mut setting.oracle.clone(), None),
+        reference::hypothesis_blocks(m, s, f, &mut setting.oracle.clone(), None),
+    ];
+    let [p, d, h] = refs.map(|r| Run {
+        applies: r.applies,
+        to_minimal: r.applies_to_reach(min),
+        length: r.minimal.len(),
+        one_minimal: None,
+    });
+    [
+        Run {
+            applies: canary.applies,
+            to_minimal: canary.applies_to_reach(min),
+            length: canary.minimal.len(),
+            one_minimal: Some(canary.one_minimal),
+        },
+        p,
+        d,
+        h,
+    ]
+}
+
+fn stats(xs: &mut [usize]) -> (f64, usize, usize) {
+    if xs.is_empty() {
+        return (f64::NAN, 0, 0);
+    }
+    xs.sort_unstable();
+    let mean = xs.iter().sum::<usize>() as f64 / xs.len() as f64;
+    (mean, xs[xs.len() / 2], xs[xs.len() - 1])
+}
+
+fn table(transitions: usize, decoy: bool) {
+    let names = [
+        ("canary", "≤ 150 (target)"),
+        ("proptest one-at-a-time", "≈ 666"),
+        ("ddmin", "≈ 413"),
+        ("Hypothesis-style blocks", "≈ 273"),
+    ];
+    let mut runs: Vec<[Run; 4]> = Vec::new();
+    let mut minimal = Vec::new();
+    for seed in 0..WALKS {
+        if let Some(setting) = pithead_setting(&Seed::from_u64(seed), transitions, decoy, STEPS) {
+            minimal.push(setting.minimal_length);
+            runs.push(run_all(&setting));
+        }
+    }
+    println!(
+        "\n### {STEPS}-step walks, failure needs {transitions} transition(s){} — {} walks, minimal length {:?}\n",
+        if decoy {
+            ", decoy failure (apply changing ≥ 10 axes)"
+        } else {
+            ""
+        },
+        runs.len(),
+        {
+            let mut m = minimal.clone();
+            m.dedup();
+            m
+        }
+    );
+    println!(
+        "| shrinker | applies mean | median | max | applies to minimal length (mean / max) | reached minimal length | 1-minimal | reference figure |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (i, (name, figure)) in names.iter().enumerate() {
+        let mut applies: Vec<usize> = runs.iter().map(|r| r[i].applies).collect();
+        let mut to_min: Vec<usize> = runs.iter().filter_map(|r| r[i].to_minimal).collect();
+        let reached = runs
+            .iter()
+            .zip(&minimal)
+            .filter(|(r, m)| r[i].length == **m)
+            .count();
+        let one_min = runs
+            .iter()
+            .filter_map(|r| r[i].one_minimal)
+            .filter(|b| *b)
+            .count();
+        let (mean, median, max) = stats(&mut applies);
+        let (tmean, _, tmax) = stats(&mut to_min);
+        // The issue's reference figures are for its setting only: 2 transitions, no decoy.
+        let figure = if transitions == 2 && !decoy {
+            figure
+        } else {
+            "—"
+        };
+        println!(
+            "| {name} | {mean:.0} | {median} | {max} | {tmean:.0} / {tmax} | {reached}/{} | {} | {figure} |",
+            runs.len(),
+            if i == 0 {
+                format!("{one_min}/{}", runs.len())
+            } else {
+                "n/a".into()
+            }
+        );
+    }
+}
+
+fn bench_shrink(c: &mut Criterion) {
+    let settings: Vec<Setting> = (0..5)
+        .filter_map(|s| pithead_setting(&Seed::from_u64(s), 2, false, STEPS))
+        .collect();
+    c.bench_function("canary shrink, 5 walks of 50 steps, 2 transitions", |b| {
+        b.iter(|| {
+            for s in &settings {
+                let r = shrink(
+                    &s.oracle.model,
+                    &s.oracle.supplied,
+                    &s.failure,
+                    &mut s.oracle.clone(),
+                    &ShrinkOptions::default(),
+                );
+                assert_eq!(r.minimal.len(), s.minimal_length);
+            }
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    targets = bench_shrink
+}
+
+fn main() {
+    println!("## Shrinker applies ({WALKS} seeded walks per row)");
+    table(2, false);
+    table(2, true);
+    table(1, false);
+    table(3, false);
+    if std::env::var_os("SHRINK_TABLE_ONLY").is_none() {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+}

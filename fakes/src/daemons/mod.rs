@@ -1,0 +1,128 @@
+//! The fake daemons: one small HTTP server per Pithead service, each a process of this same
+//! binary (`pithead-fake daemon <service> --port N`). They read their settings from the
+//! environment the fake CLI gives them (the rendered .env plus `FAKE_*` ports), like a
+//! container reads its interpolated environment, and exit promptly on SIGTERM or SIGINT.
+
+pub mod dashboard;
+pub mod monerod;
+pub mod pool;
+pub mod tari;
+
+use std::future::Future;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use crate::http::{self, Request, Response};
+
+/// The services whose fake only answers a liveness probe (`GET /health`).
+pub const IDLE_SERVICES: [&str; 6] = [
+    "tor",
+    "caddy",
+    "docker-proxy",
+    "docker-control",
+    "wallet-rpc",
+    "tari-wallet",
+];
+
+/// Runs the daemon for `service` on 127.0.0.1:`port` until SIGTERM or SIGINT.
+pub fn run(service: &str, port: u16) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = http::bind("127.0.0.1", port)
+            .await
+            .with_context(|| format!("{service}: cannot listen on 127.0.0.1:{port}"))?;
+        let started = Instant::now();
+        match service {
+            "monerod" => until_signal(monerod::serve(listener, started)).await,
+            "tari" => until_signal(tari::serve(listener, started)).await,
+            "p2pool" => until_signal(pool::serve_p2pool(listener, started)).await,
+            "xmrig-proxy" => {
+                if std::env::var("PROXY_AUTH_TOKEN").unwrap_or_default().is_empty() {
+                    bail!("xmrig-proxy: PROXY_AUTH_TOKEN is empty; refusing to start an unauthenticated control API");
+                }
+                until_signal(pool::serve_proxy(listener, started)).await
+            }
+            "dashboard" => until_signal(dashboard::serve(listener, started)).await,
+            s if IDLE_SERVICES.contains(&s) => {
+                until_signal(serve_idle(listener, s.to_string())).await
+            }
+            other => bail!("unknown fake service {other:?}"),
+        }
+        Ok(())
+    })
+}
+
+/// Races `server` against SIGTERM and SIGINT: PID 1 in a container gets no default signal
+/// handling, so the daemon must end itself.
+async fn until_signal(server: impl Future<Output = ()>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let term_fut = async {
+        match term.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let int_fut = async {
+        match int.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = server => {}
+        _ = term_fut => {}
+        _ = int_fut => {}
+    }
+}
+
+/// tor, caddy and the others: alive or not, plus what they booted with.
+async fn serve_idle(listener: tokio::net::TcpListener, service: String) {
+    // Caddy reads its Caddyfile once at start; a changed file needs a restart (#1052), so
+    // report what this process loaded.
+    let caddy_site = if service == "caddy" {
+        std::fs::read_to_string("Caddyfile")
+            .ok()
+            .and_then(|text| crate::render::caddy_site(&text))
+    } else {
+        None
+    };
+    http::serve(listener, move |req: Request| {
+        let body = json!({
+            "service": service,
+            "healthy": true,
+            "pid": std::process::id(),
+            "site": caddy_site,
+        });
+        async move {
+            match req.path.as_str() {
+                "/health" | "/fake/info" => Response::ok(body),
+                _ => Response::not_found(),
+            }
+        }
+    })
+    .await
+}
+
+/// An environment variable with a default.
+pub(crate) fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| default.to_string())
+}
+
+/// An environment variable parsed as a number, with a default.
+pub(crate) fn env_num<T: std::str::FromStr>(key: &str, default: T) -> T {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

@@ -1,0 +1,437 @@
+//! The shrinker: reduces a failing transition sequence to a minimal one that still fails the
+//! same way, spending as few **applies** as it can, because on a real box every apply costs
+//! minutes.
+//!
+//! A sequence is a list of [`Step`]s applied in order from the oracle's baseline config. The
+//! [`Oracle`] replays a candidate from the baseline and stops at the first failing step, so a
+//! failing candidate costs `failed_at + 1` applies and a passing one costs its length. The
+//! shrinker counts those applies, never runs a sequence twice (outcomes are cached, and a
+//! cached failure answers every candidate sharing its prefix up to the failing step), and
+//! re-validates every candidate against the model's constraints and gates before running it.
+//!
+//! The passes, in order, repeated until none makes progress (see [`shrinker`] for each one):
+//! `trim` (drop everything after the first failing step, free), `suffix` (keep the shortest
+//! failing suffix, probing 1, 2, 4... steps, the cheap candidates first), `prefix` (the same
+//! from the other end: the shortest prefix that fails with the failing step), `delete` (right-to-left
+//! block deletion with exponential probing), `noop` (drop steps that change nothing), `simplest`
+//! (reset whole axes to their default), `revert` (revert one axis of one step to the previous
+//! step's value) and `merge` (two adjacent steps as one apply). A last `verify` pass proves the
+//! result 1-minimal: removing any single step or reverting any single changed axis makes it pass
+//! or fail differently.
+//!
+//! Before shrinking, [`confirm`] replays the original failure; a failure that does not
+//! reproduce is reported as flaky and not shrunk.
+//!
+//! [`reference`] holds the classic shrinkers canary is measured against (benchmark only) and
+//! [`synthetic`] the deterministic oracle the tests and the benchmark shrink against.
+
+pub mod reference;
+mod session;
+mod shrinker;
+pub mod synthetic;
+
+use std::fmt;
+use std::hash::Hash;
+use std::time::Duration;
+
+use crate::model::{Config, Model, Supplied};
+
+pub use shrinker::{shrink, shrink_observed};
+
+/// One step of a transition sequence. Config applies are steps; operations (restart, backup,
+/// restore, a fault) will be steps too, so the shrinker is generic over the step type: it
+/// deletes and merges any step, and simplifies the config of the steps that carry one.
+pub trait Step: Clone + Eq + Hash + fmt::Debug {
+    /// The raw config this step writes into config.json and applies, or `None` for a step that
+    /// leaves config.json alone (an operation).
+    fn config(&self) -> Option<&Config>;
+
+    /// This step with its config replaced. Only called on steps whose [`Step::config`] is
+    /// `Some`.
+    fn with_config(&self, config: Config) -> Self;
+
+    /// One step doing the work of `self` then `later` as a single apply, when that means
+    /// something. Two config applies merge into the later one (configs are whole, so the later
+    /// config already says everything); other pairs do not merge by default.
+    fn merge(&self, later: &Self) -> Option<Self> {
+        (self.config().is_some() && later.config().is_some()).then(|| later.clone())
+    }
+
+    /// Whether this step may run after `earlier` (an operation's precondition, such as a
+    /// restore needing an earlier backup). Config applies may follow anything.
+    fn allowed_after(&self, _earlier: &[Self]) -> bool {
+        true
+    }
+}
+
+impl Step for Config {
+    fn config(&self) -> Option<&Config> {
+        Some(self)
+    }
+    fn with_config(&self, config: Config) -> Self {
+        config
+    }
+}
+
+/// How a run failed: the failing check and the kind of observation that failed it. Two failures
+/// are "the same" for the shrinker when their signatures are equal.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct Signature {
+    /// Stable check name (`containers`, `status_exit`, `recreated`, ...).
+    pub check: String,
+    /// The kind of observation (`missing`, `unexpected`, `exit 1`, ...), never a raw value that
+    /// changes from run to run.
+    pub kind: String,
+}
+
+impl Signature {
+    /// A signature from its two parts.
+    pub fn new(check: impl Into<String>, kind: impl Into<String>) -> Signature {
+        Signature {
+            check: check.into(),
+            kind: kind.into(),
+        }
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.check, self.kind)
+    }
+}
+
+/// What one replay of a sequence from the baseline gave.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Every step passed; `applies` steps were executed (the sequence's length).
+    Pass { applies: usize },
+    /// The step at `failed_at` failed with `signature`; the run stopped there, so `applies`
+    /// is `failed_at + 1`.
+    Fail {
+        signature: Signature,
+        failed_at: usize,
+        applies: usize,
+    },
+}
+
+impl Outcome {
+    /// Applies the run executed.
+    pub fn applies(&self) -> usize {
+        match self {
+            Outcome::Pass { applies } | Outcome::Fail { applies, .. } => *applies,
+        }
+    }
+
+    /// The failing step's index when the run failed with `signature`.
+    pub fn fails_with(&self, signature: &Signature) -> Option<usize> {
+        match self {
+            Outcome::Fail {
+                signature: s,
+                failed_at,
+                ..
+            } if s == signature => Some(*failed_at),
+            _ => None,
+        }
+    }
+}
+
+/// Runs candidate sequences. Each run starts from the baseline and applies the steps in order,
+/// stopping at the first failing step; each step executed costs one apply.
+pub trait Oracle<S: Step = Config> {
+    /// The config every run starts from (the box's state before the first step).
+    fn baseline(&self) -> &Config;
+    /// Replays `steps` from the baseline.
+    fn run(&mut self, steps: &[S]) -> Outcome;
+}
+
+/// A reproduced failure: the sequence, how it failed and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure<S = Config> {
+    /// The failing sequence; steps after `failed_at` may be present (the shrinker drops them).
+    pub steps: Vec<S>,
+    pub signature: Signature,
+    /// Index of the first failing step.
+    pub failed_at: usize,
+}
+
+/// Budgets and switches of one shrink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShrinkOptions {
+    /// Stop before running a candidate that could take the total past this many applies (a
+    /// candidate may cost up to its length).
+    pub max_applies: Option<usize>,
+    /// Stop running candidates once this much wall time has passed (the only nondeterministic
+    /// input of a shrink; leave it `None` where results must repeat).
+    pub max_time: Option<Duration>,
+    /// Prove the result 1-minimal at the end (its candidates are mostly cached by then).
+    pub verify: bool,
+}
+
+impl Default for ShrinkOptions {
+    fn default() -> Self {
+        ShrinkOptions {
+            max_applies: None,
+            max_time: None,
+            verify: true,
+        }
+    }
+}
+
+/// The shrinker's passes, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pass {
+    /// Drop the steps after the first failing one (free: they never ran).
+    Trim,
+    /// Keep only the shortest failing suffix, probing 1, 2, 4... steps.
+    Suffix,
+    /// Keep the shortest prefix that fails together with the failing step.
+    Prefix,
+    /// Right-to-left block deletion with exponential probing.
+    Delete,
+    /// Drop steps that change nothing relative to the previous config.
+    Noop,
+    /// Reset whole axes to their default value in every step.
+    Simplest,
+    /// Revert one axis of one step to its value in the previous step.
+    Revert,
+    /// Apply two adjacent steps as one.
+    Merge,
+    /// The final 1-minimality check: every single deletion and single revert.
+    Verify,
+}
+
+impl Pass {
+    /// Every pass, in order.
+    pub const ALL: [Pass; 9] = [
+        Pass::Trim,
+        Pass::Suffix,
+        Pass::Prefix,
+        Pass::Delete,
+        Pass::Noop,
+        Pass::Simplest,
+        Pass::Revert,
+        Pass::Merge,
+        Pass::Verify,
+    ];
+
+    /// The pass's name in reports and journals.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pass::Trim => "trim",
+            Pass::Suffix => "suffix",
+            Pass::Prefix => "prefix",
+            Pass::Delete => "delete",
+            Pass::Noop => "noop",
+            Pass::Simplest => "simplest",
+            Pass::Revert => "revert",
+            Pass::Merge => "merge",
+            Pass::Verify => "verify",
+        }
+    }
+}
+
+/// What one pass did over the whole shrink.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PassStat {
+    pub name: &'static str,
+    /// Valid candidates the pass built (run or answered by the cache).
+    pub candidates: usize,
+    /// Candidates refused by the model's constraints or gates (never run).
+    pub invalid: usize,
+    /// Candidates answered by the cache (no apply).
+    pub cache_hits: usize,
+    /// Candidates accepted (still failing the same way, and smaller).
+    pub accepted: usize,
+    /// Steps the accepted candidates removed.
+    pub steps_removed: usize,
+    /// Changed axes (an axis differing from the previous step) the accepted candidates removed.
+    pub changes_removed: usize,
+    /// Applies the pass's runs cost.
+    pub applies: usize,
+}
+
+/// The shrink's state after an accepted candidate, for cost-to-reach figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Total applies spent when the candidate was accepted.
+    pub applies: usize,
+    /// Its length in steps.
+    pub steps: usize,
+    /// Its changed axes, summed over steps.
+    pub changes: usize,
+}
+
+/// What a shrink found and what it cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShrinkReport<S = Config> {
+    /// The smallest sequence found that fails with the same signature (at its last step).
+    pub minimal: Vec<S>,
+    pub signature: Signature,
+    /// Applies spent running candidates.
+    pub applies: usize,
+    /// Oracle runs (each costs its executed steps in applies).
+    pub runs: usize,
+    /// Valid candidates considered, run or answered by the cache.
+    pub candidates: usize,
+    /// Candidates answered by the cache.
+    pub cache_hits: usize,
+    /// Candidates refused by the model (never run).
+    pub invalid: usize,
+    /// Per pass, in [`Pass::ALL`] order.
+    pub passes: Vec<PassStat>,
+    /// The state after every accepted candidate, oldest first (the trimmed input first).
+    pub progress: Vec<Progress>,
+    /// Whether the final check proved the result 1-minimal.
+    pub one_minimal: bool,
+    /// Whether a budget stopped the shrink early.
+    pub budget_exhausted: bool,
+}
+
+impl<S> ShrinkReport<S> {
+    /// Applies spent before the result first got down to `steps` steps.
+    pub fn applies_to_reach(&self, steps: usize) -> Option<usize> {
+        self.progress
+            .iter()
+            .find(|p| p.steps <= steps)
+            .map(|p| p.applies)
+    }
+}
+
+/// How a candidate was settled, for observers (the journal's shrink lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// Refused by the model; never run.
+    Invalid { step: usize, reason: String },
+    /// Not run: a budget is spent.
+    OverBudget,
+    /// Answered by the cache.
+    Cached(Outcome),
+    /// Run on the oracle.
+    Ran(Outcome),
+}
+
+/// One candidate the shrinker considered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateEvent<'a, S> {
+    pub pass: Pass,
+    pub steps: &'a [S],
+    pub settled: Settled,
+    /// Whether it became the new smallest failing sequence.
+    pub accepted: bool,
+}
+
+/// Why a sequence may not be run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("step {step}: {reason}")]
+pub struct Invalid {
+    /// 0-based index of the offending step.
+    pub step: usize,
+    pub reason: String,
+}
+
+/// Checks a sequence against the model: every config has one known value per axis, uses only
+/// values allowed with what was supplied (gates), breaks no constraint, and every step's
+/// precondition holds.
+pub fn validate<S: Step>(model: &Model, supplied: &Supplied, steps: &[S]) -> Result<(), Invalid> {
+    for (i, step) in steps.iter().enumerate() {
+        if let Some(c) = step.config() {
+            check_config(model, supplied, c).map_err(|reason| Invalid { step: i, reason })?;
+        }
+        if !step.allowed_after(&steps[..i]) {
+            return Err(Invalid {
+                step: i,
+                reason: "its precondition does not hold after the earlier steps".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks one raw config against the model's axes, gates and constraints.
+pub fn check_config(model: &Model, supplied: &Supplied, c: &Config) -> Result<(), String> {
+    if c.0.len() != model.axes.len() {
+        return Err(format!(
+            "config has {} values but the model has {} axes",
+            c.0.len(),
+            model.axes.len()
+        ));
+    }
+    for (a, (&v, axis)) in c.0.iter().zip(&model.axes).enumerate() {
+        if v as usize >= axis.values.len() {
+            return Err(format!("axis '{}' has no value #{v}", axis.name));
+        }
+        if !model.value_allowed(a, v, supplied) {
+            return Err(format!(
+                "{}={} is gated and its prerequisites were not supplied",
+                axis.name,
+                model.label(a, v)
+            ));
+        }
+    }
+    if let Some(broken) = model.violation(&c.0) {
+        return Err(format!("breaks constraint {}", broken.text));
+    }
+    Ok(())
+}
+
+/// The result of replaying a failure before shrinking it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation<S = Config> {
+    /// Every replay failed with the signature at the same step.
+    Reproduced { failure: Failure<S>, applies: usize },
+    /// At least one replay passed, failed differently or failed at another step: the failure
+    /// is flaky and must not be shrunk (the shrinker assumes a deterministic box).
+    Flaky {
+        /// Replays that failed with the signature (at any step).
+        reproduced: usize,
+        /// Every replay's outcome, in order.
+        outcomes: Vec<Outcome>,
+        applies: usize,
+    },
+}
+
+/// Replays `steps` `times` times (at least once) and says whether the failure with `signature`
+/// reproduces every time at the same step.
+pub fn confirm<S: Step, O: Oracle<S>>(
+    steps: &[S],
+    signature: &Signature,
+    oracle: &mut O,
+    times: usize,
+) -> Confirmation<S> {
+    let outcomes: Vec<Outcome> = (0..times.max(1)).map(|_| oracle.run(steps)).collect();
+    let applies = outcomes.iter().map(Outcome::applies).sum();
+    let at: Vec<Option<usize>> = outcomes.iter().map(|o| o.fails_with(signature)).collect();
+    let reproduced = at.iter().filter(|a| a.is_some()).count();
+    match at[0] {
+        Some(failed_at) if at.iter().all(|a| *a == Some(failed_at)) => Confirmation::Reproduced {
+            failure: Failure {
+                steps: steps.to_vec(),
+                signature: signature.clone(),
+                failed_at,
+            },
+            applies,
+        },
+        _ => Confirmation::Flaky {
+            reproduced,
+            outcomes,
+            applies,
+        },
+    }
+}
+
+/// Steps whose config differs from the previous config (the baseline for the first), with the
+/// changed axes, in step order. Steps without a config never change anything.
+pub fn changes<S: Step>(baseline: &Config, steps: &[S]) -> Vec<(usize, Vec<usize>)> {
+    let mut prev = baseline;
+    let mut out = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        if let Some(c) = s.config() {
+            let changed: Vec<usize> = (0..c.0.len()).filter(|&a| c.0[a] != prev.0[a]).collect();
+            out.push((i, changed));
+            prev = c;
+        }
+    }
+    out
+}
