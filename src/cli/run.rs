@@ -371,6 +371,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     step: None,
                     error: source.to_string(),
                 })?;
+                console.journal.write(Event::RunEnd {
+                    passed: false,
+                    steps: 0,
+                    verdicts_passed: 0,
+                    verdicts_failed: 0,
+                    exit_code: EXIT_USAGE,
+                })?;
                 return Err(RunError::Target { step: None, source });
             }
         };
