@@ -361,6 +361,9 @@ impl<'a> Search<'a> {
             } else {
                 // Relocate a row (possibly to another shard): changes only the changes walked.
                 let c2 = rng.random_range(0..self.cycles.len());
+                if c2 != c && self.cycles[c].len() <= 2 {
+                    continue; // would leave shard `c` with nothing to do
+                }
                 let row = self.remove_row(c, p);
                 let q = rng.random_range(1..=self.cycles[c2].len());
                 self.insert_row(c2, q, row);
@@ -382,7 +385,10 @@ impl<'a> Search<'a> {
     pub fn weakest_slot(&mut self, rng: &mut ChaCha8Rng) -> Option<(usize, usize)> {
         let lens: Vec<usize> = self.cycles.iter().map(Vec::len).collect();
         let longest = *lens.iter().max()?;
-        if longest < 2 {
+        // With several shards, every shard keeps at least one config: a box with nothing to
+        // do would waste its CI slot.
+        let floor = if self.cycles.len() > 1 { 3 } else { 2 };
+        if longest < floor {
             return None;
         }
         let mut best: Option<(i64, u64, usize, usize)> = None;
