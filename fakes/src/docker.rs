@@ -335,6 +335,39 @@ impl DockerEngine {
         })
     }
 
+    /// The project's network and its subnet, when it exists.
+    fn network(&self) -> Result<Option<(String, String)>> {
+        let filter = format!("label=com.docker.compose.project={}", self.docker.project);
+        let ids = docker(&["network", "ls", "-q", "--filter", &filter])?;
+        let Some(id) = ids.split_whitespace().next() else {
+            return Ok(None);
+        };
+        let subnet = docker(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+            id,
+        ])?;
+        Ok(Some((id.to_string(), subnet.trim().to_string())))
+    }
+
+    /// A bridge's IPAM cannot change with containers attached (#180): Compose v2 fails the
+    /// `up`, while v1 silently keeps the old network, so the engine fails it as v2 does. With
+    /// no container left the stale network is removed and `up` makes the new one.
+    fn check_subnet(&self, want: &str, containers: bool) -> Result<()> {
+        match self.network()? {
+            Some((_, have)) if have == want => Ok(()),
+            Some((_, have)) if containers => bail!(
+                "failed to create network {}_mining_net: Pool overlaps with other one on this address space \
+                 (the subnet moved from {have} to {want} while containers are attached; run `pithead down` then `pithead up`)",
+                self.docker.project
+            ),
+            Some((id, _)) => docker(&["network", "rm", &id]).map(drop),
+            None => Ok(()),
+        }
+    }
+
     /// Removes every container and network of the project, whatever Compose knows.
     pub fn purge(&self) -> Result<usize> {
         let env = self.env_on_disk().unwrap_or_default();
@@ -371,6 +404,7 @@ impl Engine for DockerEngine {
             );
         }
         let before = Self::by_service(&self.inspect()?);
+        self.check_subnet(env.value("NETWORK_SUBNET"), !before.is_empty())?;
         self.compose_ok(
             env,
             env.value("COMPOSE_PROFILES"),

@@ -247,6 +247,27 @@ fn compose_recreates_exactly_what_each_flip_changes_and_teardown_leaves_nothing(
     ]));
     assert_eq!((code, exit.trim()), (0, "exited 0"), "caddy after stop");
 
+    // A subnet change is cold (#180): refused while containers are attached, applied by
+    // `down` then `up`.
+    stack.set(&["network", "subnet"], "10.213.78.0/24");
+    let (code, out) = stack.pithead(&["apply", "-y"]);
+    assert_eq!(code, 1, "a hot subnet change must fail: {out}");
+    assert!(out.contains("Pool overlaps"), "{out}");
+    assert!(stack.path().join(".env.apply-incomplete").exists());
+    let (code, out) = stack.pithead(&["down"]);
+    assert_eq!(code, 0, "down: {out}");
+    assert!(stack.containers().is_empty(), "down left containers");
+    let (code, out) = stack.pithead(&["up"]);
+    assert_eq!(code, 0, "up after down: {out}");
+    let (_, subnet) = run(Command::new("docker").args([
+        "network",
+        "inspect",
+        "-f",
+        "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+        &format!("{}_mining_net", stack.project()),
+    ]));
+    assert_eq!(subnet.trim(), "10.213.78.0/24");
+
     let (code, out) = stack.down();
     assert_eq!(code, 0, "down.sh: {out}");
     assert!(stack.containers().is_empty(), "containers left behind");
