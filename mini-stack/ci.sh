@@ -42,17 +42,16 @@ if ! docker info >/dev/null 2>&1; then
     started=false
     # The default storage driver first; vfs works everywhere (the image is one binary).
     for driver in "" "--storage-driver=fuse-overlayfs" "--storage-driver=vfs"; do
-        # shellcheck disable=SC2086
-        as_root sh -c "nohup dockerd $driver >'$log' 2>&1 &" || break
+        # Only the dockerd started here is ever stopped, by its own pid.
+        pid=$(as_root sh -c "nohup dockerd $driver >'$log' 2>&1 & echo \$!") || break
         for _ in $(seq 1 60); do
             if docker info >/dev/null 2>&1; then started=true; break; fi
-            # dockerd gave up (wrong driver): try the next one.
-            pgrep -x dockerd >/dev/null 2>&1 || break
+            # dockerd gave up (wrong driver, or one is running already): try the next one.
+            as_root kill -0 "$pid" 2>/dev/null || break
             sleep 0.5
         done
         $started && break
-        pid=$(pgrep -x dockerd || true)
-        [ -n "$pid" ] && as_root kill "$pid" && sleep 1
+        as_root kill "$pid" 2>/dev/null && sleep 1
     done
     $started || skip "dockerd does not start here ($(tail -n 3 "$log" | tr '\n' ' '))"
     mini_log "dockerd started ($(docker info --format '{{.Driver}}' 2>/dev/null) storage)"
