@@ -156,8 +156,7 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// A blocking request to 127.0.0.1:`port`. Returns the status and body, or `None` when the
-/// daemon did not answer within `timeout` (refused, dropped, frozen).
+/// A blocking request to 127.0.0.1:`port` (see [`request_to`]).
 pub fn request(
     port: u16,
     method: &str,
@@ -165,7 +164,24 @@ pub fn request(
     body: Option<&str>,
     timeout: Duration,
 ) -> Option<(u16, String)> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    request_to(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        method,
+        path,
+        body,
+        timeout,
+    )
+}
+
+/// A blocking request to `addr` (a container's address on the mini-stack). Returns the status and body, or `None` when the
+/// daemon did not answer within `timeout` (refused, dropped, frozen).
+pub fn request_to(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    timeout: Duration,
+) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, timeout).ok()?;
     stream.set_read_timeout(Some(timeout)).ok()?;
     stream.set_write_timeout(Some(timeout)).ok()?;
@@ -180,8 +196,10 @@ pub fn request(
     parse_response(&raw)
 }
 
-/// The async twin of [`request`], for daemons that poll each other.
+/// The async twin of [`request`], for daemons that poll each other (`host` is 127.0.0.1 on
+/// a fake box, a service name on the mini-stack's compose network).
 pub async fn request_async(
+    host: &str,
     port: u16,
     method: &str,
     path: &str,
@@ -189,12 +207,10 @@ pub async fn request_async(
     timeout: Duration,
 ) -> Option<(u16, String)> {
     let fut = async {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .ok()?;
+        let mut stream = tokio::net::TcpStream::connect((host, port)).await.ok()?;
         let body = body.unwrap_or("");
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
         stream.write_all(req.as_bytes()).await.ok()?;
@@ -213,8 +229,13 @@ fn parse_response(raw: &[u8]) -> Option<(u16, String)> {
 }
 
 /// GET `path` and parse the body as JSON; `None` on any failure or a non-200 answer.
-pub async fn get_json(port: u16, path: &str, timeout: Duration) -> Option<serde_json::Value> {
-    let (status, body) = request_async(port, "GET", path, None, timeout).await?;
+pub async fn get_json(
+    host: &str,
+    port: u16,
+    path: &str,
+    timeout: Duration,
+) -> Option<serde_json::Value> {
+    let (status, body) = request_async(host, port, "GET", path, None, timeout).await?;
     if status != 200 {
         return None;
     }

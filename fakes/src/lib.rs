@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemons;
+pub mod docker;
 pub mod engine;
 pub mod faults;
 pub mod http;

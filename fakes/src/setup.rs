@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
-use crate::engine::{self, Engine, ProcessEngine};
+use crate::engine;
 use crate::render::{self, Env};
 use crate::stack::{self, Settings, Stack};
 
@@ -169,9 +169,12 @@ pub fn setup(dir: &Path, options: &SetupOptions) -> Result<Stack> {
         std::os::unix::fs::symlink(&binary, &entry)
             .with_context(|| format!("cannot link {} to {}", entry.display(), binary.display()))?;
     }
+    if engine::EngineKind::from_env()? == engine::EngineKind::Docker {
+        crate::docker::prepare(&stack)?;
+    }
     if options.start {
         std::env::set_current_dir(&dir)?;
-        let mut engine = ProcessEngine::open(&stack)?;
+        let mut engine = engine::open(&stack)?;
         engine.up(&env)?;
     }
     Ok(stack)

@@ -543,7 +543,7 @@ fn both_entry_point_forms_find_their_stack_dir() {
 }
 
 #[test]
-fn the_docker_engine_is_refused_until_it_exists() {
+fn the_docker_engine_refuses_a_box_set_up_for_processes() {
     let b = FakeBox::new(&[]);
     let out = std::process::Command::new(b.path().join("pithead"))
         .args(["up"])
@@ -551,5 +551,5 @@ fn the_docker_engine_is_refused_until_it_exists() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not set up for the docker engine"));
 }

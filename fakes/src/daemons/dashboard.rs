@@ -31,12 +31,33 @@ struct Settings {
     ports: Ports,
 }
 
-#[derive(Debug, Clone, Copy)]
+/// Where the dashboard finds its peers: 127.0.0.1 and `FAKE_<SERVICE>_PORT` on a fake box,
+/// or `FAKE_<SERVICE>_HOST` (a service name on the mini-stack's compose network).
+#[derive(Debug, Clone)]
 struct Ports {
-    monerod: u16,
-    tari: u16,
-    p2pool: u16,
-    proxy: u16,
+    monerod: Peer,
+    tari: Peer,
+    p2pool: Peer,
+    proxy: Peer,
+}
+
+#[derive(Debug, Clone)]
+struct Peer {
+    host: String,
+    port: u16,
+}
+
+impl Peer {
+    fn from_env(service: &str) -> Peer {
+        Peer {
+            host: env_or(&format!("FAKE_{service}_HOST"), "127.0.0.1"),
+            port: super::env_num(&format!("FAKE_{service}_PORT"), 0u16),
+        }
+    }
+
+    async fn get_json(&self, path: &str) -> Option<Value> {
+        http::get_json(&self.host, self.port, path, POLL).await
+    }
 }
 
 fn flag(key: &str, default: &str) -> bool {
@@ -45,7 +66,6 @@ fn flag(key: &str, default: &str) -> bool {
 
 impl Settings {
     fn from_env() -> Self {
-        let port = |k: &str| super::env_num(k, 0u16);
         Settings {
             monero_local: env_or("COMPOSE_PROFILES", "")
                 .split(',')
@@ -59,10 +79,10 @@ impl Settings {
             firewall: flag("TOR_EGRESS_FIREWALL", "true"),
             data_dir: env_or("DASHBOARD_DATA_DIR", "./data/dashboard"),
             ports: Ports {
-                monerod: port("FAKE_MONEROD_PORT"),
-                tari: port("FAKE_TARI_PORT"),
-                p2pool: port("FAKE_P2POOL_PORT"),
-                proxy: port("FAKE_XMRIG_PROXY_PORT"),
+                monerod: Peer::from_env("MONEROD"),
+                tari: Peer::from_env("TARI"),
+                p2pool: Peer::from_env("P2POOL"),
+                proxy: Peer::from_env("XMRIG_PROXY"),
             },
         }
     }
@@ -160,7 +180,7 @@ impl Dashboard {
             };
             return (chain, None);
         }
-        let info = http::get_json(self.settings.ports.monerod, "/get_info", POLL).await;
+        let info = self.settings.ports.monerod.get_json("/get_info").await;
         let chain = match &info {
             Some(i) if i["status"] == "OK" => {
                 let height = i["height"].as_u64().unwrap_or(0);
@@ -211,7 +231,7 @@ impl Dashboard {
                 target: 0,
                 local: false,
             },
-            _ => match http::get_json(self.settings.ports.tari, "/status", POLL).await {
+            _ => match self.settings.ports.tari.get_json("/status").await {
                 Some(s) => {
                     let current = s["best_block_height"].as_u64().unwrap_or(0);
                     let target = s["tip_height"].as_u64().unwrap_or(0);
@@ -247,8 +267,8 @@ impl Dashboard {
         let ((monero, info), tari, p2pool, proxy) = tokio::join!(
             self.monero(),
             self.tari(),
-            http::get_json(s.ports.p2pool, "/stats", POLL),
-            http::get_json(s.ports.proxy, "/summary", POLL),
+            s.ports.p2pool.get_json("/stats"),
+            s.ports.proxy.get_json("/summary"),
         );
 
         let monero_ok = monero.state == "done" && monero.reachable;

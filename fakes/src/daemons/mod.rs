@@ -26,16 +26,18 @@ pub const IDLE_SERVICES: [&str; 6] = [
     "tari-wallet",
 ];
 
-/// Runs the daemon for `service` on 127.0.0.1:`port` until SIGTERM or SIGINT.
+/// Runs the daemon for `service` on `port` until SIGTERM or SIGINT. It listens on
+/// 127.0.0.1, or on `FAKE_BIND` (`0.0.0.0` in a mini-stack container).
 pub fn run(service: &str, port: u16) -> Result<()> {
+    let host = env_or("FAKE_BIND", "127.0.0.1");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = http::bind("127.0.0.1", port)
+        let listener = http::bind(&host, port)
             .await
-            .with_context(|| format!("{service}: cannot listen on 127.0.0.1:{port}"))?;
+            .with_context(|| format!("{service}: cannot listen on {host}:{port}"))?;
         let started = Instant::now();
         match service {
             "monerod" => until_signal(monerod::serve(listener, started)).await,

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# CI's mini-stack part (issue #6): a seeded walk of the Pithead model against real
+# containers that real Compose recreates, plus a replay of regressions/.
+#
+# 1. A Docker engine: use the running one; else install Debian's docker.io and
+#    docker-compose and start dockerd in the background. If that is impossible, print
+#    "MINI-STACK SKIPPED: <reason>" and exit 0.
+# 2. Build the static pithead-fake and the FROM-scratch image (timed apart).
+# 3. Bring a mini-stack up in a temp dir, walk it, tear it down (on any exit).
+#
+# Exit non-zero when a step fails. Env: MINI_SEED (default 20261125), MINI_OUT (where the
+# walk's reports go; default a temp dir).
+set -uo pipefail
+. "$(dirname -- "$0")/lib.sh"
+cd "$REPO_ROOT" || exit 1
+
+SEED=${MINI_SEED:-20261125}
+t0=$(date +%s)
+
+skip() {
+    echo
+    echo "################################################################"
+    echo "MINI-STACK SKIPPED: $*"
+    echo "################################################################"
+    exit 0
+}
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"; else return 1; fi
+}
+
+# --- 1. a Docker engine and Compose ---------------------------------------------------
+if ! command -v docker >/dev/null 2>&1 || ! command -v dockerd >/dev/null 2>&1; then
+    mini_log "no docker CLI/daemon: installing docker.io and docker-compose"
+    export DEBIAN_FRONTEND=noninteractive
+    { as_root apt-get update -qq && as_root apt-get install -y -qq docker.io docker-compose >/dev/null; } ||
+        skip "docker is not installed and apt-get install docker.io docker-compose failed"
+fi
+if ! docker info >/dev/null 2>&1; then
+    mini_log "no Docker engine answers: starting dockerd"
+    log=$(mktemp)
+    started=false
+    # The default storage driver first; vfs works everywhere (the image is one binary).
+    for driver in "" "--storage-driver=fuse-overlayfs" "--storage-driver=vfs"; do
+        # Only the dockerd started here is ever stopped, by its own pid.
+        pid=$(as_root sh -c "nohup dockerd $driver >'$log' 2>&1 & echo \$!") || break
+        for _ in $(seq 1 60); do
+            if docker info >/dev/null 2>&1; then started=true; break; fi
+            # dockerd gave up (wrong driver, or one is running already): try the next one.
+            as_root kill -0 "$pid" 2>/dev/null || break
+            sleep 0.5
+        done
+        $started && break
+        as_root kill "$pid" 2>/dev/null && sleep 1
+    done
+    $started || skip "dockerd does not start here ($(tail -n 3 "$log" | tr '\n' ' '))"
+    mini_log "dockerd started ($(docker info --format '{{.Driver}}' 2>/dev/null) storage)"
+fi
+if ! docker compose version >/dev/null 2>&1 && ! docker-compose version >/dev/null 2>&1; then
+    { as_root apt-get install -y -qq docker-compose >/dev/null; } ||
+        skip "neither docker compose nor docker-compose is available and installing docker-compose failed"
+fi
+machine="docker $(docker version --format '{{.Server.Version}}'), $(docker compose version --short 2>/dev/null || echo "docker-compose $(docker-compose version --short)"), $(docker info --format '{{.Driver}}') storage, $(nproc) cores"
+mini_log "engine: $machine"
+
+# --- 2. build ---------------------------------------------------------------------------
+tb=$(date +%s)
+mini_build_binary || { echo "mini-stack: the static build of pithead-fake failed" >&2; exit 1; }
+tbin=$(date +%s)
+mini_build_image || { echo "mini-stack: docker build of $MINI_IMAGE failed" >&2; exit 1; }
+ti=$(date +%s)
+mini_log "static binary: $((tbin - tb)) s, image: $((ti - tbin)) s"
+
+# --- 3. up, walk, down --------------------------------------------------------------------
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/mini-stack.XXXXXX")
+OUT=${MINI_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/mini-walk.XXXXXX")}
+cleanup() {
+    "$MINI_DIR/down.sh" "$DIR" >/dev/null 2>&1 || echo "mini-stack: teardown of $DIR failed" >&2
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+cargo build --quiet --bin canary || { echo "mini-stack: cargo build --bin canary failed" >&2; exit 1; }
+CANARY=$REPO_ROOT/target/debug/canary
+# The box target and replay are wired in canary separately; until both exist, the mini-stack
+# is checked by its own test (Compose recreates exactly what each flip changes).
+if "$CANARY" run --help 2>/dev/null | grep -q -- '--dir' && "$CANARY" replay --help >/dev/null 2>&1; then
+    tu=$(date +%s)
+    "$MINI_DIR/up.sh" "$DIR" || { echo "mini-stack: up.sh failed" >&2; exit 1; }
+    tw=$(date +%s)
+    rc=0
+    "$CANARY" run --target local --dir "$DIR" --seed "$SEED" --strength 2 --out "$OUT" || rc=$?
+    "$CANARY" replay regressions/ --target local --dir "$DIR" || rc=$((rc ? rc : $?))
+    te=$(date +%s)
+    mini_log "up: $((tw - tu)) s, walk + replay: $((te - tw)) s (reports in $OUT)"
+else
+    mini_log "canary run --target local / replay are not wired yet: running the mini-stack's own test"
+    tw=$(date +%s)
+    rc=0
+    cargo test --quiet -p fakes --test docker_mini_stack || rc=$?
+    te=$(date +%s)
+    mini_log "docker_mini_stack test: $((te - tw)) s"
+fi
+mini_log "mini-stack part: $(($(date +%s) - t0)) s in all on $machine"
+if [ "$rc" != 0 ]; then
+    echo "mini-stack: FAILED (exit $rc)" >&2
+    exit "$rc"
+fi
+echo "mini-stack: OK"

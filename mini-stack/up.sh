@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Brings up a docker mini-stack in DIR: builds the static pithead-fake and the image when
+# needed, then sets up the stack dir in docker mode and starts it with Compose.
+# Usage: mini-stack/up.sh DIR [pithead-fake setup options, e.g. --dashboard-port 0 --faults a,b]
+set -euo pipefail
+. "$(dirname -- "$0")/lib.sh"
+
+if [ $# -lt 1 ]; then
+    echo "usage: $0 DIR [--dashboard-port N] [--faults a,b] [--no-start] [--daemon-env K=V]..." >&2
+    exit 2
+fi
+dir=$1
+shift
+docker info >/dev/null 2>&1 || { echo "no Docker engine answers (docker info failed)" >&2; exit 1; }
+mini_build_binary
+mini_build_image
+# 8000 like Pithead unless the caller says otherwise (later options win).
+PITHEAD_FAKE_ENGINE=docker "$MINI_BIN" setup "$dir" --dashboard-port "${DASHBOARD_PORT:-8000}" "$@"
+mini_log "up: $dir (./pithead there is the fake CLI in docker mode)"
