@@ -4,7 +4,8 @@
 //! fields (`ts`, `wall_ms`, the only nondeterministic ones) and one [`Event`].
 //!
 //! Determinism contract: two runs with the same seed, model, target and options write the same
-//! lines once `ts` and `wall_ms` are dropped.
+//! lines once `ts` and `wall_ms` are dropped, and the manifest's `run_id` (it names the run's
+//! directory, so it carries the time the run started).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -75,6 +76,12 @@ pub enum Event {
         /// One line that replays this run.
         replay: String,
     },
+    /// The box before the first step: a hash of its config.json (never the content, which
+    /// holds credentials) and its first observation, whose fingerprint every step is held to.
+    Baseline {
+        config_sha256: String,
+        observation: Observation,
+    },
     /// The plan the run executes: the planner's JSON contract (axes, walk, skipped, coverage).
     Plan { plan: serde_json::Value },
     /// A gated value left out, with its reason (also printed as a loud SKIPPED line).
@@ -128,6 +135,19 @@ pub enum Event {
         passed: bool,
         /// Target-clock seconds for the whole step.
         seconds: f64,
+    },
+    /// The run stopped before the end of its walk (`--fail-fast`, `--max-steps`).
+    Stopped {
+        /// The last step that ran.
+        after_step: usize,
+        reason: String,
+    },
+    /// The target could not do what was asked (a lost connection, an unusable box): the run
+    /// ends here, and this is not a verdict on the box.
+    TargetFailed {
+        /// The step it happened in; `None` while taking the baseline.
+        step: Option<usize>,
+        error: String,
     },
     /// Last line of a run.
     RunEnd {

@@ -4,6 +4,7 @@
 mod faults;
 mod model_args;
 mod plan;
+mod run;
 mod show_model;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ pub enum Command {
     Plan(plan::Args),
     /// List the injected faults a target can switch on with `--fault NAME`.
     Faults(faults::Args),
+    /// Run a planned walk on a target, check the box after every step, journal everything.
+    Run(run::Args),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -43,6 +46,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Model(args) => show_model::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Faults(args) => faults::run(args),
+        Command::Run(args) => run::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,1019 @@
+//! The oracle: what the box must look like after a step, derived from the model alone.
+//!
+//! Expectations come from `strategies/` through [`Model::render`], [`Model::expected_api`] and
+//! the step's [`Prediction`]; the oracle never asks a target how it works, so a simulator or a
+//! fake that drifts from the model is caught instead of agreed with. Everything here is a pure
+//! function of (model, supplied, step, observations), cheap enough for the fuzzer and the
+//! shrinker to call in-process for every candidate.
+//!
+//! The checks, each a named [`Verdict`]:
+//!
+//! | check | passes when |
+//! |---|---|
+//! | `apply_exit` | `pithead apply -y` exited 0 (a refused apply is a verdict, not a crash) |
+//! | `ready` | the readiness predicate ([`is_ready`]) held before its timeout |
+//! | `status_exit` | `pithead status` exited 0 |
+//! | `containers.running` | every container the config needs is running (whole names) |
+//! | `containers.absent` | no other container of the model is running |
+//! | `env.<KEY>` | each posture key of .env equals the render (profiles by membership) |
+//! | `api.<path>` | each expected `/api/state` field equals the model's value |
+//! | `created`, `removed` | exactly the predicted containers appeared / went away |
+//! | `recreated` | exactly the predicted containers got new ids |
+//! | `restarted` | exactly the predicted containers kept their id with a new start marker |
+//! | `idempotent` | a second apply printed [`NO_CHANGES`] and touched no container |
+//! | `secret_fingerprint` | the secret fingerprint equals the baseline's |
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::journal::Verdict;
+use crate::model::{Config, DerivedSource, Model, Prediction, Supplied};
+use crate::plan::Step;
+use crate::target::{CommandResult, ContainerState, Observation};
+
+/// What Pithead prints on an apply that changes nothing; the idempotency oracle greps for it.
+pub const NO_CHANGES: &str = "No configuration changes detected";
+
+/// One posture key of .env and the value the model renders for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvExpectation {
+    /// Check name, `env.<KEY>`.
+    pub check: String,
+    /// The .env key.
+    pub key: String,
+    /// The rendered value.
+    pub value: String,
+    /// Compare as a comma-separated set of the model's profiles (COMPOSE_PROFILES), never as
+    /// a string: order and profiles the model does not know about do not matter (#1301).
+    pub membership: bool,
+}
+
+/// One expected `/api/state` field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiExpectation {
+    /// Check name, `api.<path>`.
+    pub check: String,
+    /// Dotted JSON path (`pool.type`).
+    pub path: String,
+    pub value: Value,
+}
+
+/// What the model expects of the box in one effective config, whatever the apply that led
+/// there. Computed once per config (see [`ExpectedCache`]) so readiness polling, judging and
+/// the fuzzer's millions of steps do not re-render.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expected {
+    /// Containers that must run, in the model's declaration order.
+    pub running: Vec<String>,
+    /// The model's other containers: they must not run.
+    pub absent: Vec<String>,
+    /// The active profiles.
+    pub profiles: Vec<String>,
+    /// Every profile the model declares (to judge membership in COMPOSE_PROFILES).
+    pub known_profiles: Vec<String>,
+    /// Posture keys of .env.
+    pub env: Vec<EnvExpectation>,
+    /// `/api/state` fields.
+    pub api: Vec<ApiExpectation>,
+}
+
+impl Expected {
+    /// The expectations of an effective config.
+    pub fn new(model: &Model, supplied: &Supplied, effective: &Config) -> Expected {
+        let rendered = model.render(effective, supplied);
+        let absent = model
+            .services
+            .iter()
+            .filter(|s| !rendered.services.contains(&s.name))
+            .map(|s| s.name.clone())
+            .collect();
+        let env = model
+            .posture_env
+            .iter()
+            .filter_map(|key| {
+                let value = rendered.env.get(key)?;
+                let membership = model.env.iter().any(|d| {
+                    &d.key == key
+                        && d.cases
+                            .iter()
+                            .any(|c| matches!(c.source, DerivedSource::Profiles))
+                });
+                Some(EnvExpectation {
+                    check: format!("env.{key}"),
+                    key: key.clone(),
+                    value: value.clone(),
+                    membership,
+                })
+            })
+            .collect();
+        let api = model
+            .expected_api(effective, supplied)
+            .into_iter()
+            .map(|(path, value)| ApiExpectation {
+                check: format!("api.{path}"),
+                path,
+                value,
+            })
+            .collect();
+        Expected {
+            running: rendered.services,
+            absent,
+            profiles: rendered.profiles,
+            known_profiles: model.profiles.iter().map(|p| p.name.clone()).collect(),
+            env,
+            api,
+        }
+    }
+}
+
+/// Expectations by effective config, computed on first use. One cache serves one model and
+/// one set of supplied prerequisites; a walk revisits few distinct configs, so it stays small.
+#[derive(Debug, Default)]
+pub struct ExpectedCache {
+    by_config: HashMap<Config, Arc<Expected>>,
+}
+
+impl ExpectedCache {
+    /// An empty cache.
+    pub fn new() -> ExpectedCache {
+        ExpectedCache::default()
+    }
+
+    /// The expectations of an effective config.
+    pub fn get(&mut self, model: &Model, supplied: &Supplied, effective: &Config) -> Arc<Expected> {
+        if let Some(e) = self.by_config.get(effective) {
+            return Arc::clone(e);
+        }
+        let e = Arc::new(Expected::new(model, supplied, effective));
+        self.by_config.insert(effective.clone(), Arc::clone(&e));
+        e
+    }
+
+    /// Number of configs cached.
+    pub fn len(&self) -> usize {
+        self.by_config.len()
+    }
+
+    /// Whether nothing is cached yet.
+    pub fn is_empty(&self) -> bool {
+        self.by_config.is_empty()
+    }
+}
+
+/// How readiness polling ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Readiness {
+    pub reached: bool,
+    /// Target-clock seconds from the end of the apply to ready (or to giving up).
+    pub seconds: f64,
+    /// The timeout it was polled against.
+    pub timeout: f64,
+    /// False when polling was skipped (the apply failed).
+    pub polled: bool,
+}
+
+/// What the runner saw during one step: the inputs of [`judge`].
+#[derive(Debug, Clone, Copy)]
+pub struct StepFacts<'a> {
+    /// The apply's result.
+    pub apply: &'a CommandResult,
+    pub ready: Readiness,
+    /// The box before the apply (the previous step's last observation, or the baseline).
+    pub before: &'a Observation,
+    /// The box once ready (or at the timeout).
+    pub after: &'a Observation,
+    /// The second apply, when one ran.
+    pub second_apply: Option<&'a CommandResult>,
+    /// The box after the second apply.
+    pub after_second: Option<&'a Observation>,
+    /// The secret fingerprint of the baseline snapshot.
+    pub baseline_fingerprint: &'a str,
+}
+
+/// Collects verdicts. Passing verdicts are only counted unless `keep_passed`, so the fuzzer's
+/// fast path builds no JSON for checks that pass.
+#[derive(Debug, Clone, Default)]
+pub struct Verdicts {
+    keep_passed: bool,
+    /// Verdicts kept: every one with `keep_passed`, else the failures.
+    pub list: Vec<Verdict>,
+    pub passed: usize,
+    pub failed: usize,
+}
+
+impl Verdicts {
+    /// A collector; `keep_passed` keeps passing verdicts too (for the journal).
+    pub fn new(keep_passed: bool) -> Verdicts {
+        Verdicts {
+            keep_passed,
+            ..Verdicts::default()
+        }
+    }
+
+    /// Empties the collector for the next step, keeping its allocation.
+    pub fn clear(&mut self) {
+        self.list.clear();
+        self.passed = 0;
+        self.failed = 0;
+    }
+
+    /// The failed verdicts kept.
+    pub fn failures(&self) -> impl Iterator<Item = &Verdict> {
+        self.list.iter().filter(|v| !v.passed)
+    }
+
+    /// Records one check; the values and message are built only when the verdict is kept.
+    pub fn record(
+        &mut self,
+        check: &str,
+        passed: bool,
+        observed: impl FnOnce() -> Value,
+        expected: impl FnOnce() -> Value,
+        message: impl FnOnce() -> String,
+    ) {
+        if passed {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+        if passed && !self.keep_passed {
+            return;
+        }
+        self.list.push(Verdict {
+            check: check.to_string(),
+            passed,
+            observed: observed(),
+            expected: expected(),
+            message: if passed { String::new() } else { message() },
+        });
+    }
+}
+
+/// Looks up a dotted path (`pool.type`) in a JSON document.
+pub fn lookup<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(doc, |v, key| v.get(key))
+}
+
+fn container<'a>(obs: &'a Observation, name: &str) -> Option<&'a ContainerState> {
+    // Whole names only: `tari` must never match `tari-wallet` (#1478).
+    obs.containers.iter().find(|c| c.name == name)
+}
+
+fn is_running(obs: &Observation, name: &str) -> bool {
+    container(obs, name).is_some_and(|c| c.state == "running")
+}
+
+fn profile_set<'a>(value: &'a str, known: &[String]) -> BTreeSet<&'a str> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && known.iter().any(|k| k == p))
+        .collect()
+}
+
+fn env_matches(e: &EnvExpectation, observed: Option<&String>, known: &[String]) -> bool {
+    match observed {
+        None => false,
+        Some(v) if e.membership => profile_set(v, known) == profile_set(&e.value, known),
+        Some(v) => *v == e.value,
+    }
+}
+
+/// The readiness predicate: status exits 0, every expected container runs and every expected
+/// `/api/state` field is present and equal.
+pub fn is_ready(expected: &Expected, obs: &Observation) -> bool {
+    obs.status_exit == 0
+        && expected.running.iter().all(|s| is_running(obs, s))
+        && expected
+            .api
+            .iter()
+            .all(|a| lookup(&obs.api, &a.path) == Some(&a.value))
+}
+
+/// What keeps a box from being ready, for the journal and for people (`status_exit=1`,
+/// `container monerod`, `api.pool.type`).
+pub fn waiting_on(expected: &Expected, obs: &Observation) -> Vec<String> {
+    let mut out = Vec::new();
+    if obs.status_exit != 0 {
+        out.push(format!("status_exit={}", obs.status_exit));
+    }
+    for s in &expected.running {
+        if !is_running(obs, s) {
+            out.push(format!("container {s}"));
+        }
+    }
+    for a in &expected.api {
+        if lookup(&obs.api, &a.path) != Some(&a.value) {
+            out.push(a.check.clone());
+        }
+    }
+    out
+}
+
+/// Which containers an apply touched, from two observations: ids tell recreates, start
+/// markers with the same id tell restarts (pithead-model.md §8: a profile change restarts
+/// monerod in place, which an id comparison alone misses).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Touched {
+    pub created: Vec<String>,
+    pub removed: Vec<String>,
+    pub recreated: Vec<String>,
+    pub restarted: Vec<String>,
+}
+
+impl Touched {
+    /// Compares the container sets of two observations.
+    pub fn between(before: &Observation, after: &Observation) -> Touched {
+        let mut t = Touched::default();
+        for a in &after.containers {
+            match container(before, &a.name) {
+                None => t.created.push(a.name.clone()),
+                Some(b) if b.id != a.id => t.recreated.push(a.name.clone()),
+                Some(b) if b.started != a.started => t.restarted.push(a.name.clone()),
+                Some(_) => {}
+            }
+        }
+        for b in &before.containers {
+            if container(after, &b.name).is_none() {
+                t.removed.push(b.name.clone());
+            }
+        }
+        for v in [
+            &mut t.created,
+            &mut t.removed,
+            &mut t.recreated,
+            &mut t.restarted,
+        ] {
+            v.sort();
+        }
+        t
+    }
+
+    /// Whether nothing was touched.
+    pub fn is_empty(&self) -> bool {
+        self.created.is_empty()
+            && self.removed.is_empty()
+            && self.recreated.is_empty()
+            && self.restarted.is_empty()
+    }
+
+    fn all(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .created
+            .iter()
+            .chain(&self.removed)
+            .chain(&self.recreated)
+            .chain(&self.restarted)
+            .cloned()
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+fn sorted(v: &[String]) -> Vec<String> {
+    let mut v = v.to_vec();
+    v.sort();
+    v
+}
+
+fn diff_message(what: &str, observed: &[String], expected: &[String]) -> String {
+    let extra: Vec<&str> = observed
+        .iter()
+        .filter(|o| !expected.contains(o))
+        .map(String::as_str)
+        .collect();
+    let missing: Vec<&str> = expected
+        .iter()
+        .filter(|e| !observed.contains(e))
+        .map(String::as_str)
+        .collect();
+    let mut parts = Vec::new();
+    if !extra.is_empty() {
+        parts.push(format!("{what} but not predicted: {}", extra.join(", ")));
+    }
+    if !missing.is_empty() {
+        parts.push(format!("predicted but not {what}: {}", missing.join(", ")));
+    }
+    parts.join("; ")
+}
+
+/// Judges one step: appends a verdict per check to `out`.
+pub fn judge(
+    expected: &Expected,
+    prediction: &Prediction,
+    facts: &StepFacts<'_>,
+    out: &mut Verdicts,
+) {
+    let obs = facts.after;
+    let apply = facts.apply;
+    out.record(
+        "apply_exit",
+        apply.exit_code == 0,
+        || json!(apply.exit_code),
+        || json!(0),
+        || {
+            format!(
+                "pithead apply -y exited {}: {}",
+                apply.exit_code,
+                first_line(&apply.output)
+            )
+        },
+    );
+    let ready = facts.ready;
+    out.record(
+        "ready",
+        ready.reached,
+        || json!({ "reached": ready.reached, "seconds": ready.seconds, "waiting_on": waiting_on(expected, obs) }),
+        || json!({ "reached": true, "timeout": ready.timeout }),
+        || {
+            if ready.polled {
+                format!(
+                    "not ready after {:.0}s (timeout {:.0}s); waiting on {}",
+                    ready.seconds,
+                    ready.timeout,
+                    waiting_on(expected, obs).join(", ")
+                )
+            } else {
+                "readiness not polled: the apply failed".to_string()
+            }
+        },
+    );
+    out.record(
+        "status_exit",
+        obs.status_exit == 0,
+        || json!(obs.status_exit),
+        || json!(0),
+        || format!("pithead status exited {}", obs.status_exit),
+    );
+
+    let not_running: Vec<&String> = expected
+        .running
+        .iter()
+        .filter(|s| !is_running(obs, s))
+        .collect();
+    out.record(
+        "containers.running",
+        not_running.is_empty(),
+        || json!(running_names(obs)),
+        || json!(expected.running),
+        || {
+            let states: Vec<String> = not_running
+                .iter()
+                .map(|s| match container(obs, s) {
+                    Some(c) => format!("{s} ({})", c.state),
+                    None => format!("{s} (missing)"),
+                })
+                .collect();
+            format!("expected running but not: {}", states.join(", "))
+        },
+    );
+    let stray: Vec<&String> = expected
+        .absent
+        .iter()
+        .filter(|s| is_running(obs, s))
+        .collect();
+    out.record(
+        "containers.absent",
+        stray.is_empty(),
+        || json!(stray),
+        || json!([]),
+        || {
+            format!(
+                "running although the config does not need them: {}",
+                stray
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    );
+
+    for e in &expected.env {
+        let observed = obs.env.get(&e.key);
+        out.record(
+            &e.check,
+            env_matches(e, observed, &expected.known_profiles),
+            || observed.map_or(Value::Null, |v| json!(v)),
+            || json!(e.value),
+            || match observed {
+                None => format!("{} is missing from .env", e.key),
+                Some(v) if e.membership => format!(
+                    "{} holds profiles {{{}}}, the config needs {{{}}}",
+                    e.key,
+                    profile_set(v, &expected.known_profiles)
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    e.value
+                ),
+                Some(v) => format!("{}={v} in .env, the config renders {}", e.key, e.value),
+            },
+        );
+    }
+
+    for a in &expected.api {
+        let observed = lookup(&obs.api, &a.path);
+        out.record(
+            &a.check,
+            observed == Some(&a.value),
+            || observed.cloned().unwrap_or(Value::Null),
+            || a.value.clone(),
+            || match observed {
+                None if obs.api.is_null() => "/api/state did not answer".to_string(),
+                None => format!("/api/state has no {}", a.path),
+                Some(v) => format!("/api/state {} is {v}, expected {}", a.path, a.value),
+            },
+        );
+    }
+
+    let touched = Touched::between(facts.before, obs);
+    let p = prediction;
+    for (check, seen, predicted, verb) in [
+        ("created", &touched.created, &p.created, "created"),
+        ("removed", &touched.removed, &p.removed, "removed"),
+        ("recreated", &touched.recreated, &p.recreated, "recreated"),
+        ("restarted", &touched.restarted, &p.restarted, "restarted"),
+    ] {
+        let predicted = sorted(predicted);
+        out.record(
+            check,
+            *seen == predicted,
+            || json!(seen),
+            || json!(predicted),
+            || diff_message(verb, seen, &predicted),
+        );
+    }
+
+    // A failed apply leaves a marker so the next apply retries (#125): the second apply is
+    // then expected to act, so idempotency is only judged after a successful apply.
+    if let (Some(second), Some(after_second)) = (facts.second_apply, facts.after_second)
+        && apply.exit_code == 0
+    {
+        let changed = Touched::between(obs, after_second);
+        let said_no_changes = second.output.contains(NO_CHANGES);
+        out.record(
+            "idempotent",
+            second.exit_code == 0 && said_no_changes && changed.is_empty(),
+            || {
+                json!({
+                    "exit_code": second.exit_code,
+                    "no_changes_message": said_no_changes,
+                    "touched": changed.all(),
+                })
+            },
+            || json!({ "exit_code": 0, "no_changes_message": true, "touched": [] }),
+            || {
+                let mut why = Vec::new();
+                if second.exit_code != 0 {
+                    why.push(format!("exited {}", second.exit_code));
+                }
+                if !said_no_changes {
+                    why.push(format!(
+                        "did not print \"{NO_CHANGES}\" (printed: {})",
+                        first_line(&second.output)
+                    ));
+                }
+                if !changed.is_empty() {
+                    why.push(format!("touched {}", changed.all().join(", ")));
+                }
+                format!("the second apply was not a no-op: {}", why.join("; "))
+            },
+        );
+    }
+
+    let last = facts.after_second.unwrap_or(obs);
+    out.record(
+        "secret_fingerprint",
+        last.secret_fingerprint == facts.baseline_fingerprint,
+        || json!(last.secret_fingerprint),
+        || json!(facts.baseline_fingerprint),
+        || "the secret fingerprint changed since the baseline snapshot".to_string(),
+    );
+}
+
+/// The verdicts of one step, every one kept: the convenience form of [`Expected::new`] then
+/// [`judge`].
+pub fn check_step(
+    model: &Model,
+    supplied: &Supplied,
+    step: &Step,
+    facts: &StepFacts<'_>,
+) -> Vec<Verdict> {
+    let mut out = Verdicts::new(true);
+    let expected = Expected::new(model, supplied, &step.effective);
+    judge(&expected, &step.prediction, facts, &mut out);
+    out.list
+}
+
+fn running_names(obs: &Observation) -> Vec<&str> {
+    let mut v: Vec<&str> = obs
+        .containers
+        .iter()
+        .filter(|c| c.state == "running")
+        .map(|c| c.name.as_str())
+        .collect();
+    v.sort();
+    v
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BUILTIN_PITHEAD, Config, load_str};
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    fn pithead() -> (Model, Supplied) {
+        let m = load_str(BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap();
+        (m, Supplied::default())
+    }
+
+    fn step(m: &Model, s: &Supplied, prev: &Config, pairs: &[(&str, &str)]) -> Step {
+        let config = m
+            .config_from_labels(&m.default_config(), pairs.iter().copied())
+            .unwrap();
+        let effective = m.effective(&config);
+        let prediction = m.predict(&m.effective(prev), &effective, s);
+        let changed = (0..m.axes.len())
+            .filter(|&i| m.effective(prev).0[i] != effective.0[i])
+            .collect();
+        Step {
+            config,
+            effective,
+            changed,
+            prediction,
+            new_tuples: 0,
+            new_transitions: 0,
+        }
+    }
+
+    fn set_path(doc: &mut Value, path: &str, v: Value) {
+        let mut cur = doc;
+        let parts: Vec<&str> = path.split('.').collect();
+        for k in &parts[..parts.len() - 1] {
+            cur = cur
+                .as_object_mut()
+                .unwrap()
+                .entry(k.to_string())
+                .or_insert_with(|| json!({}));
+        }
+        cur.as_object_mut()
+            .unwrap()
+            .insert(parts[parts.len() - 1].to_string(), v);
+    }
+
+    /// The box exactly as the model wants it; ids `<name>-<generation>`.
+    fn good(e: &Expected, generation: &BTreeMap<&str, (u32, u32)>) -> Observation {
+        let mut api = json!({});
+        for a in &e.api {
+            set_path(&mut api, &a.path, a.value.clone());
+        }
+        Observation {
+            status_exit: 0,
+            containers: e
+                .running
+                .iter()
+                .map(|n| {
+                    let (id, start) = generation.get(n.as_str()).copied().unwrap_or((0, 0));
+                    ContainerState {
+                        name: n.clone(),
+                        id: format!("{n}-{id}"),
+                        started: format!("t{start}"),
+                        state: "running".into(),
+                        health: None,
+                    }
+                })
+                .collect(),
+            env: e
+                .env
+                .iter()
+                .map(|x| (x.key.clone(), x.value.clone()))
+                .collect(),
+            api,
+            secret_fingerprint: "fp".into(),
+        }
+    }
+
+    fn ok() -> CommandResult {
+        CommandResult {
+            exit_code: 0,
+            output: "Configuration applied.".into(),
+        }
+    }
+
+    fn noop() -> CommandResult {
+        CommandResult {
+            exit_code: 0,
+            output: format!("{NO_CHANGES}. Nothing to apply."),
+        }
+    }
+
+    const READY: Readiness = Readiness {
+        reached: true,
+        seconds: 3.0,
+        timeout: 600.0,
+        polled: true,
+    };
+
+    /// A pool flip main: p2pool recreated, nothing else touched.
+    struct Case {
+        expected: Expected,
+        prediction: Prediction,
+        before: Observation,
+        after: Observation,
+    }
+
+    fn pool_flip() -> Case {
+        let (m, s) = pithead();
+        let base = m.default_config();
+        let st = step(&m, &s, &base, &[("p2pool.pool", "main")]);
+        assert_eq!(st.prediction.recreated, ["p2pool"]);
+        let before_exp = Expected::new(&m, &s, &base);
+        let before = good(&before_exp, &BTreeMap::new());
+        let expected = Expected::new(&m, &s, &st.effective);
+        let after = good(&expected, &BTreeMap::from([("p2pool", (1, 1))]));
+        Case {
+            expected,
+            prediction: st.prediction,
+            before,
+            after,
+        }
+    }
+
+    fn judge_case(
+        c: &Case,
+        apply: &CommandResult,
+        second: &CommandResult,
+        again: &Observation,
+    ) -> Vec<Verdict> {
+        let mut v = Verdicts::new(true);
+        judge(
+            &c.expected,
+            &c.prediction,
+            &StepFacts {
+                apply,
+                ready: READY,
+                before: &c.before,
+                after: &c.after,
+                second_apply: Some(second),
+                after_second: Some(again),
+                baseline_fingerprint: "fp",
+            },
+            &mut v,
+        );
+        v.list
+    }
+
+    fn failed(v: &[Verdict]) -> Vec<&str> {
+        v.iter()
+            .filter(|v| !v.passed)
+            .map(|v| v.check.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_box_as_the_model_wants_passes_every_check() {
+        let c = pool_flip();
+        let v = judge_case(&c, &ok(), &noop(), &c.after.clone());
+        assert_eq!(failed(&v), Vec::<&str>::new());
+        let names: Vec<&str> = v.iter().map(|v| v.check.as_str()).collect();
+        for check in [
+            "apply_exit",
+            "ready",
+            "status_exit",
+            "containers.running",
+            "containers.absent",
+            "env.COMPOSE_PROFILES",
+            "env.P2POOL_PORT",
+            "api.pool.type",
+            "created",
+            "removed",
+            "recreated",
+            "restarted",
+            "idempotent",
+            "secret_fingerprint",
+        ] {
+            assert!(names.contains(&check), "no {check} verdict in {names:?}");
+        }
+    }
+
+    #[test]
+    fn each_check_fails_on_its_own_breakage() {
+        type Break = fn(&mut Case, &mut CommandResult, &mut CommandResult, &mut Observation);
+        let cases: Vec<(&str, Break)> = vec![
+            ("apply_exit", |_, a, _, _| a.exit_code = 1),
+            ("status_exit", |c, _, _, _| c.after.status_exit = 1),
+            ("containers.running", |c, _, _, _| {
+                c.after
+                    .containers
+                    .iter_mut()
+                    .find(|x| x.name == "monerod")
+                    .unwrap()
+                    .state = "exited".into()
+            }),
+            ("containers.absent", |c, _, _, _| {
+                // tari off must leave no tari; a running tari-wallet is not tari (#1478).
+                c.expected.running.retain(|n| n != "tari");
+                c.expected.absent.push("tari".into());
+                c.before.containers.retain(|x| x.name != "tari");
+                c.after.containers.retain(|x| x.name != "tari");
+                let mut stray = c.after.containers[0].clone();
+                stray.name = "tari".into();
+                c.after.containers.push(stray.clone());
+                c.before.containers.push(stray);
+            }),
+            ("env.P2POOL_PORT", |c, _, _, _| {
+                c.after.env.insert("P2POOL_PORT".into(), "37888".into());
+            }),
+            ("env.COMPOSE_PROFILES", |c, _, _, _| {
+                c.after
+                    .env
+                    .insert("COMPOSE_PROFILES".into(), "local_node".into());
+            }),
+            ("api.pool.type", |c, _, _, _| {
+                c.after.api["pool"]["type"] = json!("Mini")
+            }),
+            ("recreated", |c, _, _, _| {
+                // p2pool kept its id: the pool flip was never applied to it.
+                c.after
+                    .containers
+                    .iter_mut()
+                    .find(|x| x.name == "p2pool")
+                    .unwrap()
+                    .id = "p2pool-0".into()
+            }),
+            ("restarted", |c, _, _, _| {
+                c.after
+                    .containers
+                    .iter_mut()
+                    .find(|x| x.name == "caddy")
+                    .unwrap()
+                    .started = "t9".into()
+            }),
+            ("created", |c, _, _, _| {
+                c.before.containers.retain(|x| x.name != "dashboard");
+            }),
+            ("removed", |c, _, _, _| {
+                let mut gone = c.before.containers[0].clone();
+                gone.name = "wallet-rpc".into();
+                c.before.containers.push(gone);
+            }),
+            ("idempotent", |_, _, s, _| {
+                s.output = "Configuration applied.".into()
+            }),
+            ("idempotent", |_, _, _, again| {
+                again
+                    .containers
+                    .iter_mut()
+                    .find(|x| x.name == "dashboard")
+                    .unwrap()
+                    .id = "dashboard-7".into()
+            }),
+            ("secret_fingerprint", |_, _, _, again| {
+                again.secret_fingerprint = "other".into()
+            }),
+        ];
+        for (check, brk) in cases {
+            let mut c = pool_flip();
+            let (mut a, mut s) = (ok(), noop());
+            let mut again = c.after.clone();
+            brk(&mut c, &mut a, &mut s, &mut again);
+            if check != "idempotent" && check != "secret_fingerprint" {
+                again = c.after.clone();
+            }
+            let v = judge_case(&c, &a, &s, &again);
+            let f = failed(&v);
+            assert!(f.contains(&check), "breaking {check} failed {f:?}");
+            let broken = v.iter().find(|v| v.check == check && !v.passed).unwrap();
+            assert!(!broken.message.is_empty(), "{check} has no message");
+            assert_ne!(broken.observed, broken.expected, "{check}");
+        }
+    }
+
+    #[test]
+    fn profiles_are_compared_by_membership_not_by_string() {
+        let mut c = pool_flip();
+        let e = c
+            .expected
+            .env
+            .iter()
+            .find(|e| e.key == "COMPOSE_PROFILES")
+            .unwrap();
+        assert!(e.membership);
+        assert_eq!(e.value, "local_node,local_tari");
+        // Reordered, padded and with a profile the model does not know: still the same set.
+        c.after.env.insert(
+            "COMPOSE_PROFILES".into(),
+            "local_tari, local_miner,local_node".into(),
+        );
+        let again = c.after.clone();
+        let v = judge_case(&c, &ok(), &noop(), &again);
+        assert_eq!(failed(&v), Vec::<&str>::new());
+        // `local_node_extra` is not `local_node`.
+        c.after.env.insert(
+            "COMPOSE_PROFILES".into(),
+            "local_node_extra,local_tari".into(),
+        );
+        let again = c.after.clone();
+        assert_eq!(
+            failed(&judge_case(&c, &ok(), &noop(), &again)),
+            ["env.COMPOSE_PROFILES"]
+        );
+    }
+
+    #[test]
+    fn readiness_needs_status_containers_and_api() {
+        let c = pool_flip();
+        assert!(is_ready(&c.expected, &c.after));
+        assert!(waiting_on(&c.expected, &c.after).is_empty());
+        let mut o = c.after.clone();
+        o.api["pool"]["type"] = json!("Mini");
+        assert!(!is_ready(&c.expected, &o));
+        assert_eq!(waiting_on(&c.expected, &o), ["api.pool.type"]);
+        let mut o = c.after.clone();
+        o.containers.retain(|x| x.name != "p2pool");
+        o.status_exit = 1;
+        assert_eq!(
+            waiting_on(&c.expected, &o),
+            ["status_exit=1", "container p2pool"]
+        );
+    }
+
+    #[test]
+    fn a_failed_apply_is_a_verdict_and_skips_idempotency() {
+        let c = pool_flip();
+        let refused = CommandResult {
+            exit_code: 1,
+            output: "error: tari.mode must be local or remote".into(),
+        };
+        let again = c.after.clone();
+        let v = judge_case(&c, &refused, &ok(), &again);
+        assert_eq!(failed(&v), ["apply_exit"]);
+        assert!(!v.iter().any(|v| v.check == "idempotent"));
+        let apply = v.iter().find(|v| v.check == "apply_exit").unwrap();
+        assert!(
+            apply.message.contains("must be local or remote"),
+            "{}",
+            apply.message
+        );
+    }
+
+    #[test]
+    fn the_fast_collector_counts_passes_without_keeping_them() {
+        let c = pool_flip();
+        let mut again = c.after.clone();
+        again.secret_fingerprint = "rotated".into();
+        let mut v = Verdicts::new(false);
+        judge(
+            &c.expected,
+            &c.prediction,
+            &StepFacts {
+                apply: &ok(),
+                ready: READY,
+                before: &c.before,
+                after: &c.after,
+                second_apply: Some(&noop()),
+                after_second: Some(&again),
+                baseline_fingerprint: "fp",
+            },
+            &mut v,
+        );
+        assert_eq!(v.failed, 1);
+        assert!(v.passed > 10);
+        assert_eq!(v.list.len(), 1);
+        assert_eq!(v.list[0].check, "secret_fingerprint");
+    }
+
+    #[test]
+    fn touched_tells_restarts_from_recreates() {
+        let c = pool_flip();
+        let mut after = c.before.clone();
+        after
+            .containers
+            .iter_mut()
+            .find(|x| x.name == "monerod")
+            .unwrap()
+            .started = "t5".into();
+        after
+            .containers
+            .iter_mut()
+            .find(|x| x.name == "tor")
+            .unwrap()
+            .id = "tor-9".into();
+        after.containers.retain(|x| x.name != "tari");
+        let t = Touched::between(&c.before, &after);
+        assert_eq!(t.restarted, ["monerod"]);
+        assert_eq!(t.recreated, ["tor"]);
+        assert_eq!(t.removed, ["tari"]);
+        assert!(t.created.is_empty());
+    }
+}

@@ -1,0 +1,164 @@
+//! `canary run` end to end on the simulated stack: exit codes, the seed and the replay line,
+//! the run directory and the `latest` link.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use canary::journal::{Event, read_journal};
+
+fn canary(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_canary"))
+        .current_dir(dir)
+        .env("CI", "1")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn a_clean_run_on_the_sim_passes_and_writes_its_run_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = canary(dir.path(), &["run", "--seed", "7", "--max-steps", "12"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let seed = canary::rng::Seed::from_u64(7).to_string();
+    assert!(out.contains(&format!("seed {seed}")), "{out}");
+    assert!(out.contains("PASSED"), "{out}");
+    let latest = dir.path().join("reports/latest");
+    let target = std::fs::read_link(&latest).unwrap();
+    assert!(target.to_string_lossy().ends_with(&seed[..8]), "{target:?}");
+    let entries = read_journal(&latest.join("journal.jsonl")).unwrap();
+    assert!(
+        matches!(&entries[0].event, Event::Manifest { seed: s, target, .. } if *s == seed && target == "sim")
+    );
+    assert!(matches!(entries[1].event, Event::Plan { .. }));
+    assert!(matches!(
+        entries.last().unwrap().event,
+        Event::RunEnd {
+            passed: true,
+            steps: 12,
+            exit_code: 0,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_fault_fails_the_run_and_prints_the_seed_and_the_replay_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("run");
+    let o = canary(
+        dir.path(),
+        &[
+            "run",
+            "--seed",
+            "3",
+            "--fault",
+            "rotated-proxy-token",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    let seed = canary::rng::Seed::from_u64(3).to_string();
+    let replay =
+        format!("replay: canary run --seed {seed} --target sim --fault rotated-proxy-token");
+    assert!(out.contains(&replay), "{out}");
+    assert!(out.contains("FAIL step"), "{out}");
+    assert!(out.contains("secret_fingerprint"), "{out}");
+    assert!(
+        !dir.path().join("reports").exists(),
+        "--out must not touch reports/"
+    );
+
+    // The replay line reproduces the same failures.
+    let again = dir.path().join("again");
+    let o2 = canary(
+        dir.path(),
+        &[
+            "run",
+            "--seed",
+            &seed,
+            "--target",
+            "sim",
+            "--fault",
+            "rotated-proxy-token",
+            "--out",
+            again.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o2.status.code(), Some(1));
+    assert_eq!(
+        journal_without_wall_clock(&out_dir.join("journal.jsonl")),
+        journal_without_wall_clock(&again.join("journal.jsonl"))
+    );
+}
+
+/// The journal minus the wall-clock fields and the run id (the time of the run).
+fn journal_without_wall_clock(path: &Path) -> Vec<serde_json::Value> {
+    read_journal(path)
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            let mut v = serde_json::to_value(&e).unwrap();
+            let o = v.as_object_mut().unwrap();
+            o.remove("ts");
+            o.remove("wall_ms");
+            o.remove("run_id");
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn usage_and_model_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (vec!["run", "--fault", "no-such-fault"], "no-such-fault"),
+        (vec!["run", "--seed", "xyz"], "seed"),
+        (vec!["run", "--plan", "missing.json"], "missing.json"),
+        (vec!["run", "--model", "missing.toml"], "missing.toml"),
+        (vec!["run", "--strength", "9"], "strength"),
+    ] {
+        let o = canary(dir.path(), &args);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {out}");
+        assert!(out.to_lowercase().contains(says), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn a_saved_plan_runs_as_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let model =
+        canary::model::load_str(canary::model::BUILTIN_PITHEAD, Path::new("p.toml")).unwrap();
+    let plan = serde_json::json!({
+        "model_hash": model.hash,
+        "walk": [
+            {"config": {"p2pool.pool": "main"}},
+            {"config": {"p2pool.pool": "main", "dashboard.secure": false}},
+            {"config": {}},
+        ],
+    });
+    std::fs::write(dir.path().join("plan.json"), plan.to_string()).unwrap();
+    let o = canary(
+        dir.path(),
+        &["run", "--seed", "1", "--plan", "plan.json", "--out", "r"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let steps = read_journal(&dir.path().join("r/journal.jsonl"))
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.event, Event::StepStart { .. }))
+        .count();
+    assert_eq!(steps, 3);
+}
