@@ -12,6 +12,7 @@ pub mod journal;
 pub mod model;
 pub mod oracle;
 pub mod plan;
+pub mod report;
 pub mod rng;
 pub mod shrink;
 pub mod run;

@@ -5,6 +5,7 @@ mod faults;
 mod model_args;
 mod plan;
 mod run;
+mod report;
 mod show_model;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ pub enum Command {
     Faults(faults::Args),
     /// Run a planned walk on a target, check the box after every step, journal everything.
     Run(run::Args),
+    /// Re-derive a run's reports from its journal, or merge several shards' runs into one.
+    Report(report::Args),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -47,6 +50,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Plan(args) => plan::run(args),
         Command::Faults(args) => faults::run(args),
         Command::Run(args) => run::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(code) => code,
