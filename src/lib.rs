@@ -8,13 +8,16 @@
 pub mod cli;
 pub mod errors;
 pub mod faults;
+pub mod fuzz;
 pub mod journal;
 pub mod model;
 pub mod oracle;
 pub mod plan;
+pub mod regress;
 pub mod report;
 pub mod rng;
-pub mod shrink;
 pub mod run;
+pub mod shrink;
 pub mod sim;
+pub mod strategy;
 pub mod target;

@@ -2,10 +2,12 @@
 //! calls into the library; nothing here decides behaviour the library should own.
 
 mod faults;
+mod fuzz;
 mod model_args;
 mod plan;
-mod run;
+mod replay;
 mod report;
+mod run;
 mod show_model;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +43,10 @@ pub enum Command {
     Run(run::Args),
     /// Re-derive a run's reports from its journal, or merge several shards' runs into one.
     Report(report::Args),
+    /// Fuzz random transition sequences, shrink each failure, save it as a regression.
+    Fuzz(fuzz::Args),
+    /// Replay saved regressions (a file or a directory, default regressions/).
+    Replay(replay::Args),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -51,6 +57,8 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Faults(args) => faults::run(args),
         Command::Run(args) => run::run(args),
         Command::Report(args) => report::run(args),
+        Command::Fuzz(args) => fuzz::run(args),
+        Command::Replay(args) => replay::run(args),
     };
     match result {
         Ok(code) => code,
