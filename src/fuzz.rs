@@ -1,5 +1,6 @@
 //! The fuzzer: runs random transition sequences ([`strategy`](crate::strategy)) on the
-//! in-process fast path ([`run::check_walk`]), and turns every new failure into a minimal,
+//! in-process fast path ([`run::run_walk_cached`], the
+//! cached form of [`run::check_walk`]), and turns every new failure into a minimal,
 //! confirmed reproduction ([`shrink`](crate::shrink)) ready to be saved as a regression.
 //!
 //! Case `i` of a run with seed `S` is generated from [`strategy::case_seed`]`(S, i)`, and that
@@ -54,6 +55,9 @@ pub struct SimOracle<'m> {
     baseline: Config,
     runtime: tokio::runtime::Runtime,
     options: RunOptions,
+    /// Expectations and config.json documents kept across runs: every run starts from the
+    /// same baseline, so what one run computed for a config holds for the next.
+    cache: run::WalkCache,
     /// When set, a failing step that fails this signature among others reports it, so the
     /// order of checks within a step does not change how a candidate is judged.
     pub want: Option<Signature>,
@@ -88,6 +92,7 @@ impl<'m> SimOracle<'m> {
                 keep_failures: 64,
                 ..RunOptions::default()
             },
+            cache: run::WalkCache::new(),
             want: None,
             runs: 0,
             applies: 0,
@@ -115,13 +120,24 @@ impl Oracle<Config> for SimOracle<'_> {
             &self.baseline,
             steps.iter().cloned(),
         );
-        let result = self.runtime.block_on(run::check_walk(
-            &mut target,
-            self.model,
-            self.supplied,
-            &planned,
-            &self.options,
-        ));
+        let (model, supplied, options, cache) =
+            (self.model, self.supplied, &self.options, &mut self.cache);
+        let result = self.runtime.block_on(async {
+            let baseline = run::snapshot(&mut target)
+                .await
+                .map_err(|source| run::RunError::Target { step: None, source })?;
+            run::run_walk_cached(
+                &mut target,
+                model,
+                supplied,
+                &baseline,
+                &planned,
+                options,
+                &mut run::Quiet,
+                cache,
+            )
+            .await
+        });
         let out = match result {
             Ok(out) => out,
             Err(e) => {
