@@ -398,3 +398,72 @@ fn target_error_verdict(signature: &Signature) -> Verdict {
         message: "the target failed a command".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn verdict(check: &str, observed: serde_json::Value, expected: serde_json::Value) -> Verdict {
+        Verdict {
+            check: check.into(),
+            passed: false,
+            observed,
+            expected,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn signatures_name_the_kind_not_the_values() {
+        let s = |c, o, e| signature_of(&verdict(c, o, e)).to_string();
+        assert_eq!(
+            s("containers.running", json!(["a"]), json!(["a", "b"])),
+            "containers.running (missing)"
+        );
+        assert_eq!(
+            s("containers.absent", json!(["a", "x"]), json!(["a"])),
+            "containers.absent (unexpected)"
+        );
+        assert_eq!(
+            s("recreated", json!(["a"]), json!(["b"])),
+            "recreated (mismatch)"
+        );
+        assert_eq!(s("status_exit", json!(1), json!(0)), "status_exit (exit 1)");
+        // Values that depend on the config never enter the signature.
+        assert_eq!(
+            signature_of(&verdict("env.X", json!("a"), json!("b"))),
+            signature_of(&verdict("env.X", json!("c"), json!("d")))
+        );
+    }
+
+    #[test]
+    fn a_fuzz_run_repeats_from_its_seed() {
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("p.toml"),
+        )
+        .unwrap();
+        let s = Supplied::default();
+        let options = FuzzOptions {
+            seed: Seed::from_u64(5),
+            cases: 10,
+            steps: 10,
+            faults: vec![Fault::RenamedLeftoverContainer],
+            keep_going: true,
+            ..FuzzOptions::default()
+        };
+        let a = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
+        let b = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
+        assert_eq!(a.steps_run, b.steps_run);
+        assert_eq!(a.failures.len(), b.failures.len());
+        assert!(!a.failures.is_empty());
+        for (x, y) in a.failures.iter().zip(&b.failures) {
+            assert_eq!(x.case_seed, y.case_seed);
+            assert_eq!(x.minimal(), y.minimal());
+        }
+        // A duplicate signature is counted, not shrunk again.
+        let sigs: BTreeSet<_> = a.failures.iter().map(|f| &f.signature).collect();
+        assert_eq!(sigs.len(), a.failures.len());
+    }
+}
