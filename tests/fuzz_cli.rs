@@ -76,3 +76,25 @@ fn an_unknown_fault_is_a_usage_error() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown fault 'nope'"), "{err}");
 }
+
+#[test]
+fn a_regression_that_fails_differently_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
+    let file = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    v["failing"]["check"] = serde_json::json!("status_exit");
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, v.to_string()).unwrap();
+    let (code, out, _) = canary(&["replay", edited.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("UNMET") && out.contains("fails differently"),
+        "{out}"
+    );
+}
