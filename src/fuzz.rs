@@ -466,4 +466,21 @@ mod tests {
         let sigs: BTreeSet<_> = a.failures.iter().map(|f| &f.signature).collect();
         assert_eq!(sigs.len(), a.failures.len());
     }
+
+    #[test]
+    fn a_spent_time_budget_starts_no_case() {
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("p.toml"),
+        )
+        .unwrap();
+        let options = FuzzOptions {
+            cases: 5,
+            time_budget: Some(Duration::ZERO),
+            ..FuzzOptions::default()
+        };
+        let r = fuzz(&m, &Supplied::default(), &options, &mut |_| {}).unwrap();
+        assert!(r.out_of_time);
+        assert_eq!(r.cases_run, 0);
+    }
 }
