@@ -2,8 +2,10 @@
 //! calls into the library; nothing here decides behaviour the library should own.
 
 mod faults;
+mod fuzz;
 mod model_args;
 mod plan;
+mod replay;
 mod report;
 mod run;
 mod show_model;
@@ -41,6 +43,10 @@ pub enum Command {
     Report(report::Args),
     /// Run a planned walk on a target, check the box after every step, journal everything.
     Run(run::Args),
+    /// Fuzz random transition sequences, shrink each failure, save it as a regression.
+    Fuzz(fuzz::Args),
+    /// Replay saved regressions (a file or a directory, default regressions/).
+    Replay(replay::Args),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -51,6 +57,8 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Faults(args) => faults::run(args),
         Command::Report(args) => report::run(args),
         Command::Run(args) => run::run(args),
+        Command::Fuzz(args) => fuzz::run(args),
+        Command::Replay(args) => replay::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,228 @@
+//! `canary fuzz`: random transition sequences on the fast path; every new failure confirmed,
+//! shrunk, printed with its seed and replay command, and saved under `regressions/`. Exit 0
+//! when no failure was found, 1 when one was, 2 on usage or model errors.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use super::{EXIT_FAILED, EXIT_OK, ModelArgs};
+use crate::faults;
+use crate::fuzz::{self, Found, FuzzEvent, FuzzOptions};
+use crate::regress::Regression;
+use crate::rng::Seed;
+use crate::shrink::ShrinkOptions;
+
+/// Where the sequences run. More kinds (`local`, `ssh`) join as box targets land.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FuzzTarget {
+    /// The in-process simulated Pithead.
+    Sim,
+}
+
+/// Arguments of `canary fuzz`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// Random sequences to run.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub cases: usize,
+
+    /// Steps (applies) per sequence.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub steps: usize,
+
+    /// Seed of the run: 64 hex characters or an integer. Default: a fresh one, printed.
+    #[arg(long)]
+    pub seed: Option<Seed>,
+
+    /// Where to run the sequences.
+    #[arg(long, value_enum, default_value = "sim")]
+    pub target: FuzzTarget,
+
+    /// Switch on an injected fault (repeatable); `canary faults` lists them.
+    #[arg(long = "fault", value_name = "NAME")]
+    pub faults: Vec<String>,
+
+    /// Stop starting new cases after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub time_budget: Option<u64>,
+
+    /// Keep going after the first failure, collecting distinct failures (by signature).
+    #[arg(long)]
+    pub keep_going: bool,
+
+    /// At most this many applies per shrink.
+    #[arg(long, value_name = "N")]
+    pub shrink_applies: Option<usize>,
+
+    /// At most this many seconds per shrink.
+    #[arg(long, value_name = "SECONDS")]
+    pub shrink_time: Option<u64>,
+
+    /// Where minimal failures are saved.
+    #[arg(long, default_value = "regressions", value_name = "DIR")]
+    pub regressions: PathBuf,
+
+    /// Do not save regressions.
+    #[arg(long)]
+    pub no_save: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let model = args.model.load()?;
+    let supplied = args.model.supplied(&model)?;
+    let faults = faults::parse_all(&args.faults)?;
+    let seed = args.seed.unwrap_or_else(Seed::random);
+    let options = FuzzOptions {
+        seed,
+        cases: args.cases,
+        steps: args.steps,
+        faults: faults.clone(),
+        keep_going: args.keep_going,
+        time_budget: args.time_budget.map(Duration::from_secs),
+        shrink: ShrinkOptions {
+            max_applies: args.shrink_applies,
+            max_time: args.shrink_time.map(Duration::from_secs),
+            verify: true,
+        },
+        confirm_runs: 2,
+    };
+    println!(
+        "canary fuzz: model {}, target sim, faults [{}], {} cases x {} steps, seed {seed}",
+        model.name,
+        args.faults.join(", "),
+        args.cases,
+        args.steps
+    );
+    let began = Instant::now();
+    let every = (args.cases / 10).max(1);
+    let mut saved = Vec::new();
+    let mut save_error = None;
+    let report = fuzz::fuzz(&model, &supplied, &options, &mut |event| match event {
+        FuzzEvent::CaseDone { case, .. } => {
+            if (case + 1) % every == 0 {
+                println!("  {} cases run", case + 1);
+            }
+        }
+        FuzzEvent::Failure(f) => {
+            println!(
+                "FAIL case {} (seed {}): {} at step {} of {}",
+                f.case,
+                f.case_seed,
+                f.signature,
+                f.failed_at,
+                f.sequence.len()
+            );
+            println!(
+                "  observed {} expected {}",
+                f.verdict.observed, f.verdict.expected
+            );
+            match &f.found {
+                Found::Flaky {
+                    reproduced,
+                    outcomes,
+                } => println!(
+                    "  FLAKY: reproduced {reproduced} of {} replays; not shrunk",
+                    outcomes.len()
+                ),
+                Found::Shrunk { report, .. } => {
+                    println!(
+                        "  shrunk to {} steps in {} applies ({}1-minimal{})",
+                        report.minimal.len(),
+                        report.applies,
+                        if report.one_minimal {
+                            ""
+                        } else {
+                            "not proven "
+                        },
+                        if report.budget_exhausted {
+                            ", budget exhausted"
+                        } else {
+                            ""
+                        }
+                    );
+                    for p in report.passes.iter().filter(|p| p.candidates > 0) {
+                        println!(
+                            "    {:<9} removed {} steps, {} changes ({} candidates, {} applies)",
+                            p.name, p.steps_removed, p.changes_removed, p.candidates, p.applies
+                        );
+                    }
+                    for (i, step) in crate::regress::step_labels(
+                        &model,
+                        &model.default_config(),
+                        &report.minimal,
+                    )
+                    .iter()
+                    .enumerate()
+                    {
+                        let set: Vec<String> =
+                            step.iter().map(|(a, v)| format!("{a}={v}")).collect();
+                        println!(
+                            "    step {i}: {}",
+                            if set.is_empty() {
+                                "(re-apply unchanged)".to_string()
+                            } else {
+                                set.join(" ")
+                            }
+                        );
+                    }
+                    if !args.no_save
+                        && let Some(r) = Regression::from_failure(&model, f, &faults, args.steps)
+                    {
+                        match r.save(&args.regressions) {
+                            Ok(p) => {
+                                println!("  saved {}", p.display());
+                                println!("  replay: canary replay {}", p.display());
+                                saved.push(p);
+                            }
+                            Err(e) => {
+                                save_error = Some(format!(
+                                    "cannot save into {}: {e}",
+                                    args.regressions.display()
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
+            let mut line = format!(
+                "  rerun: canary fuzz --seed {seed} --cases {} --steps {}",
+                f.case + 1,
+                args.steps
+            );
+            for n in &args.faults {
+                line.push_str(&format!(" --fault {n}"));
+            }
+            println!("{line}");
+        }
+    })
+    .context("cannot fuzz")?;
+    if let Some(e) = save_error {
+        anyhow::bail!(e);
+    }
+    let secs = began.elapsed().as_secs_f64();
+    let case_secs = report.case_time.as_secs_f64().max(1e-9);
+    println!(
+        "{} cases, {} steps in {secs:.2}s ({:.0} cases/s, {:.0} steps/s on cases); {} distinct failures, {} duplicates{}",
+        report.cases_run,
+        report.steps_run,
+        report.cases_run as f64 / case_secs,
+        report.steps_run as f64 / case_secs,
+        report.failures.len(),
+        report.duplicates,
+        if report.out_of_time {
+            "; stopped by the time budget"
+        } else {
+            ""
+        }
+    );
+    Ok(if report.failures.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
+}

@@ -1,0 +1,78 @@
+//! `canary replay [FILE|DIR]`: replays saved regressions and says for each whether it still
+//! fails the same way, passes, or fails differently. A file saved with `expect = "fail"` (found
+//! with injected faults) must still fail the same way; one saved with `expect = "pass"` (a fixed
+//! bug) must pass. Exit 0 when every file met its expectation, 1 when any did not, 2 when a file
+//! is corrupt or outdated (the error names the file) or on usage errors.
+
+use std::path::PathBuf;
+
+use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelArgs};
+use crate::regress::{self, Replayed};
+
+/// Arguments of `canary replay`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// A regression file or a directory of them.
+    #[arg(default_value = "regressions", value_name = "FILE|DIR")]
+    pub path: PathBuf,
+
+    /// Regenerate each sequence from its seed instead of its saved steps.
+    #[arg(long)]
+    pub by_seed: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let model = args.model.load()?;
+    let supplied = args.model.supplied(&model)?;
+    if !args.path.exists() {
+        anyhow::bail!(
+            "{} does not exist; give a regression file or directory",
+            args.path.display()
+        );
+    }
+    let results = regress::replay_dir(&args.path, &model, &supplied, args.by_seed)?;
+    let (mut unmet, mut broken) = (0, 0);
+    for r in &results {
+        for w in &r.warnings {
+            eprintln!("warning: {w}");
+        }
+        let expect = r.regression.as_ref().map_or(String::new(), |g| {
+            format!("expect {:?}", g.expect).to_lowercase()
+        });
+        match &r.result {
+            Err(e) => {
+                broken += 1;
+                eprintln!("error: {e}");
+            }
+            Ok(res) => {
+                let what = match res {
+                    Replayed::StillFails { at } => format!("still fails the same way at step {at}"),
+                    Replayed::Passes => "passes".to_string(),
+                    Replayed::FailsDifferently { signature, at } => {
+                        format!("fails differently: {signature} at step {at}")
+                    }
+                };
+                let verdict = if r.met() { "ok" } else { "UNMET" };
+                if !r.met() {
+                    unmet += 1;
+                }
+                println!("{verdict:<5} {} ({expect}): {what}", r.path.display());
+            }
+        }
+    }
+    println!(
+        "{} regressions: {} met, {unmet} unmet, {broken} unreadable",
+        results.len(),
+        results.len() - unmet - broken
+    );
+    Ok(if broken > 0 {
+        EXIT_USAGE
+    } else if unmet > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
+}

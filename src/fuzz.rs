@@ -1,0 +1,486 @@
+//! The fuzzer: runs random transition sequences ([`strategy`](crate::strategy)) on the
+//! in-process fast path ([`run::run_walk_cached`], the
+//! cached form of [`run::check_walk`]), and turns every new failure into a minimal,
+//! confirmed reproduction ([`shrink`](crate::shrink)) ready to be saved as a regression.
+//!
+//! Case `i` of a run with seed `S` is generated from [`strategy::case_seed`]`(S, i)`, and that
+//! case seed also seeds the simulated box, so a case reproduces alone from its own seed.
+//! Failures are deduplicated by [`Signature`]: a failure whose signature was already found is
+//! counted, not confirmed or shrunk again.
+//!
+//! The target is the simulated stack today ([`SimOracle`]); box targets will be more
+//! [`Oracle`]s built by the same [`fuzz`] loop.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use crate::faults::Fault;
+use crate::journal::Verdict;
+use crate::model::{Config, Model, Supplied};
+use crate::rng::Seed;
+use crate::run::{self, RunOptions};
+use crate::shrink::{self, Confirmation, Oracle, Outcome, ShrinkOptions, ShrinkReport, Signature};
+use crate::strategy::{self, Generator, NoValue};
+use crate::target::sim::SimTarget;
+
+/// The signature of a failed verdict: its check, and a kind of observation that stays the
+/// same from run to run (`missing`/`unexpected` for lists, `exit N` for exit codes,
+/// `mismatch` otherwise), never a raw value that depends on the config.
+pub fn signature_of(v: &Verdict) -> Signature {
+    use serde_json::Value;
+    let kind = match (&v.observed, &v.expected) {
+        (Value::Array(o), Value::Array(e)) => {
+            let missing = e.iter().any(|x| !o.contains(x));
+            let extra = o.iter().any(|x| !e.contains(x));
+            match (missing, extra) {
+                (true, false) => "missing".to_string(),
+                (false, true) => "unexpected".to_string(),
+                _ => "mismatch".to_string(),
+            }
+        }
+        (Value::Number(n), _) if v.check.ends_with("_exit") => format!("exit {n}"),
+        _ => "mismatch".to_string(),
+    };
+    Signature::new(v.check.clone(), kind)
+}
+
+/// Replays sequences of configs on a fresh simulated box each time (the sim with its faults,
+/// seeded with the case seed), stopping at the first failing step. Implements the shrinker's
+/// [`Oracle`].
+pub struct SimOracle<'m> {
+    model: &'m Model,
+    supplied: &'m Supplied,
+    seed: Seed,
+    faults: Vec<Fault>,
+    baseline: Config,
+    runtime: tokio::runtime::Runtime,
+    options: RunOptions,
+    /// Expectations and config.json documents kept across runs: every run starts from the
+    /// same baseline, so what one run computed for a config holds for the next.
+    cache: run::WalkCache,
+    /// When set, a failing step that fails this signature among others reports it, so the
+    /// order of checks within a step does not change how a candidate is judged.
+    pub want: Option<Signature>,
+    /// Runs made.
+    pub runs: usize,
+    /// Steps applied over all runs.
+    pub applies: usize,
+    /// The failing verdict of the last failing run, with its step.
+    pub last_failure: Option<(usize, Verdict)>,
+}
+
+impl<'m> SimOracle<'m> {
+    /// An oracle on the simulated stack with `faults`, boxes seeded with `seed`.
+    pub fn new(
+        model: &'m Model,
+        supplied: &'m Supplied,
+        seed: Seed,
+        faults: &[Fault],
+    ) -> std::io::Result<SimOracle<'m>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        Ok(SimOracle {
+            model,
+            supplied,
+            seed,
+            faults: faults.to_vec(),
+            baseline: model.default_config(),
+            runtime,
+            options: RunOptions {
+                fail_fast: true,
+                keep_failures: 64,
+                ..RunOptions::default()
+            },
+            cache: run::WalkCache::new(),
+            want: None,
+            runs: 0,
+            applies: 0,
+            last_failure: None,
+        })
+    }
+
+    /// Changes the seed of the boxes of later runs.
+    pub fn set_seed(&mut self, seed: Seed) {
+        self.seed = seed;
+    }
+}
+
+impl Oracle<Config> for SimOracle<'_> {
+    fn baseline(&self) -> &Config {
+        &self.baseline
+    }
+
+    fn run(&mut self, steps: &[Config]) -> Outcome {
+        self.runs += 1;
+        let mut target = SimTarget::new(self.seed, &self.faults);
+        let planned = run::steps_from(
+            self.model,
+            self.supplied,
+            &self.baseline,
+            steps.iter().cloned(),
+        );
+        let (model, supplied, options, cache) =
+            (self.model, self.supplied, &self.options, &mut self.cache);
+        let result = self.runtime.block_on(async {
+            let baseline = run::snapshot(&mut target)
+                .await
+                .map_err(|source| run::RunError::Target { step: None, source })?;
+            run::run_walk_cached(
+                &mut target,
+                model,
+                supplied,
+                &baseline,
+                &planned,
+                options,
+                &mut run::Quiet,
+                cache,
+            )
+            .await
+        });
+        let out = match result {
+            Ok(out) => out,
+            Err(e) => {
+                // The simulated box does not fail its commands; if it ever does, that is a
+                // failure of its own kind at the step it named.
+                let failed_at = match &e {
+                    run::RunError::Target { step, .. } => step.unwrap_or(0),
+                    run::RunError::Journal(_) => 0,
+                };
+                self.applies += failed_at + 1;
+                self.last_failure = None;
+                return Outcome::Fail {
+                    signature: Signature::new("target", "error"),
+                    failed_at,
+                    applies: failed_at + 1,
+                };
+            }
+        };
+        self.applies += out.steps_run;
+        let Some(first) = out.failures.first() else {
+            return Outcome::Pass {
+                applies: out.steps_run,
+            };
+        };
+        let at = first.step;
+        let chosen = self
+            .want
+            .as_ref()
+            .and_then(|w| {
+                out.failures
+                    .iter()
+                    .filter(|f| f.step == at)
+                    .find(|f| &signature_of(&f.verdict) == w)
+            })
+            .unwrap_or(first);
+        self.last_failure = Some((at, chosen.verdict.clone()));
+        Outcome::Fail {
+            signature: signature_of(&chosen.verdict),
+            failed_at: at,
+            applies: at + 1,
+        }
+    }
+}
+
+/// What a fuzz run does.
+#[derive(Debug, Clone)]
+pub struct FuzzOptions {
+    pub seed: Seed,
+    /// Sequences to run.
+    pub cases: usize,
+    /// Steps per sequence.
+    pub steps: usize,
+    pub faults: Vec<Fault>,
+    /// Collect every distinct failure instead of stopping at the first.
+    pub keep_going: bool,
+    /// Stop starting cases after this much wall time.
+    pub time_budget: Option<Duration>,
+    /// Budgets of each shrink.
+    pub shrink: ShrinkOptions,
+    /// Replays of a failure before shrinking it (each must fail the same way at the same
+    /// step).
+    pub confirm_runs: usize,
+}
+
+impl Default for FuzzOptions {
+    fn default() -> Self {
+        FuzzOptions {
+            seed: Seed::from_u64(0),
+            cases: 100,
+            steps: 20,
+            faults: Vec::new(),
+            keep_going: false,
+            time_budget: None,
+            shrink: ShrinkOptions::default(),
+            confirm_runs: 2,
+        }
+    }
+}
+
+/// How a found failure ended.
+#[derive(Debug, Clone)]
+pub enum Found {
+    /// It reproduced and was shrunk.
+    Shrunk {
+        report: Box<ShrinkReport<Config>>,
+        /// The minimal sequence's failing verdict (observed and expected values).
+        verdict: Verdict,
+    },
+    /// It did not reproduce the same way on replay: reported, not shrunk.
+    Flaky {
+        reproduced: usize,
+        outcomes: Vec<Outcome>,
+    },
+}
+
+/// One distinct failure the fuzzer found.
+#[derive(Debug, Clone)]
+pub struct FuzzFailure {
+    /// Index of the case that found it.
+    pub case: usize,
+    /// The case's own seed (generates its sequence and seeds its box).
+    pub case_seed: Seed,
+    pub signature: Signature,
+    /// The generated sequence, as run (steps after the failing one never ran).
+    pub sequence: Vec<Config>,
+    /// The first failing step of the generated sequence.
+    pub failed_at: usize,
+    /// The failing verdict as first seen.
+    pub verdict: Verdict,
+    pub found: Found,
+}
+
+impl FuzzFailure {
+    /// The minimal sequence when it was shrunk.
+    pub fn minimal(&self) -> Option<&[Config]> {
+        match &self.found {
+            Found::Shrunk { report, .. } => Some(&report.minimal),
+            Found::Flaky { .. } => None,
+        }
+    }
+}
+
+/// What a fuzz run amounted to.
+#[derive(Debug, Clone, Default)]
+pub struct FuzzReport {
+    pub cases_run: usize,
+    /// Steps applied by the cases (shrinking and confirming excluded).
+    pub steps_run: usize,
+    /// Distinct failures, in the order found.
+    pub failures: Vec<FuzzFailure>,
+    /// Failing cases whose signature had already been found.
+    pub duplicates: usize,
+    /// Whether the time budget stopped the run before all cases ran.
+    pub out_of_time: bool,
+    /// Wall time spent running cases (shrinking excluded).
+    pub case_time: Duration,
+}
+
+/// What the fuzzer tells its caller as it goes.
+#[derive(Debug)]
+pub enum FuzzEvent<'a> {
+    /// A case finished without a new failure.
+    CaseDone { case: usize, failed: bool },
+    /// A new failure was found, confirmed or not, and shrunk if it reproduced.
+    Failure(&'a FuzzFailure),
+}
+
+/// Why a fuzz run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum FuzzError {
+    #[error(transparent)]
+    NoValue(#[from] NoValue),
+    #[error("cannot start the simulated target's runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// Runs the fuzz cases on the simulated stack; see the module docs.
+pub fn fuzz(
+    model: &Model,
+    supplied: &Supplied,
+    options: &FuzzOptions,
+    on_event: &mut dyn FnMut(FuzzEvent<'_>),
+) -> Result<FuzzReport, FuzzError> {
+    let generator = Generator::new(model, supplied)?;
+    let start = model.default_config();
+    let mut oracle = SimOracle::new(model, supplied, options.seed, &options.faults)?;
+    let mut report = FuzzReport::default();
+    let mut seen: BTreeSet<Signature> = BTreeSet::new();
+    let began = Instant::now();
+    for case in 0..options.cases {
+        if options.time_budget.is_some_and(|b| began.elapsed() >= b) {
+            report.out_of_time = true;
+            break;
+        }
+        let case_seed = strategy::case_seed(&options.seed, case as u64);
+        let sequence = generator.sequence(&mut case_seed.rng("fuzz.case"), &start, options.steps);
+        oracle.set_seed(case_seed);
+        oracle.want = None;
+        let t = Instant::now();
+        let outcome = oracle.run(&sequence);
+        report.case_time += t.elapsed();
+        report.cases_run += 1;
+        report.steps_run += outcome.applies();
+        let Outcome::Fail {
+            signature,
+            failed_at,
+            ..
+        } = outcome
+        else {
+            on_event(FuzzEvent::CaseDone {
+                case,
+                failed: false,
+            });
+            continue;
+        };
+        if !seen.insert(signature.clone()) {
+            report.duplicates += 1;
+            on_event(FuzzEvent::CaseDone { case, failed: true });
+            continue;
+        }
+        let verdict = oracle
+            .last_failure
+            .as_ref()
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| target_error_verdict(&signature));
+        oracle.want = Some(signature.clone());
+        let found = match shrink::confirm(&sequence, &signature, &mut oracle, options.confirm_runs)
+        {
+            Confirmation::Flaky {
+                reproduced,
+                outcomes,
+                ..
+            } => Found::Flaky {
+                reproduced,
+                outcomes,
+            },
+            Confirmation::Reproduced { failure, .. } => {
+                let shrunk =
+                    shrink::shrink(model, supplied, &failure, &mut oracle, &options.shrink);
+                // Replay the minimal sequence once more for its observed/expected values.
+                oracle.run(&shrunk.minimal);
+                let verdict = oracle
+                    .last_failure
+                    .as_ref()
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_else(|| target_error_verdict(&signature));
+                Found::Shrunk {
+                    report: Box::new(shrunk),
+                    verdict,
+                }
+            }
+        };
+        report.failures.push(FuzzFailure {
+            case,
+            case_seed,
+            signature,
+            sequence,
+            failed_at,
+            verdict,
+            found,
+        });
+        on_event(FuzzEvent::Failure(
+            report.failures.last().expect("just pushed"),
+        ));
+        if !options.keep_going {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+fn target_error_verdict(signature: &Signature) -> Verdict {
+    Verdict {
+        check: signature.check.clone(),
+        passed: false,
+        observed: serde_json::Value::String(signature.kind.clone()),
+        expected: serde_json::Value::Null,
+        message: "the target failed a command".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn verdict(check: &str, observed: serde_json::Value, expected: serde_json::Value) -> Verdict {
+        Verdict {
+            check: check.into(),
+            passed: false,
+            observed,
+            expected,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn signatures_name_the_kind_not_the_values() {
+        let s = |c, o, e| signature_of(&verdict(c, o, e)).to_string();
+        assert_eq!(
+            s("containers.running", json!(["a"]), json!(["a", "b"])),
+            "containers.running (missing)"
+        );
+        assert_eq!(
+            s("containers.absent", json!(["a", "x"]), json!(["a"])),
+            "containers.absent (unexpected)"
+        );
+        assert_eq!(
+            s("recreated", json!(["a"]), json!(["b"])),
+            "recreated (mismatch)"
+        );
+        assert_eq!(s("status_exit", json!(1), json!(0)), "status_exit (exit 1)");
+        // Values that depend on the config never enter the signature.
+        assert_eq!(
+            signature_of(&verdict("env.X", json!("a"), json!("b"))),
+            signature_of(&verdict("env.X", json!("c"), json!("d")))
+        );
+    }
+
+    #[test]
+    fn a_fuzz_run_repeats_from_its_seed() {
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("p.toml"),
+        )
+        .unwrap();
+        let s = Supplied::default();
+        let options = FuzzOptions {
+            seed: Seed::from_u64(5),
+            cases: 10,
+            steps: 10,
+            faults: vec![Fault::RenamedLeftoverContainer],
+            keep_going: true,
+            ..FuzzOptions::default()
+        };
+        let a = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
+        let b = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
+        assert_eq!(a.steps_run, b.steps_run);
+        assert_eq!(a.failures.len(), b.failures.len());
+        assert!(!a.failures.is_empty());
+        for (x, y) in a.failures.iter().zip(&b.failures) {
+            assert_eq!(x.case_seed, y.case_seed);
+            assert_eq!(x.minimal(), y.minimal());
+        }
+        // A duplicate signature is counted, not shrunk again.
+        let sigs: BTreeSet<_> = a.failures.iter().map(|f| &f.signature).collect();
+        assert_eq!(sigs.len(), a.failures.len());
+    }
+
+    #[test]
+    fn a_spent_time_budget_starts_no_case() {
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("p.toml"),
+        )
+        .unwrap();
+        let options = FuzzOptions {
+            cases: 5,
+            time_budget: Some(Duration::ZERO),
+            ..FuzzOptions::default()
+        };
+        let r = fuzz(&m, &Supplied::default(), &options, &mut |_| {}).unwrap();
+        assert!(r.out_of_time);
+        assert_eq!(r.cases_run, 0);
+    }
+}

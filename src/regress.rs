@@ -1,0 +1,448 @@
+//! Saved regressions: one JSON file per minimal failure under `regressions/`, replayed forever
+//! after by `canary replay` (and by `canary run`/`fuzz` before they start, via
+//! [`replay_dir`]).
+//!
+//! A file holds the explicit minimal step list as axis → value labels (only the axes each step
+//! changes from the one before, starting from the recorded baseline), so it survives changes to
+//! the generators; the seed that found it is kept too for `--by-seed`.
+//!
+//! **Expectations.** `expect = "fail"` is written for a failure found with injected faults:
+//! the file documents that canary catches that bug class, so replaying it must still fail with
+//! the same signature. `expect = "pass"` is for a real bug that was fixed: the sequence must
+//! now pass. A replay meets its expectation or not; `canary replay` exits 1 when any file does
+//! not (or fails differently), 2 when a file cannot be read or resolved.
+//!
+//! **Errors.** A file that is not JSON, has another format version, names an unknown axis,
+//! value, fault or target, or another model, is an error naming the file and what is wrong. A
+//! model hash that differs while every axis and value still resolves is only a warning.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::faults::{self, Fault};
+use crate::fuzz::{FuzzFailure, SimOracle};
+use crate::model::{Config, Model, Supplied};
+use crate::rng::Seed;
+use crate::shrink::{Oracle, Outcome, Signature};
+
+/// The file format version this canary writes and reads.
+pub const FORMAT: u32 = 1;
+
+/// What replaying a regression must give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    /// Still fails the same way (found with injected faults: canary must keep catching it).
+    Fail,
+    /// Passes (a real bug, since fixed).
+    Pass,
+}
+
+/// The failing check of a regression.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailingCheck {
+    pub check: String,
+    pub kind: String,
+    /// 0-based step of the minimal sequence that fails (its last).
+    pub step: usize,
+    pub observed: serde_json::Value,
+    pub expected: serde_json::Value,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// One saved regression.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Regression {
+    pub format: u32,
+    pub canary_version: String,
+    pub expect: Expect,
+    pub model: String,
+    pub model_hash: String,
+    /// The case seed that found it (64 hex), for `--by-seed`; it also seeds the simulated box.
+    pub seed: String,
+    /// Length of the generated sequence, for `--by-seed`.
+    pub generated_steps: usize,
+    /// `sim` today.
+    pub target: String,
+    pub faults: Vec<String>,
+    /// Every axis's label at the start.
+    pub baseline: BTreeMap<String, String>,
+    /// Per step, the axes it changes from the previous step (empty: an unchanged re-apply).
+    pub steps: Vec<BTreeMap<String, String>>,
+    pub failing: FailingCheck,
+}
+
+/// Why a regression file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RegressError {
+    #[error("{}: cannot read it: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a regression file: {source}; fix it or delete it and fuzz again", path.display())]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{}: {what}", path.display())]
+    Invalid { path: PathBuf, what: String },
+}
+
+impl Regression {
+    /// The regression for a shrunk fuzz failure; `None` for a flaky one.
+    pub fn from_failure(
+        model: &Model,
+        failure: &FuzzFailure,
+        faults: &[Fault],
+        generated_steps: usize,
+    ) -> Option<Regression> {
+        let crate::fuzz::Found::Shrunk { report, verdict } = &failure.found else {
+            return None;
+        };
+        let base = model.default_config();
+        Some(Regression {
+            format: FORMAT,
+            canary_version: env!("CARGO_PKG_VERSION").to_string(),
+            expect: if faults.is_empty() {
+                Expect::Pass
+            } else {
+                Expect::Fail
+            },
+            model: model.name.clone(),
+            model_hash: model.hash.clone(),
+            seed: failure.case_seed.to_string(),
+            generated_steps,
+            target: "sim".into(),
+            faults: faults.iter().map(|f| f.name().to_string()).collect(),
+            baseline: model.labels(&base),
+            steps: step_labels(model, &base, &report.minimal),
+            failing: FailingCheck {
+                check: failure.signature.check.clone(),
+                kind: failure.signature.kind.clone(),
+                step: report.minimal.len().saturating_sub(1),
+                observed: verdict.observed.clone(),
+                expected: verdict.expected.clone(),
+                message: verdict.message.clone(),
+            },
+        })
+    }
+
+    /// The failing signature.
+    pub fn signature(&self) -> Signature {
+        Signature::new(self.failing.check.clone(), self.failing.kind.clone())
+    }
+
+    /// A stable file name: the signature and a short hash of the model, faults and steps.
+    pub fn file_name(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.model.as_bytes());
+        h.update(self.faults.join(",").as_bytes());
+        h.update(
+            serde_json::to_string(&self.steps)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        let hash = hex::encode(&h.finalize()[..4]);
+        let slug: String = format!("{}-{}", self.failing.check, self.failing.kind)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        format!("{}-{hash}.json", slug.trim_matches('-'))
+    }
+
+    /// Writes the file into `dir` (created if missing); returns its path.
+    pub fn save(&self, dir: &Path) -> std::io::Result<PathBuf> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(self.file_name());
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(&path, text + "\n")?;
+        Ok(path)
+    }
+
+    /// Reads and checks the format of one file.
+    pub fn load(path: &Path) -> Result<Regression, RegressError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RegressError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let r: Regression = serde_json::from_str(&text).map_err(|source| RegressError::Parse {
+            path: path.into(),
+            source,
+        })?;
+        if r.format != FORMAT {
+            return Err(RegressError::Invalid {
+                path: path.into(),
+                what: format!(
+                    "format version {} is not the version {FORMAT} this canary reads; save it again with this canary",
+                    r.format
+                ),
+            });
+        }
+        Ok(r)
+    }
+}
+
+/// Per step, the labels of the axes it changes from the previous config.
+pub fn step_labels(
+    model: &Model,
+    start: &Config,
+    steps: &[Config],
+) -> Vec<BTreeMap<String, String>> {
+    let mut prev = start;
+    steps
+        .iter()
+        .map(|c| {
+            let m = (0..model.axes.len())
+                .filter(|&a| c.0[a] != prev.0[a])
+                .map(|a| {
+                    (
+                        model.axes[a].name.clone(),
+                        model.label(a, c.0[a]).to_string(),
+                    )
+                })
+                .collect();
+            prev = c;
+            m
+        })
+        .collect()
+}
+
+/// A regression resolved against a model: its configs, faults and warnings.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub baseline: Config,
+    pub steps: Vec<Config>,
+    pub faults: Vec<Fault>,
+    pub seed: Seed,
+    /// Things worth saying that do not stop the replay (model hash drift).
+    pub warnings: Vec<String>,
+}
+
+/// Resolves a regression's labels against `model`.
+pub fn resolve(path: &Path, r: &Regression, model: &Model) -> Result<Resolved, RegressError> {
+    let bad = |what: String| RegressError::Invalid {
+        path: path.into(),
+        what,
+    };
+    if r.model != model.name {
+        return Err(bad(format!(
+            "it was saved for model '{}', not '{}'; replay it with --model for that model",
+            r.model, model.name
+        )));
+    }
+    if r.target != "sim" {
+        return Err(bad(format!(
+            "target '{}' is not one canary replays on yet (only 'sim')",
+            r.target
+        )));
+    }
+    let faults = faults::parse_all(&r.faults).map_err(|e| bad(e.to_string()))?;
+    let seed: Seed = r
+        .seed
+        .parse()
+        .map_err(|e: crate::rng::SeedError| bad(e.to_string()))?;
+    let resolve_labels = |from: &Config,
+                          labels: &BTreeMap<String, String>,
+                          what: &str|
+     -> Result<Config, RegressError> {
+        let mut c = from.clone();
+        for (axis, value) in labels {
+            let a = model
+                .axis_index(axis)
+                .ok_or_else(|| bad(format!("{what}: unknown axis '{axis}'")))?;
+            let v = model.axes[a]
+                .value_index(value)
+                .ok_or_else(|| bad(format!("{what}: axis '{axis}' has no value '{value}'")))?;
+            c.0[a] = v;
+        }
+        Ok(c)
+    };
+    let baseline = resolve_labels(&model.default_config(), &r.baseline, "baseline")?;
+    if baseline != model.default_config() {
+        return Err(bad(
+            "its baseline is not the model's default config; only default-baseline regressions replay"
+                .into(),
+        ));
+    }
+    let mut steps = Vec::with_capacity(r.steps.len());
+    let mut prev = baseline.clone();
+    for (i, labels) in r.steps.iter().enumerate() {
+        let c = resolve_labels(&prev, labels, &format!("step {i}"))?;
+        steps.push(c.clone());
+        prev = c;
+    }
+    if r.failing.step >= steps.len().max(1) && !steps.is_empty() {
+        return Err(bad(format!(
+            "its failing step {} is past its {} steps",
+            r.failing.step,
+            steps.len()
+        )));
+    }
+    let mut warnings = Vec::new();
+    if r.model_hash != model.hash {
+        warnings.push(format!(
+            "{}: saved with model hash {}, the model is now {}; every axis and value still resolves",
+            path.display(),
+            short(&r.model_hash),
+            short(&model.hash)
+        ));
+    }
+    Ok(Resolved {
+        baseline,
+        steps,
+        faults,
+        seed,
+        warnings,
+    })
+}
+
+fn short(h: &str) -> &str {
+    &h[..h.len().min(12)]
+}
+
+/// What a replay gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replayed {
+    /// Failed with the saved signature.
+    StillFails { at: usize },
+    /// Every step passed.
+    Passes,
+    /// Failed with another signature.
+    FailsDifferently { signature: Signature, at: usize },
+}
+
+/// One file's replay.
+#[derive(Debug)]
+pub struct ReplayResult {
+    pub path: PathBuf,
+    pub regression: Option<Regression>,
+    /// The replay, or why the file could not be replayed.
+    pub result: Result<Replayed, RegressError>,
+    pub warnings: Vec<String>,
+}
+
+impl ReplayResult {
+    /// Whether the replay met the file's expectation.
+    pub fn met(&self) -> bool {
+        match (&self.result, &self.regression) {
+            (Ok(Replayed::StillFails { .. }), Some(r)) => r.expect == Expect::Fail,
+            (Ok(Replayed::Passes), Some(r)) => r.expect == Expect::Pass,
+            _ => false,
+        }
+    }
+}
+
+/// Replays one file by its steps (or, `by_seed`, by regenerating its sequence from its seed).
+pub fn replay_file(path: &Path, model: &Model, supplied: &Supplied, by_seed: bool) -> ReplayResult {
+    let regression = match Regression::load(path) {
+        Ok(r) => r,
+        Err(e) => {
+            return ReplayResult {
+                path: path.into(),
+                regression: None,
+                result: Err(e),
+                warnings: Vec::new(),
+            };
+        }
+    };
+    let (result, warnings) = match resolve(path, &regression, model) {
+        Err(e) => (Err(e), Vec::new()),
+        Ok(res) => {
+            let steps = if by_seed {
+                crate::strategy::sequence_from_seed(
+                    model,
+                    supplied,
+                    &res.seed,
+                    regression.generated_steps,
+                )
+                .map_err(|e| RegressError::Invalid {
+                    path: path.into(),
+                    what: e.to_string(),
+                })
+            } else {
+                crate::shrink::validate(model, supplied, &res.steps)
+                    .map(|()| res.steps.clone())
+                    .map_err(|e| RegressError::Invalid {
+                        path: path.into(),
+                        what: format!("its steps are not valid under the model: {e}"),
+                    })
+            };
+            let r =
+                steps.and_then(|steps| {
+                    let mut oracle = SimOracle::new(model, supplied, res.seed, &res.faults)
+                        .map_err(|e| RegressError::Read {
+                            path: path.into(),
+                            source: e,
+                        })?;
+                    let want = regression.signature();
+                    oracle.want = Some(want.clone());
+                    Ok(match oracle.run(&steps) {
+                        Outcome::Pass { .. } => Replayed::Passes,
+                        Outcome::Fail {
+                            signature,
+                            failed_at,
+                            ..
+                        } if signature == want => Replayed::StillFails { at: failed_at },
+                        Outcome::Fail {
+                            signature,
+                            failed_at,
+                            ..
+                        } => Replayed::FailsDifferently {
+                            signature,
+                            at: failed_at,
+                        },
+                    })
+                });
+            (r, res.warnings)
+        }
+    };
+    ReplayResult {
+        path: path.into(),
+        regression: Some(regression),
+        result,
+        warnings,
+    }
+}
+
+/// The regression files of `path`: the file itself, or a directory's `*.json` files in name
+/// order (a missing directory has none).
+pub fn files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    if path.is_file() {
+        return Ok(vec![path.into()]);
+    }
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<PathBuf> = std::fs::read_dir(path)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Replays every regression of `dir` (or one file). `canary run` and `canary fuzz` call this on
+/// `regressions/` before they start.
+pub fn replay_dir(
+    dir: &Path,
+    model: &Model,
+    supplied: &Supplied,
+    by_seed: bool,
+) -> std::io::Result<Vec<ReplayResult>> {
+    Ok(files(dir)?
+        .iter()
+        .map(|p| replay_file(p, model, supplied, by_seed))
+        .collect())
+}

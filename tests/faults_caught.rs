@@ -1,0 +1,221 @@
+//! How well canary catches each catalogued fault on the simulated stack:
+//! - the fuzzer, with a fixed seed, finds it within a bounded number of cases and shrinks it
+//!   to exactly the catalogue's `minimal_steps`, proven 1-minimal;
+//! - some seed within 100 default planned walks catches it (issue #3).
+//!
+//! One fault, `lost-apply-incomplete-marker` (#125), cannot be caught by sequences of config
+//! applies: its trigger, a hot subnet change, is refused by every correct Pithead too (the
+//! `apply_exit` check fails at that step whatever the fault), and what the fault changes —
+//! the unchanged re-apply exits 0 instead of retrying and failing again — only becomes a wrong
+//! box after a `pithead down` (an operation, issue #7). Its tests assert exactly that.
+
+use std::collections::BTreeSet;
+
+use canary::faults::Fault;
+use canary::fuzz::{self, Found, FuzzOptions, SimOracle, signature_of};
+use canary::model::{self, Model, Supplied};
+use canary::plan::{self, PlanOptions};
+use canary::rng::Seed;
+use canary::run::{self, RunOptions};
+use canary::shrink::{Oracle, Outcome};
+use canary::target::sim::SimTarget;
+
+fn pithead() -> Model {
+    model::load_str(model::BUILTIN_PITHEAD, std::path::Path::new("pithead.toml")).unwrap()
+}
+
+/// What a fault needs supplied for its trigger values to be allowed.
+fn supplied_for(f: Fault) -> Supplied {
+    let mut s = Supplied::default();
+    if f == Fault::LostApplyIncompleteMarker {
+        s.0.insert("subnet_cold_apply".into(), "yes".into());
+    }
+    s
+}
+
+/// Cases the fuzzer may take to find a fault.
+const MAX_CASES: usize = 50;
+
+fn fuzz_finds(f: Fault) {
+    let model = pithead();
+    let supplied = supplied_for(f);
+    let options = FuzzOptions {
+        seed: Seed::from_u64(2026),
+        cases: MAX_CASES,
+        steps: 20,
+        faults: vec![f],
+        ..FuzzOptions::default()
+    };
+    let report = fuzz::fuzz(&model, &supplied, &options, &mut |_| {}).unwrap();
+    assert_eq!(
+        report.failures.len(),
+        1,
+        "{f}: not found in {MAX_CASES} cases"
+    );
+    let found = &report.failures[0];
+    // Without the fault, the same sequence on the same box passes: the fault is what failed.
+    let mut clean = SimOracle::new(&model, &supplied, found.case_seed, &[]).unwrap();
+    assert_eq!(
+        clean.run(&found.sequence[..=found.failed_at]),
+        Outcome::Pass {
+            applies: found.failed_at + 1
+        },
+        "{f}: the sequence fails without the fault too"
+    );
+    let Found::Shrunk { report: shrunk, .. } = &found.found else {
+        panic!("{f}: reported flaky");
+    };
+    assert_eq!(
+        shrunk.minimal.len(),
+        f.info().minimal_steps,
+        "{f}: shrunk to {:?}",
+        shrunk.minimal
+    );
+    assert!(shrunk.one_minimal, "{f}: not proven 1-minimal");
+    assert!(!shrunk.budget_exhausted);
+}
+
+macro_rules! fuzz_finds {
+    ($($name:ident => $fault:expr,)*) => {$(
+        #[test]
+        fn $name() {
+            fuzz_finds($fault);
+        }
+    )*};
+}
+
+fuzz_finds! {
+    fuzz_finds_stale_caddy_scheme => Fault::StaleCaddyScheme,
+    fuzz_finds_leftover_profile_container => Fault::LeftoverProfileContainer,
+    fuzz_finds_renamed_leftover_container => Fault::RenamedLeftoverContainer,
+    fuzz_finds_rotated_proxy_token => Fault::RotatedProxyToken,
+    fuzz_finds_tari_required_ignores_off => Fault::TariRequiredIgnoresOff,
+    fuzz_finds_tor_without_monerod_restart => Fault::TorWithoutMonerodRestart,
+    fuzz_finds_apply_as_restart => Fault::ApplyAsRestart,
+    fuzz_finds_spurious_path_diff => Fault::SpuriousPathDiff,
+    fuzz_finds_stale_mini_flag => Fault::StaleMiniFlag,
+    fuzz_finds_raw_clearnet_flag => Fault::RawClearnetFlag,
+}
+
+/// Signatures of every failure of a walk, continuing after failures.
+fn walk_signatures(
+    model: &Model,
+    supplied: &Supplied,
+    seed: Seed,
+    faults: &[Fault],
+    steps: &[canary::plan::Step],
+) -> BTreeSet<(usize, canary::shrink::Signature)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let mut target = SimTarget::new(seed, faults);
+    let out = rt
+        .block_on(run::check_walk(
+            &mut target,
+            model,
+            supplied,
+            steps,
+            &RunOptions::default(),
+        ))
+        .unwrap();
+    out.failures
+        .iter()
+        .map(|f| (f.step, signature_of(&f.verdict)))
+        .collect()
+}
+
+/// The first seed in 0..100 whose default planned walk fails with `f` on and passes without.
+fn planned_walk_catches(f: Fault) -> Option<u64> {
+    let model = pithead();
+    let supplied = supplied_for(f);
+    (0..100).find(|&i| {
+        let options = PlanOptions {
+            seed: Seed::from_u64(i),
+            supplied: supplied.clone(),
+            ..PlanOptions::default()
+        };
+        let p = plan::plan(&model, &options).unwrap();
+        let steps = &p.walks[0].steps;
+        let with = walk_signatures(&model, &supplied, Seed::from_u64(i), &[f], steps);
+        let without = walk_signatures(&model, &supplied, Seed::from_u64(i), &[], steps);
+        !with.is_empty() && with.difference(&without).next().is_some()
+    })
+}
+
+macro_rules! planned_walk_catches {
+    ($($name:ident => $fault:expr,)*) => {$(
+        #[test]
+        fn $name() {
+            assert!(planned_walk_catches($fault).is_some(), "{}: no seed in 0..100 catches it", $fault);
+        }
+    )*};
+}
+
+planned_walk_catches! {
+    planned_walk_catches_stale_caddy_scheme => Fault::StaleCaddyScheme,
+    planned_walk_catches_leftover_profile_container => Fault::LeftoverProfileContainer,
+    planned_walk_catches_renamed_leftover_container => Fault::RenamedLeftoverContainer,
+    planned_walk_catches_rotated_proxy_token => Fault::RotatedProxyToken,
+    planned_walk_catches_tari_required_ignores_off => Fault::TariRequiredIgnoresOff,
+    planned_walk_catches_tor_without_monerod_restart => Fault::TorWithoutMonerodRestart,
+    planned_walk_catches_apply_as_restart => Fault::ApplyAsRestart,
+    planned_walk_catches_spurious_path_diff => Fault::SpuriousPathDiff,
+    planned_walk_catches_stale_mini_flag => Fault::StaleMiniFlag,
+}
+
+/// `raw-clearnet-flag` shows only when config.json holds `clearnet_initial_sync = true` while
+/// the Tor egress firewall is on. The model normalises that raw value away (the stack renders
+/// it as false), and the planner plans effective configs, so no planned walk ever writes it;
+/// the fuzzer, which draws raw configs, finds it (`fuzz_finds_raw_clearnet_flag`).
+#[test]
+fn planned_walks_never_write_the_raw_clearnet_flag_under_the_firewall() {
+    let model = pithead();
+    let clearnet = model.axis_index("monero.clearnet_initial_sync").unwrap();
+    let firewall = model.axis_index("network.tor_egress_firewall").unwrap();
+    let on = |a: usize| model.axes[a].value_index("true").unwrap();
+    for i in 0..2 {
+        let options = PlanOptions {
+            seed: Seed::from_u64(i),
+            ..PlanOptions::default()
+        };
+        let p = plan::plan(&model, &options).unwrap();
+        for step in &p.walks[0].steps {
+            assert!(
+                !(step.config.0[clearnet] == on(clearnet)
+                    && step.config.0[firewall] == on(firewall)),
+                "seed {i} plans the raw flag under the firewall"
+            );
+        }
+    }
+}
+
+/// `lost-apply-incomplete-marker` is invisible to config applies: with its trigger allowed,
+/// the fuzzer finds only the refused hot subnet change, exactly as it does without the fault.
+#[test]
+fn lost_apply_incomplete_marker_needs_an_operation() {
+    let model = pithead();
+    let supplied = supplied_for(Fault::LostApplyIncompleteMarker);
+    let run = |faults: Vec<Fault>| {
+        let options = FuzzOptions {
+            seed: Seed::from_u64(2026),
+            cases: 20,
+            steps: 20,
+            faults,
+            keep_going: true,
+            ..FuzzOptions::default()
+        };
+        let r = fuzz::fuzz(&model, &supplied, &options, &mut |_| {}).unwrap();
+        r.failures
+            .iter()
+            .map(|f| f.signature.clone())
+            .collect::<BTreeSet<_>>()
+    };
+    let with = run(vec![Fault::LostApplyIncompleteMarker]);
+    let without = run(vec![]);
+    assert_eq!(with, without);
+    assert_eq!(
+        with.into_iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        ["apply_exit (exit 1)"]
+    );
+}

@@ -1,0 +1,139 @@
+//! Saved regressions: written from a fuzz failure, replayed by steps and by seed, and clear
+//! errors for corrupt or outdated files.
+
+use std::path::Path;
+
+use canary::faults::Fault;
+use canary::fuzz::{self, FuzzOptions};
+use canary::model::{self, Model, Supplied};
+use canary::regress::{self, Expect, Regression, Replayed};
+use canary::rng::Seed;
+
+fn pithead() -> Model {
+    model::load_str(model::BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap()
+}
+
+fn found(model: &Model, fault: Fault) -> Regression {
+    let options = FuzzOptions {
+        seed: Seed::from_u64(7),
+        cases: 50,
+        steps: 12,
+        faults: vec![fault],
+        ..FuzzOptions::default()
+    };
+    let report = fuzz::fuzz(model, &Supplied::default(), &options, &mut |_| {}).unwrap();
+    Regression::from_failure(model, &report.failures[0], &[fault], 12).unwrap()
+}
+
+#[test]
+fn a_saved_regression_replays_the_same_failure_by_steps_and_by_seed() {
+    let model = pithead();
+    let r = found(&model, Fault::StaleCaddyScheme);
+    assert_eq!(r.expect, Expect::Fail);
+    assert_eq!(r.steps.len(), 2);
+    assert_eq!(r.steps[1]["dashboard.secure"], "true");
+    let dir = tempfile::tempdir().unwrap();
+    let path = r.save(dir.path()).unwrap();
+    assert!(
+        path.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("restarted-missing-")
+    );
+    assert_eq!(Regression::load(&path).unwrap(), r);
+    for by_seed in [false, true] {
+        let results =
+            regress::replay_dir(dir.path(), &model, &Supplied::default(), by_seed).unwrap();
+        assert_eq!(results.len(), 1);
+        assert!(
+            matches!(results[0].result, Ok(Replayed::StillFails { .. })),
+            "{:?}",
+            results[0].result
+        );
+        assert!(results[0].met());
+    }
+}
+
+#[test]
+fn without_its_fault_a_regression_passes_and_misses_a_fail_expectation() {
+    let model = pithead();
+    let mut r = found(&model, Fault::LeftoverProfileContainer);
+    r.faults.clear();
+    let dir = tempfile::tempdir().unwrap();
+    let path = r.save(dir.path()).unwrap();
+    let res = regress::replay_file(&path, &model, &Supplied::default(), false);
+    assert_eq!(res.result.as_ref().unwrap(), &Replayed::Passes);
+    assert!(!res.met());
+    r.expect = Expect::Pass;
+    let path = r.save(dir.path()).unwrap();
+    assert!(regress::replay_file(&path, &model, &Supplied::default(), false).met());
+}
+
+fn error_of(model: &Model, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let r = found(model, Fault::TariRequiredIgnoresOff);
+    let mut v = serde_json::to_value(&r).unwrap();
+    edit(&mut v);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("edited.json");
+    std::fs::write(&path, v.to_string()).unwrap();
+    let res = regress::replay_file(&path, model, &Supplied::default(), false);
+    let e = res
+        .result
+        .expect_err("the edited file must not replay")
+        .to_string();
+    assert!(e.contains("edited.json"), "{e}");
+    e
+}
+
+#[test]
+fn corrupt_and_outdated_files_name_the_file_and_the_problem() {
+    let model = pithead();
+    let e = error_of(&model, |v| {
+        v["steps"][0] = serde_json::json!({"no.such.axis": "x"})
+    });
+    assert!(e.contains("unknown axis 'no.such.axis'"), "{e}");
+    let e = error_of(&model, |v| {
+        v["steps"][0] = serde_json::json!({"tari.mode": "sideways"})
+    });
+    assert!(e.contains("no value 'sideways'"), "{e}");
+    let e = error_of(&model, |v| v["format"] = serde_json::json!(99));
+    assert!(e.contains("format version 99"), "{e}");
+    let e = error_of(&model, |v| {
+        v["faults"] = serde_json::json!(["no-such-fault"])
+    });
+    assert!(e.contains("unknown fault"), "{e}");
+    let e = error_of(&model, |v| {
+        v.as_object_mut().unwrap().remove("failing");
+    });
+    assert!(e.contains("not a regression file"), "{e}");
+}
+
+#[test]
+fn model_hash_drift_is_only_a_warning() {
+    let model = pithead();
+    let mut r = found(&model, Fault::TariRequiredIgnoresOff);
+    r.model_hash = "0".repeat(64);
+    let dir = tempfile::tempdir().unwrap();
+    let path = r.save(dir.path()).unwrap();
+    let res = regress::replay_file(&path, &model, &Supplied::default(), false);
+    assert!(res.met(), "{:?}", res.result);
+    assert_eq!(res.warnings.len(), 1);
+    assert!(res.warnings[0].contains("model hash"));
+}
+
+#[test]
+fn the_committed_regressions_meet_their_expectations() {
+    let model = pithead();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
+    let results = regress::replay_dir(&dir, &model, &Supplied::default(), false).unwrap();
+    assert!(
+        results.len() >= 3,
+        "{} regressions committed",
+        results.len()
+    );
+    for r in results {
+        assert!(r.met(), "{}: {:?}", r.path.display(), r.result);
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+}
