@@ -17,6 +17,7 @@ use anyhow::{Context, bail};
 use serde_json::json;
 
 use super::{EXIT_USAGE, ModelArgs};
+use crate::exec::{KnownHostsPolicy, SshOptions};
 use crate::faults::{self, Fault};
 use crate::journal::{Event, JournalWriter};
 use crate::model::{Config, Model, Supplied};
@@ -57,6 +58,14 @@ impl TargetKind {
             TargetKind::Ssh => "ssh",
         }
     }
+}
+
+/// Host key checking of `--target ssh`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KnownHosts {
+    Strict,
+    Add,
+    Accept,
 }
 
 /// Arguments of `canary run`.
@@ -127,6 +136,15 @@ pub struct Args {
     )]
     pub api_url: String,
 
+    /// An ssh config file to use for `--target ssh` instead of ~/.ssh/config (`ssh -F`).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+
+    /// Host key checking for `--target ssh`: strict (the box must be in known_hosts), add
+    /// (remember new keys, refuse changed ones), accept (throwaway test boxes only).
+    #[arg(long, value_enum, default_value = "strict", value_name = "POLICY")]
+    pub known_hosts: KnownHosts,
+
     /// Leave the box as the walk left it (no restore at the end or on Ctrl-C).
     #[arg(long)]
     pub keep: bool,
@@ -157,7 +175,21 @@ impl Args {
                 dir: self.box_dir()?,
             },
         };
+        let ssh = match &kind {
+            BoxKind::Ssh { host, .. } => {
+                let mut so = SshOptions::new(host.clone());
+                so.config_file = self.ssh_config.clone();
+                so.known_hosts = match self.known_hosts {
+                    KnownHosts::Strict => KnownHostsPolicy::Strict,
+                    KnownHosts::Add => KnownHostsPolicy::Add,
+                    KnownHosts::Accept => KnownHostsPolicy::Accept,
+                };
+                Some(so)
+            }
+            BoxKind::Local { .. } => None,
+        };
         let mut o = BoxTargetOptions::new(kind);
+        o.ssh = ssh;
         o.pithead = self.pithead.clone();
         o.api_url = self.api_url.clone();
         Ok(Some(o))
@@ -203,6 +235,15 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
     }
     if let Some(d) = &args.dir {
         push("--dir", Some(d.clone()));
+    }
+    if let Some(f) = &args.ssh_config {
+        push("--ssh-config", Some(f.display().to_string()));
+    }
+    if args.known_hosts != KnownHosts::Strict {
+        push(
+            "--known-hosts",
+            Some(format!("{:?}", args.known_hosts).to_lowercase()),
+        );
     }
     if args.target != TargetKind::Sim {
         if args.pithead != "./pithead" {
