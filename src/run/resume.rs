@@ -36,7 +36,8 @@ pub struct ResumePoint {
     pub failed: BTreeSet<usize>,
     /// The step cut after its apply: its index and the apply's result.
     pub half_applied: Option<(usize, CommandResult)>,
-    /// The last observation journaled (the box as the run last saw it).
+    /// The box as the last done step left it (its `observed` line, or the baseline when no
+    /// step is done): the "before" of the step the run goes on with.
     pub last_observed: Option<Observation>,
     /// Whether the run already ended (a `run_end` line): nothing to resume.
     pub ended: bool,
@@ -92,6 +93,7 @@ pub fn from_entries(entries: &[Entry]) -> Result<ResumePoint, ResumeError> {
     let mut point: Option<ResumePoint> = None;
     let mut plan = None;
     let mut applied: BTreeMap<usize, CommandResult> = BTreeMap::new();
+    let mut observed: BTreeMap<usize, Observation> = BTreeMap::new();
     for e in entries {
         match &e.event {
             Event::Manifest {
@@ -130,12 +132,13 @@ pub fn from_entries(entries: &[Entry]) -> Result<ResumePoint, ResumeError> {
                 if pt.baseline.is_none() {
                     pt.baseline = Some(observation.clone());
                 }
-                pt.last_observed = Some(observation.clone());
             }
             Event::Apply { step, result, .. } => {
                 applied.insert(*step, result.clone());
             }
-            Event::Observed { observation, .. } => pt.last_observed = Some(observation.clone()),
+            Event::Observed { step, observation } => {
+                observed.insert(*step, observation.clone());
+            }
             Event::StepEnd { step, passed, .. } => {
                 pt.done.insert(*step);
                 if !passed {
@@ -161,6 +164,10 @@ pub fn from_entries(entries: &[Entry]) -> Result<ResumePoint, ResumeError> {
         }
     }
     let next = pt.next_step();
+    pt.last_observed = match next {
+        0 => pt.baseline.clone(),
+        n => observed.remove(&(n - 1)),
+    };
     pt.half_applied = applied.remove(&next).map(|r| (next, r));
     Ok(pt)
 }
