@@ -128,10 +128,8 @@ pub fn from_entries(entries: &[Entry]) -> Result<ResumePoint, ResumeError> {
         }
         let Some(pt) = point.as_mut() else { continue };
         match &e.event {
-            Event::Baseline { observation, .. } => {
-                if pt.baseline.is_none() {
-                    pt.baseline = Some(observation.clone());
-                }
+            Event::Baseline { observation, .. } if pt.baseline.is_none() => {
+                pt.baseline = Some(observation.clone());
             }
             Event::Apply { step, result, .. } => {
                 applied.insert(*step, result.clone());
