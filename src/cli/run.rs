@@ -380,6 +380,11 @@ struct Console {
     progress: Progress,
     seed: Seed,
     replay: String,
+    /// Steps ended and verdicts journaled by this process, for the `run_end` line of an
+    /// interrupted walk (whose outcome was dropped with it).
+    steps_ended: usize,
+    verdicts_passed: usize,
+    verdicts_failed: usize,
 }
 
 impl Sink for Console {
@@ -388,6 +393,12 @@ impl Sink for Console {
     }
 
     fn event(&mut self, event: Event) -> std::io::Result<()> {
+        match &event {
+            Event::StepEnd { .. } => self.steps_ended += 1,
+            Event::Verdict { verdict, .. } if verdict.passed => self.verdicts_passed += 1,
+            Event::Verdict { .. } => self.verdicts_failed += 1,
+            _ => {}
+        }
         self.journal.write(event)
     }
 
@@ -559,6 +570,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         progress,
         seed,
         replay: replay.clone(),
+        steps_ended: 0,
+        verdicts_passed: 0,
+        verdicts_failed: 0,
     };
     let mut opts = BTreeMap::new();
     opts.insert("strength".into(), json!(args.strength));
@@ -809,10 +823,12 @@ async fn run_box(
     };
     let original: serde_json::Value = serde_json::from_slice(&snap.config)
         .context("the box's config.json is not JSON; fix it before testing the box")?;
-    let mut redactor = target.redactor().clone();
-    redactor.add_config(&original);
-    add_supplied_secrets(&mut redactor, ctx.model, ctx.supplied);
-    head.write(console, ctx.model, &target, &redactor)?;
+    head.write(
+        console,
+        ctx.model,
+        &target,
+        &full_redactor(&target, &original, ctx),
+    )?;
 
     let mut signals = Signals::install().context("cannot install the Ctrl-C handler")?;
     let restore_opts = RestoreOptions {
@@ -825,9 +841,7 @@ async fn run_box(
         &mut signals,
         keep,
         &restore_opts,
-        async |t: &mut BoxTarget| {
-            box_walk(t, ctx, &snap, &original, resumed, &redactor, console).await
-        },
+        async |t: &mut BoxTarget| box_walk(t, ctx, &snap, &original, resumed, console).await,
     )
     .await;
     let restore_ok = match &guarded.restore {
@@ -838,12 +852,22 @@ async fn run_box(
     let (result, interrupted) = match guarded.end {
         WalkEnd::Finished(r) => (r.map_err(|e| e.to_string()), None),
         WalkEnd::Interrupted(sig) => {
+            let redactor = full_redactor(&target, &original, ctx);
+            let (steps, verdicts_passed, verdicts_failed) = (
+                console.steps_ended,
+                console.verdicts_passed,
+                console.verdicts_failed,
+            );
             let mut sink = Redacting::new(console, &redactor);
+            sink.event(Event::Stopped {
+                after_step: steps.saturating_sub(1),
+                reason: format!("interrupted by {sig}"),
+            })?;
             sink.event(Event::RunEnd {
                 passed: false,
-                steps: 0,
-                verdicts_passed: 0,
-                verdicts_failed: 0,
+                steps,
+                verdicts_passed,
+                verdicts_failed,
                 exit_code: sig.exit_code(),
             })?;
             (Err(format!("interrupted by {sig}")), Some(sig))
@@ -856,6 +880,15 @@ async fn run_box(
     })
 }
 
+/// Everything a box run must never write: the box's secrets as the target knows them, the
+/// secret leaves of the original config.json, and the secret `--supply` values.
+fn full_redactor(t: &BoxTarget, original: &serde_json::Value, ctx: &Ctx<'_>) -> Redactor {
+    let mut r = t.redactor().clone();
+    r.add_config(original);
+    add_supplied_secrets(&mut r, ctx.model, ctx.supplied);
+    r
+}
+
 /// The walk on a box, one step at a time through the same runner as the simulator, so each
 /// failing step can leave its artifacts before the next one changes the box.
 async fn box_walk(
@@ -864,7 +897,6 @@ async fn box_walk(
     snap: &Snapshot,
     original: &serde_json::Value,
     resumed: Option<&ResumePoint>,
-    redactor: &Redactor,
     console: &mut Console,
 ) -> Result<RunOutcome, RunError> {
     let target_err = |step: Option<usize>| move |source| RunError::Target { step, source };
@@ -877,7 +909,7 @@ async fn box_walk(
     let mut before = match resumed {
         None => {
             let obs = t.observe().await.map_err(target_err(None))?;
-            Redacting::new(console, redactor).event(Event::Baseline {
+            Redacting::new(console, &full_redactor(t, original, ctx)).event(Event::Baseline {
                 config_sha256: Baseline {
                     config: original.clone(),
                     observation: obs.clone(),
@@ -909,6 +941,8 @@ async fn box_walk(
         ..ctx.options.clone()
     };
     for index in start..limit {
+        // Rebuilt every step: the box target learns new secret values when they rotate.
+        let redactor = &full_redactor(t, original, ctx);
         let step = &ctx.steps[index];
         let half = resumed
             .and_then(|p| p.half_applied.as_ref())
@@ -1013,7 +1047,8 @@ async fn box_walk(
             ctx.steps.len()
         ));
     }
-    let mut sink = Redacting::new(console, redactor);
+    let redactor = full_redactor(t, original, ctx);
+    let mut sink = Redacting::new(console, &redactor);
     if let Some(reason) = &outcome.stopped {
         sink.event(Event::Stopped {
             after_step: outcome.steps_run.saturating_sub(1),
