@@ -345,3 +345,63 @@ fn check_judges_the_box_without_touching_it() {
         "--check left no run directory"
     );
 }
+
+#[test]
+fn keep_leaves_the_box_as_the_walk_left_it() {
+    let fake = setup(&[]);
+    let before = read_config(&fake);
+    let work = tempfile::tempdir().unwrap();
+    let mut args = box_args(&fake, "./pithead");
+    args.extend([
+        "--keep".into(),
+        "--max-steps".into(),
+        "2".into(),
+        "--out".into(),
+        work.path().join("run").display().to_string(),
+    ]);
+    let o = canary(&args, work.path());
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    assert!(all.contains("--keep: the box is left"), "{all}");
+    assert!(!all.contains("box restored"), "{all}");
+    assert_ne!(read_config(&fake), before, "not restored");
+}
+
+#[test]
+fn box_options_are_checked_before_anything_runs() {
+    let work = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        canary(&a, work.path())
+    };
+    let o = run(&["run", "--target", "local"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--dir"), "{}", text(&o));
+    let o = run(&["run", "--target", "ssh", "--dir", "/srv/pithead"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--host"), "{}", text(&o));
+    let o = run(&["run", "--resume", "somewhere"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("box run"), "{}", text(&o));
+    let o = run(&["run", "--check"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&[
+        "run",
+        "--target",
+        "local",
+        "--dir",
+        "/nonexistent-stack",
+        "--fault",
+        "spurious-path-diff",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("pithead-fake setup"), "{}", text(&o));
+    let o = run(&["run", "--target", "local", "--dir", "/nonexistent-stack"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("does not exist"), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_dir(work.path()).unwrap().count(),
+        0,
+        "nothing was written"
+    );
+}

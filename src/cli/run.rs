@@ -530,6 +530,19 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
     }
 
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    // The box is opened before anything is written: a box that cannot be used leaves no
+    // run directory behind.
+    let opened = match box_options {
+        Some(o) => Some(
+            rt.block_on(BoxTarget::open(o))
+                .context("cannot use the box")?,
+        ),
+        None => None,
+    };
     let (out, journal) = match &args.resume {
         Some(dir) => {
             let path = dir.join("journal.jsonl");
@@ -603,10 +616,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             .map(|s| (s.axis.clone(), s.value.clone(), s.reason.clone()))
             .collect(),
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let ctx = Ctx {
         model: &model,
         supplied: &supplied,
@@ -614,7 +623,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         options: &options,
         out: &out,
     };
-    let ended = match box_options {
+    let ended = match opened {
         None => {
             let mut target = SimTarget::new(seed, &faults);
             head.write(&mut console, &model, &target, &Redactor::new())?;
@@ -653,8 +662,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 restore_ok: true,
             }
         }
-        Some(opts) => rt.block_on(run_box(
-            opts,
+        Some(target) => rt.block_on(run_box(
+            target,
             &ctx,
             &head,
             resumed.as_ref(),
@@ -793,14 +802,13 @@ struct Ctx<'a> {
 
 /// Opens the box, takes (or reloads) the snapshot, and runs the walk inside the safety net.
 async fn run_box(
-    opts: BoxTargetOptions,
+    mut target: BoxTarget,
     ctx: &Ctx<'_>,
     head: &Head,
     resumed: Option<&ResumePoint>,
     keep: bool,
     console: &mut Console,
 ) -> anyhow::Result<Ended> {
-    let mut target = BoxTarget::open(opts).await.context("cannot use the box")?;
     let snap = match resumed {
         Some(_) => Snapshot::load(ctx.out)
             .with_context(|| format!("cannot read the snapshot in {}", ctx.out.display()))?
@@ -1268,5 +1276,59 @@ mod tests {
         assert_eq!(quote("a b"), "'a b'");
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn config_json_reads_back_as_the_config_that_wrote_it() {
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("pithead.toml"),
+        )
+        .unwrap();
+        let s = Supplied::default();
+        let d = m.default_config();
+        let raw = m
+            .config_from_labels(&d, [("p2pool.pool", "nano"), ("tari.mode", "off")])
+            .unwrap();
+        assert_ne!(raw, d);
+        let doc = config_json(&json!({"config_version": "2.0.0"}), &m, &s, &raw);
+        assert_eq!(config_of_json(&m, &s, &doc), raw);
+        // Keys the file lacks are the model's defaults.
+        assert_eq!(config_of_json(&m, &s, &json!({})), d);
+    }
+
+    #[test]
+    fn check_names_each_difference() {
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("pithead.toml"),
+        )
+        .unwrap();
+        let s = Supplied::default();
+        let e = Expected::new(&m, &s, &m.effective(&m.default_config()));
+        let obs = Observation {
+            status_exit: 0,
+            containers: vec![],
+            env: BTreeMap::new(),
+            api: json!({}),
+            secret_fingerprint: String::new(),
+        };
+        let problems = check_problems(&e, &obs);
+        for c in &e.running {
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.contains(&format!("container {c} "))),
+                "{problems:?}"
+            );
+        }
+        assert!(
+            problems.iter().any(|p| p.starts_with(".env ")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("/api/state ")),
+            "{problems:?}"
+        );
     }
 }
