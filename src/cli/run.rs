@@ -626,7 +626,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let ended = match opened {
         None => {
             let mut target = SimTarget::new(seed, &faults);
-            head.write(&mut console, &model, &target, &Redactor::new())?;
+            // The simulator holds no secret of its own; the secret `--supply` values are
+            // still kept out of its journal (redacting only when there are some keeps the
+            // simulator's journal fast).
+            let mut secrets = Redactor::new();
+            add_supplied_secrets(&mut secrets, &model, &supplied);
+            head.write(&mut console, &model, &target, &secrets)?;
             let result = rt.block_on(async {
                 let baseline = match snapshot(&mut target).await {
                     Ok(b) => b,
@@ -645,16 +650,29 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                         return Err(RunError::Target { step: None, source });
                     }
                 };
-                run_walk(
-                    &mut target,
-                    &model,
-                    &supplied,
-                    &baseline,
-                    &planned.steps,
-                    &options,
-                    &mut console,
-                )
-                .await
+                if secrets.is_empty() {
+                    run_walk(
+                        &mut target,
+                        &model,
+                        &supplied,
+                        &baseline,
+                        &planned.steps,
+                        &options,
+                        &mut console,
+                    )
+                    .await
+                } else {
+                    run_walk(
+                        &mut target,
+                        &model,
+                        &supplied,
+                        &baseline,
+                        &planned.steps,
+                        &options,
+                        &mut Redacting::new(&mut console, &secrets),
+                    )
+                    .await
+                }
             });
             Ended {
                 result: result.map_err(|e| e.to_string()),
