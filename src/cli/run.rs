@@ -1,6 +1,14 @@
 //! `canary run`: plan (or read a saved plan), run the walk on a target, check every step,
 //! journal everything under `reports/<run-id>/`, and exit 0 when every verdict passed, 1 when
 //! any failed, 2 on usage, model or target errors.
+//!
+//! On a box (`--target local|ssh`) the walk runs inside the safety net: a [`Snapshot`] is
+//! taken (and saved 0600 in the run directory) before the first step, the walk runs under
+//! [`safety::guard`] so Ctrl-C, SIGTERM and a dropped connection restore the box, and after the
+//! last step the box is restored and verified. Every journal line passes through the box's
+//! [`Redactor`] (plus the secret `--supply` values) first; every failing step leaves its
+//! artifacts under `artifacts/step-N/`. `--check` only asserts the box's current state;
+//! `--resume DIR` continues a dropped box run from its journal.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,32 +17,55 @@ use anyhow::{Context, bail};
 use serde_json::json;
 
 use super::{EXIT_USAGE, ModelArgs};
+use crate::exec::{KnownHostsPolicy, SshOptions};
 use crate::faults::{self, Fault};
 use crate::journal::{Event, JournalWriter};
 use crate::model::{Config, Model, Supplied};
+use crate::oracle::{self, Expected, Readiness, StepFacts, Verdicts};
 use crate::plan::{self, PlanOptions, Step};
+use crate::redact::Redactor;
 use crate::rng::Seed;
 use crate::run::progress::{Progress, ProgressMode};
+use crate::run::redacting::{Redacting, Shifted, add_supplied_secrets};
+use crate::run::resume::{self, ResumePoint};
+use crate::run::{Baseline, Failure, RunOutcome, WalkCache, config_json, run_walk_cached};
 use crate::run::{
     ReadinessPolicy, RunError, RunOptions, Sink, StepReport, run_walk, snapshot,
     walk_from_plan_json,
 };
-use crate::target::Target;
+use crate::safety::{self, RestoreOptions, Snapshot, WalkEnd};
+use crate::signal::Signals;
+use crate::target::box_target::{BoxKind, BoxTarget, BoxTargetOptions};
 use crate::target::sim::SimTarget;
+use crate::target::{CommandResult, Observation, Target};
 
-/// Where the walk runs. More kinds (`local`, `ssh`) join as box targets land.
+/// Where the walk runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TargetKind {
     /// The in-process simulated Pithead: deterministic, on a virtual clock.
     Sim,
+    /// A stack directory on this machine (`--dir`).
+    Local,
+    /// A stack directory on a host reached over SSH (`--host`, `--dir`).
+    Ssh,
 }
 
 impl TargetKind {
     fn as_str(self) -> &'static str {
         match self {
             TargetKind::Sim => "sim",
+            TargetKind::Local => "local",
+            TargetKind::Ssh => "ssh",
         }
     }
+}
+
+/// Host key checking of `--target ssh`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KnownHosts {
+    Strict,
+    Add,
+    Accept,
 }
 
 /// Arguments of `canary run`.
@@ -84,6 +115,94 @@ pub struct Args {
     /// How long a step may take to become ready after its apply (target clock).
     #[arg(long, default_value = "10m", value_name = "DURATION")]
     pub ready_timeout: humantime::Duration,
+
+    /// The stack directory on the box (holding pithead, config.json and .env).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<String>,
+
+    /// The box for `--target ssh`: user@host (an ssh_config alias works too).
+    #[arg(long, value_name = "USER@HOST")]
+    pub host: Option<String>,
+
+    /// How the CLI is invoked on the box, e.g. "sudo ./pithead".
+    #[arg(long, default_value = "./pithead", value_name = "COMMAND")]
+    pub pithead: String,
+
+    /// The dashboard's state endpoint, fetched on the box.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:8000/api/state",
+        value_name = "URL"
+    )]
+    pub api_url: String,
+
+    /// An ssh config file to use for `--target ssh` instead of ~/.ssh/config (`ssh -F`).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+
+    /// Host key checking for `--target ssh`: strict (the box must be in known_hosts), add
+    /// (remember new keys, refuse changed ones), accept (throwaway test boxes only).
+    #[arg(long, value_enum, default_value = "strict", value_name = "POLICY")]
+    pub known_hosts: KnownHosts,
+
+    /// Leave the box as the walk left it (no restore at the end or on Ctrl-C).
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Only assert the box's current state (containers, status, .env posture, /api/state,
+    /// fingerprint) without writing anything; exit 0 when healthy, 1 otherwise.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Continue the dropped box run in DIR from its journal: same seed and plan, confirmed
+    /// steps are not repeated, then the box is restored as usual.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["plan", "out", "seed"])]
+    pub resume: Option<PathBuf>,
+}
+
+impl Args {
+    /// The box options of `--target local|ssh`; `None` for the sim.
+    fn box_options(&self) -> anyhow::Result<Option<BoxTargetOptions>> {
+        let kind = match self.target {
+            TargetKind::Sim => return Ok(None),
+            TargetKind::Local => BoxKind::Local {
+                dir: self.box_dir()?,
+            },
+            TargetKind::Ssh => BoxKind::Ssh {
+                host: self.host.clone().ok_or_else(|| {
+                    anyhow::anyhow!("--target ssh needs --host user@host (the box to test)")
+                })?,
+                dir: self.box_dir()?,
+            },
+        };
+        let ssh = match &kind {
+            BoxKind::Ssh { host, .. } => {
+                let mut so = SshOptions::new(host.clone());
+                so.config_file = self.ssh_config.clone();
+                so.known_hosts = match self.known_hosts {
+                    KnownHosts::Strict => KnownHostsPolicy::Strict,
+                    KnownHosts::Add => KnownHostsPolicy::Add,
+                    KnownHosts::Accept => KnownHostsPolicy::Accept,
+                };
+                Some(so)
+            }
+            BoxKind::Local { .. } => None,
+        };
+        let mut o = BoxTargetOptions::new(kind);
+        o.ssh = ssh;
+        o.pithead = self.pithead.clone();
+        o.api_url = self.api_url.clone();
+        Ok(Some(o))
+    }
+
+    fn box_dir(&self) -> anyhow::Result<String> {
+        self.dir.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "--target {} needs --dir, the stack directory holding pithead, config.json and .env",
+                self.target.as_str()
+            )
+        })
+    }
 }
 
 /// Shell-quotes one word of a command line, only when needed.
@@ -111,6 +230,32 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
     };
     push("--seed", Some(seed.to_string()));
     push("--target", Some(args.target.as_str().to_string()));
+    if let Some(h) = &args.host {
+        push("--host", Some(h.clone()));
+    }
+    if let Some(d) = &args.dir {
+        push("--dir", Some(d.clone()));
+    }
+    if let Some(f) = &args.ssh_config {
+        push("--ssh-config", Some(f.display().to_string()));
+    }
+    if args.known_hosts != KnownHosts::Strict {
+        push(
+            "--known-hosts",
+            Some(format!("{:?}", args.known_hosts).to_lowercase()),
+        );
+    }
+    if args.target != TargetKind::Sim {
+        if args.pithead != "./pithead" {
+            push("--pithead", Some(args.pithead.clone()));
+        }
+        if args.api_url != "http://127.0.0.1:8000/api/state" {
+            push("--api-url", Some(args.api_url.clone()));
+        }
+        if args.keep {
+            push("--keep", None);
+        }
+    }
     for f in &args.faults {
         push("--fault", Some(f.clone()));
     }
@@ -148,6 +293,9 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
     }
     if let Some(n) = args.max_steps {
         push("--max-steps", Some(n.to_string()));
+    }
+    if args.fail_fast {
+        push("--fail-fast", None);
     }
     if args.ready_timeout.to_string() != "10m" {
         push("--ready-timeout", Some(args.ready_timeout.to_string()));
@@ -232,6 +380,11 @@ struct Console {
     progress: Progress,
     seed: Seed,
     replay: String,
+    /// Steps ended and verdicts journaled by this process, for the `run_end` line of an
+    /// interrupted walk (whose outcome was dropped with it).
+    steps_ended: usize,
+    verdicts_passed: usize,
+    verdicts_failed: usize,
 }
 
 impl Sink for Console {
@@ -240,6 +393,12 @@ impl Sink for Console {
     }
 
     fn event(&mut self, event: Event) -> std::io::Result<()> {
+        match &event {
+            Event::StepEnd { .. } => self.steps_ended += 1,
+            Event::Verdict { verdict, .. } if verdict.passed => self.verdicts_passed += 1,
+            Event::Verdict { .. } => self.verdicts_failed += 1,
+            _ => {}
+        }
         self.journal.write(event)
     }
 
@@ -269,11 +428,74 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let model = args.model.load()?;
     let supplied = args.model.supplied(&model)?;
     let faults: Vec<Fault> = faults::parse_all(&args.faults)?;
-    let seed = args.seed.unwrap_or_else(Seed::random);
-    let replay = replay_line(&args, &seed, &model);
+    let box_options = args.box_options()?;
+    if box_options.is_some() && !faults.is_empty() {
+        bail!(
+            "--fault injects faults into the simulator only; on a box, switch faults on where \
+             the box is made (pithead-fake setup DIR --faults NAME)"
+        );
+    }
+    if args.check {
+        let Some(opts) = box_options else {
+            bail!("--check asserts a box's state: give --target local|ssh and --dir");
+        };
+        return check(opts, &model, &supplied);
+    }
+    let resumed = match &args.resume {
+        Some(dir) => {
+            if box_options.is_none() {
+                bail!(
+                    "--resume continues a box run: give --target local|ssh and --dir as the \
+                     dropped run had"
+                );
+            }
+            let point = resume::read(dir)?;
+            if point.ended {
+                println!(
+                    "the run in {} already ended; nothing to resume",
+                    dir.display()
+                );
+                return Ok(super::EXIT_OK);
+            }
+            if point.model_hash != model.hash {
+                bail!(
+                    "the run in {} used the model {} ({}), not this one ({}); resume with the \
+                     same --model",
+                    dir.display(),
+                    point.model,
+                    &point.model_hash[..point.model_hash.len().min(12)],
+                    &model.hash[..model.hash.len().min(12)]
+                );
+            }
+            Some(point)
+        }
+        None => None,
+    };
+    let seed = match &resumed {
+        Some(p) => p
+            .seed
+            .parse::<Seed>()
+            .map_err(|e| anyhow::anyhow!("the journal's seed {:?} is not a seed: {e}", p.seed))?,
+        None => args.seed.unwrap_or_else(Seed::random),
+    };
+    let replay = match &resumed {
+        Some(p) => p.replay.clone(),
+        None => replay_line(&args, &seed, &model),
+    };
     println!("seed {seed}");
 
-    let planned = make_plan(&args, &model, &supplied, seed)?;
+    let planned = match &resumed {
+        Some(p) => {
+            let walk = walk_from_plan_json(&model, &supplied, &p.plan)
+                .context("the journal's plan cannot be run with this model")?;
+            Planned {
+                baseline: walk.baseline,
+                steps: walk.steps,
+                plan_json: p.plan.clone(),
+            }
+        }
+        None => make_plan(&args, &model, &supplied, seed)?,
+    };
     let skipped = model.skipped(&supplied);
     for s in &skipped {
         println!("SKIPPED {}={}: {}", s.axis, s.value, s.reason);
@@ -282,24 +504,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         bail!("the walk has no steps: nothing to run");
     }
 
-    let id = run_id(&seed);
-    let out = match &args.out {
-        Some(dir) => dir.clone(),
-        None => PathBuf::from("reports").join(&id),
-    };
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create the run directory {}", out.display()))?;
-    if args.out.is_none() {
-        update_latest(Path::new("reports"), &id);
-    }
-    let journal_path = out.join("journal.jsonl");
-    let mut journal = JournalWriter::create(&journal_path)
-        .with_context(|| format!("cannot write {}", journal_path.display()))?;
-
-    let mut target = match args.target {
-        TargetKind::Sim => SimTarget::new(seed, &faults),
-    };
-    let options = RunOptions {
+    let mut options = RunOptions {
         readiness: ReadinessPolicy {
             timeout: *args.ready_timeout,
             ..ReadinessPolicy::default()
@@ -308,43 +513,63 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         max_steps: args.max_steps,
         ..RunOptions::default()
     };
-    let mut opts = BTreeMap::new();
-    opts.insert("strength".into(), json!(args.strength));
-    opts.insert("transitions".into(), json!(args.transitions));
-    opts.insert("max_steps".into(), json!(args.max_steps));
-    opts.insert("fail_fast".into(), json!(args.fail_fast));
-    opts.insert(
-        "ready_timeout_s".into(),
-        json!(options.readiness.timeout.as_secs_f64()),
-    );
-    opts.insert(
-        "plan_file".into(),
-        json!(args.plan.as_ref().map(|p| p.display().to_string())),
-    );
-    journal.write(Event::Manifest {
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        run_id: id.clone(),
-        seed: seed.to_string(),
-        model: model.name.clone(),
-        model_hash: model.hash.clone(),
-        target: target.name().to_string(),
-        under_test: target.describe(),
-        faults: faults.iter().map(|f| f.name().to_string()).collect(),
-        options: opts,
-        replay: replay.clone(),
-    })?;
-    journal.write(Event::Plan {
-        plan: planned.plan_json,
-    })?;
-    for s in skipped {
-        journal.write(Event::Skipped {
-            axis: s.axis,
-            value: s.value,
-            reason: s.reason,
-        })?;
+    if box_options.is_some() {
+        // A real box: poll every second or two, not on the simulator's backoff.
+        options.readiness.max_poll = std::time::Duration::from_secs(2);
+        options.readiness.first_poll = std::time::Duration::from_millis(250);
+    }
+    if let Some(p) = &resumed {
+        if let Some(n) = p.options.get("max_steps").and_then(|v| v.as_u64()) {
+            options.max_steps = Some(n as usize);
+        }
+        if let Some(b) = p.options.get("fail_fast").and_then(|v| v.as_bool()) {
+            options.fail_fast = b;
+        }
+        if let Some(t) = p.options.get("ready_timeout_s").and_then(|v| v.as_f64()) {
+            options.readiness.timeout = std::time::Duration::from_secs_f64(t.max(0.0));
+        }
     }
 
-    let limit = args
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    // The box is opened before anything is written: a box that cannot be used leaves no
+    // run directory behind.
+    let opened = match box_options {
+        Some(o) => Some(
+            rt.block_on(BoxTarget::open(o))
+                .context("cannot use the box")?,
+        ),
+        None => None,
+    };
+    let (out, journal) = match &args.resume {
+        Some(dir) => {
+            let path = dir.join("journal.jsonl");
+            let j = JournalWriter::append(&path)
+                .with_context(|| format!("cannot append to {}", path.display()))?;
+            (dir.clone(), j)
+        }
+        None => {
+            let id = run_id(&seed);
+            let out = match &args.out {
+                Some(dir) => dir.clone(),
+                None => PathBuf::from("reports").join(&id),
+            };
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create the run directory {}", out.display()))?;
+            if args.out.is_none() {
+                update_latest(Path::new("reports"), &id);
+            }
+            let path = out.join("journal.jsonl");
+            let j = JournalWriter::create(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            (out, j)
+        }
+    };
+    let journal_path = out.join("journal.jsonl");
+
+    let limit = options
         .max_steps
         .map_or(planned.steps.len(), |n| n.min(planned.steps.len()));
     let progress = Progress::new(
@@ -358,48 +583,148 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         progress,
         seed,
         replay: replay.clone(),
+        steps_ended: 0,
+        verdicts_passed: 0,
+        verdicts_failed: 0,
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let result = rt.block_on(async {
-        let baseline = match snapshot(&mut target).await {
-            Ok(b) => b,
-            Err(source) => {
-                console.journal.write(Event::TargetFailed {
-                    step: None,
-                    error: source.to_string(),
-                })?;
-                console.journal.write(Event::RunEnd {
-                    passed: false,
-                    steps: 0,
-                    verdicts_passed: 0,
-                    verdicts_failed: 0,
-                    exit_code: EXIT_USAGE,
-                })?;
-                return Err(RunError::Target { step: None, source });
+    let mut opts = BTreeMap::new();
+    opts.insert("strength".into(), json!(args.strength));
+    opts.insert("transitions".into(), json!(args.transitions));
+    opts.insert("max_steps".into(), json!(options.max_steps));
+    opts.insert("fail_fast".into(), json!(options.fail_fast));
+    opts.insert(
+        "ready_timeout_s".into(),
+        json!(options.readiness.timeout.as_secs_f64()),
+    );
+    opts.insert(
+        "plan_file".into(),
+        json!(args.plan.as_ref().map(|p| p.display().to_string())),
+    );
+    let head = Head {
+        manifest: resumed.is_none(),
+        run_id: out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        seed,
+        replay: replay.clone(),
+        faults: faults.iter().map(|f| f.name().to_string()).collect(),
+        options: opts,
+        plan_json: planned.plan_json.clone(),
+        skipped: skipped
+            .iter()
+            .map(|s| (s.axis.clone(), s.value.clone(), s.reason.clone()))
+            .collect(),
+    };
+    let ctx = Ctx {
+        model: &model,
+        supplied: &supplied,
+        steps: &planned.steps,
+        options: &options,
+        out: &out,
+    };
+    let ended = match opened {
+        None => {
+            let mut target = SimTarget::new(seed, &faults);
+            // The simulator holds no secret of its own; the secret `--supply` values are
+            // still kept out of its journal (redacting only when there are some keeps the
+            // simulator's journal fast).
+            let mut secrets = Redactor::new();
+            add_supplied_secrets(&mut secrets, &model, &supplied);
+            head.write(&mut console, &model, &target, &secrets)?;
+            let result = rt.block_on(async {
+                let baseline = match snapshot(&mut target).await {
+                    Ok(b) => b,
+                    Err(source) => {
+                        console.journal.write(Event::TargetFailed {
+                            step: None,
+                            error: source.to_string(),
+                        })?;
+                        console.journal.write(Event::RunEnd {
+                            passed: false,
+                            steps: 0,
+                            verdicts_passed: 0,
+                            verdicts_failed: 0,
+                            exit_code: EXIT_USAGE,
+                        })?;
+                        return Err(RunError::Target { step: None, source });
+                    }
+                };
+                if secrets.is_empty() {
+                    run_walk(
+                        &mut target,
+                        &model,
+                        &supplied,
+                        &baseline,
+                        &planned.steps,
+                        &options,
+                        &mut console,
+                    )
+                    .await
+                } else {
+                    run_walk(
+                        &mut target,
+                        &model,
+                        &supplied,
+                        &baseline,
+                        &planned.steps,
+                        &options,
+                        &mut Redacting::new(&mut console, &secrets),
+                    )
+                    .await
+                }
+            });
+            Ended {
+                result: result.map_err(|e| e.to_string()),
+                interrupted: None,
+                restore_ok: true,
             }
-        };
-        run_walk(
-            &mut target,
-            &model,
-            &supplied,
-            &baseline,
-            &planned.steps,
-            &options,
+        }
+        Some(target) => rt.block_on(run_box(
+            target,
+            &ctx,
+            &head,
+            resumed.as_ref(),
+            args.keep,
             &mut console,
-        )
-        .await
-    });
+        ))?,
+    };
     console.progress.finish();
-    let outcome = match result {
+    drop(console);
+    let reports = crate::report::write_reports(&out);
+    let code = summarise(ended, &seed, &replay, &journal_path);
+    match reports {
+        Ok(files) => println!("reports: {}", files.report_html.display()),
+        Err(e) => eprintln!("warning: the reports could not be written: {e}"),
+    }
+    Ok(code)
+}
+
+/// What the walk of either kind of target came to.
+struct Ended {
+    result: Result<RunOutcome, String>,
+    interrupted: Option<crate::signal::Interrupt>,
+    /// False when the box's restore failed or could not be verified.
+    restore_ok: bool,
+}
+
+/// Prints the end of the run and returns the exit code.
+fn summarise(ended: Ended, seed: &Seed, replay: &str, journal_path: &Path) -> i32 {
+    if let Some(sig) = ended.interrupted {
+        eprintln!(
+            "canary: interrupted by {sig}; journal: {}",
+            journal_path.display()
+        );
+        eprintln!("seed {seed} · replay: {replay}");
+        return sig.exit_code();
+    }
+    let outcome = match ended.result {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: the run could not finish: {e}");
             eprintln!("journal: {}", journal_path.display());
             eprintln!("seed {seed} · replay: {replay}");
-            return Ok(EXIT_USAGE);
+            return EXIT_USAGE;
         }
     };
     if let Some(reason) = &outcome.stopped {
@@ -427,7 +752,535 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         println!("seed {seed}");
         println!("replay: {replay}");
     }
-    Ok(outcome.exit_code())
+    if !ended.restore_ok {
+        eprintln!("canary: the box's restore could not be verified (see above): exit {EXIT_USAGE}");
+        return outcome.exit_code().max(EXIT_USAGE);
+    }
+    outcome.exit_code()
+}
+
+/// The journal's head: manifest, plan and skipped values (a resumed run has them already).
+struct Head {
+    manifest: bool,
+    run_id: String,
+    seed: Seed,
+    replay: String,
+    faults: Vec<String>,
+    options: BTreeMap<String, serde_json::Value>,
+    plan_json: serde_json::Value,
+    skipped: Vec<(String, String, String)>,
+}
+
+impl Head {
+    fn write<T: Target>(
+        &self,
+        console: &mut Console,
+        model: &Model,
+        target: &T,
+        redactor: &Redactor,
+    ) -> std::io::Result<()> {
+        if !self.manifest {
+            return Ok(());
+        }
+        let mut sink = Redacting::new(console, redactor);
+        sink.event(Event::Manifest {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            run_id: self.run_id.clone(),
+            seed: self.seed.to_string(),
+            model: model.name.clone(),
+            model_hash: model.hash.clone(),
+            target: target.name().to_string(),
+            under_test: target.describe(),
+            faults: self.faults.clone(),
+            options: self.options.clone(),
+            replay: self.replay.clone(),
+        })?;
+        sink.event(Event::Plan {
+            plan: self.plan_json.clone(),
+        })?;
+        for (axis, value, reason) in &self.skipped {
+            sink.event(Event::Skipped {
+                axis: axis.clone(),
+                value: value.clone(),
+                reason: reason.clone(),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// What every step of a box walk needs.
+struct Ctx<'a> {
+    model: &'a Model,
+    supplied: &'a Supplied,
+    steps: &'a [Step],
+    options: &'a RunOptions,
+    out: &'a Path,
+}
+
+/// Opens the box, takes (or reloads) the snapshot, and runs the walk inside the safety net.
+async fn run_box(
+    mut target: BoxTarget,
+    ctx: &Ctx<'_>,
+    head: &Head,
+    resumed: Option<&ResumePoint>,
+    keep: bool,
+    console: &mut Console,
+) -> anyhow::Result<Ended> {
+    let snap = match resumed {
+        Some(_) => Snapshot::load(ctx.out)
+            .with_context(|| format!("cannot read the snapshot in {}", ctx.out.display()))?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{} has no {}: the run was dropped before its first step; start it again",
+                    ctx.out.display(),
+                    safety::SNAPSHOT_FILE
+                )
+            })?,
+        None => {
+            let s = Snapshot::take(&mut target)
+                .await
+                .context("cannot snapshot the box before the first step")?;
+            s.save(ctx.out).with_context(|| {
+                format!("cannot save the box's snapshot in {}", ctx.out.display())
+            })?;
+            s
+        }
+    };
+    let original: serde_json::Value = serde_json::from_slice(&snap.config)
+        .context("the box's config.json is not JSON; fix it before testing the box")?;
+    head.write(
+        console,
+        ctx.model,
+        &target,
+        &full_redactor(&target, &original, ctx),
+    )?;
+
+    let mut signals = Signals::install().context("cannot install the Ctrl-C handler")?;
+    let restore_opts = RestoreOptions {
+        ready_timeout: ctx.options.readiness.timeout,
+        poll: std::time::Duration::from_millis(500),
+    };
+    let guarded = safety::guard(
+        &mut target,
+        &snap,
+        &mut signals,
+        keep,
+        &restore_opts,
+        async |t: &mut BoxTarget| box_walk(t, ctx, &snap, &original, resumed, console).await,
+    )
+    .await;
+    let restore_ok = match &guarded.restore {
+        None => true,
+        Some(Ok(r)) => r.is_clean(),
+        Some(Err(_)) => false,
+    };
+    let (result, interrupted) = match guarded.end {
+        WalkEnd::Finished(r) => (r.map_err(|e| e.to_string()), None),
+        WalkEnd::Interrupted(sig) => {
+            let redactor = full_redactor(&target, &original, ctx);
+            let (steps, verdicts_passed, verdicts_failed) = (
+                console.steps_ended,
+                console.verdicts_passed,
+                console.verdicts_failed,
+            );
+            let mut sink = Redacting::new(console, &redactor);
+            sink.event(Event::Stopped {
+                after_step: steps.saturating_sub(1),
+                reason: format!("interrupted by {sig}"),
+            })?;
+            sink.event(Event::RunEnd {
+                passed: false,
+                steps,
+                verdicts_passed,
+                verdicts_failed,
+                exit_code: sig.exit_code(),
+            })?;
+            (Err(format!("interrupted by {sig}")), Some(sig))
+        }
+    };
+    Ok(Ended {
+        result,
+        interrupted,
+        restore_ok,
+    })
+}
+
+/// Everything a box run must never write: the box's secrets as the target knows them, the
+/// secret leaves of the original config.json, and the secret `--supply` values.
+fn full_redactor(t: &BoxTarget, original: &serde_json::Value, ctx: &Ctx<'_>) -> Redactor {
+    let mut r = t.redactor().clone();
+    r.add_config(original);
+    add_supplied_secrets(&mut r, ctx.model, ctx.supplied);
+    r
+}
+
+/// The walk on a box, one step at a time through the same runner as the simulator, so each
+/// failing step can leave its artifacts before the next one changes the box.
+async fn box_walk(
+    t: &mut BoxTarget,
+    ctx: &Ctx<'_>,
+    snap: &Snapshot,
+    original: &serde_json::Value,
+    resumed: Option<&ResumePoint>,
+    console: &mut Console,
+) -> Result<RunOutcome, RunError> {
+    let target_err = |step: Option<usize>| move |source| RunError::Target { step, source };
+    let limit = ctx
+        .options
+        .max_steps
+        .map_or(ctx.steps.len(), |m| m.min(ctx.steps.len()));
+    let mut outcome = RunOutcome::default();
+    let mut start = 0;
+    let mut before = match resumed {
+        None => {
+            let obs = t.observe().await.map_err(target_err(None))?;
+            Redacting::new(console, &full_redactor(t, original, ctx)).event(Event::Baseline {
+                config_sha256: Baseline {
+                    config: original.clone(),
+                    observation: obs.clone(),
+                }
+                .config_sha256(),
+                observation: obs.clone(),
+            })?;
+            obs
+        }
+        Some(p) => {
+            start = p.next_step();
+            outcome.steps_run = p.done.len();
+            outcome.steps_failed = p.failed.len();
+            outcome.verdicts_passed = p.verdicts_passed;
+            outcome.verdicts_failed = p.verdicts_failed;
+            println!(
+                "resuming at step {} of {} ({} steps confirmed)",
+                start + 1,
+                limit,
+                p.done.len()
+            );
+            t.observe().await.map_err(target_err(None))?
+        }
+    };
+    let mut cache = WalkCache::new();
+    let one = RunOptions {
+        max_steps: None,
+        fail_fast: false,
+        ..ctx.options.clone()
+    };
+    for index in start..limit {
+        // Rebuilt every step: the box target learns new secret values when they rotate.
+        let redactor = &full_redactor(t, original, ctx);
+        let step = &ctx.steps[index];
+        let half = resumed
+            .and_then(|p| p.half_applied.as_ref())
+            .filter(|(k, _)| *k == index);
+        let failed_now = if let Some((_, apply)) = half
+            && t.read_config().await.map_err(target_err(Some(index)))?
+                == config_json(original, ctx.model, ctx.supplied, &step.config)
+        {
+            let prev = resumed.and_then(|p| p.last_observed.clone());
+            let (after, verdicts) = judge_again(
+                t,
+                ctx,
+                index,
+                apply,
+                prev.as_ref().unwrap_or(&before),
+                &snap.fingerprint,
+                redactor,
+                console,
+            )
+            .await?;
+            before = after;
+            outcome.steps_run += 1;
+            outcome.verdicts_passed += verdicts.passed;
+            outcome.verdicts_failed += verdicts.failed;
+            for v in verdicts.failures() {
+                outcome.failures.push(Failure {
+                    step: index,
+                    verdict: v.clone(),
+                });
+            }
+            verdicts.failed
+        } else {
+            let base = Baseline {
+                config: original.clone(),
+                observation: Observation {
+                    secret_fingerprint: snap.fingerprint.clone(),
+                    ..before.clone()
+                },
+            };
+            let mut red = Redacting::new(&mut *console, redactor);
+            let mut sink = Shifted::new(&mut red, index);
+            let o = match run_walk_cached(
+                t,
+                ctx.model,
+                ctx.supplied,
+                &base,
+                std::slice::from_ref(step),
+                &one,
+                &mut sink,
+                &mut cache,
+            )
+            .await
+            {
+                Ok(o) => o,
+                Err(e) => {
+                    Redacting::new(&mut *console, redactor).event(Event::RunEnd {
+                        passed: false,
+                        steps: outcome.steps_run,
+                        verdicts_passed: outcome.verdicts_passed,
+                        verdicts_failed: outcome.verdicts_failed,
+                        exit_code: EXIT_USAGE,
+                    })?;
+                    return Err(e);
+                }
+            };
+            outcome.steps_run += o.steps_run;
+            outcome.verdicts_passed += o.verdicts_passed;
+            outcome.verdicts_failed += o.verdicts_failed;
+            outcome.ready_seconds.extend(o.ready_seconds);
+            outcome.seconds += o.seconds;
+            for f in o.failures {
+                outcome.failures.push(Failure {
+                    step: index,
+                    verdict: f.verdict,
+                });
+            }
+            o.verdicts_failed
+        };
+        if failed_now > 0 {
+            outcome.steps_failed += 1;
+            match t.capture_artifacts(index as u64, ctx.out).await {
+                Ok(dir) => console
+                    .progress
+                    .println(&format!("     artifacts: {}", dir.display())),
+                Err(e) => console
+                    .progress
+                    .println(&format!("     artifacts could not be captured: {e}")),
+            }
+            if ctx.options.fail_fast && index + 1 < limit {
+                outcome.stopped = Some(format!("--fail-fast: step {index} failed"));
+                break;
+            }
+        }
+        if index + 1 < limit {
+            before = t.observe().await.map_err(target_err(Some(index + 1)))?;
+        }
+    }
+    if outcome.stopped.is_none() && limit < ctx.steps.len() {
+        outcome.stopped = Some(format!(
+            "--max-steps {limit}: {} of {} steps run",
+            limit,
+            ctx.steps.len()
+        ));
+    }
+    let redactor = full_redactor(t, original, ctx);
+    let mut sink = Redacting::new(console, &redactor);
+    if let Some(reason) = &outcome.stopped {
+        sink.event(Event::Stopped {
+            after_step: outcome.steps_run.saturating_sub(1),
+            reason: reason.clone(),
+        })?;
+    }
+    sink.event(Event::RunEnd {
+        passed: outcome.passed(),
+        steps: outcome.steps_run,
+        verdicts_passed: outcome.verdicts_passed,
+        verdicts_failed: outcome.verdicts_failed,
+        exit_code: outcome.exit_code(),
+    })?;
+    Ok(outcome)
+}
+
+/// A resumed step whose apply was confirmed and whose config is on the box: wait until ready,
+/// observe, and judge, without applying again (the second, must-be-no-op apply is skipped
+/// too: it would be an apply).
+#[allow(clippy::too_many_arguments)]
+async fn judge_again(
+    t: &mut BoxTarget,
+    ctx: &Ctx<'_>,
+    index: usize,
+    apply: &CommandResult,
+    before: &Observation,
+    fingerprint: &str,
+    redactor: &Redactor,
+    console: &mut Console,
+) -> Result<(Observation, Verdicts), RunError> {
+    let step = &ctx.steps[index];
+    let expected = Expected::new(ctx.model, ctx.supplied, &step.effective);
+    let err = |source| RunError::Target {
+        step: Some(index),
+        source,
+    };
+    let started = std::time::Instant::now();
+    let timeout = ctx.options.readiness.timeout;
+    let mut polls = 0u32;
+    let after = loop {
+        let obs = t.observe().await.map_err(err)?;
+        polls += 1;
+        if oracle::is_ready(&expected, &obs) || started.elapsed() >= timeout {
+            break obs;
+        }
+        t.wait(ctx.options.readiness.max_poll.min(timeout)).await;
+    };
+    let ready = Readiness {
+        reached: oracle::is_ready(&expected, &after),
+        seconds: started.elapsed().as_secs_f64(),
+        timeout: timeout.as_secs_f64(),
+        polled: true,
+    };
+    let mut verdicts = Verdicts::new(true);
+    oracle::judge(
+        &expected,
+        &step.prediction,
+        &StepFacts {
+            apply,
+            ready,
+            before,
+            after: &after,
+            second_apply: None,
+            after_second: None,
+            baseline_fingerprint: fingerprint,
+        },
+        &mut verdicts,
+    );
+    let mut sink = Redacting::new(console, redactor);
+    sink.event(Event::Ready {
+        step: index,
+        reached: ready.reached,
+        seconds: ready.seconds,
+        polls,
+    })?;
+    sink.event(Event::Observed {
+        step: index,
+        observation: after.clone(),
+    })?;
+    for v in &verdicts.list {
+        sink.event(Event::Verdict {
+            step: index,
+            verdict: v.clone(),
+        })?;
+    }
+    sink.event(Event::StepEnd {
+        step: index,
+        passed: verdicts.failed == 0,
+        seconds: ready.seconds,
+    })?;
+    sink.step_done(&StepReport {
+        index,
+        step,
+        verdicts: &verdicts,
+        ready,
+        seconds: ready.seconds,
+        wall: started.elapsed(),
+    });
+    Ok((after, verdicts))
+}
+
+/// The raw config a config.json describes: each axis's value whose JSON is at the axis's
+/// path, the default where the key is absent or holds a value the model does not list.
+pub fn config_of_json(model: &Model, supplied: &Supplied, doc: &serde_json::Value) -> Config {
+    let mut c = model.default_config();
+    for (i, axis) in model.axes.iter().enumerate() {
+        let Some(found) = oracle::lookup(doc, &axis.path) else {
+            continue;
+        };
+        if let Some(v) = axis
+            .values
+            .iter()
+            .position(|v| &crate::model::fill_templates(&v.json, supplied) == found)
+        {
+            c.0[i] = v as u16;
+        }
+    }
+    c
+}
+
+/// `--check`: asserts the box's current state against what the model expects of its current
+/// config.json, changing nothing. Exit 0 when healthy, 1 with every problem listed.
+fn check(opts: BoxTargetOptions, model: &Model, supplied: &Supplied) -> anyhow::Result<i32> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        let mut t = BoxTarget::open(opts).await.context("cannot use the box")?;
+        let doc = t.read_config().await?;
+        let (obs, mut problems) = t.check_only().await?;
+        let raw = config_of_json(model, supplied, &doc);
+        let effective = model.effective(&raw);
+        let expected = Expected::new(model, supplied, &effective);
+        problems.extend(check_problems(&expected, &obs));
+        let redactor = t.redactor();
+        println!("config: {}", describe(&model.labels(&raw)));
+        if problems.is_empty() {
+            println!("OK: the box is as the model expects of its config");
+            Ok(super::EXIT_OK)
+        } else {
+            for p in &problems {
+                println!("FAIL {}", redactor.redact(p));
+            }
+            Ok(super::EXIT_FAILED)
+        }
+    })
+}
+
+fn describe(labels: &BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What differs between the box and the model's expectations: containers that must (not)
+/// run, .env posture keys, /api/state fields.
+fn check_problems(expected: &Expected, obs: &Observation) -> Vec<String> {
+    let mut out = Vec::new();
+    let running = |name: &str| {
+        obs.containers
+            .iter()
+            .any(|c| c.name == name && c.state == "running")
+    };
+    for s in &expected.running {
+        if !running(s) {
+            out.push(format!("container {s} should run and does not"));
+        }
+    }
+    for s in &expected.absent {
+        if running(s) {
+            out.push(format!("container {s} runs but its profile is off"));
+        }
+    }
+    for e in &expected.env {
+        let got = obs.env.get(&e.key).map(String::as_str).unwrap_or("");
+        let same = if e.membership {
+            let set = |s: &str| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_string)
+                    .collect::<std::collections::BTreeSet<_>>()
+            };
+            set(got) == set(&e.value)
+        } else {
+            got == e.value
+        };
+        if !same {
+            out.push(format!(".env {}={got:?}, expected {:?}", e.key, e.value));
+        }
+    }
+    for a in &expected.api {
+        let got = oracle::lookup(&obs.api, &a.path);
+        if got != Some(&a.value) {
+            out.push(format!(
+                "/api/state {} is {}, expected {}",
+                a.path,
+                got.map_or("absent".to_string(), |v| v.to_string()),
+                a.value
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -441,5 +1294,59 @@ mod tests {
         assert_eq!(quote("a b"), "'a b'");
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn config_json_reads_back_as_the_config_that_wrote_it() {
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("pithead.toml"),
+        )
+        .unwrap();
+        let s = Supplied::default();
+        let d = m.default_config();
+        let raw = m
+            .config_from_labels(&d, [("p2pool.pool", "nano"), ("tari.mode", "off")])
+            .unwrap();
+        assert_ne!(raw, d);
+        let doc = config_json(&json!({"config_version": "2.0.0"}), &m, &s, &raw);
+        assert_eq!(config_of_json(&m, &s, &doc), raw);
+        // Keys the file lacks are the model's defaults.
+        assert_eq!(config_of_json(&m, &s, &json!({})), d);
+    }
+
+    #[test]
+    fn check_names_each_difference() {
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("pithead.toml"),
+        )
+        .unwrap();
+        let s = Supplied::default();
+        let e = Expected::new(&m, &s, &m.effective(&m.default_config()));
+        let obs = Observation {
+            status_exit: 0,
+            containers: vec![],
+            env: BTreeMap::new(),
+            api: json!({}),
+            secret_fingerprint: String::new(),
+        };
+        let problems = check_problems(&e, &obs);
+        for c in &e.running {
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.contains(&format!("container {c} "))),
+                "{problems:?}"
+            );
+        }
+        assert!(
+            problems.iter().any(|p| p.starts_with(".env ")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("/api/state ")),
+            "{problems:?}"
+        );
     }
 }

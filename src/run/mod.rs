@@ -15,6 +15,8 @@
 //! lifecycle operations become more step kinds judged by the same [`oracle::judge`].
 
 pub mod progress;
+pub mod redacting;
+pub mod resume;
 mod saved;
 
 pub use saved::{SavedPlanError, SavedWalk, walk_from_plan_json};

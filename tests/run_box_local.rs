@@ -1,0 +1,407 @@
+//! `canary run --target local` end to end against the fake box (`pithead-fake setup`): a
+//! pairwise walk passes and the box is put back byte for byte, no secret reaches any file of
+//! the run, a fault fails the run with its replay line and artifacts, Ctrl-C restores the box,
+//! hostile values stay data, and `--check` judges the box without touching it.
+
+#[path = "box_support/mod.rs"]
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use canary::redact::{is_secret_env_key, parse_env};
+use support::{FakeBox, fake_binary, files_under};
+
+/// A 64-hex Monero view key supplied on the command line: a secret prerequisite.
+const VIEW_KEY: &str = "5eed5eed0123456789abcdef0123456789abcdef0123456789abcdef5eed5eed";
+/// A password planted in the box's config.json.
+const PLANTED_PW: &str = "planted-dash-pw-93e1c7";
+
+fn setup(faults: &[&str]) -> FakeBox {
+    let bin = fake_binary();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(&bin);
+    cmd.arg("setup")
+        .arg(tmp.path())
+        .args(["--dashboard-port", "0"]);
+    if !faults.is_empty() {
+        cmd.args(["--faults", &faults.join(",")]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "setup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    FakeBox { bin, tmp }
+}
+
+/// A `pithead` wrapper in the box: logs each apply with the config.json it applies, prints
+/// config.json and the .env secrets on apply (a chatty CLI the journal must not leak), and
+/// waits `delay` seconds per apply so a walk can be interrupted half-way.
+fn wrapper(fake: &FakeBox, delay: &str) -> &'static str {
+    let text = format!(
+        "#!/bin/sh\nif [ \"$1\" = apply ]; then\n  cat config.json >> applied.log\n  \
+         echo '--' >> applied.log\n  cat config.json\n  grep -E 'TOKEN|ONION|PASSWORD' .env\n  \
+         sleep {delay}\nfi\nexec ./pithead \"$@\"\n"
+    );
+    let p = fake.dir().join("chatty");
+    std::fs::write(&p, text).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    "./chatty"
+}
+
+fn box_args(fake: &FakeBox, pithead: &str) -> Vec<String> {
+    vec![
+        "run".into(),
+        "--target".into(),
+        "local".into(),
+        "--dir".into(),
+        fake.dir().display().to_string(),
+        "--pithead".into(),
+        pithead.into(),
+        "--api-url".into(),
+        format!("http://127.0.0.1:{}/api/state", fake.dashboard_port()),
+        "--ready-timeout".into(),
+        "30s".into(),
+        "--seed".into(),
+        "7".into(),
+    ]
+}
+
+fn canary(args: &[String], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn plant_password(fake: &FakeBox) {
+    let p = fake.dir().join("config.json");
+    let mut c: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    c["dashboard"] = serde_json::json!({"auth": {"password": PLANTED_PW}});
+    std::fs::write(&p, serde_json::to_vec_pretty(&c).unwrap()).unwrap();
+    // Settle the box on it: the walk starts from an applied config.
+    let o = Command::new(fake.dir().join("pithead"))
+        .args(["apply", "-y"])
+        .current_dir(fake.dir())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// Every secret of the box: its .env secret values, the planted password, the view key.
+fn secrets(fake: &FakeBox) -> Vec<String> {
+    let env = std::fs::read_to_string(fake.dir().join(".env")).unwrap();
+    let mut out: Vec<String> = parse_env(&env)
+        .into_iter()
+        .filter(|(k, v)| is_secret_env_key(k) && v.len() >= 8 && v != "placeholder")
+        .map(|(_, v)| v)
+        .collect();
+    assert!(
+        out.iter().any(|v| v.len() >= 32),
+        "the fake box has provisioned secrets: {out:?}"
+    );
+    out.push(PLANTED_PW.into());
+    out.push(VIEW_KEY.into());
+    out
+}
+
+fn assert_no_secret_under(dir: &Path, secrets: &[String]) {
+    let files = files_under(dir);
+    assert!(files.len() >= 5, "{files:?}");
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let t = String::from_utf8_lossy(&bytes);
+        for s in secrets {
+            assert!(!t.contains(s.as_str()), "{} leaks {s}", f.display());
+        }
+    }
+}
+
+fn read_config(fake: &FakeBox) -> Vec<u8> {
+    std::fs::read(fake.dir().join("config.json")).unwrap()
+}
+
+#[test]
+fn a_pairwise_walk_passes_restores_the_box_and_leaks_no_secret() {
+    let fake = setup(&[]);
+    plant_password(&fake);
+    let pithead = wrapper(&fake, "0");
+    let before = read_config(&fake);
+    let work = tempfile::tempdir().unwrap();
+    let out_dir = work.path().join("run");
+    let mut args = box_args(&fake, pithead);
+    args.extend([
+        "--supply".into(),
+        format!("monero_view_key={VIEW_KEY}"),
+        "--out".into(),
+        out_dir.display().to_string(),
+    ]);
+    let o = canary(&args, work.path());
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    assert!(all.contains("PASSED"), "{all}");
+    assert!(all.contains("box restored and verified"), "{all}");
+    assert!(all.contains("reports: "), "{all}");
+    assert!(all.contains("SKIPPED monero.mode=remote: "), "{all}");
+    assert!(
+        !all.contains("SKIPPED monero.view_key"),
+        "the view key was supplied: {all}"
+    );
+    assert_eq!(
+        read_config(&fake),
+        before,
+        "config.json is back byte for byte"
+    );
+
+    // The walk really wrote the secrets into config.json, and the CLI printed them.
+    let applied = std::fs::read_to_string(fake.dir().join("applied.log")).unwrap();
+    assert!(applied.contains(VIEW_KEY), "a step set the view key");
+    assert!(applied.contains(PLANTED_PW));
+
+    let snap = out_dir.join(".canary-snapshot");
+    let mode = std::fs::metadata(&snap).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    for f in [
+        "journal.jsonl",
+        "report.html",
+        "summary.json",
+        "junit.xml",
+        "steps.csv",
+    ] {
+        assert!(out_dir.join(f).exists(), "{f} missing");
+    }
+    let journal = std::fs::read_to_string(out_dir.join("journal.jsonl")).unwrap();
+    assert!(journal.contains("<redacted:"), "redaction happened");
+    let secrets = secrets(&fake);
+    assert_no_secret_under(&out_dir, &secrets);
+    for s in &secrets {
+        assert!(!all.contains(s.as_str()), "the console leaks {s}");
+    }
+}
+
+#[test]
+fn a_fault_fails_the_run_with_its_replay_line_and_artifacts() {
+    let fake = setup(&["spurious-diff"]);
+    let before = read_config(&fake);
+    let work = tempfile::tempdir().unwrap();
+    let out_dir = work.path().join("run");
+    let mut args = box_args(&fake, "./pithead");
+    args.extend([
+        "--max-steps".into(),
+        "2".into(),
+        "--out".into(),
+        out_dir.display().to_string(),
+    ]);
+    let o = canary(&args, work.path());
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    assert!(all.contains("FAILED: first failure"), "{all}");
+    assert!(
+        all.contains("replay: canary run --seed 0700") && all.contains("--target local"),
+        "{all}"
+    );
+    let artifacts: Vec<PathBuf> = std::fs::read_dir(out_dir.join("artifacts"))
+        .expect("artifacts were captured")
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!artifacts.is_empty());
+    for a in &artifacts {
+        for f in ["status.txt", "config.json", "env.txt", "api-state.json"] {
+            assert!(a.join(f).exists(), "{} lacks {f}", a.display());
+        }
+    }
+    assert_eq!(
+        read_config(&fake),
+        before,
+        "restored after a failing run too"
+    );
+    assert_no_secret_under(&out_dir, &secrets(&fake));
+}
+
+fn step_ends(journal: &Path) -> usize {
+    std::fs::read_to_string(journal)
+        .unwrap_or_default()
+        .matches("\"event\":\"step_end\"")
+        .count()
+}
+
+#[test]
+fn ctrl_c_in_the_middle_of_a_walk_restores_the_box() {
+    let fake = setup(&[]);
+    let pithead = wrapper(&fake, "0.5");
+    let before = read_config(&fake);
+    let work = tempfile::tempdir().unwrap();
+    let out_dir = work.path().join("run");
+    let mut args = box_args(&fake, pithead);
+    args.extend(["--out".into(), out_dir.display().to_string()]);
+    let child = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(&args)
+        .current_dir(work.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while step_ends(&out_dir.join("journal.jsonl")) < 2 {
+        assert!(start.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_ne!(read_config(&fake), before, "the walk changed the box");
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(130), "{all}");
+    assert!(all.contains("box restored and verified"), "{all}");
+    assert!(all.contains("interrupted"), "{all}");
+    assert_eq!(
+        read_config(&fake),
+        before,
+        "config.json is back byte for byte"
+    );
+    let journal = std::fs::read_to_string(out_dir.join("journal.jsonl")).unwrap();
+    assert!(journal.contains("\"event\":\"run_end\""), "{journal}");
+    assert!(
+        step_ends(&out_dir.join("journal.jsonl")) < 8,
+        "the walk was cut short"
+    );
+}
+
+#[test]
+fn hostile_supplied_values_are_written_as_data() {
+    let fake = setup(&[]);
+    let pithead = wrapper(&fake, "0");
+    let before = read_config(&fake);
+    let work = tempfile::tempdir().unwrap();
+    let out_dir = work.path().join("run");
+    let pwned = work.path().join("PWNED");
+    let hostile = format!(
+        "node.lan'\"; touch {p}; $(touch {p}) `touch {p}`\nx",
+        p = pwned.display()
+    );
+    let mut args = box_args(&fake, pithead);
+    args.extend([
+        "--supply".into(),
+        format!("remote_monero_host={hostile}"),
+        "--out".into(),
+        out_dir.display().to_string(),
+    ]);
+    let o = canary(&args, work.path());
+    let all = text(&o);
+    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{all}");
+    assert!(!pwned.exists(), "a hostile value was executed: {all}");
+    assert!(!fake.dir().join("PWNED").exists());
+    // The value reached config.json intact, as a JSON string.
+    let applied = std::fs::read_to_string(fake.dir().join("applied.log")).unwrap();
+    let as_json = serde_json::to_string(&hostile).unwrap();
+    assert!(applied.contains(&as_json), "{applied}");
+    assert_eq!(read_config(&fake), before);
+}
+
+#[test]
+fn check_judges_the_box_without_touching_it() {
+    let fake = setup(&[]);
+    let before = read_config(&fake);
+    let work = tempfile::tempdir().unwrap();
+    let mut args = box_args(&fake, "./pithead");
+    args.push("--check".into());
+    // Wait until the fake's daemons answer: --check does not wait.
+    let start = Instant::now();
+    let o = loop {
+        let o = canary(&args, work.path());
+        if o.status.code() == Some(0) || start.elapsed() > Duration::from_secs(30) {
+            break o;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("OK:"), "{}", text(&o));
+    let st = Command::new(fake.dir().join("pithead"))
+        .args(["compose", "stop", "tor"])
+        .current_dir(fake.dir())
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", text(&st));
+    let o = canary(&args, work.path());
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    assert!(all.contains("FAIL") && all.contains("tor"), "{all}");
+    assert_eq!(read_config(&fake), before, "--check wrote nothing");
+    assert_eq!(
+        std::fs::read_dir(work.path()).unwrap().count(),
+        0,
+        "--check left no run directory"
+    );
+}
+
+#[test]
+fn keep_leaves_the_box_as_the_walk_left_it() {
+    let fake = setup(&[]);
+    let before = read_config(&fake);
+    let work = tempfile::tempdir().unwrap();
+    let mut args = box_args(&fake, "./pithead");
+    args.extend([
+        "--keep".into(),
+        "--max-steps".into(),
+        "2".into(),
+        "--out".into(),
+        work.path().join("run").display().to_string(),
+    ]);
+    let o = canary(&args, work.path());
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    assert!(all.contains("--keep: the box is left"), "{all}");
+    assert!(!all.contains("box restored"), "{all}");
+    assert_ne!(read_config(&fake), before, "not restored");
+}
+
+#[test]
+fn box_options_are_checked_before_anything_runs() {
+    let work = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        canary(&a, work.path())
+    };
+    let o = run(&["run", "--target", "local"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--dir"), "{}", text(&o));
+    let o = run(&["run", "--target", "ssh", "--dir", "/srv/pithead"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--host"), "{}", text(&o));
+    let o = run(&["run", "--resume", "somewhere"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("box run"), "{}", text(&o));
+    let o = run(&["run", "--check"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&[
+        "run",
+        "--target",
+        "local",
+        "--dir",
+        "/nonexistent-stack",
+        "--fault",
+        "spurious-path-diff",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("pithead-fake setup"), "{}", text(&o));
+    let o = run(&["run", "--target", "local", "--dir", "/nonexistent-stack"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("does not exist"), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_dir(work.path()).unwrap().count(),
+        0,
+        "nothing was written"
+    );
+}

@@ -1,0 +1,270 @@
+//! `canary run --resume`: a box run killed half-way goes on from its journal without repeating
+//! an apply that was confirmed, and the box ends restored. Plus the journal reading alone.
+
+#[path = "box_support/mod.rs"]
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use canary::journal::{Entry, Event};
+use canary::run::resume::from_entries;
+use canary::target::{CommandResult, Observation};
+use support::{FakeBox, fake_binary};
+
+fn setup() -> FakeBox {
+    let bin = fake_binary();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(&bin)
+        .arg("setup")
+        .arg(tmp.path())
+        .args(["--dashboard-port", "0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // Counts every apply the box receives, and makes each one slow enough to cut.
+    let p = tmp.path().join("counting");
+    std::fs::write(
+        &p,
+        "#!/bin/sh\nif [ \"$1\" = apply ]; then echo apply >> applies.log; sleep 0.4; fi\n\
+         exec ./pithead \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    FakeBox { bin, tmp }
+}
+
+fn applies(fake: &FakeBox) -> usize {
+    std::fs::read_to_string(fake.dir().join("applies.log"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+fn events(journal: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(journal)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn count(evs: &[serde_json::Value], event: &str, step: Option<u64>) -> usize {
+    evs.iter()
+        .filter(|e| e["event"] == event && step.is_none_or(|s| e["step"] == s))
+        .count()
+}
+
+#[test]
+fn a_killed_run_resumes_without_repeating_confirmed_applies() {
+    let fake = setup();
+    let before = std::fs::read(fake.dir().join("config.json")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("run");
+    let journal = out.join("journal.jsonl");
+    let common = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec![
+            "run".into(),
+            "--target".into(),
+            "local".into(),
+            "--dir".into(),
+            fake.dir().display().to_string(),
+            "--pithead".into(),
+            "./counting".into(),
+            "--api-url".into(),
+            format!("http://127.0.0.1:{}/api/state", fake.dashboard_port()),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let out_s = out.display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(common(&[
+            "--seed",
+            "11",
+            "--ready-timeout",
+            "30s",
+            "--out",
+            &out_s,
+        ]))
+        .current_dir(work.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it right after a step's apply was journaled, before that step ended.
+    let start = Instant::now();
+    loop {
+        let evs = events(&journal);
+        let done = count(&evs, "step_end", None);
+        // After the apply and before step_end: readiness, observation, the second apply
+        // (slowed by the wrapper, so this window is wide).
+        let cut = evs.last().is_some_and(|e| {
+            ["apply", "ready", "observed"]
+                .iter()
+                .any(|k| e["event"] == *k)
+        });
+        if done >= 2 && cut {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "never caught a step between apply and step_end"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(800)); // the orphaned apply finishes
+    let evs = events(&journal);
+    let confirmed = count(&evs, "step_end", None);
+    let cut = confirmed as u64;
+    assert_eq!(
+        count(&evs, "apply", Some(cut)),
+        1,
+        "the cut step was applied"
+    );
+    assert_eq!(count(&evs, "run_end", None), 0);
+    let applies_before = applies(&fake);
+
+    let out_s = out.display().to_string();
+    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(common(&["--resume", &out_s]))
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains(&format!("resuming at step {}", confirmed + 1)),
+        "{all}"
+    );
+    assert!(all.contains("box restored and verified"), "{all}");
+
+    let evs = events(&journal);
+    let steps = count(&evs, "step_start", None);
+    assert!(steps > confirmed + 1, "the walk had more steps to run");
+    for s in 0..steps as u64 {
+        assert_eq!(count(&evs, "step_end", Some(s)), 1, "step {s} ended once");
+        assert_eq!(count(&evs, "apply", Some(s)), 1, "step {s} applied once");
+    }
+    assert_eq!(count(&evs, "manifest", None), 1);
+    assert_eq!(count(&evs, "run_end", None), 1);
+    // The box saw: for each step after the cut one apply and one must-be-no-op apply, then
+    // the restore's apply. Nothing for the confirmed steps nor for the cut step.
+    let resumed_applies = applies(&fake) - applies_before;
+    assert_eq!(
+        resumed_applies,
+        2 * (steps - confirmed - 1) + 1,
+        "applies during the resume"
+    );
+    assert_eq!(
+        std::fs::read(fake.dir().join("config.json")).unwrap(),
+        before,
+        "the box is restored"
+    );
+    assert!(out.join("report.html").exists());
+}
+
+fn entry(seq: u64, event: Event) -> Entry {
+    Entry {
+        seq,
+        ts: String::new(),
+        wall_ms: 0,
+        event,
+    }
+}
+
+fn obs(tag: &str) -> Observation {
+    Observation {
+        status_exit: 0,
+        containers: vec![],
+        env: [("TAG".to_string(), tag.to_string())].into(),
+        api: serde_json::Value::Null,
+        secret_fingerprint: String::new(),
+    }
+}
+
+#[test]
+fn the_journal_tells_done_steps_and_the_cut_apply() {
+    let ok = CommandResult {
+        exit_code: 0,
+        output: "Configuration applied.".into(),
+    };
+    let manifest = Event::Manifest {
+        tool_version: "0".into(),
+        run_id: "r".into(),
+        seed: "5".into(),
+        model: "pithead".into(),
+        model_hash: "h".into(),
+        target: "local".into(),
+        under_test: Default::default(),
+        faults: vec![],
+        options: Default::default(),
+        replay: "canary run".into(),
+    };
+    let mut es = vec![
+        manifest,
+        Event::Plan {
+            plan: serde_json::json!({"walks": []}),
+        },
+        Event::Baseline {
+            config_sha256: "x".into(),
+            observation: obs("base"),
+        },
+    ];
+    for s in 0..2 {
+        es.push(Event::Apply {
+            step: s,
+            result: ok.clone(),
+            seconds: 1.0,
+        });
+        es.push(Event::Observed {
+            step: s,
+            observation: obs(&format!("after{s}")),
+        });
+        es.push(Event::StepEnd {
+            step: s,
+            passed: s == 0,
+            seconds: 1.0,
+        });
+    }
+    es.push(Event::Apply {
+        step: 2,
+        result: ok.clone(),
+        seconds: 1.0,
+    });
+    es.push(Event::Observed {
+        step: 2,
+        observation: obs("after2"),
+    });
+    let entries: Vec<Entry> = es
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| entry(i as u64, e))
+        .collect();
+    let p = from_entries(&entries).unwrap();
+    assert_eq!(p.seed, "5");
+    assert_eq!(p.next_step(), 2);
+    assert_eq!(p.failed.iter().copied().collect::<Vec<_>>(), [1]);
+    assert_eq!(p.half_applied, Some((2, ok)));
+    assert_eq!(
+        p.last_observed.unwrap().env["TAG"],
+        "after1",
+        "the before of the cut step is the last done step's observation"
+    );
+    assert!(!p.ended);
+
+    // Without a cut apply the next step runs afresh.
+    let p = from_entries(&entries[..entries.len() - 2]).unwrap();
+    assert_eq!(p.half_applied, None);
+    // A journal without a manifest is not a run's.
+    assert!(from_entries(&entries[1..]).is_err());
+}
