@@ -70,6 +70,10 @@ pub struct Args {
     /// Do not save regressions.
     #[arg(long)]
     pub no_save: bool,
+
+    /// Do not replay the regressions folder before fuzzing.
+    #[arg(long)]
+    pub no_replay: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -98,6 +102,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         args.cases,
         args.steps
     );
+    let regressions_met =
+        args.no_replay || super::replay::replay_first(&args.regressions, &model, &supplied)?;
     let began = Instant::now();
     let every = (args.cases / 10).max(1);
     let mut saved = Vec::new();
@@ -220,7 +226,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             ""
         }
     );
-    Ok(if report.failures.is_empty() {
+    Ok(if report.failures.is_empty() && regressions_met {
         EXIT_OK
     } else {
         EXIT_FAILED

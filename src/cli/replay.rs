@@ -76,3 +76,53 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         EXIT_OK
     })
 }
+
+/// Replays a regressions folder before a run or a fuzz campaign, as every run must. Files
+/// saved for another model are left out (a PICT model has no Pithead regressions); a missing
+/// folder is no error. Returns whether every replayed regression met its expectation.
+pub fn replay_first(
+    dir: &std::path::Path,
+    model: &crate::model::Model,
+    supplied: &crate::model::Supplied,
+) -> anyhow::Result<bool> {
+    let paths = regress::files(dir)?;
+    if paths.is_empty() {
+        return Ok(true);
+    }
+    let (mut met, mut other_model) = (0, 0);
+    let mut problems = Vec::new();
+    for path in paths {
+        if let Ok(r) = regress::Regression::load(&path)
+            && r.model != model.name
+        {
+            other_model += 1;
+            continue;
+        }
+        let r = regress::replay_file(&path, model, supplied, false);
+        if r.met() {
+            met += 1;
+        } else {
+            problems.push(match &r.result {
+                Err(e) => format!("error: {e}"),
+                Ok(res) => format!("UNMET {}: {res:?}", r.path.display()),
+            });
+        }
+    }
+    println!(
+        "regressions ({}): {met} met, {} unmet{}",
+        dir.display(),
+        problems.len(),
+        if other_model > 0 {
+            format!(", {other_model} for another model left out")
+        } else {
+            String::new()
+        }
+    );
+    for p in &problems {
+        println!("  {p}");
+    }
+    if !problems.is_empty() {
+        println!("  replay them alone with: canary replay {}", dir.display());
+    }
+    Ok(problems.is_empty())
+}

@@ -149,6 +149,15 @@ pub struct Args {
     #[arg(long)]
     pub keep: bool,
 
+    /// Saved regressions replayed (on the simulated stack, by their steps) before the walk;
+    /// a regression that no longer meets its expectation makes the run fail.
+    #[arg(long, value_name = "DIR", default_value = "regressions")]
+    pub regressions: PathBuf,
+
+    /// Do not replay the regressions folder first.
+    #[arg(long)]
+    pub no_replay: bool,
+
     /// Only assert the box's current state (containers, status, .env posture, /api/state,
     /// fingerprint) without writing anything; exit 0 when healthy, 1 otherwise.
     #[arg(long)]
@@ -483,6 +492,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         None => replay_line(&args, &seed, &model),
     };
     println!("seed {seed}");
+    let regressions_met = if args.no_replay || resumed.is_some() {
+        true
+    } else {
+        super::replay::replay_first(&args.regressions, &model, &supplied)?
+    };
 
     let planned = match &resumed {
         Some(p) => {
@@ -692,7 +706,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     console.progress.finish();
     drop(console);
     let reports = crate::report::write_reports(&out);
-    let code = summarise(ended, &seed, &replay, &journal_path);
+    let mut code = summarise(ended, &seed, &replay, &journal_path);
+    if !regressions_met && code == super::EXIT_OK {
+        println!("FAILED: a saved regression no longer meets its expectation (see above)");
+        code = super::EXIT_FAILED;
+    }
     match reports {
         Ok(files) => println!("reports: {}", files.report_html.display()),
         Err(e) => eprintln!("warning: the reports could not be written: {e}"),
