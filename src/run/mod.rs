@@ -166,6 +166,16 @@ impl WalkCache {
         WalkCache::default()
     }
 
+    /// Forgets the cached documents unless they were built on `baseline` (once per walk: a
+    /// deep comparison per step would cost more than the lookup it guards).
+    fn rebase(&mut self, baseline: &serde_json::Value) {
+        if self.baseline.as_ref() != Some(baseline) {
+            self.config_json.clear();
+            self.baseline = Some(baseline.clone());
+        }
+    }
+
+    /// config.json for `raw`; call [`WalkCache::rebase`] first.
     fn config_json(
         &mut self,
         baseline: &serde_json::Value,
@@ -173,10 +183,6 @@ impl WalkCache {
         supplied: &Supplied,
         raw: &Config,
     ) -> Arc<serde_json::Value> {
-        if self.baseline.as_ref() != Some(baseline) {
-            self.config_json.clear();
-            self.baseline = Some(baseline.clone());
-        }
         if let Some(doc) = self.config_json.get(raw) {
             return Arc::clone(doc);
         }
@@ -350,6 +356,7 @@ async fn await_ready<T: Target>(
     let start = target.elapsed();
     let timeout = policy.timeout;
     let mut interval = policy.first_poll.max(Duration::from_millis(1));
+    let max_poll = policy.max_poll.max(policy.first_poll);
     // Counted separately from the clock so a target whose clock does not move cannot make
     // the loop spin for ever.
     let mut requested = Duration::ZERO;
@@ -358,8 +365,8 @@ async fn await_ready<T: Target>(
         let obs = target.observe().await?;
         polls += 1;
         let waited = target.elapsed().saturating_sub(start).max(requested);
-        if oracle::is_ready(expected, &obs) || waited >= timeout {
-            let reached = oracle::is_ready(expected, &obs);
+        let reached = oracle::is_ready(expected, &obs);
+        if reached || waited >= timeout {
             let ready = Readiness {
                 reached,
                 seconds: seconds(waited),
@@ -368,10 +375,19 @@ async fn await_ready<T: Target>(
             };
             return Ok((obs, ready, polls));
         }
-        let pause = interval.min(timeout - waited);
+        // A target that knows when its observation next changes (the sim) is looked at
+        // exactly then; otherwise back off blindly. Either way the predicate is the oracle's.
+        let pause = match target.next_change() {
+            Some(next) => next.max(Duration::from_millis(1)),
+            None => {
+                let pause = interval;
+                interval = (interval * 2).min(max_poll);
+                pause
+            }
+        }
+        .min(timeout - waited);
         target.wait(pause).await;
         requested += pause;
-        interval = (interval * 2).min(policy.max_poll.max(policy.first_poll));
     }
 }
 
@@ -431,7 +447,10 @@ async fn run_step<T: Target, S: Sink>(
     }
     let step_start = target.elapsed();
     let json = cache.config_json(&baseline.config, model, supplied, &step.config);
-    target.write_config(&json).await.map_err(target_err)?;
+    target
+        .write_config_shared(&json)
+        .await
+        .map_err(target_err)?;
     let apply = target.apply().await.map_err(target_err)?;
     let applied_at = target.elapsed();
     if journaling {
@@ -555,6 +574,7 @@ pub async fn run_walk_cached<T: Target, S: Sink>(
 ) -> Result<RunOutcome, RunError> {
     let mut outcome = RunOutcome::default();
     let mut verdicts = Verdicts::new(sink.keep_passed());
+    cache.rebase(&baseline.config);
     if sink.journaling() {
         sink.event(Event::Baseline {
             config_sha256: baseline.config_sha256(),
