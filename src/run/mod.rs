@@ -728,6 +728,50 @@ mod tests {
         assert_eq!(doc["tari"]["mode"], "local");
     }
 
+    /// With the sim's `next_change` hint, time-to-ready is the exact virtual millisecond the
+    /// box became ready: not ready a millisecond before, ready then (a blind backoff would
+    /// report the next poll after it).
+    #[test]
+    fn sim_time_to_ready_is_exact() {
+        use crate::target::sim::SimTarget;
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("pithead.toml"),
+        )
+        .unwrap();
+        let s = Supplied::default();
+        let d = m.default_config();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for (axis, label) in [("p2pool.pool", "main"), ("tari.mode", "off")] {
+            let a = m.config_from_labels(&d, [(axis, label)]).unwrap();
+            let steps = steps_from(&m, &s, &d, [a.clone()]);
+            let seed = crate::rng::Seed::from_u64(3);
+            let mut sim = SimTarget::new(seed, &[]);
+            let out = rt
+                .block_on(check_walk(&mut sim, &m, &s, &steps, &RunOptions::default()))
+                .unwrap();
+            assert!(out.passed(), "{axis}: {:?}", out.first_failure());
+            let ready_ms = (out.ready_seconds[0] * 1000.0).round() as u64;
+            assert!(
+                ready_ms > 0,
+                "{axis}: the box should need time after the apply"
+            );
+
+            // The same step by hand on a fresh sim of the same seed.
+            let mut sim = SimTarget::new(seed, &[]);
+            let doc = config_json(&sim.config().clone(), &m, &s, &a);
+            sim.write_config_sync(&doc);
+            assert_eq!(sim.apply_sync().exit_code, 0);
+            let expected = Expected::new(&m, &s, &steps[0].effective);
+            sim.advance(Duration::from_millis(ready_ms - 1));
+            assert!(!oracle::is_ready(&expected, &sim.observe_sync()), "{axis}");
+            sim.advance(Duration::from_millis(1));
+            assert!(oracle::is_ready(&expected, &sim.observe_sync()), "{axis}");
+        }
+    }
+
     #[test]
     fn steps_from_chains_predictions() {
         let m = crate::model::load_str(
