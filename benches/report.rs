@@ -141,10 +141,11 @@ fn write_journal(dir: &Path, steps: usize) {
             observation: Observation {
                 status_exit: 0,
                 containers,
-                env: env.collect(),
+                env: std::sync::Arc::new(env.collect()),
                 api: json!({"monero": {"sync": "synced", "height": 3_300_000 + i},
                             "pool": {"type": cfg["p2pool.pool"]}, "proxy_workers": 2,
-                            "total_hashes": i * 1000}),
+                            "total_hashes": i * 1000})
+                .into(),
                 secret_fingerprint: "e".repeat(64),
             },
         })

@@ -693,12 +693,13 @@ mod tests {
                     }
                 })
                 .collect(),
-            env: e
-                .env
-                .iter()
-                .map(|x| (x.key.clone(), x.value.clone()))
-                .collect(),
-            api,
+            env: std::sync::Arc::new(
+                e.env
+                    .iter()
+                    .map(|x| (x.key.clone(), x.value.clone()))
+                    .collect(),
+            ),
+            api: std::sync::Arc::new(api),
             secret_fingerprint: "fp".into(),
         }
     }
@@ -832,15 +833,15 @@ mod tests {
                 c.before.containers.push(stray);
             }),
             ("env.P2POOL_PORT", |c, _, _, _| {
-                c.after.env.insert("P2POOL_PORT".into(), "37888".into());
+                std::sync::Arc::make_mut(&mut c.after.env)
+                    .insert("P2POOL_PORT".into(), "37888".into());
             }),
             ("env.COMPOSE_PROFILES", |c, _, _, _| {
-                c.after
-                    .env
+                std::sync::Arc::make_mut(&mut c.after.env)
                     .insert("COMPOSE_PROFILES".into(), "local_node".into());
             }),
             ("api.pool.type", |c, _, _, _| {
-                c.after.api["pool"]["type"] = json!("Mini")
+                std::sync::Arc::make_mut(&mut c.after.api)["pool"]["type"] = json!("Mini")
             }),
             ("recreated", |c, _, _, _| {
                 // p2pool kept its id: the pool flip was never applied to it.
@@ -911,7 +912,7 @@ mod tests {
         assert!(e.membership);
         assert_eq!(e.value, "local_node,local_tari");
         // Reordered, padded and with a profile the model does not know: still the same set.
-        c.after.env.insert(
+        std::sync::Arc::make_mut(&mut c.after.env).insert(
             "COMPOSE_PROFILES".into(),
             "local_tari, local_miner,local_node".into(),
         );
@@ -919,7 +920,7 @@ mod tests {
         let v = judge_case(&c, &ok(), &noop(), &again);
         assert_eq!(failed(&v), Vec::<&str>::new());
         // `local_node_extra` is not `local_node`.
-        c.after.env.insert(
+        std::sync::Arc::make_mut(&mut c.after.env).insert(
             "COMPOSE_PROFILES".into(),
             "local_node_extra,local_tari".into(),
         );
@@ -936,7 +937,7 @@ mod tests {
         assert!(is_ready(&c.expected, &c.after));
         assert!(waiting_on(&c.expected, &c.after).is_empty());
         let mut o = c.after.clone();
-        o.api["pool"]["type"] = json!("Mini");
+        std::sync::Arc::make_mut(&mut o.api)["pool"]["type"] = json!("Mini");
         assert!(!is_ready(&c.expected, &o));
         assert_eq!(waiting_on(&c.expected, &o), ["api.pool.type"]);
         let mut o = c.after.clone();

@@ -186,8 +186,8 @@ fn obs(tag: &str) -> Observation {
     Observation {
         status_exit: 0,
         containers: vec![],
-        env: [("TAG".to_string(), tag.to_string())].into(),
-        api: serde_json::Value::Null,
+        env: std::sync::Arc::new([("TAG".to_string(), tag.to_string())].into()),
+        api: std::sync::Arc::new(serde_json::Value::Null),
         secret_fingerprint: String::new(),
     }
 }

@@ -1345,8 +1345,8 @@ mod tests {
         let obs = Observation {
             status_exit: 0,
             containers: vec![],
-            env: BTreeMap::new(),
-            api: json!({}),
+            env: Default::default(),
+            api: std::sync::Arc::new(json!({})),
             secret_fingerprint: String::new(),
         };
         let problems = check_problems(&e, &obs);

@@ -168,6 +168,16 @@ impl WalkCache {
         WalkCache::default()
     }
 
+    /// Forgets the cached documents unless they were built on `baseline` (once per walk: a
+    /// deep comparison per step would cost more than the lookup it guards).
+    fn rebase(&mut self, baseline: &serde_json::Value) {
+        if self.baseline.as_ref() != Some(baseline) {
+            self.config_json.clear();
+            self.baseline = Some(baseline.clone());
+        }
+    }
+
+    /// config.json for `raw`; call [`WalkCache::rebase`] first.
     fn config_json(
         &mut self,
         baseline: &serde_json::Value,
@@ -175,10 +185,6 @@ impl WalkCache {
         supplied: &Supplied,
         raw: &Config,
     ) -> Arc<serde_json::Value> {
-        if self.baseline.as_ref() != Some(baseline) {
-            self.config_json.clear();
-            self.baseline = Some(baseline.clone());
-        }
         if let Some(doc) = self.config_json.get(raw) {
             return Arc::clone(doc);
         }
@@ -352,6 +358,7 @@ async fn await_ready<T: Target>(
     let start = target.elapsed();
     let timeout = policy.timeout;
     let mut interval = policy.first_poll.max(Duration::from_millis(1));
+    let max_poll = policy.max_poll.max(policy.first_poll);
     // Counted separately from the clock so a target whose clock does not move cannot make
     // the loop spin for ever.
     let mut requested = Duration::ZERO;
@@ -360,8 +367,8 @@ async fn await_ready<T: Target>(
         let obs = target.observe().await?;
         polls += 1;
         let waited = target.elapsed().saturating_sub(start).max(requested);
-        if oracle::is_ready(expected, &obs) || waited >= timeout {
-            let reached = oracle::is_ready(expected, &obs);
+        let reached = oracle::is_ready(expected, &obs);
+        if reached || waited >= timeout {
             let ready = Readiness {
                 reached,
                 seconds: seconds(waited),
@@ -370,10 +377,19 @@ async fn await_ready<T: Target>(
             };
             return Ok((obs, ready, polls));
         }
-        let pause = interval.min(timeout - waited);
+        // A target that knows when its observation next changes (the sim) is looked at
+        // exactly then; otherwise back off blindly. Either way the predicate is the oracle's.
+        let pause = match target.next_change() {
+            Some(next) => next.max(Duration::from_millis(1)),
+            None => {
+                let pause = interval;
+                interval = (interval * 2).min(max_poll);
+                pause
+            }
+        }
+        .min(timeout - waited);
         target.wait(pause).await;
         requested += pause;
-        interval = (interval * 2).min(policy.max_poll.max(policy.first_poll));
     }
 }
 
@@ -433,7 +449,10 @@ async fn run_step<T: Target, S: Sink>(
     }
     let step_start = target.elapsed();
     let json = cache.config_json(&baseline.config, model, supplied, &step.config);
-    target.write_config(&json).await.map_err(target_err)?;
+    target
+        .write_config_shared(&json)
+        .await
+        .map_err(target_err)?;
     let apply = target.apply().await.map_err(target_err)?;
     let applied_at = target.elapsed();
     if journaling {
@@ -557,6 +576,7 @@ pub async fn run_walk_cached<T: Target, S: Sink>(
 ) -> Result<RunOutcome, RunError> {
     let mut outcome = RunOutcome::default();
     let mut verdicts = Verdicts::new(sink.keep_passed());
+    cache.rebase(&baseline.config);
     if sink.journaling() {
         sink.event(Event::Baseline {
             config_sha256: baseline.config_sha256(),
@@ -708,6 +728,50 @@ mod tests {
         assert_eq!(doc["p2pool"]["wallet"], "4abc");
         assert_eq!(doc["p2pool"]["pool"], "nano");
         assert_eq!(doc["tari"]["mode"], "local");
+    }
+
+    /// With the sim's `next_change` hint, time-to-ready is the exact virtual millisecond the
+    /// box became ready: not ready a millisecond before, ready then (a blind backoff would
+    /// report the next poll after it).
+    #[test]
+    fn sim_time_to_ready_is_exact() {
+        use crate::target::sim::SimTarget;
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("pithead.toml"),
+        )
+        .unwrap();
+        let s = Supplied::default();
+        let d = m.default_config();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for (axis, label) in [("p2pool.pool", "main"), ("tari.mode", "off")] {
+            let a = m.config_from_labels(&d, [(axis, label)]).unwrap();
+            let steps = steps_from(&m, &s, &d, [a.clone()]);
+            let seed = crate::rng::Seed::from_u64(3);
+            let mut sim = SimTarget::new(seed, &[]);
+            let out = rt
+                .block_on(check_walk(&mut sim, &m, &s, &steps, &RunOptions::default()))
+                .unwrap();
+            assert!(out.passed(), "{axis}: {:?}", out.first_failure());
+            let ready_ms = (out.ready_seconds[0] * 1000.0).round() as u64;
+            assert!(
+                ready_ms > 0,
+                "{axis}: the box should need time after the apply"
+            );
+
+            // The same step by hand on a fresh sim of the same seed.
+            let mut sim = SimTarget::new(seed, &[]);
+            let doc = config_json(&sim.config().clone(), &m, &s, &a);
+            sim.write_config_sync(&doc);
+            assert_eq!(sim.apply_sync().exit_code, 0);
+            let expected = Expected::new(&m, &s, &steps[0].effective);
+            sim.advance(Duration::from_millis(ready_ms - 1));
+            assert!(!oracle::is_ready(&expected, &sim.observe_sync()), "{axis}");
+            sim.advance(Duration::from_millis(1));
+            assert!(oracle::is_ready(&expected, &sim.observe_sync()), "{axis}");
+        }
     }
 
     #[test]

@@ -185,12 +185,14 @@ mod tests {
         let obs = Observation {
             status_exit: 0,
             containers: vec![],
-            env: [(
-                "NOTE".to_string(),
-                "has tok-9f8e7d6c5b4a inside".to_string(),
-            )]
-            .into(),
-            api: serde_json::json!({"token": "tok-9f8e7d6c5b4a"}),
+            env: std::sync::Arc::new(
+                [(
+                    "NOTE".to_string(),
+                    "has tok-9f8e7d6c5b4a inside".to_string(),
+                )]
+                .into(),
+            ),
+            api: std::sync::Arc::new(serde_json::json!({"token": "tok-9f8e7d6c5b4a"})),
             secret_fingerprint: "ab".repeat(32),
         };
         let e = Event::Observed {

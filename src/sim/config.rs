@@ -305,17 +305,24 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
 
 fn has_control(v: &Value) -> bool {
     match v {
-        Value::String(s) => s.chars().any(char::is_control),
+        Value::String(s) => str_has_control(s),
         Value::Object(m) => m.values().any(has_control),
         Value::Array(a) => a.iter().any(has_control),
         _ => false,
     }
 }
 
+/// Whether `s` holds a control character (`char::is_control`: C0, DEL, C1). Scans bytes
+/// first: C1 controls are U+0080..U+009F, encoded after a 0xC2 lead byte, so a string with
+/// no byte below 0x20, no 0x7F and no 0xC2 has none, and most strings are settled there.
+fn str_has_control(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) && s.chars().any(char::is_control)
+}
+
 /// No string leaf may hold a control character: it would inject lines into .env.
 fn check_strings(v: &Value, path: &mut String) -> Result<(), String> {
     match v {
-        Value::String(s) if s.chars().any(char::is_control) => {
+        Value::String(s) if str_has_control(s) => {
             return Err(format!(
                 "{} holds a control character; remove it (it would inject .env lines)",
                 if path.is_empty() { "a value" } else { path }
@@ -514,5 +521,27 @@ mod tests {
         assert!(s.firewall);
         assert_eq!(s.pool, "mini");
         assert_eq!(s.subnet, "172.28.0.0/24");
+    }
+}
+
+#[cfg(test)]
+mod control_tests {
+    use super::str_has_control;
+
+    #[test]
+    fn byte_prefilter_agrees_with_char_is_control() {
+        for s in [
+            "plain",
+            "tab\there",
+            "nl\n",
+            "del\u{7f}",
+            "c1\u{85}",
+            "c1\u{9f}end",
+            "é ok",
+            "\u{a0} nbsp",
+            "",
+        ] {
+            assert_eq!(str_has_control(s), s.chars().any(char::is_control), "{s:?}");
+        }
     }
 }

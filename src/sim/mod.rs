@@ -85,7 +85,8 @@ pub struct SimTarget {
     faults: u32,
     rng: ChaCha8Rng,
     now: u64,
-    config: Value,
+    /// config.json, shared with the runner's cached documents (no copy per write).
+    config: Arc<Value>,
     preserved: Preserved,
     env: Arc<Env>,
     /// `.env.apply-incomplete`: an apply committed .env but its `up` failed (#125).
@@ -103,10 +104,14 @@ pub struct SimTarget {
     monerod_stranded: bool,
     /// The pool type the classifier showed when p2pool last started (it lags a switch, #746).
     pool_before: &'static str,
-    obs_env: BTreeMap<String, String>,
+    /// The observed .env, shared with the observations handed out (copied on write only
+    /// while one of them still holds it).
+    obs_env: Arc<BTreeMap<String, String>>,
     fingerprint: String,
     /// The last `/api/state` built, by the facts it was built from.
-    api_cache: std::cell::RefCell<Option<(observe::StableFacts, Value)>>,
+    api_cache: std::cell::RefCell<Option<observe::ApiCache>>,
+    /// `null`, shared: what `/api/state` is while the dashboard does not answer.
+    api_null: Arc<Value>,
     /// Bumped by every write of config.json.
     config_version: u64,
     /// The config version .env was last rendered from, when the two are known to agree: an
@@ -148,7 +153,7 @@ impl SimTarget {
             faults: faults.iter().fold(0, |acc, f| acc | f.bit()),
             rng,
             now: 0,
-            config,
+            config: Arc::new(config),
             preserved,
             followed: (String::new(), String::new()),
             env,
@@ -160,9 +165,10 @@ impl SimTarget {
             tari: Chain::default(),
             monerod_stranded: false,
             pool_before: "Unknown",
-            obs_env: BTreeMap::new(),
+            obs_env: Arc::new(BTreeMap::new()),
             fingerprint: String::new(),
             api_cache: std::cell::RefCell::new(None),
+            api_null: Arc::new(Value::Null),
             config_version: 0,
             rendered_version: Some(0),
         };
@@ -227,7 +233,13 @@ impl SimTarget {
 
     /// Replaces config.json (no validation: that is apply's job).
     pub fn write_config_sync(&mut self, config: &Value) {
-        self.config = config.clone();
+        self.config = Arc::new(config.clone());
+        self.config_version += 1;
+    }
+
+    /// [`SimTarget::write_config_sync`] keeping the caller's shared document.
+    pub fn write_config_shared_sync(&mut self, config: &Arc<Value>) {
+        self.config = Arc::clone(config);
         self.config_version += 1;
     }
 
@@ -392,7 +404,7 @@ impl SimTarget {
         Observation {
             status_exit: self.status_exit(),
             containers: self.container_states(),
-            env: self.obs_env.clone(),
+            env: Arc::clone(&self.obs_env),
             api: self.api_state(),
             secret_fingerprint: self.fingerprint.clone(),
         }
@@ -402,16 +414,18 @@ impl SimTarget {
     /// flip, a sync phase, workers, the classifier), or `None` when nothing is pending. A
     /// runner may wait exactly this long instead of polling.
     pub fn next_change_ms(&self) -> Option<u64> {
-        let mut at: Vec<u64> = Vec::new();
-        for c in &self.containers {
-            at.push(c.healthy_at);
-            at.push(c.started_ms + c.settle_ms);
-        }
-        for ch in [self.monero, self.tari] {
-            at.push(ch.since + ch.loading_ms);
-            at.push(ch.since + ch.loading_ms + ch.syncing_ms);
-        }
-        at.into_iter()
+        let containers = self
+            .containers
+            .iter()
+            .flat_map(|c| [c.healthy_at, c.started_ms + c.settle_ms]);
+        let chains = [self.monero, self.tari].into_iter().flat_map(|ch| {
+            [
+                ch.since + ch.loading_ms,
+                ch.since + ch.loading_ms + ch.syncing_ms,
+            ]
+        });
+        containers
+            .chain(chains)
             .filter(|t| *t > self.now)
             .min()
             .map(|t| t - self.now)
@@ -421,17 +435,19 @@ impl SimTarget {
     /// changed from `old`, touching only what changed.
     fn refresh_env_view(&mut self, old: Option<&Env>) {
         let Some(old) = old else {
-            self.obs_env = Key::ALL
-                .iter()
-                .filter(|k| !render::is_secret(**k))
-                .map(|k| (k.name().to_string(), self.env.get(*k).to_string()))
-                .collect();
+            self.obs_env = Arc::new(
+                Key::ALL
+                    .iter()
+                    .filter(|k| !render::is_secret(**k))
+                    .map(|k| (k.name().to_string(), self.env.get(*k).to_string()))
+                    .collect(),
+            );
             self.fingerprint = self.env.fingerprint();
             return;
         };
         for k in self.env.changed(old) {
             if !render::is_secret(k)
-                && let Some(v) = self.obs_env.get_mut(k.name())
+                && let Some(v) = Arc::make_mut(&mut self.obs_env).get_mut(k.name())
             {
                 v.clear();
                 v.push_str(self.env.get(k));
@@ -662,11 +678,16 @@ impl Target for SimTarget {
     }
 
     async fn read_config(&mut self) -> Result<Value, TargetError> {
-        Ok(self.config.clone())
+        Ok(Value::clone(&self.config))
     }
 
     async fn write_config(&mut self, config: &Value) -> Result<(), TargetError> {
         self.write_config_sync(config);
+        Ok(())
+    }
+
+    async fn write_config_shared(&mut self, config: &Arc<Value>) -> Result<(), TargetError> {
+        self.write_config_shared_sync(config);
         Ok(())
     }
 
@@ -684,5 +705,9 @@ impl Target for SimTarget {
 
     fn elapsed(&self) -> Duration {
         Duration::from_millis(self.now)
+    }
+
+    fn next_change(&self) -> Option<Duration> {
+        self.next_change_ms().map(Duration::from_millis)
     }
 }

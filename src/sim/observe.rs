@@ -5,6 +5,8 @@
 //! container was created with, not from the .env on disk: a container that was not recreated
 //! shows its old args, which is what faults like #273 look like from outside.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::render::Key;
@@ -229,21 +231,32 @@ impl SimTarget {
     /// `GET /api/state`, or `null` while the dashboard is down or not yet answering. The JSON
     /// is rebuilt only when a fact other than the chain tips and the hash count changed;
     /// otherwise the last one is copied and those numbers patched in.
-    pub(crate) fn api_state(&self) -> Value {
+    pub(crate) fn api_state(&self) -> Arc<Value> {
         let Some(f) = self.api_facts() else {
-            return Value::Null;
+            return Arc::clone(&self.api_null);
         };
         let mut cache = self.api_cache.borrow_mut();
-        let mut v = match &*cache {
-            Some((stable, v)) if *stable == f.stable => v.clone(),
-            _ => {
-                let v = build_api(&f.stable);
-                *cache = Some((f.stable, v.clone()));
-                v
+        match &mut *cache {
+            // Nothing changed since the last poll: the same document, shared.
+            Some(c) if c.facts == f => Arc::clone(&c.api),
+            // Only the numbers moved: patch them in, copying the document only while an
+            // observation handed out earlier still holds it.
+            Some(c) if c.facts.stable == f.stable => {
+                patch_api(Arc::make_mut(&mut c.api), &f);
+                c.facts = f;
+                Arc::clone(&c.api)
             }
-        };
-        patch_api(&mut v, &f);
-        v
+            _ => {
+                let mut v = build_api(&f.stable);
+                patch_api(&mut v, &f);
+                let api = Arc::new(v);
+                *cache = Some(ApiCache {
+                    facts: f,
+                    api: Arc::clone(&api),
+                });
+                api
+            }
+        }
     }
 }
 
@@ -268,6 +281,13 @@ pub(crate) struct StableFacts {
     xvb: bool,
 }
 
+/// The last `/api/state` handed out and the facts it shows.
+pub(crate) struct ApiCache {
+    facts: ApiFacts,
+    api: Arc<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ApiFacts {
     stable: StableFacts,
     tip_monero: u64,

@@ -502,14 +502,18 @@ impl BoxTarget {
         let obs = Observation {
             status_exit: parsed.status_exit,
             containers: parse_containers(&parsed.containers),
-            env: parse_env(&parsed.env)
-                .into_iter()
-                .filter(|(k, _)| !is_secret_env_key(k))
-                .map(|(k, v)| (k, r.redact(&v)))
-                .collect(),
-            api: serde_json::from_str::<Value>(parsed.api.trim())
-                .map(|v| r.redact_json(&v))
-                .unwrap_or(Value::Null),
+            env: std::sync::Arc::new(
+                parse_env(&parsed.env)
+                    .into_iter()
+                    .filter(|(k, _)| !is_secret_env_key(k))
+                    .map(|(k, v)| (k, r.redact(&v)))
+                    .collect(),
+            ),
+            api: std::sync::Arc::new(
+                serde_json::from_str::<Value>(parsed.api.trim())
+                    .map(|v| r.redact_json(&v))
+                    .unwrap_or(Value::Null),
+            ),
             secret_fingerprint: parsed.fingerprint,
         };
         let text = ObservationText {
@@ -933,8 +937,8 @@ mod tests {
 {"name":"c","id":"3","state":"exited"}
 {"name":"d","id":"4","state":"restarting"}"#,
             ),
-            env: BTreeMap::new(),
-            api: Value::Null,
+            env: Default::default(),
+            api: Default::default(),
             secret_fingerprint: String::new(),
         };
         // An exited container is the oracle's business, not readiness's.

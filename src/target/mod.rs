@@ -9,6 +9,7 @@
 pub mod sim;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -46,10 +47,12 @@ pub struct Observation {
     pub status_exit: i32,
     /// Containers that exist, running or not.
     pub containers: Vec<ContainerState>,
-    /// The box's .env with secret lines removed.
-    pub env: BTreeMap<String, String>,
-    /// `GET http://127.0.0.1:8000/api/state`, or `null` when it did not answer.
-    pub api: serde_json::Value,
+    /// The box's .env with secret lines removed. Shared, so a target that keeps it (the sim)
+    /// hands out a pointer, not a copy; serialised as the plain map.
+    pub env: Arc<BTreeMap<String, String>>,
+    /// `GET http://127.0.0.1:8000/api/state`, or `null` when it did not answer. Shared like
+    /// `env`; serialised as the plain JSON.
+    pub api: Arc<serde_json::Value>,
     /// sha256 of the sorted secret lines of .env, computed on the box.
     pub secret_fingerprint: String,
 }
@@ -81,6 +84,15 @@ pub trait Target {
     /// Replaces config.json atomically.
     async fn write_config(&mut self, config: &serde_json::Value) -> Result<(), TargetError>;
 
+    /// [`Target::write_config`] with a document the caller shares: an in-process target can
+    /// keep the `Arc` instead of copying the JSON. The runner calls this one.
+    async fn write_config_shared(
+        &mut self,
+        config: &Arc<serde_json::Value>,
+    ) -> Result<(), TargetError> {
+        self.write_config(config).await
+    }
+
     /// Runs `pithead apply -y`.
     async fn apply(&mut self) -> Result<CommandResult, TargetError>;
 
@@ -93,4 +105,12 @@ pub trait Target {
 
     /// Time since the target was opened, on the target's clock.
     fn elapsed(&self) -> Duration;
+
+    /// How long until what [`Target::observe`] reports can next change by itself (a health
+    /// flip, a sync phase), when the target knows; `None` when it does not (real boxes) or
+    /// nothing is pending. The runner then waits exactly that long instead of backing off
+    /// blindly, which also makes time-to-ready exact on a virtual clock.
+    fn next_change(&self) -> Option<Duration> {
+        None
+    }
 }

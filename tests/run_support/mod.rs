@@ -210,8 +210,8 @@ impl Target for ScriptedTarget {
         Ok(Observation {
             status_exit: if ready { 0 } else { 1 },
             containers: self.containers.clone(),
-            env: self.env.clone(),
-            api,
+            env: self.env.clone().into(),
+            api: api.into(),
             secret_fingerprint: self.fingerprint.clone(),
         })
     }
