@@ -79,6 +79,8 @@ cleanup() {
     rm -rf "$DIR"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 cargo build --quiet --bin canary || { echo "mini-stack: cargo build --bin canary failed" >&2; exit 1; }
 CANARY=$REPO_ROOT/target/debug/canary
@@ -87,7 +89,7 @@ tu=$(date +%s)
 tw=$(date +%s)
 rc=0
 # The walk replays regressions/ (on the simulated stack they were found on) before it starts.
-"$CANARY" run --target local --dir "$DIR" --seed "$SEED" --strength 2 --out "$OUT" || rc=$?
+"$CANARY" run --target local --dir "$DIR" --seed "$SEED" --strength 2 --ready-timeout 90s --out "$OUT" || rc=$?
 te=$(date +%s)
 mini_log "up: $((tw - tu)) s, walk: $((te - tw)) s (reports in $OUT)"
 mini_log "mini-stack part: $(($(date +%s) - t0)) s in all on $machine"

@@ -154,7 +154,12 @@ echo "@@canary:status-exit=$?@@"
 echo "@@canary:containers@@"
 case $mode in
   docker)
-    if docker compose version >/dev/null 2>&1; then ids=$(docker compose ps -aq 2>/dev/null); else ids=$(docker-compose ps -q 2>/dev/null); fi
+    # Compose labels every container with the directory it was brought up from, whatever
+    # the project name; the physical and the logical path both count (a symlinked $PWD, #695).
+    ids=$( { docker ps -aq --filter "label=com.docker.compose.project.working_dir=$(pwd -P)"; docker ps -aq --filter "label=com.docker.compose.project.working_dir=$PWD"; } 2>/dev/null | sort -u)
+    if [ -z "$ids" ]; then
+      if docker compose version >/dev/null 2>&1; then ids=$(docker compose ps -aq 2>/dev/null); else ids=$(docker-compose ps -q 2>/dev/null); fi
+    fi
     [ -n "$ids" ] && docker inspect --format "$tpl" $ids 2>/dev/null ;;
   pithead) "$@" ps --format json </dev/null 2>/dev/null ;;
   shell) sh -c "$snippet" </dev/null 2>/dev/null ;;
@@ -200,7 +205,9 @@ fi
 exit 0"#;
 
 /// docker inspect template giving one JSON object per container.
-const INSPECT_TEMPLATE: &str = r#"{"name":{{json (index .Config.Labels "com.docker.compose.service")}},"container":{{json .Name}},"id":{{json .Id}},"started":{{json .State.StartedAt}},"state":{{json .State.Status}},"health":{{if .State.Health}}{{json .State.Health.Status}}{{else}}null{{end}}}"#;
+// The whole `.State` object, not `.State.Health.Status`: on Docker 20.10 a template that
+// touches `.State.Health` fails outright for a container without a healthcheck.
+const INSPECT_TEMPLATE: &str = r#"{"name":{{json (index .Config.Labels "com.docker.compose.service")}},"container":{{json .Name}},"id":{{json .Id}},"docker_state":{{json .State}}}"#;
 
 fn alternation(keys: &[&str]) -> String {
     keys.join("|")
@@ -809,10 +816,22 @@ fn container_from(v: &Value) -> Option<ContainerState> {
     let name = field(&["name", "service", "Service", "Name", "container"])?
         .trim_start_matches('/')
         .to_string();
+    let id = field(&["id", "ID", "Id"]).unwrap_or_default();
+    if let Some(st) = o.get("docker_state").and_then(Value::as_object) {
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+        let health = text(st.get("Health").and_then(|h| h.get("Status")));
+        return Some(ContainerState {
+            name,
+            id,
+            started: text(st.get("StartedAt")),
+            state: text(st.get("Status")).to_ascii_lowercase(),
+            health: (!health.is_empty() && health != "none").then_some(health),
+        });
+    }
     let health = field(&["health", "Health"]).filter(|h| !h.is_empty() && h != "none");
     Some(ContainerState {
         name,
-        id: field(&["id", "ID", "Id"]).unwrap_or_default(),
+        id,
         started: field(&["started", "StartedAt", "started_at"]).unwrap_or_default(),
         state: field(&["state", "State", "status", "Status"])
             .unwrap_or_default()
@@ -911,8 +930,8 @@ mod tests {
 
     #[test]
     fn parses_docker_and_fake_container_lists() {
-        let docker = r#"{"name":"monerod","container":"/pithead-monerod-1","id":"f00","started":"2026-01-01T00:00:00Z","state":"running","health":"healthy"}
-{"name":"tor","container":"/pithead-tor-1","id":"b4r","started":"2026-01-01T00:00:01Z","state":"exited","health":null}"#;
+        let docker = r#"{"name":"monerod","container":"/pithead-monerod-1","id":"f00","docker_state":{"Status":"running","StartedAt":"2026-01-01T00:00:00Z","Health":{"Status":"healthy","Log":[]}}}
+{"name":"tor","container":"/pithead-tor-1","id":"b4r","docker_state":{"Status":"exited","StartedAt":"2026-01-01T00:00:01Z"}}"#;
         let c = parse_containers(docker);
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].name, "monerod");
