@@ -1084,28 +1084,9 @@ async fn box_walk(
             before = t.observe().await.map_err(target_err(Some(index + 1)))?;
         }
     }
-    if outcome.stopped.is_none() && limit < ctx.steps.len() {
-        outcome.stopped = Some(format!(
-            "--max-steps {limit}: {} of {} steps run",
-            limit,
-            ctx.steps.len()
-        ));
-    }
     let redactor = full_redactor(t, original, ctx);
     let mut sink = Redacting::new(console, &redactor);
-    if let Some(reason) = &outcome.stopped {
-        sink.event(Event::Stopped {
-            after_step: outcome.steps_run.saturating_sub(1),
-            reason: reason.clone(),
-        })?;
-    }
-    sink.event(Event::RunEnd {
-        passed: outcome.passed(),
-        steps: outcome.steps_run,
-        verdicts_passed: outcome.verdicts_passed,
-        verdicts_failed: outcome.verdicts_failed,
-        exit_code: outcome.exit_code(),
-    })?;
+    crate::run::end_walk(&mut outcome, limit, ctx.steps.len(), &mut sink)?;
     Ok(outcome)
 }
 

@@ -650,14 +650,22 @@ pub async fn run_walk_cached<T: Target, S: Sink>(
             break;
         }
     }
-    if outcome.stopped.is_none() && limit < steps.len() {
-        outcome.stopped = Some(format!(
-            "--max-steps {limit}: {} of {} steps run",
-            limit,
-            steps.len()
-        ));
-    }
     outcome.seconds = seconds(target.elapsed().saturating_sub(started));
+    end_walk(&mut outcome, limit, steps.len(), sink)?;
+    Ok(outcome)
+}
+
+/// Closes a walk: notes a `--max-steps` cut, then journals why the walk stopped early (if it
+/// did) and the `RunEnd` line. Shared by every way of running a walk.
+pub fn end_walk<S: Sink>(
+    outcome: &mut RunOutcome,
+    limit: usize,
+    total: usize,
+    sink: &mut S,
+) -> Result<(), RunError> {
+    if outcome.stopped.is_none() && limit < total {
+        outcome.stopped = Some(format!("--max-steps {limit}: {limit} of {total} steps run"));
+    }
     if sink.journaling() {
         if let Some(reason) = &outcome.stopped {
             sink.event(Event::Stopped {
@@ -673,7 +681,7 @@ pub async fn run_walk_cached<T: Target, S: Sink>(
             exit_code: outcome.exit_code(),
         })?;
     }
-    Ok(outcome)
+    Ok(())
 }
 
 /// The in-process fast path for the fuzzer and the shrinker: snapshot, run the steps, return
