@@ -104,6 +104,7 @@ fn write_journal(dir: &Path, steps: usize) {
                 cost: 3.0,
                 ..Predicted::default()
             },
+            operation: None,
         })
         .unwrap();
         w.write(Event::Apply {

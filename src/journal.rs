@@ -100,6 +100,27 @@ pub enum Event {
         /// Axes whose effective value changes.
         changed: Vec<String>,
         predicted: Predicted,
+        /// The operation the step performs instead of an apply (`node-down`, `restore`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        operation: Option<String>,
+    },
+    /// One command of an operation (or the `pithead down` of a cold change) finished.
+    Action {
+        step: usize,
+        /// The command as an operator would type it (no secrets: actions take none).
+        command: String,
+        result: CommandResult,
+        /// Target-clock seconds it took.
+        seconds: f64,
+    },
+    /// The fault phase of an operation ended: its `during` expectations held (`reached`) or
+    /// its window closed.
+    Fault {
+        step: usize,
+        reached: bool,
+        /// Target-clock seconds from the last fault action to the fault showing.
+        seconds: f64,
+        polls: u32,
     },
     /// `pithead apply -y` finished.
     Apply {

@@ -22,6 +22,13 @@
 //! | `restarted` | exactly the predicted containers kept their id with a new start marker |
 //! | `idempotent` | a second apply printed [`NO_CHANGES`] and touched no container |
 //! | `secret_fingerprint` | the secret fingerprint equals the baseline's |
+//! | `cold.refused` | a cold change (a subnet move) was refused by the hot apply before `down` |
+//!
+//! An operation step has no `apply_exit`; its own checks are in [`operation`].
+
+mod operation;
+
+pub use operation::{FaultSeen, OpFacts, ReadmitSeen, fault_shows, judge_operation};
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -190,6 +197,10 @@ pub struct StepFacts<'a> {
     pub after_second: Option<&'a Observation>,
     /// The secret fingerprint of the baseline snapshot.
     pub baseline_fingerprint: &'a str,
+    /// For an operation step, what the operation did (its own verdicts replace `apply_exit`).
+    pub operation: Option<&'a OpFacts<'a>>,
+    /// For a cold change, the hot apply that had to refuse it before `pithead down`.
+    pub cold_refusal: Option<&'a CommandResult>,
 }
 
 /// Collects verdicts. Passing verdicts are only counted unless `keep_passed`, so the fuzzer's
@@ -222,6 +233,21 @@ impl Verdicts {
     /// The failed verdicts kept.
     pub fn failures(&self) -> impl Iterator<Item = &Verdict> {
         self.list.iter().filter(|v| !v.passed)
+    }
+
+    /// [`Verdicts::record`] when `applies`, else nothing.
+    pub fn record_if(
+        &mut self,
+        applies: bool,
+        check: &str,
+        passed: bool,
+        observed: impl FnOnce() -> Value,
+        expected: impl FnOnce() -> Value,
+        message: impl FnOnce() -> String,
+    ) {
+        if applies {
+            self.record(check, passed, observed, expected, message);
+        }
     }
 
     /// Records one check; the values and message are built only when the verdict is kept.
@@ -359,7 +385,7 @@ impl Touched {
             && self.restarted.is_empty()
     }
 
-    fn all(&self) -> Vec<String> {
+    pub(crate) fn all(&self) -> Vec<String> {
         let mut v: Vec<String> = self
             .created
             .iter()
@@ -410,7 +436,20 @@ pub fn judge(
 ) {
     let obs = facts.after;
     let apply = facts.apply;
-    out.record(
+    if let Some(op) = facts.operation {
+        judge_operation(op, out);
+    }
+    if let Some(hot) = facts.cold_refusal {
+        out.record(
+            "cold.refused",
+            hot.exit_code != 0,
+            || json!(hot.exit_code),
+            || json!("non-zero"),
+            || "a change the model says cannot be hot-applied was applied hot (exit 0)".to_string(),
+        );
+    }
+    out.record_if(
+        facts.operation.is_none(),
         "apply_exit",
         apply.exit_code == 0,
         || json!(apply.exit_code),
@@ -540,6 +579,19 @@ pub fn judge(
         ("restarted", &touched.restarted, &p.restarted, "restarted"),
     ] {
         let predicted = sorted(predicted);
+        // A restart the model says may or may not happen (a failover within its window)
+        // neither passes nor fails the check.
+        let tolerated: Vec<String>;
+        let seen = if check == "restarted" && !p.may_restart.is_empty() {
+            tolerated = seen
+                .iter()
+                .filter(|s| predicted.contains(s) || !p.may_restart.contains(s))
+                .cloned()
+                .collect();
+            &tolerated
+        } else {
+            seen
+        };
         out.record(
             check,
             *seen == predicted,
@@ -653,6 +705,7 @@ mod tests {
             prediction,
             new_tuples: 0,
             new_transitions: 0,
+            op: None,
         }
     }
 

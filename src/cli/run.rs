@@ -1139,6 +1139,8 @@ async fn judge_again(
             second_apply: None,
             after_second: None,
             baseline_fingerprint: fingerprint,
+            operation: None,
+            cold_refusal: None,
         },
         &mut verdicts,
     );

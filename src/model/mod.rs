@@ -9,6 +9,7 @@
 
 pub mod expr;
 mod load;
+pub mod ops;
 pub mod pict;
 mod services;
 
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 
 pub use expr::{Expr, UNSET};
 pub use load::{BUILTIN_PITHEAD, load_file, load_str};
+pub use ops::{Action, OpGroup, OpKind, Operation, Transition};
 pub use services::{Prediction, Rendered};
 
 /// One value of an axis.
@@ -168,6 +170,8 @@ pub struct Model {
     pub secret_env: Vec<String>,
     /// .env keys the oracle asserts on the box after every step.
     pub posture_env: Vec<String>,
+    /// Steps that are not config applies: restarts, outages, backup and restore.
+    pub operations: Vec<ops::Operation>,
     /// Where the model came from, for messages.
     pub source: PathBuf,
     /// sha256 of the model's source text, hex.

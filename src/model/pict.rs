@@ -228,6 +228,7 @@ pub fn load_pict_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
         api: vec![],
         secret_env: vec![],
         posture_env: vec![],
+        operations: vec![],
         source: path.to_path_buf(),
         hash: hex::encode(Sha256::digest(text.as_bytes())),
     };

@@ -29,6 +29,10 @@ pub struct Prediction {
     pub recreated: Vec<String>,
     /// Containers restarted in place (a mounted file changed, or a dependency restarted).
     pub restarted: Vec<String>,
+    /// Containers an operation may also restart (a failover that may or may not fire within
+    /// its window); empty for applies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub may_restart: Vec<String>,
     /// The apply needs a full down then up (a cold axis changed).
     pub cold: bool,
     /// Estimated seconds of the step; 0 for a no-op.
@@ -134,6 +138,7 @@ impl Model {
             removed: vec![],
             recreated: vec![],
             restarted: vec![],
+            may_restart: vec![],
             cold,
             cost: 0.0,
         };

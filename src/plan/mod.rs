@@ -28,10 +28,14 @@ pub use cover::Effort;
 use search::{CachedPricer, Search};
 use space::Space;
 
-/// One apply of a walk.
+/// One step of a walk: a config apply, or an operation of the model (`op`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {
-    /// The raw config written to config.json (value index per axis).
+    /// The operation this step performs (index into the model's operations); `None` for a
+    /// config apply.
+    pub op: Option<usize>,
+    /// The raw config written to config.json (value index per axis); for an operation, the
+    /// raw config the box holds after it (unchanged but for a restore).
     pub config: Config,
     /// The config the stack renders from it.
     pub effective: Config,
@@ -448,6 +452,7 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
                     prediction,
                     new_tuples: 0,
                     new_transitions: 0,
+                    op: None,
                 });
                 prev = effective;
             }

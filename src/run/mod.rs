@@ -14,6 +14,7 @@
 //! [`Target`]s; replaying a regression is [`run_walk`] over its saved steps ([`steps_from`]);
 //! lifecycle operations become more step kinds judged by the same [`oracle::judge`].
 
+mod operation;
 pub mod progress;
 pub mod redacting;
 pub mod resume;
@@ -28,10 +29,10 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::journal::{Event, JournalWriter, Predicted, Verdict};
-use crate::model::{Config, Model, Supplied};
-use crate::oracle::{self, Expected, ExpectedCache, Readiness, StepFacts, Verdicts};
+use crate::model::{Config, Model, OpKind, Supplied, Transition};
+use crate::oracle::{self, Expected, ExpectedCache, OpFacts, Readiness, StepFacts, Verdicts};
 use crate::plan::Step;
-use crate::target::{Observation, Target, TargetError};
+use crate::target::{CommandResult, Observation, Target, TargetError};
 
 /// How long to wait for a box to become ready after an apply, and how often to look.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -160,6 +161,9 @@ pub struct WalkCache {
     config_json: HashMap<Config, Arc<serde_json::Value>>,
     /// The baseline config.json the cached documents were built on.
     baseline: Option<serde_json::Value>,
+    /// sha256 of config.json at the last backup operation: what a restore must bring back.
+    /// Kept here because box runs feed the runner one step at a time with one cache.
+    backup_config: Option<String>,
 }
 
 impl WalkCache {
@@ -203,16 +207,57 @@ pub fn steps_from(
     start: &Config,
     raws: impl IntoIterator<Item = Config>,
 ) -> Vec<Step> {
+    steps_from_transitions(
+        model,
+        supplied,
+        start,
+        raws.into_iter().map(Transition::Apply),
+    )
+}
+
+/// [`steps_from`] for walks that mix operations with applies. An operation keeps the raw
+/// config, except a restore, which brings back the config of the last backup before it (a
+/// restore with no backup before it keeps the config; validation rejects such walks).
+pub fn steps_from_transitions(
+    model: &Model,
+    supplied: &Supplied,
+    start: &Config,
+    transitions: impl IntoIterator<Item = Transition>,
+) -> Vec<Step> {
+    let mut raw = start.clone();
     let mut prev = model.effective(start);
-    raws.into_iter()
-        .map(|config| {
+    let mut backup: Option<Config> = None;
+    transitions
+        .into_iter()
+        .map(|t| {
+            let (op, config) = match t {
+                Transition::Apply(c) => (None, c),
+                Transition::Operate(i) => {
+                    let o = &model.operations[i as usize];
+                    if o.kind == OpKind::Backup {
+                        backup = Some(raw.clone());
+                    }
+                    let after = match (&backup, o.changes_config()) {
+                        (Some(b), true) => b.clone(),
+                        _ => raw.clone(),
+                    };
+                    (Some(i as usize), after)
+                }
+            };
             let effective = model.effective(&config);
             let changed = (0..model.axes.len())
                 .filter(|&a| prev.0[a] != effective.0[a])
                 .collect();
-            let prediction = model.predict(&prev, &effective, supplied);
+            let prediction = match op {
+                None => model.predict(&prev, &effective, supplied),
+                Some(i) => {
+                    model.predict_operation(&model.operations[i], &prev, &effective, supplied)
+                }
+            };
             prev = effective.clone();
+            raw = config.clone();
             Step {
+                op,
                 config,
                 effective,
                 changed,
@@ -354,6 +399,7 @@ async fn await_ready<T: Target>(
     target: &mut T,
     expected: &Expected,
     policy: &ReadinessPolicy,
+    mut watch: Option<(&mut operation::ReadmitWatch<'_>, Duration)>,
 ) -> Result<(Observation, Readiness, u32), TargetError> {
     let start = target.elapsed();
     let timeout = policy.timeout;
@@ -366,6 +412,9 @@ async fn await_ready<T: Target>(
     loop {
         let obs = target.observe().await?;
         polls += 1;
+        if let Some((w, step_start)) = watch.as_mut() {
+            w.poll(&obs, seconds(target.elapsed().saturating_sub(*step_start)));
+        }
         let waited = target.elapsed().saturating_sub(start).max(requested);
         let reached = oracle::is_ready(expected, &obs);
         if reached || waited >= timeout {
@@ -445,17 +494,59 @@ async fn run_step<T: Target, S: Sink>(
                 restarted: step.prediction.restarted.clone(),
                 cost: step.prediction.cost,
             },
+            operation: step.op.map(|i| model.operations[i].name.clone()),
         })?;
     }
     let step_start = target.elapsed();
-    let json = cache.config_json(&baseline.config, model, supplied, &step.config);
-    target
-        .write_config_shared(&json)
-        .await
-        .map_err(target_err)?;
-    let apply = target.apply().await.map_err(target_err)?;
+    let operation = step.op.map(|i| &model.operations[i]);
+    let mut op_run = None;
+    let mut cold_refusal = None;
+    let mut config_before = None;
+    let mut watch = operation.and_then(operation::ReadmitWatch::new);
+    let apply = match operation {
+        Some(op) => {
+            let now = operation::config_sha256(&target.read_config().await.map_err(target_err)?);
+            if op.kind == OpKind::Backup {
+                // What the box holds now is what a later restore must bring back.
+                cache.backup_config = Some(now.clone());
+            }
+            config_before = Some(now);
+            let run = operation::perform(target, index, op, &options.readiness, sink).await?;
+            let refused = run.actions.iter().any(|(_, r)| r.exit_code != 0);
+            op_run = Some(run);
+            // Stands in for the apply of an apply step: polling is skipped only when a command
+            // that had to succeed did not.
+            CommandResult {
+                exit_code: i32::from(refused && op.refuses.is_none()),
+                output: String::new(),
+            }
+        }
+        None => {
+            let json = cache.config_json(&baseline.config, model, supplied, &step.config);
+            target
+                .write_config_shared(&json)
+                .await
+                .map_err(target_err)?;
+            if step.prediction.cold {
+                // A change that cannot be hot-applied: the hot apply must refuse it, then
+                // `down` clears the way and the next apply retries what the refused one
+                // committed (#125's `.env.apply-incomplete` marker).
+                let hot = target.apply().await.map_err(target_err)?;
+                if journaling {
+                    sink.event(Event::Apply {
+                        step: index,
+                        result: hot.clone(),
+                        seconds: seconds(target.elapsed().saturating_sub(step_start)),
+                    })?;
+                }
+                operation::act(target, index, &crate::model::Action::Down, sink).await?;
+                cold_refusal = Some(hot);
+            }
+            target.apply().await.map_err(target_err)?
+        }
+    };
     let applied_at = target.elapsed();
-    if journaling {
+    if journaling && operation.is_none() {
         sink.event(Event::Apply {
             step: index,
             result: apply.clone(),
@@ -464,9 +555,14 @@ async fn run_step<T: Target, S: Sink>(
     }
 
     let (after, ready, polls) = if apply.exit_code == 0 {
-        await_ready(target, &expected, &options.readiness)
-            .await
-            .map_err(target_err)?
+        await_ready(
+            target,
+            &expected,
+            &options.readiness,
+            watch.as_mut().map(|w| (w, step_start)),
+        )
+        .await
+        .map_err(target_err)?
     } else {
         // A refused apply changes nothing on Pithead; waiting for a state it will not reach
         // would only burn the timeout.
@@ -492,6 +588,20 @@ async fn run_step<T: Target, S: Sink>(
         })?;
     }
 
+    // An operation must leave config.json as it found it, or (a restore) as the backup had it.
+    let config_shas = match operation {
+        Some(op) => {
+            let now = operation::config_sha256(&target.read_config().await.map_err(target_err)?);
+            let want = if op.changes_config() {
+                cache.backup_config.clone().unwrap_or_default()
+            } else {
+                config_before.take().unwrap_or_default()
+            };
+            Some((now, want))
+        }
+        None => None,
+    };
+
     let (second, after_second) = if options.second_apply {
         let second = target.apply().await.map_err(target_err)?;
         if journaling {
@@ -506,6 +616,17 @@ async fn run_step<T: Target, S: Sink>(
         (None, None)
     };
 
+    let op_facts = match (operation, &op_run, &config_shas) {
+        (Some(op), Some(run), Some((now, want))) => Some(OpFacts {
+            operation: op,
+            actions: &run.actions,
+            fault: run.fault_seen(),
+            refusal: run.refusal.as_ref().map(|(b, a)| (b, a)),
+            readmit: watch.as_ref().map(|w| w.seen()).unwrap_or_default(),
+            config_sha256: (now, want),
+        }),
+        _ => None,
+    };
     verdicts.clear();
     oracle::judge(
         &expected,
@@ -518,6 +639,8 @@ async fn run_step<T: Target, S: Sink>(
             second_apply: second.as_ref(),
             after_second: after_second.as_ref(),
             baseline_fingerprint: baseline.fingerprint(),
+            operation: op_facts.as_ref(),
+            cold_refusal: cold_refusal.as_ref(),
         },
         verdicts,
     );

@@ -89,12 +89,36 @@ pub fn shift_event(event: Event, offset: usize) -> Event {
             effective,
             changed,
             predicted,
+            operation,
         } => Event::StepStart {
             step: step + offset,
             config,
             effective,
             changed,
             predicted,
+            operation,
+        },
+        Event::Action {
+            step,
+            command,
+            result,
+            seconds,
+        } => Event::Action {
+            step: step + offset,
+            command,
+            result,
+            seconds,
+        },
+        Event::Fault {
+            step,
+            reached,
+            seconds,
+            polls,
+        } => Event::Fault {
+            step: step + offset,
+            reached,
+            seconds,
+            polls,
         },
         Event::Apply {
             step,

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Action;
+
 pub mod box_target;
 
 /// The result of one CLI command on the box.
@@ -112,5 +114,16 @@ pub trait Target {
     /// blindly, which also makes time-to-ready exact on a virtual clock.
     fn next_change(&self) -> Option<Duration> {
         None
+    }
+
+    /// Performs one box action of an operation (a restart, a service stopped, a backup).
+    /// Targets that cannot perform it say so; the walk then stops with a target error, since
+    /// skipping an operation silently would report coverage that did not happen.
+    async fn act(&mut self, action: &Action) -> Result<CommandResult, TargetError> {
+        Err(TargetError::Unusable(format!(
+            "the {} target cannot perform `{}`",
+            self.name(),
+            action.command()
+        )))
     }
 }

@@ -1,0 +1,219 @@
+//! Performing an operation step: its fault actions, the wait for the fault to show, its
+//! recovery actions; and the cold change, whose hot apply must be refused before `pithead
+//! down` and the apply that moves the box.
+//!
+//! The recovery runs in the same step as the fault whatever happens in between (a fault that
+//! never shows, a command that fails), so a walk never leaves a node stopped between steps.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::{ReadinessPolicy, RunError, Sink, seconds};
+use crate::journal::Event;
+use crate::model::{Action, Operation};
+use crate::oracle::{self, FaultSeen, ReadmitSeen};
+use crate::target::{CommandResult, Observation, Target, TargetError};
+
+/// What happened during an operation, before readiness polling.
+pub(super) struct OpRun {
+    pub actions: Vec<(Action, CommandResult)>,
+    /// The fault phase: reached, seconds, last observation.
+    pub fault: Option<(bool, f64, Observation)>,
+    /// The box just before and just after the refusing command.
+    pub refusal: Option<(Observation, Observation)>,
+}
+
+impl OpRun {
+    pub fn fault_seen(&self) -> Option<FaultSeen<'_>> {
+        self.fault.as_ref().map(|(reached, secs, obs)| FaultSeen {
+            reached: *reached,
+            seconds: *secs,
+            observation: obs,
+        })
+    }
+}
+
+/// sha256 of a config.json document, hex: what `op.config` compares (never the content).
+pub(super) fn config_sha256(doc: &serde_json::Value) -> String {
+    hex::encode(Sha256::digest(doc.to_string().as_bytes()))
+}
+
+pub(super) async fn act<T: Target, S: Sink>(
+    target: &mut T,
+    index: usize,
+    action: &Action,
+    sink: &mut S,
+) -> Result<CommandResult, RunError> {
+    let start = target.elapsed();
+    let result = target
+        .act(action)
+        .await
+        .map_err(|source| RunError::Target {
+            step: Some(index),
+            source,
+        })?;
+    if sink.journaling() {
+        sink.event(Event::Action {
+            step: index,
+            command: action.command(),
+            result: result.clone(),
+            seconds: seconds(target.elapsed().saturating_sub(start)),
+        })?;
+    }
+    Ok(result)
+}
+
+/// Runs the fault actions, waits (on the target's clock) for the fault to show, then runs the
+/// recovery actions. A target error during the fault still attempts the recovery before it is
+/// returned.
+pub(super) async fn perform<T: Target, S: Sink>(
+    target: &mut T,
+    index: usize,
+    op: &Operation,
+    policy: &ReadinessPolicy,
+    sink: &mut S,
+) -> Result<OpRun, RunError> {
+    let (fault_actions, recovery) = op.actions();
+    let mut run = OpRun {
+        actions: Vec::with_capacity(fault_actions.len() + recovery.len()),
+        fault: None,
+        refusal: None,
+    };
+    let faulted = fault_phase(target, index, op, &fault_actions, policy, sink, &mut run).await;
+    for action in &recovery {
+        let result = act(target, index, action, sink).await?;
+        run.actions.push((action.clone(), result));
+    }
+    faulted?;
+    Ok(run)
+}
+
+async fn fault_phase<T: Target, S: Sink>(
+    target: &mut T,
+    index: usize,
+    op: &Operation,
+    fault_actions: &[Action],
+    policy: &ReadinessPolicy,
+    sink: &mut S,
+    run: &mut OpRun,
+) -> Result<(), RunError> {
+    let err = |source| RunError::Target {
+        step: Some(index),
+        source,
+    };
+    for (i, action) in fault_actions.iter().enumerate() {
+        let refusing = op.refuses == Some(i);
+        let before = if refusing {
+            Some(target.observe().await.map_err(err)?)
+        } else {
+            None
+        };
+        let result = act(target, index, action, sink).await?;
+        if let Some(before) = before {
+            let after = target.observe().await.map_err(err)?;
+            run.refusal = Some((before, after));
+        }
+        run.actions.push((action.clone(), result));
+    }
+    if op.during.is_empty() {
+        return Ok(());
+    }
+    let within = Duration::from_secs_f64(op.during.within);
+    let (obs, reached, waited, polls) =
+        poll_until(target, within, policy, |o| oracle::fault_shows(op, o))
+            .await
+            .map_err(err)?;
+    if sink.journaling() {
+        sink.event(Event::Fault {
+            step: index,
+            reached,
+            seconds: seconds(waited),
+            polls,
+        })?;
+    }
+    run.fault = Some((reached, seconds(waited), obs));
+    Ok(())
+}
+
+/// Observes until `holds` or `timeout` passes on the target's clock, looking exactly when the
+/// target says its observation next changes, else backing off like readiness polling.
+/// Returns the last observation, whether it held, the time waited and the polls.
+pub(super) async fn poll_until<T: Target>(
+    target: &mut T,
+    timeout: Duration,
+    policy: &ReadinessPolicy,
+    mut holds: impl FnMut(&Observation) -> bool,
+) -> Result<(Observation, bool, Duration, u32), TargetError> {
+    let start = target.elapsed();
+    let mut interval = policy.first_poll.max(Duration::from_millis(1));
+    let max_poll = policy.max_poll.max(policy.first_poll);
+    let mut requested = Duration::ZERO;
+    let mut polls = 0u32;
+    loop {
+        let obs = target.observe().await?;
+        polls += 1;
+        let waited = target.elapsed().saturating_sub(start).max(requested);
+        if holds(&obs) {
+            return Ok((obs, true, waited, polls));
+        }
+        if waited >= timeout {
+            return Ok((obs, false, waited, polls));
+        }
+        let pause = match target.next_change() {
+            Some(next) => next.max(Duration::from_millis(1)),
+            None => {
+                let pause = interval;
+                interval = (interval * 2).min(max_poll);
+                pause
+            }
+        }
+        .min(timeout - waited);
+        target.wait(pause).await;
+        requested += pause;
+    }
+}
+
+/// Follows the readmission of `op.readmit` across the readiness polls: when its node was
+/// first seen healthy (and the poll before, the earliest it can have turned healthy), and
+/// when the readmitted service was first seen running again after that.
+pub(super) struct ReadmitWatch<'a> {
+    service: &'a str,
+    after: &'a str,
+    last_poll: Option<f64>,
+    seen: ReadmitSeen,
+}
+
+impl<'a> ReadmitWatch<'a> {
+    pub fn new(op: &'a Operation) -> Option<ReadmitWatch<'a>> {
+        op.readmit.as_ref().map(|r| ReadmitWatch {
+            service: &r.service,
+            after: &r.after,
+            last_poll: None,
+            seen: ReadmitSeen::default(),
+        })
+    }
+
+    /// One poll at `at` seconds since the step began.
+    pub fn poll(&mut self, obs: &Observation, at: f64) {
+        let find = |name: &str| obs.containers.iter().find(|c| c.name == name);
+        let node_healthy = find(self.after).is_some_and(|c| {
+            c.state == "running" && c.health.as_deref().is_none_or(|h| h == "healthy")
+        });
+        let service_running = find(self.service).is_some_and(|c| c.state == "running");
+        if !node_healthy {
+            // A relapse restarts the window.
+            self.seen.healthy_after = None;
+        } else if self.seen.healthy_after.is_none() {
+            self.seen.healthy_after = Some(self.last_poll.unwrap_or(at));
+        }
+        if self.seen.running_at.is_none() && service_running && self.seen.healthy_after.is_some() {
+            self.seen.running_at = Some(at);
+        }
+        self.last_poll = Some(at);
+    }
+
+    pub fn seen(&self) -> ReadmitSeen {
+        self.seen
+    }
+}
