@@ -821,6 +821,8 @@ mod tests {
                 second_apply: Some(second),
                 after_second: Some(again),
                 baseline_fingerprint: "fp",
+                operation: None,
+                cold_refusal: None,
             },
             &mut v,
         );
@@ -1038,6 +1040,8 @@ mod tests {
                 second_apply: Some(&noop()),
                 after_second: Some(&again),
                 baseline_fingerprint: "fp",
+                operation: None,
+                cold_refusal: None,
             },
             &mut v,
         );
