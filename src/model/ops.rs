@@ -177,6 +177,24 @@ impl OpGroup {
             _ => None,
         }
     }
+
+    /// Parses an `--operations` list: `lifecycle`, `faults`, both comma-separated, `all` or
+    /// `none`.
+    pub fn parse_list(list: &str) -> Result<Vec<OpGroup>, String> {
+        let mut out = Vec::new();
+        for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            match word {
+                "none" => {}
+                "all" => out.extend([OpGroup::Lifecycle, OpGroup::Faults]),
+                w => out.push(OpGroup::from_name(w).ok_or_else(|| {
+                    format!("unknown operation group '{w}': use lifecycle, faults, all or none")
+                })?),
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
 }
 
 /// What must hold while the fault of an operation is in place, within `within` seconds of
