@@ -84,6 +84,9 @@ struct KeptToken {
 struct Frozen {
     id: String,
     started_ms: u64,
+    /// Whether its healthcheck had passed when it was frozen: a frozen process passes none,
+    /// so one still starting stays `starting` until it turns `unhealthy`.
+    was_healthy: bool,
     /// When its healthcheck has failed its retries (monerod: 3 × 30 s).
     unhealthy_at: u64,
 }
@@ -174,10 +177,13 @@ impl SimTarget {
         if !c.running {
             return None;
         }
-        let frozen_sick =
-            self.ops.frozen.iter().any(|f| {
-                f.id == c.id && f.started_ms == c.started_ms && self.now >= f.unhealthy_at
-            });
+        let frozen = self
+            .ops
+            .frozen
+            .iter()
+            .find(|f| f.id == c.id && f.started_ms == c.started_ms);
+        let frozen_sick = frozen.is_some_and(|f| self.now >= f.unhealthy_at);
+        let frozen_starting = frozen.is_some_and(|f| !f.was_healthy);
         let thawed_sick = self.now < c.healthy_at
             && self
                 .ops
@@ -186,7 +192,7 @@ impl SimTarget {
                 .any(|(id, started)| *id == c.id && *started == c.started_ms);
         Some(if frozen_sick || thawed_sick {
             "unhealthy"
-        } else if self.now >= c.healthy_at {
+        } else if self.now >= c.healthy_at && !frozen_starting {
             "healthy"
         } else {
             "starting"
@@ -518,6 +524,7 @@ impl SimTarget {
             self.ops.frozen.push(Frozen {
                 id: c.id.clone(),
                 started_ms: c.started_ms,
+                was_healthy: self.now >= c.healthy_at,
                 unhealthy_at: self.now.max(c.healthy_at) + after,
             });
         }
@@ -536,9 +543,14 @@ impl SimTarget {
         let id = self.containers[i].id.clone();
         if let Some(p) = self.ops.frozen.iter().position(|f| f.id == id) {
             let f = self.ops.frozen.swap_remove(p);
-            if self.now >= f.unhealthy_at {
+            let sick = self.now >= f.unhealthy_at;
+            if sick || !f.was_healthy {
+                // It passes again at its next check.
                 let next_check = self.rng.random_range(1_000..=30_000);
-                self.containers[i].healthy_at = self.now + next_check;
+                let c = &mut self.containers[i];
+                c.healthy_at = c.healthy_at.max(self.now + next_check);
+            }
+            if sick {
                 self.ops.sick.push((id, f.started_ms));
             }
         }
@@ -719,6 +731,24 @@ mod tests {
                 .map(|c| c.started.clone())
         };
         assert_eq!(started(&before), started(&after), "StartedAt unchanged");
+    }
+
+    #[test]
+    fn a_node_frozen_while_starting_never_turns_healthy_until_thawed() {
+        let mut sim = SimTarget::new(Seed::from_u64(2), &[]);
+        sim.act_sync(&Action::Restart {
+            service: Some("monerod".into()),
+        });
+        sim.act_sync(&Action::Freeze("monerod".into()));
+        let health = |sim: &SimTarget| state(sim, "monerod").unwrap().1.unwrap();
+        assert_eq!(health(&sim), "starting");
+        sim.advance(Duration::from_secs(25));
+        assert_eq!(health(&sim), "starting", "past its usual start time");
+        sim.advance(Duration::from_secs(100));
+        assert_eq!(health(&sim), "unhealthy");
+        sim.act_sync(&Action::Thaw("monerod".into()));
+        sim.advance(Duration::from_secs(31));
+        assert_eq!(health(&sim), "healthy");
     }
 
     #[test]
