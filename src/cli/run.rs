@@ -241,7 +241,7 @@ impl Args {
     pub fn operation_groups(&self) -> Vec<OpGroup> {
         match &self.operations {
             Some(g) => g.0.clone(),
-            // Operations on the simulated stack become the default once it performs them.
+            None if self.target == TargetKind::Sim => vec![OpGroup::Lifecycle, OpGroup::Faults],
             None => Vec::new(),
         }
     }
