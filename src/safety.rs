@@ -498,6 +498,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_what_removes_or_rewrites_needs_the_safety_backup() {
+        let destructive: Vec<OpKind> = OpKind::ALL
+            .into_iter()
+            .filter(|k| is_destructive(*k))
+            .collect();
+        assert_eq!(
+            destructive,
+            [
+                OpKind::DownUp,
+                OpKind::Restore,
+                OpKind::RemoveUp,
+                OpKind::EmptyTokenUp
+            ]
+        );
+    }
+
+    #[test]
     fn snapshot_round_trips_through_a_0600_file() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();

@@ -10,173 +10,32 @@
 #[path = "box_support/mod.rs"]
 mod support;
 
-use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use canary::journal::Event;
-use canary::model::{BUILTIN_PITHEAD, Model, Supplied, Transition, load_str};
-use canary::run::{
-    Baseline, ReadinessPolicy, RunOptions, RunOutcome, Sink, WalkCache, run_walk_cached, snapshot,
-    steps_from_transitions,
-};
 use canary::safety::{self, RestoreOptions, Snapshot};
 use canary::signal::Signals;
-use canary::target::box_target::{BoxKind, BoxTarget, BoxTargetOptions, KEPT_ENV};
-use canary::target::{Observation, Target};
-use support::{FakeBox, fake_binary};
+use canary::target::Target;
+use canary::target::box_target::{BoxTarget, KEPT_ENV};
+use support::ops::*;
 
-/// The fake dashboard's failover timers, and the factor the model's windows are scaled by.
-const DOWN: &str = "NODE_DOWN_AFTER_SEC=3";
-const RECOVERY: &str = "NODE_RECOVERY_AFTER_SEC=5";
-const TIMESCALE: f64 = 1.0 / 30.0;
-
-fn fast_box(faults: &[&str]) -> FakeBox {
-    let bin = fake_binary();
-    let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(&bin);
-    cmd.arg("setup")
-        .arg(tmp.path())
-        .args(["--dashboard-port", "0", "--daemon-env", DOWN])
-        .args(["--daemon-env", RECOVERY]);
-    if !faults.is_empty() {
-        cmd.args(["--faults", &faults.join(",")]);
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "setup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    FakeBox { bin, tmp }
-}
-
-async fn open(fake: &FakeBox) -> BoxTarget {
-    let mut o = BoxTargetOptions::new(BoxKind::Local {
-        dir: fake.dir().to_str().unwrap().into(),
-    });
-    o.api_url = format!("http://127.0.0.1:{}/api/state", fake.dashboard_port());
-    o.command_timeout = Duration::from_secs(30);
-    o.apply_timeout = Duration::from_secs(60);
-    let mut t = BoxTarget::open(o).await.unwrap();
-    t.wait_ready(Duration::from_secs(30), Duration::from_millis(100))
-        .await
-        .unwrap();
-    t
-}
-
-fn model() -> Model {
-    load_str(BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap()
-}
-
-fn options() -> RunOptions {
-    RunOptions {
-        readiness: ReadinessPolicy {
-            timeout: Duration::from_secs(30),
-            first_poll: Duration::from_millis(100),
-            max_poll: Duration::from_millis(500),
-        },
-        ..RunOptions::default()
-    }
-}
-
-/// Keeps every event of a step.
-#[derive(Default)]
-struct Collect(Vec<Event>);
-
-impl Sink for Collect {
-    fn journaling(&self) -> bool {
-        true
-    }
-    fn event(&mut self, event: Event) -> std::io::Result<()> {
-        self.0.push(event);
-        Ok(())
-    }
-}
-
-/// What "the box as found" means here.
-#[derive(Debug, PartialEq)]
-struct Found {
-    running: BTreeSet<String>,
-    config_sha256: String,
-    fingerprint: String,
-}
-
-async fn found(t: &mut BoxTarget) -> (Found, Observation) {
-    let obs = t.observe().await.unwrap();
-    let raw = t.read_config_raw().await.unwrap().unwrap();
-    let f = Found {
-        running: obs
-            .containers
-            .iter()
-            .filter(|c| c.state == "running")
-            .map(|c| c.name.clone())
-            .collect(),
-        config_sha256: safety::sha256_hex(&raw),
-        fingerprint: obs.secret_fingerprint.clone(),
-    };
-    (f, obs)
-}
-
-/// Runs the operations named, one step each from the default box, the way the box walk does
-/// (one runner call per step, one cache for the walk). Returns each step's outcome and events.
-async fn operate(t: &mut BoxTarget, names: &[&str]) -> Vec<(String, RunOutcome, Vec<Event>)> {
-    let m = model().with_operation_timescale(TIMESCALE);
-    let supplied = Supplied::default();
-    let ops = names
-        .iter()
-        .map(|n| Transition::Operate(m.operation_index(n).unwrap() as u16));
-    let steps = steps_from_transitions(&m, &supplied, &m.default_config(), ops);
-    let base = snapshot(t).await.unwrap();
-    let mut before = base.observation.clone();
-    let mut cache = WalkCache::new();
-    let mut out = Vec::new();
-    for (name, step) in names.iter().zip(&steps) {
-        let b = Baseline {
-            config: base.config.clone(),
-            observation: Observation {
-                secret_fingerprint: base.observation.secret_fingerprint.clone(),
-                ..before.clone()
-            },
-        };
-        let mut sink = Collect::default();
-        let o = run_walk_cached(
-            t,
-            &m,
-            &supplied,
-            &b,
-            std::slice::from_ref(step),
-            &options(),
-            &mut sink,
-            &mut cache,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-        before = t.observe().await.unwrap();
-        out.push((name.to_string(), o, sink.0));
-    }
-    out
-}
-
-fn failed_checks(o: &RunOutcome) -> Vec<String> {
-    o.failures
-        .iter()
-        .map(|f| format!("{}: {}", f.verdict.check, f.verdict.message))
-        .collect()
-}
-
-fn verdict<'a>(events: &'a [Event], check: &str) -> Option<&'a canary::journal::Verdict> {
-    events.iter().find_map(|e| match e {
-        Event::Verdict { verdict, .. } if verdict.check == check => Some(verdict),
-        _ => None,
-    })
+#[test]
+fn the_timescale_scales_only_the_operation_windows() {
+    let m = model();
+    let s = m.with_operation_timescale(TIMESCALE);
+    let i = m.operation_index("node-down").unwrap();
+    let (a, b) = (&m.operations[i], &s.operations[i]);
+    assert!((b.during.within - a.during.within / 30.0).abs() < 1e-9);
+    let (ra, rb) = (a.readmit.as_ref().unwrap(), b.readmit.as_ref().unwrap());
+    assert!((rb.stable - ra.stable / 30.0).abs() < 1e-9);
+    assert_eq!(b.cost, a.cost, "prices are the planner's, not scaled");
+    assert_eq!(s.axes, m.axes);
 }
 
 #[tokio::test]
 async fn every_operation_passes_on_the_fake_box_and_leaves_it_as_found() {
     let fake = fast_box(&[]);
-    let mut t = open(&fake).await;
+    let mut t = open_local(&fake).await;
     let token = std::fs::read_to_string(fake.dir().join(".env"))
         .unwrap()
         .lines()
@@ -226,7 +85,7 @@ async fn every_operation_passes_on_the_fake_box_and_leaves_it_as_found() {
 /// The fault's operation fails the check named, and its recovery still leaves the box as found.
 async fn caught(fault: &str, ops: &[&str], check: &str) {
     let fake = fast_box(&[fault]);
-    let mut t = open(&fake).await;
+    let mut t = open_local(&fake).await;
     let (as_found, _) = found(&mut t).await;
     let results = operate(&mut t, ops).await;
     let (name, outcome, _) = results.last().unwrap();
@@ -268,7 +127,7 @@ async fn a_restart_of_tor_that_strands_monerod_is_caught() {
 async fn a_failed_walk_is_rolled_back_to_the_safety_backup() {
     use canary::model::Action;
     let fake = fast_box(&[]);
-    let mut t = open(&fake).await;
+    let mut t = open_local(&fake).await;
     let (as_found, _) = found(&mut t).await;
     let snap = Snapshot::take(&mut t).await.unwrap();
     let run_dir = tempfile::tempdir().unwrap();
@@ -317,7 +176,7 @@ async fn a_failed_walk_is_rolled_back_to_the_safety_backup() {
 #[tokio::test]
 async fn a_passing_walk_is_not_rolled_back() {
     let fake = fast_box(&[]);
-    let mut t = open(&fake).await;
+    let mut t = open_local(&fake).await;
     let snap = Snapshot::take(&mut t).await.unwrap();
     let opts = RestoreOptions {
         ready_timeout: Duration::from_secs(30),

@@ -1397,6 +1397,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn op_timescale_takes_decimals_and_fractions() {
+        assert_eq!(parse_factor("0.5"), Ok(0.5));
+        assert_eq!(parse_factor("1/30"), Ok(1.0 / 30.0));
+        for bad in ["0", "-1", "1/0", "x", "inf"] {
+            assert!(parse_factor(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn quoting_leaves_plain_words_and_wraps_the_rest() {
         assert_eq!(quote("--fault"), "--fault");
         assert_eq!(quote("strategies/x.toml"), "strategies/x.toml");

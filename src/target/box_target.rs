@@ -301,7 +301,10 @@ fn owed_by(action: &Action) -> Vec<Action> {
 pub fn backup_archive(output: &str) -> Option<String> {
     output
         .split_whitespace()
-        .map(|w| w.trim_matches(|c: char| "'\"`,;:()[]<>".contains(c)))
+        .map(|w| {
+            w.trim_start_matches(|c: char| "'\"`([<".contains(c))
+                .trim_end_matches(|c: char| "'\"`,;:.)]>".contains(c))
+        })
         .rfind(|w| {
             let name = w.rsplit('/').next().unwrap_or(w);
             name.starts_with("pithead-backup-")
@@ -1223,6 +1226,64 @@ mod tests {
         assert_eq!(c[0].name, "p2pool");
         assert_eq!(c[0].state, "running");
         assert_eq!(c[0].health, None);
+    }
+
+    #[test]
+    fn finds_the_archive_a_backup_printed() {
+        assert_eq!(
+            backup_archive("Backup written: backups/pithead-backup-20261125-030703.tar.gz\n")
+                .as_deref(),
+            Some("backups/pithead-backup-20261125-030703.tar.gz")
+        );
+        assert_eq!(
+            backup_archive("saved to '/srv/pithead/backups/pithead-backup-1-2.tar.gz.enc'.")
+                .as_deref(),
+            Some("/srv/pithead/backups/pithead-backup-1-2.tar.gz.enc")
+        );
+        assert_eq!(backup_archive("Backup failed: disk full"), None);
+        assert_eq!(backup_archive("backups/other-1.tar.gz"), None);
+    }
+
+    #[test]
+    fn compose_follows_the_container_list() {
+        let words = |v: &[&str]| v.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let sudo = words(&["sudo"]);
+        let pithead = words(&["sudo", "./pithead"]);
+        let docker = ContainerList::DockerCompose;
+        assert_eq!(
+            compose_invocation(&docker, "v2", &sudo, &pithead),
+            words(&["sudo", "docker", "compose"])
+        );
+        assert_eq!(
+            compose_invocation(&docker, "v1", &sudo, &pithead),
+            words(&["sudo", "docker-compose"])
+        );
+        assert_eq!(
+            compose_invocation(&ContainerList::PitheadPs, "v1", &sudo, &pithead),
+            words(&["sudo", "./pithead", "compose"])
+        );
+    }
+
+    #[test]
+    fn each_fault_action_owes_its_recovery() {
+        let m = || "monerod".to_string();
+        assert_eq!(owed_by(&Action::Stop(m())), [Action::Start(m())]);
+        assert_eq!(owed_by(&Action::Freeze(m())), [Action::Thaw(m())]);
+        assert_eq!(owed_by(&Action::Remove(m())), [Action::UpService(m())]);
+        assert_eq!(owed_by(&Action::Down), [Action::Up]);
+        assert_eq!(
+            owed_by(&Action::EmptyProxyToken),
+            [Action::RestoreProxyToken, Action::Up]
+        );
+        // Recoveries and self-contained actions owe nothing.
+        for a in [
+            Action::Start(m()),
+            Action::Up,
+            Action::Backup,
+            Action::Restart { service: None },
+        ] {
+            assert!(owed_by(&a).is_empty(), "{a:?}");
+        }
     }
 
     #[test]
