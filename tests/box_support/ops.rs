@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use canary::journal::Event;
-use canary::model::{BUILTIN_PITHEAD, Model, Supplied, Transition, load_str};
+use canary::model::{BUILTIN_PITHEAD, Config, Model, Supplied, Transition, load_str};
 use canary::run::{
     Baseline, ReadinessPolicy, RunOptions, RunOutcome, Sink, WalkCache, run_walk_cached, snapshot,
     steps_from_transitions,
@@ -114,12 +114,21 @@ pub async fn found(t: &mut BoxTarget) -> (Found, Observation) {
 /// Runs the operations named, one step each from the default box, the way the box walk does
 /// (one runner call per step, one cache for the walk). Returns each step's outcome and events.
 pub async fn operate(t: &mut BoxTarget, names: &[&str]) -> Vec<(String, RunOutcome, Vec<Event>)> {
+    operate_from(t, &model().default_config(), names).await
+}
+
+/// [`operate`] on a box whose config.json is the raw config `start`.
+pub async fn operate_from(
+    t: &mut BoxTarget,
+    start: &Config,
+    names: &[&str],
+) -> Vec<(String, RunOutcome, Vec<Event>)> {
     let m = model().with_operation_timescale(TIMESCALE);
     let supplied = Supplied::default();
     let ops = names
         .iter()
         .map(|n| Transition::Operate(m.operation_index(n).unwrap() as u16));
-    let steps = steps_from_transitions(&m, &supplied, &m.default_config(), ops);
+    let steps = steps_from_transitions(&m, &supplied, start, ops);
     let base = snapshot(t).await.unwrap();
     let mut before = base.observation.clone();
     let mut cache = WalkCache::new();
