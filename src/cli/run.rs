@@ -154,8 +154,9 @@ pub struct Args {
 
     /// Scales the model's operation windows (how soon a fault must show, how long a node
     /// must stay healthy before workers are readmitted) for a box whose dashboard runs faster
-    /// timers than Pithead's, e.g. 1/30 for a fake box with NODE_RECOVERY_AFTER_SEC=4 instead
-    /// of 120. Box targets only; recorded in the journal.
+    /// timers than Pithead's: 1/30 asks 4 s of health before readmission instead of 120 s,
+    /// for a fake box with NODE_RECOVERY_AFTER_SEC=5 (keep the box's timers a little above
+    /// the scaled windows). Box targets only; recorded in the journal.
     #[arg(long, value_name = "FACTOR", value_parser = parse_factor)]
     pub op_timescale: Option<f64>,
 
@@ -900,8 +901,8 @@ async fn run_box(
     keep: bool,
     console: &mut Console,
 ) -> anyhow::Result<Ended> {
-    // An emptied token or a stopped node left by a run that was killed outright: put back
-    // before the box is snapshotted or judged.
+    // A proxy token left emptied by a run that was killed outright: put back before the box
+    // is snapshotted or judged.
     safety::settle(&mut target).await;
     if resumed.is_some() {
         target.set_safety_archive(safety::load_backup(ctx.out));
@@ -946,9 +947,7 @@ async fn run_box(
         &mut signals,
         keep,
         &restore_opts,
-        |walk: &Result<RunOutcome, RunError>| {
-            walk.as_ref().is_ok_and(|o| !o.passed()) || walk.is_err()
-        },
+        |walk: &Result<RunOutcome, RunError>| !walk.as_ref().is_ok_and(RunOutcome::passed),
         async |t: &mut BoxTarget| box_walk(t, ctx, &snap, &original, resumed, console).await,
     )
     .await;
