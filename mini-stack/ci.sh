@@ -6,7 +6,8 @@
 #    docker-compose and start dockerd in the background. If that is impossible, print
 #    "MINI-STACK SKIPPED: <reason>" and exit 0.
 # 2. Build the static pithead-fake and the FROM-scratch image (timed apart).
-# 3. Bring a mini-stack up in a temp dir, walk it, tear it down (on any exit).
+# 3. Bring a mini-stack up in a temp dir, walk it with operations (lifecycle and faults) mixed
+#    in, tear it down (on any exit).
 #
 # Exit non-zero when a step fails. Env: MINI_SEED (default 20261125), MINI_OUT (where the
 # walk's reports go; default a temp dir).
@@ -85,13 +86,30 @@ trap 'exit 143' TERM
 cargo build --quiet --bin canary || { echo "mini-stack: cargo build --bin canary failed" >&2; exit 1; }
 CANARY=$REPO_ROOT/target/debug/canary
 tu=$(date +%s)
-"$MINI_DIR/up.sh" "$DIR" || { echo "mini-stack: up.sh failed" >&2; exit 1; }
+# The dashboard's failover on short timers (Pithead: 60 s / 120 s), so a node outage takes
+# seconds; the model's windows are scaled to match: --op-timescale 1/20 makes 180 s to reject
+# the proxy 9 s and 120 s of health before readmission 6 s (the fake waits 7 s). The down timer
+# stays above the few seconds a recreate of monerod takes, so applies never trip it.
+"$MINI_DIR/up.sh" "$DIR" --daemon-env NODE_DOWN_AFTER_SEC=5 --daemon-env NODE_RECOVERY_AFTER_SEC=7 ||
+    { echo "mini-stack: up.sh failed" >&2; exit 1; }
 tw=$(date +%s)
 rc=0
+# The compose verbs of operations go through the fake CLI, which owns the stack's compose project.
+BOX=(--target local --dir "$DIR" --compose "./pithead compose" --op-timescale 1/20)
+OPS=()
+if "$CANARY" run --help | grep -q -- '--operations'; then
+    OPS=(--operations lifecycle,faults)
+fi
 # The walk replays regressions/ (on the simulated stack they were found on) before it starts.
-"$CANARY" run --target local --dir "$DIR" --seed "$SEED" --strength 2 --ready-timeout 90s --out "$OUT" || rc=$?
+"$CANARY" run "${BOX[@]}" "${OPS[@]}" --seed "$SEED" --strength 2 --ready-timeout 90s --out "$OUT" || rc=$?
 te=$(date +%s)
-mini_log "up: $((tw - tu)) s, walk: $((te - tw)) s (reports in $OUT)"
+if [ "${#OPS[@]}" = 0 ]; then
+    # Until `canary run --operations` plans them: every operation of the model once, on a
+    # mini-stack of its own (the other subnet), through the same box target.
+    cargo test --quiet --test mini_stack_operations || rc=$?
+fi
+tops=$(date +%s)
+mini_log "up: $((tw - tu)) s, walk: $((te - tw)) s, operations apart: $((tops - te)) s (reports in $OUT)"
 mini_log "mini-stack part: $(($(date +%s) - t0)) s in all on $machine"
 if [ "$rc" != 0 ]; then
     echo "mini-stack: FAILED (exit $rc)" >&2

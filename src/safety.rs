@@ -22,12 +22,17 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::model::OpKind;
 use crate::signal::{Interrupt, Signals};
 use crate::target::box_target::BoxTarget;
 use crate::target::{Target, TargetError};
 
 /// File name of the saved snapshot inside a run directory.
 pub const SNAPSHOT_FILE: &str = ".canary-snapshot";
+
+/// File name, inside a run directory, of the path of the safety backup on the box (so
+/// `--resume` can still roll back to it).
+pub const SAFETY_BACKUP_FILE: &str = ".canary-safety-backup";
 
 /// The box as it was before the first step.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,6 +279,125 @@ fn last_lines(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join(" / ")
 }
 
+/// Whether an operation removes or rewrites something of the box's (containers, .env, the
+/// data a restore overwrites), so the safety backup must exist before it runs. Restarts,
+/// stops, freezes and backups only pause what they touch.
+pub fn is_destructive(kind: OpKind) -> bool {
+    matches!(
+        kind,
+        OpKind::DownUp | OpKind::Restore | OpKind::RemoveUp | OpKind::EmptyTokenUp
+    )
+}
+
+/// Takes the safety backup (`pithead backup -y --no-encrypt`) and records its archive on the
+/// target and, when given, in `run_dir` for `--resume`. Fails when the backup fails or names
+/// no archive: no destructive operation runs without one.
+pub async fn take_backup(
+    target: &mut BoxTarget,
+    run_dir: Option<&Path>,
+) -> Result<String, TargetError> {
+    let (result, archive) = target.backup().await?;
+    let Some(archive) = archive else {
+        return Err(TargetError::Other(format!(
+            "the safety backup before the first destructive operation failed (exit {}): {}; \
+             no destructive operation runs without one",
+            result.exit_code,
+            last_lines(&result.output, 5)
+        )));
+    };
+    target.set_safety_archive(Some(archive.clone()));
+    if let Some(dir) = run_dir {
+        std::fs::write(dir.join(SAFETY_BACKUP_FILE), format!("{archive}\n")).map_err(|e| {
+            TargetError::Other(format!(
+                "cannot record the safety backup in {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(archive)
+}
+
+/// The safety backup a run recorded in `run_dir`, if any.
+pub fn load_backup(run_dir: &Path) -> Option<String> {
+    std::fs::read_to_string(run_dir.join(SAFETY_BACKUP_FILE))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Finishes what a dropped walk left half-done: puts back an emptied proxy token from the
+/// box's side file, then runs the recovery actions the fault actions still owe. Returns one
+/// line per thing done, each also printed to stderr.
+pub async fn settle(target: &mut BoxTarget) -> Vec<String> {
+    let mut done = Vec::new();
+    match target.restore_kept_env().await {
+        Ok(true) => done.push("put back .env with its proxy token".to_string()),
+        Ok(false) => {}
+        Err(e) => done.push(format!("could not put back the kept .env: {e}")),
+    }
+    for (action, result) in target.settle_owed().await {
+        done.push(match result {
+            Ok(r) => format!("{} (exit {})", action.command(), r.exit_code),
+            Err(e) => format!("{} failed: {e}", action.command()),
+        });
+    }
+    for line in &done {
+        eprintln!("canary: finishing an interrupted operation: {line}");
+    }
+    done
+}
+
+/// What a rollback to the safety backup did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollbackReport {
+    pub archive: String,
+    /// Each command with its exit code: `pithead down`, `restore -y <archive>`, `up`.
+    pub commands: Vec<(String, i32)>,
+    pub took: Duration,
+}
+
+impl RollbackReport {
+    /// Whether every command succeeded.
+    pub fn is_clean(&self) -> bool {
+        self.commands.iter().all(|(_, code)| *code == 0)
+    }
+}
+
+/// Rolls the box back to the safety backup: `pithead down`, `restore -y <archive>`, `up`
+/// (each attempted even when one before it failed, so the stack ends up again). `Err` when
+/// there is no safety backup or the box cannot be reached.
+pub async fn rollback(target: &mut BoxTarget) -> Result<RollbackReport, TargetError> {
+    let start = std::time::Instant::now();
+    let archive = target
+        .safety_archive()
+        .ok_or_else(|| TargetError::Other("no safety backup to roll back to".into()))?
+        .to_string();
+    eprintln!("canary: rolling the box back to the safety backup {archive}");
+    let timeout = target.apply_timeout();
+    let mut commands = Vec::new();
+    for args in [
+        vec!["down"],
+        vec!["restore", "-y", archive.as_str()],
+        vec!["up"],
+    ] {
+        let r = target.pithead(&args, timeout).await?;
+        let line = format!("pithead {}", args.join(" "));
+        if r.exit_code != 0 {
+            eprintln!(
+                "canary: !!! `{line}` exited {}: {}",
+                r.exit_code,
+                last_lines(&r.output, 3)
+            );
+        }
+        commands.push((line, r.exit_code));
+    }
+    Ok(RollbackReport {
+        archive,
+        commands,
+        took: start.elapsed(),
+    })
+}
+
 /// How a guarded walk ended.
 #[derive(Debug)]
 pub enum WalkEnd<T> {
@@ -288,6 +412,10 @@ pub enum WalkEnd<T> {
 pub struct Guarded<T> {
     pub end: WalkEnd<T>,
     pub restore: Option<Result<RestoreReport, TargetError>>,
+    /// What [`settle`] finished of a dropped operation.
+    pub settled: Vec<String>,
+    /// The rollback to the safety backup, when there was one and it was needed.
+    pub rollback: Option<Result<RollbackReport, TargetError>>,
 }
 
 /// Runs `walk` on the box, then restores the snapshot whatever happened: normal end, a signal
@@ -304,6 +432,20 @@ pub async fn guard<T>(
     opts: &RestoreOptions,
     walk: impl AsyncFnOnce(&mut BoxTarget) -> T,
 ) -> Guarded<T> {
+    guard_judged(target, snapshot, signals, keep, opts, |_| false, walk).await
+}
+
+/// [`guard`], with `failed` telling a walk that finished but failed: with a safety backup
+/// taken, such a walk (like an interrupted one) is rolled back to it before the restore.
+pub async fn guard_judged<T>(
+    target: &mut BoxTarget,
+    snapshot: &Snapshot,
+    signals: &mut Signals,
+    keep: bool,
+    opts: &RestoreOptions,
+    failed: impl Fn(&T) -> bool,
+    walk: impl AsyncFnOnce(&mut BoxTarget) -> T,
+) -> Guarded<T> {
     let end = {
         let walk = walk(target);
         tokio::select! {
@@ -311,12 +453,33 @@ pub async fn guard<T>(
             sig = signals.recv() => WalkEnd::Interrupted(sig),
         }
     };
+    // A node is never left stopped, nor a token empty, whatever --keep says.
+    let settled = settle(target).await;
     if keep {
         eprintln!("canary: --keep: the box is left as the walk left it (not restored)");
-        return Guarded { end, restore: None };
+        return Guarded {
+            end,
+            restore: None,
+            settled,
+            rollback: None,
+        };
     }
-    let restore = restore(target, snapshot, opts).await;
-    if let Err(e) = &restore {
+    let walk_failed = match &end {
+        WalkEnd::Finished(out) => failed(out),
+        WalkEnd::Interrupted(_) => true,
+    };
+    let mut rolled_back = None;
+    if walk_failed && target.safety_archive().is_some() {
+        rolled_back = Some(rollback(target).await);
+    }
+    let mut restored = restore(target, snapshot, opts).await;
+    let unclean = !matches!(&restored, Ok(r) if r.is_clean());
+    if unclean && rolled_back.is_none() && target.safety_archive().is_some() {
+        eprintln!("canary: the snapshot restore did not bring the box back; rolling back too");
+        rolled_back = Some(rollback(target).await);
+        restored = restore(target, snapshot, opts).await;
+    }
+    if let Err(e) = &restored {
         eprintln!(
             "canary: !!! could not restore the box: {e}. The original config.json is in the run \
              directory's {SNAPSHOT_FILE} (mode 0600); copy it back and run pithead apply -y"
@@ -324,13 +487,32 @@ pub async fn guard<T>(
     }
     Guarded {
         end,
-        restore: Some(restore),
+        restore: Some(restored),
+        settled,
+        rollback: rolled_back,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_what_removes_or_rewrites_needs_the_safety_backup() {
+        let destructive: Vec<OpKind> = OpKind::ALL
+            .into_iter()
+            .filter(|k| is_destructive(*k))
+            .collect();
+        assert_eq!(
+            destructive,
+            [
+                OpKind::DownUp,
+                OpKind::Restore,
+                OpKind::RemoveUp,
+                OpKind::EmptyTokenUp
+            ]
+        );
+    }
 
     #[test]
     fn snapshot_round_trips_through_a_0600_file() {

@@ -367,6 +367,56 @@ fn keep_leaves_the_box_as_the_walk_left_it() {
     assert_ne!(read_config(&fake), before, "not restored");
 }
 
+/// A run killed outright between emptying the proxy token and putting it back leaves the
+/// original .env in the box's side file: the next run puts it back before it snapshots the
+/// box. The operation options are recorded in the manifest.
+#[test]
+fn a_token_left_emptied_by_a_killed_run_is_put_back_first() {
+    let fake = setup(&[]);
+    let env_path = fake.dir().join(".env");
+    let original = std::fs::read(&env_path).unwrap();
+    let kept = fake.dir().join(canary::target::box_target::KEPT_ENV);
+    std::fs::write(&kept, &original).unwrap();
+    let token = parse_env(&String::from_utf8_lossy(&original))
+        .into_iter()
+        .find(|(k, _)| k == "PROXY_AUTH_TOKEN")
+        .unwrap()
+        .1;
+    let emptied = String::from_utf8_lossy(&original)
+        .replace(&format!("PROXY_AUTH_TOKEN={token}"), "PROXY_AUTH_TOKEN=");
+    std::fs::write(&env_path, emptied).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out_dir = work.path().join("run");
+    let mut args = box_args(&fake, "./pithead");
+    args.extend([
+        "--max-steps".into(),
+        "1".into(),
+        "--op-timescale".into(),
+        "1/30".into(),
+        "--compose".into(),
+        "./pithead compose".into(),
+        "--out".into(),
+        out_dir.display().to_string(),
+    ]);
+    let o = canary(&args, work.path());
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    assert!(all.contains("put back .env"), "{all}");
+    assert_eq!(
+        std::fs::read(&env_path).unwrap(),
+        original,
+        "the exact .env"
+    );
+    assert!(!kept.exists());
+    assert!(!all.contains(token.as_str()), "the token leaked");
+    let journal = std::fs::read_to_string(out_dir.join("journal.jsonl")).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(journal.lines().next().unwrap()).unwrap();
+    let scale = manifest["options"]["op_timescale"].as_f64().unwrap();
+    assert!((scale - 1.0 / 30.0).abs() < 1e-12, "{manifest}");
+    assert_eq!(manifest["under_test"]["compose"], "./pithead compose");
+}
+
 #[test]
 fn box_options_are_checked_before_anything_runs() {
     let work = tempfile::tempdir().unwrap();
@@ -384,6 +434,19 @@ fn box_options_are_checked_before_anything_runs() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("box run"), "{}", text(&o));
     let o = run(&["run", "--check"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["run", "--op-timescale", "1/30"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("simulator"), "{}", text(&o));
+    let o = run(&[
+        "run",
+        "--target",
+        "local",
+        "--dir",
+        "/x",
+        "--op-timescale",
+        "0",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let o = run(&[
         "run",

@@ -40,7 +40,7 @@ commands (the fake pithead CLI):
   backup -y --no-encrypt        archive config.json, .env, Caddyfile, tor and dashboard data
   restore -y ARCHIVE            restore an archive into a stopped stack
   ps [--format json]            one line per container: NAME ID STARTED STATE HEALTH
-  compose stop|start|rm|restart|kill [-s SIGNAL] SERVICE...
+  compose stop|start|rm|restart|kill [-s SIGNAL]|up [-d] SERVICE...
   render                        re-render .env and the Caddyfile, touching no container
 ";
 
@@ -165,24 +165,16 @@ fn dispatch(stack: &Stack, args: &[String]) -> Result<i32> {
 /// Takes the mutation lock (flock on `.pithead.lock`), waiting up to PITHEAD_LOCK_TIMEOUT
 /// seconds (default 300); `None` on timeout, which Pithead reports as exit 75 (EX_TEMPFAIL).
 fn lock(stack: &Stack) -> Result<Option<std::fs::File>> {
-    use std::os::fd::AsRawFd;
     let path = std::env::var_os("PITHEAD_LOCK_FILE")
         .map(PathBuf::from)
         .unwrap_or_else(|| stack.dir.join(".pithead.lock"));
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
     let timeout: u64 = std::env::var("PITHEAD_LOCK_TIMEOUT")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
     let deadline = std::time::Instant::now() + Duration::from_secs(timeout);
     loop {
-        // SAFETY: flock(2) on a file descriptor this function owns.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        if let Some(file) = stack::try_lock(&path)? {
             return Ok(Some(file));
         }
         if std::time::Instant::now() >= deadline {
@@ -399,12 +391,13 @@ fn up(stack: &Stack) -> Result<i32> {
     if env.value("DEPLOYMENT_COMPLETED") != "true" {
         bail!("Stack is not fully provisioned (DEPLOYMENT_COMPLETED is not true); run setup first");
     }
-    if env.value("PROXY_AUTH_TOKEN").is_empty() {
+    let faults = Faults::load(&stack.dir)?;
+    // up-accepts-empty-token: the guard is missing (#153, #203).
+    if env.value("PROXY_AUTH_TOKEN").is_empty() && !faults.has(Fault::UpAcceptsEmptyToken) {
         bail!(
             "PROXY_AUTH_TOKEN is empty in .env: refusing to start an unauthenticated xmrig-proxy control API. Run `pithead apply -y` to mint a token."
         );
     }
-    let faults = Faults::load(&stack.dir)?;
     let mut engine = engine::open(stack)?;
     match compose_up_checked(engine.as_mut(), &env, &faults) {
         Ok(r) => {
@@ -624,7 +617,8 @@ fn compose(stack: &Stack, args: &[String]) -> Result<i32> {
         };
         rest.drain(..2);
     }
-    if verb == "rm" {
+    if verb == "rm" || verb == "up" {
+        // `rm -sf`, `up -d`: the fake always stops first and always detaches.
         rest.retain(|a| !a.starts_with('-'));
     }
     for s in &rest {
@@ -647,7 +641,11 @@ fn compose(stack: &Stack, args: &[String]) -> Result<i32> {
         "ps" => return ps(stack, false),
         "up" => {
             let env = require_env(stack)?;
-            let r = engine.up(&env)?;
+            let r = if rest.is_empty() {
+                engine.up(&env)?
+            } else {
+                engine.up_services(&env, &rest)?
+            };
             print_report(&r);
         }
         other => bail!("unsupported compose verb {other:?}"),

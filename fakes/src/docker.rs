@@ -54,6 +54,29 @@ fn settings_path(stack: &Stack) -> std::path::PathBuf {
     stack.fake_dir().join("docker.json")
 }
 
+/// The compose project of the docker-mode stack dir `dir` (the dashboard reads it from its
+/// working directory, the stack dir mounted at /stack).
+pub fn project_of(dir: &Path) -> Result<String> {
+    let path = dir.join(".pithead-fake").join("docker.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let s: DockerSettings = serde_json::from_str(&text).context("docker.json is not valid")?;
+    Ok(s.project)
+}
+
+/// The Docker socket on this host (from `DOCKER_HOST=unix://...`, else the default) and the
+/// group that owns it: the dashboard's failover reaches Docker through it.
+fn docker_socket() -> (String, u32) {
+    let path = std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(String::from))
+        .unwrap_or_else(|| "/var/run/docker.sock".to_string());
+    let gid = std::os::unix::fs::MetadataExt::gid(
+        &std::fs::metadata(&path).unwrap_or_else(|_| std::fs::metadata("/").expect("/ exists")),
+    );
+    (path, gid)
+}
+
 /// Whether the stack dir was set up for the docker engine.
 pub fn is_docker(stack: &Stack) -> bool {
     settings_path(stack).exists()
@@ -191,6 +214,12 @@ impl DockerEngine {
             // SAFETY: getuid/getgid cannot fail.
             .env("MINI_UID", unsafe { libc::getuid() }.to_string())
             .env("MINI_GID", unsafe { libc::getgid() }.to_string());
+        let (socket, socket_gid) = docker_socket();
+        cmd.env("MINI_DOCKER_SOCK", socket)
+            .env("MINI_DOCKER_GID", socket_gid.to_string());
+        if self.faults.has(Fault::UpAcceptsEmptyToken) {
+            cmd.env("FAKE_ALLOW_EMPTY_PROXY_TOKEN", "1");
+        }
         for (k, v) in &self.settings.daemon_env {
             cmd.env(k, v);
         }
@@ -444,6 +473,28 @@ impl Engine for DockerEngine {
         Ok(report)
     }
 
+    fn up_services(&mut self, env: &Env, services: &[String]) -> Result<UpReport> {
+        let before = Self::by_service(&self.inspect()?);
+        let mut args = vec!["up", "-d"];
+        args.extend(services.iter().map(String::as_str));
+        self.compose_ok(env, env.value("COMPOSE_PROFILES"), &args)?;
+        let after = Self::by_service(&self.inspect()?);
+        let mut report = UpReport::default();
+        for service in services {
+            let Some(now) = after.get(service) else {
+                continue;
+            };
+            match before.get(service) {
+                None => report.created.push(service.clone()),
+                Some(old) if old.id != now.id => report.recreated.push(service.clone()),
+                Some(old) if old.started != now.started => report.started.push(service.clone()),
+                Some(_) => {}
+            }
+        }
+        self.await_ready()?;
+        Ok(report)
+    }
+
     fn remove(&mut self, services: &[String]) -> Result<()> {
         let present = self.select(services)?;
         if present.is_empty() {
@@ -459,7 +510,8 @@ impl Engine for DockerEngine {
             return Ok(targets);
         }
         let existing = self.select(&[])?;
-        if targets.iter().any(|s| s == "tor")
+        if !self.faults.has(Fault::RestartTorStrandsMonerod)
+            && targets.iter().any(|s| s == "tor")
             && !targets.iter().any(|s| s == "monerod")
             && existing.iter().any(|s| s == "monerod")
         {

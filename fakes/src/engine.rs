@@ -49,6 +49,9 @@ pub trait Engine {
     /// `up -d --remove-orphans`: create missing containers of the active profiles, recreate
     /// those whose inputs changed, start stopped ones.
     fn up(&mut self, env: &Env) -> Result<UpReport>;
+    /// `up -d SERVICE...`: the same for the named services only (their containers are
+    /// created, recreated or started; the others are left as they are).
+    fn up_services(&mut self, env: &Env, services: &[String]) -> Result<UpReport>;
     /// `rm -sf` of these services.
     fn remove(&mut self, services: &[String]) -> Result<()>;
     /// `restart` of these services (all existing ones when empty): same container, old args.
@@ -329,6 +332,9 @@ impl ProcessEngine {
             out.insert(key, port.to_string());
         }
         out.extend(self.settings.daemon_env.clone());
+        if self.faults.has(Fault::UpAcceptsEmptyToken) {
+            out.insert("FAKE_ALLOW_EMPTY_PROXY_TOKEN".into(), "1".into());
+        }
         out
     }
 
@@ -438,11 +444,21 @@ impl ProcessEngine {
 
     /// Restarts the given containers in place with the env they were created with.
     fn restart_in_place(&mut self, services: &[String]) -> Result<()> {
+        self.restart_with(services, false)
+    }
+
+    /// [`Self::restart_in_place`]; with `revert`, a container that replaced another comes
+    /// back with the replaced one's env (the `restart-reverts-args` fault, #273).
+    fn restart_with(&mut self, services: &[String], revert: bool) -> Result<()> {
         let mut started = Vec::new();
         for s in services {
             if let Some(c) = self.state.containers.get(s).cloned() {
                 self.kill_container(&c);
-                let (pid, start) = self.spawn(s, &c.env)?;
+                let env = match &c.previous_env {
+                    Some(old) if revert => old,
+                    _ => &c.env,
+                };
+                let (pid, start) = self.spawn(s, env)?;
                 let c = self.state.containers.get_mut(s).expect("present");
                 c.pid = pid;
                 c.pid_start = start;
@@ -475,8 +491,9 @@ impl ProcessEngine {
     }
 }
 
-impl Engine for ProcessEngine {
-    fn up(&mut self, env: &Env) -> Result<UpReport> {
+impl ProcessEngine {
+    /// `up`, for every service of the active profiles or only those in `only`.
+    fn up_only(&mut self, env: &Env, only: Option<&[String]>) -> Result<UpReport> {
         let fail = self.stack.fail_next_up();
         if fail.exists() {
             let _ = std::fs::remove_file(&fail);
@@ -495,8 +512,13 @@ impl Engine for ProcessEngine {
         let env_map = env.map();
         let mut report = UpReport::default();
         let mut to_start = Vec::new();
+        let mut previous: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         let mut tor_recreated = false;
+        let named = |s: &str| only.is_none_or(|o| o.iter().any(|n| n == s));
         for service in stack::active_services(env.value("COMPOSE_PROFILES")) {
+            if !named(service) {
+                continue;
+            }
             let hash = config_hash(service, env);
             match self.state.containers.get(service).cloned() {
                 Some(c) if c.config_hash == hash => {
@@ -508,6 +530,7 @@ impl Engine for ProcessEngine {
                 Some(c) => {
                     self.kill_container(&c);
                     self.state.containers.remove(service);
+                    previous.insert(service.to_string(), c.env);
                     to_start.push((service.to_string(), env_map.clone(), true));
                     report.recreated.push(service.to_string());
                     tor_recreated |= service == "tor";
@@ -538,6 +561,7 @@ impl Engine for ProcessEngine {
                         state: "running".into(),
                         config_hash: config_hash(&service, env),
                         env: cenv,
+                        previous_env: previous.remove(&service),
                     },
                 );
             } else if let Some(c) = self.state.containers.get_mut(&service) {
@@ -565,6 +589,16 @@ impl Engine for ProcessEngine {
         }
         Ok(report)
     }
+}
+
+impl Engine for ProcessEngine {
+    fn up(&mut self, env: &Env) -> Result<UpReport> {
+        self.up_only(env, None)
+    }
+
+    fn up_services(&mut self, env: &Env, services: &[String]) -> Result<UpReport> {
+        self.up_only(env, Some(services))
+    }
 
     fn remove(&mut self, services: &[String]) -> Result<()> {
         for s in services {
@@ -583,13 +617,16 @@ impl Engine for ProcessEngine {
 
     fn restart(&mut self, services: &[String]) -> Result<Vec<String>> {
         let mut targets = self.select(services);
-        if targets.iter().any(|s| s == "tor")
+        // depends_on tor with restart: true, unless restart-tor-strands-monerod (#972).
+        if !self.faults.has(Fault::RestartTorStrandsMonerod)
+            && targets.iter().any(|s| s == "tor")
             && !targets.iter().any(|s| s == "monerod")
             && self.state.containers.contains_key("monerod")
         {
             targets.push("monerod".into());
         }
-        self.restart_in_place(&targets)?;
+        let revert = self.faults.has(Fault::RestartRevertsArgs);
+        self.restart_with(&targets, revert)?;
         Ok(targets)
     }
 

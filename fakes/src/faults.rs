@@ -41,11 +41,22 @@ pub enum Fault {
     StaleMiniFlag,
     /// MONERO/TARI_CLEARNET_SYNC are rendered raw while the Tor egress firewall is on (#2649).
     RawClearnetFlag,
+    /// `pithead restart` brings containers back with the args they had before the last
+    /// recreate, not the current ones (#273).
+    RestartRevertsArgs,
+    /// `pithead restart tor` leaves monerod alone, stranded without its Tor link (#972).
+    RestartTorStrandsMonerod,
+    /// The dashboard's failover readmits workers as soon as monerod answers again, without
+    /// the NODE_RECOVERY_AFTER_SEC window (#31).
+    PrematureReadmit,
+    /// `pithead up` starts the stack with an empty PROXY_AUTH_TOKEN: an unauthenticated
+    /// xmrig-proxy control API (#153, #203).
+    UpAcceptsEmptyToken,
 }
 
 impl Fault {
     /// Every fault, in catalogue order.
-    pub const ALL: [Fault; 11] = [
+    pub const ALL: [Fault; 15] = [
         Fault::StaleCaddyScheme,
         Fault::LeftoverProfileContainer,
         Fault::RenamedLeftoverContainer,
@@ -57,6 +68,10 @@ impl Fault {
         Fault::SpuriousPathDiff,
         Fault::StaleMiniFlag,
         Fault::RawClearnetFlag,
+        Fault::RestartRevertsArgs,
+        Fault::RestartTorStrandsMonerod,
+        Fault::PrematureReadmit,
+        Fault::UpAcceptsEmptyToken,
     ];
 
     /// The fault's name in the `faults` file and `PITHEAD_FAKE_FAULTS` (canary's catalogue).
@@ -73,6 +88,10 @@ impl Fault {
             Fault::SpuriousPathDiff => "spurious-path-diff",
             Fault::StaleMiniFlag => "stale-mini-flag",
             Fault::RawClearnetFlag => "raw-clearnet-flag",
+            Fault::RestartRevertsArgs => "restart-reverts-args",
+            Fault::RestartTorStrandsMonerod => "restart-tor-strands-monerod",
+            Fault::PrematureReadmit => "premature-readmit",
+            Fault::UpAcceptsEmptyToken => "up-accepts-empty-token",
         }
     }
 

@@ -221,7 +221,8 @@ pub async fn request_async(
     tokio::time::timeout(timeout, fut).await.ok().flatten()
 }
 
-fn parse_response(raw: &[u8]) -> Option<(u16, String)> {
+/// Splits a raw HTTP response into its status and body.
+pub fn parse_response(raw: &[u8]) -> Option<(u16, String)> {
     let end = find(raw, b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&raw[..end]);
     let status = head.split_whitespace().nth(1)?.parse().ok()?;

@@ -13,6 +13,7 @@ usage:
   pithead-fake cli [--dir DIR] ARGS...   (the fake `pithead`; DIR also from PITHEAD_FAKE_DIR)
   pithead-fake daemon SERVICE --port N
   pithead-fake faults                     (list the injectable faults)
+  pithead-fake probe PORT                 (exit 0 when 127.0.0.1:PORT answers GET /health: a healthcheck)
 ";
 
 fn main() -> ExitCode {
@@ -132,6 +133,25 @@ fn main() -> ExitCode {
                     eprintln!("error: {e:#}");
                     ExitCode::from(1)
                 }
+            }
+        }
+        Some("probe") => {
+            // A container healthcheck: a frozen or stopped daemon does not answer in time.
+            let Some(port) = args.get(2).and_then(|p| p.parse::<u16>().ok()) else {
+                return usage_error("probe needs a port");
+            };
+            let ok = fakes::http::request(
+                port,
+                "GET",
+                "/health",
+                None,
+                std::time::Duration::from_millis(500),
+            )
+            .is_some_and(|(code, _)| code == 200);
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
             }
         }
         Some("faults") => {

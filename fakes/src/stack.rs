@@ -76,6 +76,10 @@ pub struct Container {
     pub config_hash: String,
     /// The environment it was created with; a restart reuses it (#273).
     pub env: BTreeMap<String, String>,
+    /// The environment of the container this one replaced, if it replaced one: what a
+    /// restart brings back under the `restart-reverts-args` fault.
+    #[serde(default)]
+    pub previous_env: Option<BTreeMap<String, String>>,
 }
 
 /// All containers and the network.
@@ -169,6 +173,21 @@ impl Stack {
             serde_json::to_string(state)?.as_bytes(),
         )
     }
+}
+
+/// Takes the mutation lock at `path` (flock) if nobody holds it; `None` when somebody does.
+/// The lock is held until the returned file is dropped.
+pub fn try_lock(path: &Path) -> Result<Option<std::fs::File>> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    // SAFETY: flock(2) on a file descriptor this function owns.
+    let got = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    Ok(got.then_some(file))
 }
 
 /// Writes `bytes` to `path` atomically (a temp file and a rename), mode 0600 from creation.

@@ -42,7 +42,7 @@ pub enum Command {
     /// Re-derive a run's reports from its journal, or merge several shards' runs into one.
     Report(report::Args),
     /// Run a planned walk on a target, check the box after every step, journal everything.
-    Run(run::Args),
+    Run(Box<run::Args>),
     /// Fuzz random transition sequences, shrink each failure, save it as a regression.
     Fuzz(fuzz::Args),
     /// Replay saved regressions (a file or a directory, default regressions/).
@@ -56,7 +56,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Plan(args) => plan::run(args),
         Command::Faults(args) => faults::run(args),
         Command::Report(args) => report::run(args),
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Fuzz(args) => fuzz::run(args),
         Command::Replay(args) => replay::run(args),
     };

@@ -152,6 +152,21 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "strict", value_name = "POLICY")]
     pub known_hosts: KnownHosts,
 
+    /// How compose verbs of operations are invoked on the box, run in --dir (e.g.
+    /// "sudo docker compose"; "./pithead compose" on a fake box or mini-stack). Default:
+    /// docker compose (docker-compose where only v1 is installed) when the box's containers
+    /// are Docker's, else the pithead CLI's own compose verb.
+    #[arg(long, value_name = "COMMAND")]
+    pub compose: Option<String>,
+
+    /// Scales the model's operation windows (how soon a fault must show, how long a node
+    /// must stay healthy before workers are readmitted) for a box whose dashboard runs faster
+    /// timers than Pithead's: 1/30 asks 4 s of health before readmission instead of 120 s,
+    /// for a fake box with NODE_RECOVERY_AFTER_SEC=5 (keep the box's timers a little above
+    /// the scaled windows). Box targets only; recorded in the journal.
+    #[arg(long, value_name = "FACTOR", value_parser = parse_factor)]
+    pub op_timescale: Option<f64>,
+
     /// Leave the box as the walk left it (no restore at the end or on Ctrl-C).
     #[arg(long)]
     pub keep: bool,
@@ -208,6 +223,7 @@ impl Args {
         o.ssh = ssh;
         o.pithead = self.pithead.clone();
         o.api_url = self.api_url.clone();
+        o.compose = self.compose.clone();
         Ok(Some(o))
     }
 
@@ -218,6 +234,25 @@ impl Args {
                 self.target.as_str()
             )
         })
+    }
+}
+
+/// `--op-timescale`: a positive factor, as a decimal or a fraction (`0.05`, `1/30`).
+fn parse_factor(text: &str) -> Result<f64, String> {
+    let value = match text.split_once('/') {
+        Some((a, b)) => {
+            let a: f64 = a.trim().parse().map_err(|e| format!("{a:?}: {e}"))?;
+            let b: f64 = b.trim().parse().map_err(|e| format!("{b:?}: {e}"))?;
+            a / b
+        }
+        None => text.trim().parse().map_err(|e| format!("{text:?}: {e}"))?,
+    };
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{text} is not a positive factor (e.g. 1/30 or 0.05)"
+        ))
     }
 }
 
@@ -472,6 +507,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let supplied = args.model.supplied(&model)?;
     let faults: Vec<Fault> = faults::parse_all(&args.faults)?;
     let box_options = args.box_options()?;
+    if box_options.is_none() && args.op_timescale.is_some() {
+        bail!(
+            "--op-timescale is for boxes with faster timers than Pithead's; the simulator runs \
+             Pithead's own timings on its virtual clock"
+        );
+    }
     if box_options.is_some() && !faults.is_empty() {
         bail!(
             "--fault injects faults into the simulator only; on a box, switch faults on where \
@@ -577,6 +618,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             options.readiness.timeout = std::time::Duration::from_secs_f64(t.max(0.0));
         }
     }
+    // A resumed run keeps the windows it was judged by.
+    let op_timescale = match &resumed {
+        Some(p) => p.options.get("op_timescale").and_then(|v| v.as_f64()),
+        None => args.op_timescale,
+    };
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -648,6 +694,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         "ready_timeout_s".into(),
         json!(options.readiness.timeout.as_secs_f64()),
     );
+    if let Some(f) = op_timescale {
+        opts.insert("op_timescale".into(), json!(f));
+    }
     opts.insert(
         "plan_file".into(),
         json!(args.plan.as_ref().map(|p| p.display().to_string())),
@@ -732,14 +781,21 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 restore_ok: true,
             }
         }
-        Some(target) => rt.block_on(run_box(
-            target,
-            &ctx,
-            &head,
-            resumed.as_ref(),
-            args.keep,
-            &mut console,
-        ))?,
+        Some(target) => {
+            let scaled = op_timescale.map(|f| model.with_operation_timescale(f));
+            let ctx = Ctx {
+                model: scaled.as_ref().unwrap_or(&model),
+                ..ctx
+            };
+            rt.block_on(run_box(
+                target,
+                &ctx,
+                &head,
+                resumed.as_ref(),
+                args.keep,
+                &mut console,
+            ))?
+        }
     };
     console.progress.finish();
     drop(console);
@@ -883,6 +939,12 @@ async fn run_box(
     keep: bool,
     console: &mut Console,
 ) -> anyhow::Result<Ended> {
+    // A proxy token left emptied by a run that was killed outright: put back before the box
+    // is snapshotted or judged.
+    safety::settle(&mut target).await;
+    if resumed.is_some() {
+        target.set_safety_archive(safety::load_backup(ctx.out));
+    }
     let snap = match resumed {
         Some(_) => Snapshot::load(ctx.out)
             .with_context(|| format!("cannot read the snapshot in {}", ctx.out.display()))?
@@ -917,12 +979,13 @@ async fn run_box(
         ready_timeout: ctx.options.readiness.timeout,
         poll: std::time::Duration::from_millis(500),
     };
-    let guarded = safety::guard(
+    let guarded = safety::guard_judged(
         &mut target,
         &snap,
         &mut signals,
         keep,
         &restore_opts,
+        |walk: &Result<RunOutcome, RunError>| !walk.as_ref().is_ok_and(RunOutcome::passed),
         async |t: &mut BoxTarget| box_walk(t, ctx, &snap, &original, resumed, console).await,
     )
     .await;
@@ -931,6 +994,9 @@ async fn run_box(
         Some(Ok(r)) => r.is_clean(),
         Some(Err(_)) => false,
     };
+    if let Some(Err(e)) = &guarded.rollback {
+        eprintln!("canary: !!! the rollback to the safety backup failed: {e}");
+    }
     let (result, interrupted) = match guarded.end {
         WalkEnd::Finished(r) => (r.map_err(|e| e.to_string()), None),
         WalkEnd::Interrupted(sig) => {
@@ -1023,9 +1089,15 @@ async fn box_walk(
         ..ctx.options.clone()
     };
     for index in start..limit {
+        let step = &ctx.steps[index];
+        let destructive = step
+            .op
+            .is_some_and(|i| safety::is_destructive(ctx.model.operations[i].kind));
+        if destructive && t.safety_archive().is_none() {
+            before = safety_backup(t, ctx, index, console).await?;
+        }
         // Rebuilt every step: the box target learns new secret values when they rotate.
         let redactor = &full_redactor(t, original, ctx);
-        let step = &ctx.steps[index];
         let half = resumed
             .and_then(|p| p.half_applied.as_ref())
             .filter(|(k, _)| *k == index);
@@ -1126,6 +1198,41 @@ async fn box_walk(
     let mut sink = Redacting::new(console, &redactor);
     crate::run::end_walk(&mut outcome, limit, ctx.steps.len(), &mut sink)?;
     Ok(outcome)
+}
+
+/// Takes the safety backup before step `index` (the walk's first destructive operation) and
+/// waits for the box to settle after it (a backup stops and restarts the containers); returns
+/// the box as the step will find it.
+async fn safety_backup(
+    t: &mut BoxTarget,
+    ctx: &Ctx<'_>,
+    index: usize,
+    console: &mut Console,
+) -> Result<Observation, RunError> {
+    let err = |source| RunError::Target {
+        step: Some(index),
+        source,
+    };
+    let archive = safety::take_backup(t, Some(ctx.out)).await.map_err(err)?;
+    console.progress.println(&format!(
+        "     safety backup before step {} (the first destructive operation): {archive}",
+        index + 1
+    ));
+    match t
+        .wait_ready(
+            ctx.options.readiness.timeout,
+            std::time::Duration::from_millis(500),
+        )
+        .await
+    {
+        Ok((_, obs)) => Ok(obs),
+        Err(e) => {
+            console
+                .progress
+                .println(&format!("     after the safety backup: {e}"));
+            t.observe().await.map_err(err)
+        }
+    }
 }
 
 /// A resumed step whose apply was confirmed and whose config is on the box: wait until ready,
@@ -1325,6 +1432,15 @@ fn check_problems(expected: &Expected, obs: &Observation) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn op_timescale_takes_decimals_and_fractions() {
+        assert_eq!(parse_factor("0.5"), Ok(0.5));
+        assert_eq!(parse_factor("1/30"), Ok(1.0 / 30.0));
+        for bad in ["0", "-1", "1/0", "x", "inf"] {
+            assert!(parse_factor(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn quoting_leaves_plain_words_and_wraps_the_rest() {

@@ -361,6 +361,22 @@ impl Transition {
 }
 
 impl super::Model {
+    /// The model with its operation windows scaled by `factor` (`canary run --op-timescale`):
+    /// how long a fault may take to show (`during.within`) and how long a node must stay
+    /// healthy before readmission (`readmit.stable`), for a box whose dashboard runs faster
+    /// timers than Pithead's. Only the expectations move; the box is asked nothing, so it
+    /// cannot lower the bar it is judged by.
+    pub fn with_operation_timescale(&self, factor: f64) -> super::Model {
+        let mut m = self.clone();
+        for op in &mut m.operations {
+            op.during.within *= factor;
+            if let Some(r) = &mut op.readmit {
+                r.stable *= factor;
+            }
+        }
+        m
+    }
+
     /// Index of the operation with this name.
     pub fn operation_index(&self, name: &str) -> Option<usize> {
         self.operations.iter().position(|o| o.name == name)

@@ -9,6 +9,14 @@
 //!   prints `.env` without its secret lines, fetches `/api/state` on the box, and hashes the
 //!   sorted secret lines there, so the plaintext never crosses the wire.
 //!
+//! - operations ([`Target::act`]) use the box's own tools: `<pithead> restart|down|up|backup|
+//!   restore`, and the compose verbs (`stop`, `start`, `kill -s SIGSTOP|SIGCONT`, `rm -sf`,
+//!   `up -d`) through the compose invocation the box uses ([`BoxTargetOptions::compose`]);
+//!   the proxy token is emptied and put back by a fixed script on the box, the original .env
+//!   kept there in a 0600 side file ([`KEPT_ENV`]), so the token never crosses the wire.
+//!   What each fault action owes (the start after a stop, the token after an emptying) is
+//!   remembered until it is done, so the safety net can finish it after a dropped walk.
+//!
 //! Everything that leaves this module (command output, observations, artifacts) has passed
 //! through the [`Redactor`]. To build it, the values of the secret .env keys are read on
 //! [`BoxTarget::open`] (and again when the fingerprint shows they changed); they are kept in
@@ -27,6 +35,7 @@ use serde_json::Value;
 
 use super::{CommandResult, ContainerState, Observation, Target, TargetError};
 use crate::exec::{ExecError, Executor, Local, Output, Ssh, SshOptions, split_words};
+use crate::model::Action;
 use crate::redact::{FINGERPRINT_KEYS, Redactor, SECRET_ENV_KEYS, is_secret_env_key, parse_env};
 
 /// The environment every CLI call runs under, whatever the caller's: Pithead derives keys from
@@ -74,6 +83,12 @@ pub struct BoxTargetOptions {
     /// SSH settings beyond the host (config file, host keys, reconnects). The destination is
     /// taken from [`BoxKind::Ssh`].
     pub ssh: Option<SshOptions>,
+    /// How the compose verbs of operations are invoked, split on whitespace, run in the
+    /// stack directory (`docker compose`, `sudo docker-compose`, `./pithead compose` on a
+    /// fake box). `None` follows the container list: `docker compose` (or `docker-compose`
+    /// where only v1 is installed) with [`ContainerList::DockerCompose`], else the `compose`
+    /// verb of the pithead CLI (the fake box's).
+    pub compose: Option<String>,
 }
 
 impl BoxTargetOptions {
@@ -88,6 +103,7 @@ impl BoxTargetOptions {
             command_timeout: Duration::from_secs(60),
             apply_timeout: Duration::from_secs(900),
             ssh: None,
+            compose: None,
         }
     }
 }
@@ -122,7 +138,19 @@ pub struct BoxTarget {
     last_text: ObservationText,
     opened: Instant,
     facts: BTreeMap<String, String>,
+    /// The compose invocation of operations, complete (privilege included).
+    compose: Vec<String>,
+    /// What the last backup operation printed as its archive (`None` before any).
+    last_backup: Option<Option<String>>,
+    /// The safety net's own backup, when one was taken.
+    safety_archive: Option<String>,
+    /// Recovery actions owed by fault actions already run, in the order they must run.
+    owed: Vec<Action>,
 }
+
+/// The side file, in the stack directory, holding the exact .env while its proxy token is
+/// emptied (mode 0600, never read by canary).
+pub const KEPT_ENV: &str = ".env.canary-kept";
 
 /// Script arguments: `$1` dir, then the pithead words and its arguments.
 const RUN_PITHEAD: &str = r#"cd "$1" || { echo "canary: no such stack directory: $1" >&2; exit 2; }
@@ -138,6 +166,7 @@ if [ -x "$2" ] || command -v "$2" >/dev/null 2>&1; then echo "pithead=ok"; else 
 [ -f .env ] && echo "env=ok" || echo "env=missing"
 if command -v curl >/dev/null 2>&1; then echo "fetch=curl"; elif command -v python3 >/dev/null 2>&1; then echo "fetch=python3"; else echo "fetch=none"; fi
 if command -v sha256sum >/dev/null 2>&1; then echo "sha=ok"; elif command -v python3 >/dev/null 2>&1; then echo "sha=python3"; else echo "sha=none"; fi
+if docker compose version >/dev/null 2>&1; then echo "compose=v2"; elif command -v docker-compose >/dev/null 2>&1; then echo "compose=v1"; else echo "compose=none"; fi
 if command -v docker >/dev/null 2>&1 && { [ -f docker-compose.yml ] || [ -f compose.yaml ] || [ -f docker-compose.yaml ] || [ -f compose.yml ]; }; then echo "containers=docker"; else echo "containers=pithead"; fi
 echo "uname=$(uname -srm 2>/dev/null)""#;
 
@@ -204,6 +233,27 @@ else
 fi
 exit 0"#;
 
+/// `$1` dir, `$2` the side file: keeps the exact .env in the side file (0600), then empties
+/// the PROXY_AUTH_TOKEN value in .env in place of a copy that keeps its mode and owner.
+/// Refuses (exit 3) while a side file exists: an earlier emptying was never put back.
+const EMPTY_TOKEN: &str = r#"cd "$1" || exit 2
+kept=$2
+if [ -e "$kept" ]; then echo "canary: $kept exists: an earlier run emptied PROXY_AUTH_TOKEN and did not put it back; put it back first (mv $kept .env)" >&2; exit 3; fi
+grep -qE '^(export )?PROXY_AUTH_TOKEN=' .env || { echo "canary: .env has no PROXY_AUTH_TOKEN line" >&2; exit 4; }
+umask 077
+{ cp -p .env "$kept.tmp" && chmod 600 "$kept.tmp" && mv -f "$kept.tmp" "$kept"; } || { rm -f "$kept.tmp"; exit 2; }
+{ cp -p .env .env.canary-tmp && sed -E 's/^((export )?PROXY_AUTH_TOKEN)=.*/\1=/' "$kept" > .env.canary-tmp && mv -f .env.canary-tmp .env; } || { rm -f .env.canary-tmp; exit 2; }
+echo "PROXY_AUTH_TOKEN emptied in .env (the original kept on the box as $kept)""#;
+
+/// `$1` dir, `$2` the side file: puts the exact .env back (content from the side file, mode
+/// and owner of the .env in place), then removes the side file. Exit 3 when there is none.
+const RESTORE_TOKEN: &str = r#"cd "$1" || exit 2
+kept=$2
+[ -f "$kept" ] || { echo "canary: no $kept to put back" >&2; exit 3; }
+{ cp -p .env .env.canary-tmp 2>/dev/null || cp -p "$kept" .env.canary-tmp; } || exit 2
+{ cat "$kept" > .env.canary-tmp && mv -f .env.canary-tmp .env && rm -f "$kept"; } || { rm -f .env.canary-tmp; exit 2; }
+echo "PROXY_AUTH_TOKEN put back in .env""#;
+
 /// docker inspect template giving one JSON object per container.
 // The whole `.State` object, not `.State.Health.Status`: on Docker 20.10 a template that
 // touches `.State.Health` fails outright for a container without a healthcheck.
@@ -211,6 +261,56 @@ const INSPECT_TEMPLATE: &str = r#"{"name":{{json (index .Config.Labels "com.dock
 
 fn alternation(keys: &[&str]) -> String {
     keys.join("|")
+}
+
+/// The compose invocation that goes with the container list: Docker's own compose (v2, else
+/// v1) where containers are read from Docker, else the pithead CLI's `compose` verb (the fake
+/// box plays Compose itself).
+fn compose_invocation(
+    containers: &ContainerList,
+    compose: &str,
+    privilege: &[String],
+    pithead: &[String],
+) -> Vec<String> {
+    let mut argv = privilege.to_vec();
+    match (containers, compose) {
+        (ContainerList::DockerCompose, "v1") => argv.push("docker-compose".into()),
+        (ContainerList::DockerCompose, _) => argv.extend(["docker".into(), "compose".into()]),
+        _ => {
+            argv = pithead.to_vec();
+            argv.push("compose".into());
+        }
+    }
+    argv
+}
+
+/// What a fault action leaves owed: the recovery that undoes it, in order.
+fn owed_by(action: &Action) -> Vec<Action> {
+    match action {
+        Action::Stop(s) => vec![Action::Start(s.clone())],
+        Action::Freeze(s) => vec![Action::Thaw(s.clone())],
+        Action::Remove(s) => vec![Action::UpService(s.clone())],
+        Action::Down => vec![Action::Up],
+        Action::EmptyProxyToken => vec![Action::RestoreProxyToken, Action::Up],
+        _ => Vec::new(),
+    }
+}
+
+/// The archive a `pithead backup` printed (`backups/pithead-backup-<stamp>.tar.gz[.enc]`,
+/// maybe with a directory and quotes around it): the last word that names one.
+pub fn backup_archive(output: &str) -> Option<String> {
+    output
+        .split_whitespace()
+        .map(|w| {
+            w.trim_start_matches(|c: char| "'\"`([<".contains(c))
+                .trim_end_matches(|c: char| "'\"`,;:.)]>".contains(c))
+        })
+        .rfind(|w| {
+            let name = w.rsplit('/').next().unwrap_or(w);
+            name.starts_with("pithead-backup-")
+                && (name.ends_with(".tar.gz") || name.ends_with(".tar.gz.enc"))
+        })
+        .map(str::to_string)
 }
 
 impl BoxTarget {
@@ -297,6 +397,15 @@ impl BoxTarget {
             } else {
                 ContainerList::PitheadPs
             });
+        let compose = match &opts.compose {
+            Some(line) => split_words(line),
+            None => compose_invocation(&containers, fact("compose"), &privilege, &pithead),
+        };
+        if compose.is_empty() {
+            return Err(TargetError::Unusable(
+                "--compose is empty; give how compose is invoked, e.g. docker compose".into(),
+            ));
+        }
         let mut target = BoxTarget {
             exec,
             dir,
@@ -312,6 +421,10 @@ impl BoxTarget {
             last_text: ObservationText::default(),
             opened: Instant::now(),
             facts,
+            compose,
+            last_backup: None,
+            safety_archive: None,
+            owed: Vec::new(),
         };
         target.refresh_redactor().await?;
         Ok(target)
@@ -379,6 +492,124 @@ impl BoxTarget {
             exit_code: out.code,
             output: self.redactor.redact(&out.combined_text()),
         })
+    }
+
+    /// Runs `argv` (a complete command: compose words or pithead words and arguments) in the
+    /// stack directory under the pinned environment, output redacted.
+    async fn run_in_dir(
+        &self,
+        argv: &[String],
+        timeout: Duration,
+        idempotent: bool,
+    ) -> Result<CommandResult, TargetError> {
+        let mut all: Vec<&str> = vec![&self.dir];
+        all.extend(argv.iter().map(String::as_str));
+        let out = self
+            .exec
+            .run_script(&[], RUN_PITHEAD, &all, None, timeout, idempotent)
+            .await
+            .map_err(conn)?;
+        Ok(CommandResult {
+            exit_code: out.code,
+            output: self.redactor.redact(&out.combined_text()),
+        })
+    }
+
+    /// `<compose> args...` in the stack directory.
+    async fn compose(&self, args: &[&str]) -> Result<CommandResult, TargetError> {
+        let mut argv = self.compose.clone();
+        argv.extend(args.iter().map(|a| a.to_string()));
+        // Stopping, starting and signalling a service again is harmless: retried after a
+        // dropped connection, so a recovery is not lost to one.
+        self.run_in_dir(&argv, self.apply_timeout, true).await
+    }
+
+    /// One of canary's fixed scripts on the proxy token, with the side file's name.
+    async fn token_script(&self, script: &str) -> Result<CommandResult, TargetError> {
+        let out = self
+            .exec
+            .run_script(
+                &self.privilege,
+                script,
+                &[&self.dir, KEPT_ENV],
+                None,
+                self.command_timeout,
+                script == RESTORE_TOKEN,
+            )
+            .await
+            .map_err(conn)?;
+        Ok(CommandResult {
+            exit_code: out.code,
+            output: self.redactor.redact(&out.combined_text()),
+        })
+    }
+
+    /// `pithead backup -y --no-encrypt` (never `--with-chains`: the chains stay out of every
+    /// backup canary takes); the archive it printed, when it printed one.
+    pub async fn backup(&mut self) -> Result<(CommandResult, Option<String>), TargetError> {
+        let out = self
+            .run_pithead(&["backup", "-y", "--no-encrypt"], self.apply_timeout, false)
+            .await?;
+        let archive = (out.code == 0)
+            .then(|| backup_archive(&out.combined_text()))
+            .flatten();
+        let result = CommandResult {
+            exit_code: out.code,
+            output: self.redactor.redact(&out.combined_text()),
+        };
+        Ok((result, archive))
+    }
+
+    /// The timeout of one apply, also that of lifecycle commands (down, up, restore).
+    pub fn apply_timeout(&self) -> Duration {
+        self.apply_timeout
+    }
+
+    /// The safety net's backup archive, when one was taken (or reloaded on resume).
+    pub fn safety_archive(&self) -> Option<&str> {
+        self.safety_archive.as_deref()
+    }
+
+    /// Records the safety net's backup archive.
+    pub fn set_safety_archive(&mut self, archive: Option<String>) {
+        self.safety_archive = archive;
+    }
+
+    /// Recovery actions owed by fault actions that ran (a stopped service's start, an emptied
+    /// token's restore), in the order they must run.
+    pub fn owed(&self) -> &[Action] {
+        &self.owed
+    }
+
+    /// Runs every owed recovery action, in order, once each (a failing one is reported, not
+    /// retried). For the safety net, after a walk that was dropped half-way.
+    pub async fn settle_owed(&mut self) -> Vec<(Action, Result<CommandResult, TargetError>)> {
+        let mut done = Vec::new();
+        while let Some(action) = self.owed.first().cloned() {
+            let result = self.act(&action).await;
+            if self.owed.first() == Some(&action) {
+                self.owed.remove(0);
+            }
+            done.push((action, result));
+        }
+        done
+    }
+
+    /// Puts back the .env a token emptying kept ([`KEPT_ENV`]), if one is on the box:
+    /// `Ok(true)` when there was one. For the safety net, before anything else.
+    pub async fn restore_kept_env(&mut self) -> Result<bool, TargetError> {
+        let r = self.token_script(RESTORE_TOKEN).await?;
+        match r.exit_code {
+            0 => {
+                self.owed.retain(|a| *a != Action::RestoreProxyToken);
+                Ok(true)
+            }
+            3 => Ok(false),
+            code => Err(TargetError::Other(format!(
+                "could not put .env back from {KEPT_ENV} (exit {code}): {}",
+                r.output.trim()
+            ))),
+        }
     }
 
     async fn run_pithead(
@@ -851,6 +1082,7 @@ impl Target for BoxTarget {
         d.insert("host".into(), self.exec.host());
         d.insert("dir".into(), self.dir.clone());
         d.insert("pithead".into(), self.pithead.join(" "));
+        d.insert("compose".into(), self.compose.join(" "));
         d.insert(
             "containers".into(),
             match &self.containers {
@@ -905,6 +1137,56 @@ impl Target for BoxTarget {
     fn elapsed(&self) -> Duration {
         self.opened.elapsed()
     }
+
+    async fn act(&mut self, action: &Action) -> Result<CommandResult, TargetError> {
+        // Owed before it runs: a command cut short may still have done its part.
+        let owed = owed_by(action);
+        self.owed.splice(0..0, owed);
+        let t = self.apply_timeout;
+        let result = match action {
+            Action::Restart { service } => {
+                let mut args = vec!["restart"];
+                args.extend(service.as_deref());
+                self.pithead(&args, t).await?
+            }
+            Action::Down => self.pithead(&["down"], t).await?,
+            Action::Up => self.pithead(&["up"], t).await?,
+            Action::Backup => {
+                let (result, archive) = self.backup().await?;
+                if result.exit_code == 0 {
+                    self.last_backup = Some(archive);
+                }
+                result
+            }
+            Action::Restore => match self.last_backup.clone() {
+                None => {
+                    return Err(TargetError::Unusable(
+                        "a restore needs a backup earlier in the walk, and none was taken".into(),
+                    ));
+                }
+                Some(None) => CommandResult {
+                    exit_code: 2,
+                    output: "canary: the last `pithead backup` printed no archive                              (backups/pithead-backup-*.tar.gz) to restore"
+                        .into(),
+                },
+                Some(Some(archive)) => self.pithead(&["restore", "-y", &archive], t).await?,
+            },
+            Action::Stop(s) => self.compose(&["stop", s]).await?,
+            Action::Start(s) => self.compose(&["start", s]).await?,
+            Action::Freeze(s) => self.compose(&["kill", "-s", "SIGSTOP", s]).await?,
+            Action::Thaw(s) => self.compose(&["kill", "-s", "SIGCONT", s]).await?,
+            Action::Remove(s) => self.compose(&["rm", "-sf", s]).await?,
+            Action::UpService(s) => self.compose(&["up", "-d", s]).await?,
+            Action::EmptyProxyToken => self.token_script(EMPTY_TOKEN).await?,
+            Action::RestoreProxyToken => self.token_script(RESTORE_TOKEN).await?,
+        };
+        // A recovery pays what is owed only in order: the `up` after an emptied token counts
+        // once the token is back, not the refused `up` in between.
+        if result.exit_code == 0 && self.owed.first() == Some(action) {
+            self.owed.remove(0);
+        }
+        Ok(result)
+    }
 }
 
 #[cfg(test)]
@@ -944,6 +1226,64 @@ mod tests {
         assert_eq!(c[0].name, "p2pool");
         assert_eq!(c[0].state, "running");
         assert_eq!(c[0].health, None);
+    }
+
+    #[test]
+    fn finds_the_archive_a_backup_printed() {
+        assert_eq!(
+            backup_archive("Backup written: backups/pithead-backup-20261125-030703.tar.gz\n")
+                .as_deref(),
+            Some("backups/pithead-backup-20261125-030703.tar.gz")
+        );
+        assert_eq!(
+            backup_archive("saved to '/srv/pithead/backups/pithead-backup-1-2.tar.gz.enc'.")
+                .as_deref(),
+            Some("/srv/pithead/backups/pithead-backup-1-2.tar.gz.enc")
+        );
+        assert_eq!(backup_archive("Backup failed: disk full"), None);
+        assert_eq!(backup_archive("backups/other-1.tar.gz"), None);
+    }
+
+    #[test]
+    fn compose_follows_the_container_list() {
+        let words = |v: &[&str]| v.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let sudo = words(&["sudo"]);
+        let pithead = words(&["sudo", "./pithead"]);
+        let docker = ContainerList::DockerCompose;
+        assert_eq!(
+            compose_invocation(&docker, "v2", &sudo, &pithead),
+            words(&["sudo", "docker", "compose"])
+        );
+        assert_eq!(
+            compose_invocation(&docker, "v1", &sudo, &pithead),
+            words(&["sudo", "docker-compose"])
+        );
+        assert_eq!(
+            compose_invocation(&ContainerList::PitheadPs, "v1", &sudo, &pithead),
+            words(&["sudo", "./pithead", "compose"])
+        );
+    }
+
+    #[test]
+    fn each_fault_action_owes_its_recovery() {
+        let m = || "monerod".to_string();
+        assert_eq!(owed_by(&Action::Stop(m())), [Action::Start(m())]);
+        assert_eq!(owed_by(&Action::Freeze(m())), [Action::Thaw(m())]);
+        assert_eq!(owed_by(&Action::Remove(m())), [Action::UpService(m())]);
+        assert_eq!(owed_by(&Action::Down), [Action::Up]);
+        assert_eq!(
+            owed_by(&Action::EmptyProxyToken),
+            [Action::RestoreProxyToken, Action::Up]
+        );
+        // Recoveries and self-contained actions owe nothing.
+        for a in [
+            Action::Start(m()),
+            Action::Up,
+            Action::Backup,
+            Action::Restart { service: None },
+        ] {
+            assert!(owed_by(&a).is_empty(), "{a:?}");
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! `pithead` that logs its calls) and a real sshd on 127.0.0.1 with throwaway keys.
 #![allow(dead_code)]
 
+pub mod ops;
+
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

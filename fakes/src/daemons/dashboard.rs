@@ -2,7 +2,8 @@
 //! report, with settings read once from the environment at start like the real dashboard
 //! (TARI_REQUIRED is read at import, so a changed value needs a recreate). It keeps the
 //! sync-gate release as a one-way latch for its process, and `.db_healthy` as a latch that
-//! only a restart clears.
+//! only a restart clears. With a local node it runs the worker failover ([`super::failover`]):
+//! xmrig-proxy stopped while monerod is down, started again once it has stayed up.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +13,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use super::env_or;
+use super::failover::{Failover, REJECTED, Timings, control_here};
 use crate::http::{self, Request, Response};
 
 const POLL: Duration = Duration::from_millis(300);
@@ -92,7 +94,51 @@ struct Dashboard {
     settings: Settings,
     released: AtomicBool,
     db_healthy: AtomicBool,
+    /// xmrig-proxy is held stopped by the failover.
+    workers_rejected: Arc<AtomicBool>,
     started: Instant,
+}
+
+/// How often the failover reads the node.
+const FAILOVER_TICK: Duration = Duration::from_millis(250);
+
+/// Runs the worker failover for as long as the dashboard runs: reads monerod every tick and
+/// stops or starts xmrig-proxy as [`Failover`] decides. Without a way to control containers
+/// it only keeps the `workers_rejected` reading.
+async fn run_failover(monerod: Peer, rejected: Arc<AtomicBool>) {
+    let faults = crate::faults::Faults::load(std::path::Path::new(".")).unwrap_or_default();
+    let premature = faults.has(crate::faults::Fault::PrematureReadmit);
+    let mut failover = Failover::new(Timings::from_env(), premature);
+    let control = Arc::new(std::sync::Mutex::new(control_here()));
+    loop {
+        tokio::time::sleep(FAILOVER_TICK).await;
+        let reachable = monerod
+            .get_json("/get_info")
+            .await
+            .is_some_and(|i| i["status"] == "OK");
+        let Some(m) = failover.tick(Instant::now(), reachable) else {
+            continue;
+        };
+        let control = Arc::clone(&control);
+        // The engines block (they start processes, call Docker): off the async thread.
+        let done = tokio::task::spawn_blocking(move || {
+            let mut guard = control.lock().unwrap_or_else(|e| e.into_inner());
+            match guard.as_mut() {
+                Some(c) => c.carry_out(m).unwrap_or_else(|e| {
+                    eprintln!("dashboard: failover {m:?} failed: {e:#}");
+                    false
+                }),
+                None => true,
+            }
+        })
+        .await
+        .unwrap_or(false);
+        if done {
+            failover.done(m);
+            rejected.store(failover.rejected(), Ordering::Relaxed);
+            eprintln!("dashboard: failover {m:?} of {REJECTED}");
+        }
+    }
 }
 
 /// Serves the fake dashboard.
@@ -101,9 +147,16 @@ pub async fn serve(listener: TcpListener, started: Instant) {
         settings: Settings::from_env(),
         released: AtomicBool::new(false),
         db_healthy: AtomicBool::new(true),
+        workers_rejected: Arc::new(AtomicBool::new(false)),
         started,
     });
     dash.probe_db();
+    if dash.settings.monero_local {
+        tokio::spawn(run_failover(
+            dash.settings.ports.monerod.clone(),
+            Arc::clone(&dash.workers_rejected),
+        ));
+    }
     http::serve(listener, move |req: Request| {
         let dash = Arc::clone(&dash);
         async move {
@@ -277,7 +330,8 @@ impl Dashboard {
             self.released.store(true, Ordering::Relaxed);
         }
         let released = self.released.load(Ordering::Relaxed);
-        let rejected = s.monero_local && !monero.reachable;
+        let rejected =
+            (s.monero_local && !monero.reachable) || self.workers_rejected.load(Ordering::Relaxed);
         let mining = released && !rejected;
 
         let pool_type = match p2pool.as_ref().and_then(|p| p["pool"].as_str()) {

@@ -4,6 +4,7 @@
 //! container reads its interpolated environment, and exit promptly on SIGTERM or SIGINT.
 
 pub mod dashboard;
+pub mod failover;
 pub mod monerod;
 pub mod pool;
 pub mod tari;
@@ -44,7 +45,11 @@ pub fn run(service: &str, port: u16) -> Result<()> {
             "tari" => until_signal(tari::serve(listener, started)).await,
             "p2pool" => until_signal(pool::serve_p2pool(listener, started)).await,
             "xmrig-proxy" => {
-                if std::env::var("PROXY_AUTH_TOKEN").unwrap_or_default().is_empty() {
+                // Pithead's xmrig-proxy args carry the token; the fake refuses to run without
+                // one unless the `up-accepts-empty-token` fault let `up` start it anyway.
+                if std::env::var("PROXY_AUTH_TOKEN").unwrap_or_default().is_empty()
+                    && env_or("FAKE_ALLOW_EMPTY_PROXY_TOKEN", "0") != "1"
+                {
                     bail!("xmrig-proxy: PROXY_AUTH_TOKEN is empty; refusing to start an unauthenticated control API");
                 }
                 until_signal(pool::serve_proxy(listener, started)).await
