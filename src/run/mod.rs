@@ -459,6 +459,9 @@ async fn run_step<T: Target, S: Sink>(
             }
             config_before = Some(now);
             let run = operation::perform(target, index, op, &options.readiness, sink).await?;
+            if let Some(w) = watch.as_mut() {
+                w.recovery_began(seconds(run.recovery_started.saturating_sub(step_start)));
+            }
             let refused = run.actions.iter().any(|(_, r)| r.exit_code != 0);
             op_run = Some(run);
             // Stands in for the apply of an apply step: polling is skipped only when a command

@@ -22,6 +22,8 @@ pub(super) struct OpRun {
     pub fault: Option<(bool, f64, Observation)>,
     /// The box just before and just after the refusing command.
     pub refusal: Option<(Observation, Observation)>,
+    /// Target clock when the recovery actions began: nothing recovered before it.
+    pub recovery_started: Duration,
 }
 
 impl OpRun {
@@ -79,8 +81,10 @@ pub(super) async fn perform<T: Target, S: Sink>(
         actions: Vec::with_capacity(fault_actions.len() + recovery.len()),
         fault: None,
         refusal: None,
+        recovery_started: Duration::ZERO,
     };
     let faulted = fault_phase(target, index, op, &fault_actions, policy, sink, &mut run).await;
+    run.recovery_started = target.elapsed();
     for action in &recovery {
         let result = act(target, index, action, sink).await?;
         run.actions.push((action.clone(), result));
@@ -210,6 +214,12 @@ impl<'a> ReadmitWatch<'a> {
         if self.seen.running_at.is_none() && service_running && self.seen.healthy_after.is_some() {
             self.seen.running_at = Some(at);
         }
+        self.last_poll = Some(at);
+    }
+
+    /// The recovery began at `at` seconds since the step began: the node cannot have turned
+    /// healthy before, so that is the earliest a first healthy sighting can date from.
+    pub fn recovery_began(&mut self, at: f64) {
         self.last_poll = Some(at);
     }
 

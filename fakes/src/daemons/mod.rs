@@ -36,14 +36,17 @@ pub fn run(service: &str, port: u16) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        // Handlers first: a SIGTERM that arrives as soon as the port answers must end the
+        // daemon cleanly, not kill it by the default disposition.
+        let stop = Stop::install();
         let listener = http::bind(&host, port)
             .await
             .with_context(|| format!("{service}: cannot listen on {host}:{port}"))?;
         let started = Instant::now();
         match service {
-            "monerod" => until_signal(monerod::serve(listener, started)).await,
-            "tari" => until_signal(tari::serve(listener, started)).await,
-            "p2pool" => until_signal(pool::serve_p2pool(listener, started)).await,
+            "monerod" => stop.until(monerod::serve(listener, started)).await,
+            "tari" => stop.until(tari::serve(listener, started)).await,
+            "p2pool" => stop.until(pool::serve_p2pool(listener, started)).await,
             "xmrig-proxy" => {
                 // Pithead's xmrig-proxy args carry the token; the fake refuses to run without
                 // one unless the `up-accepts-empty-token` fault let `up` start it anyway.
@@ -52,11 +55,11 @@ pub fn run(service: &str, port: u16) -> Result<()> {
                 {
                     bail!("xmrig-proxy: PROXY_AUTH_TOKEN is empty; refusing to start an unauthenticated control API");
                 }
-                until_signal(pool::serve_proxy(listener, started)).await
+                stop.until(pool::serve_proxy(listener, started)).await
             }
-            "dashboard" => until_signal(dashboard::serve(listener, started)).await,
+            "dashboard" => stop.until(dashboard::serve(listener, started)).await,
             s if IDLE_SERVICES.contains(&s) => {
-                until_signal(serve_idle(listener, s.to_string())).await
+                stop.until(serve_idle(listener, s.to_string())).await
             }
             other => bail!("unknown fake service {other:?}"),
         }
@@ -64,32 +67,46 @@ pub fn run(service: &str, port: u16) -> Result<()> {
     })
 }
 
-/// Races `server` against SIGTERM and SIGINT: PID 1 in a container gets no default signal
-/// handling, so the daemon must end itself.
-async fn until_signal(server: impl Future<Output = ()>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).ok();
-    let mut int = signal(SignalKind::interrupt()).ok();
-    let term_fut = async {
-        match term.as_mut() {
-            Some(s) => {
-                s.recv().await;
-            }
-            None => std::future::pending::<()>().await,
+/// SIGTERM and SIGINT handlers: PID 1 in a container gets no default signal handling, so the
+/// daemon must end itself.
+struct Stop {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Stop {
+    fn install() -> Stop {
+        use tokio::signal::unix::{SignalKind, signal};
+        Stop {
+            term: signal(SignalKind::terminate()).ok(),
+            int: signal(SignalKind::interrupt()).ok(),
         }
-    };
-    let int_fut = async {
-        match int.as_mut() {
-            Some(s) => {
-                s.recv().await;
+    }
+
+    /// Races `server` against the signals.
+    async fn until(self, server: impl Future<Output = ()>) {
+        let Stop { mut term, mut int } = self;
+        let term_fut = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            None => std::future::pending::<()>().await,
+        };
+        let int_fut = async {
+            match int.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = server => {}
+            _ = term_fut => {}
+            _ = int_fut => {}
         }
-    };
-    tokio::select! {
-        _ = server => {}
-        _ = term_fut => {}
-        _ = int_fut => {}
     }
 }
 
