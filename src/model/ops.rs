@@ -177,6 +177,43 @@ impl OpGroup {
             _ => None,
         }
     }
+
+    /// Every group, in order.
+    pub const ALL: [OpGroup; 2] = [OpGroup::Lifecycle, OpGroup::Faults];
+
+    /// Parses an `--operations` value: group names separated by commas (`lifecycle,faults`),
+    /// `all` for every group, `none` (or nothing) for none. Sorted, without repeats.
+    pub fn parse_list(text: &str) -> Result<Vec<OpGroup>, String> {
+        let mut out = Vec::new();
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "none" => {}
+                "all" => out.extend(OpGroup::ALL),
+                _ => out.push(OpGroup::from_name(name).ok_or_else(|| {
+                    format!(
+                        "unknown operation group '{name}'; the groups are {}, or all, or none",
+                        OpGroup::ALL.map(OpGroup::name).join(", ")
+                    )
+                })?),
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The `--operations` value that [`OpGroup::parse_list`] reads back as `groups`.
+    pub fn list_name(groups: &[OpGroup]) -> String {
+        if groups.is_empty() {
+            "none".into()
+        } else {
+            groups
+                .iter()
+                .map(|g| g.name())
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+    }
 }
 
 /// What must hold while the fault of an operation is in place, within `within` seconds of
@@ -417,6 +454,34 @@ impl super::Model {
             may_restart,
             cold: false,
             cost: op.cost,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_group_lists_parse_and_print_back() {
+        use OpGroup::*;
+        assert_eq!(
+            OpGroup::parse_list("faults, lifecycle,faults"),
+            Ok(vec![Lifecycle, Faults])
+        );
+        assert_eq!(OpGroup::parse_list("all"), Ok(vec![Lifecycle, Faults]));
+        assert_eq!(OpGroup::parse_list("none"), Ok(vec![]));
+        assert_eq!(OpGroup::parse_list(""), Ok(vec![]));
+        let e = OpGroup::parse_list("lifecycle,chaos").unwrap_err();
+        assert!(
+            e.contains("'chaos'") && e.contains("lifecycle, faults"),
+            "{e}"
+        );
+        for groups in [vec![], vec![Faults], vec![Lifecycle, Faults]] {
+            assert_eq!(
+                OpGroup::parse_list(&OpGroup::list_name(&groups)),
+                Ok(groups)
+            );
         }
     }
 }
