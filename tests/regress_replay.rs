@@ -22,7 +22,7 @@ fn found(model: &Model, fault: Fault) -> Regression {
         ..FuzzOptions::default()
     };
     let report = fuzz::fuzz(model, &Supplied::default(), &options, &mut |_| {}).unwrap();
-    Regression::from_failure(model, &report.failures[0], &[fault], 12).unwrap()
+    Regression::from_failure(model, &report.failures[0], &[fault], &[], 12).unwrap()
 }
 
 #[test]
@@ -31,7 +31,7 @@ fn a_saved_regression_replays_the_same_failure_by_steps_and_by_seed() {
     let r = found(&model, Fault::StaleCaddyScheme);
     assert_eq!(r.expect, Expect::Fail);
     assert_eq!(r.steps.len(), 2);
-    assert_eq!(r.steps[1]["dashboard.secure"], "true");
+    assert_eq!(r.steps[1].labels().unwrap()["dashboard.secure"], "true");
     let dir = tempfile::tempdir().unwrap();
     let path = r.save(dir.path()).unwrap();
     assert!(

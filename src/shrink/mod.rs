@@ -34,13 +34,13 @@ use std::fmt;
 use std::hash::Hash;
 use std::time::Duration;
 
-use crate::model::{Config, Model, Supplied};
+use crate::model::{Config, Model, OpGroup, OpKind, Supplied, Transition};
 
 pub use shrinker::{shrink, shrink_observed};
 
-/// One step of a transition sequence. Config applies are steps; operations (restart, backup,
-/// restore, a fault) will be steps too, so the shrinker is generic over the step type: it
-/// deletes and merges any step, and simplifies the config of the steps that carry one.
+/// One step of a transition sequence: a config apply, or an operation of the model (restart,
+/// backup, restore, a fault). The shrinker is generic over the step type: it deletes, moves and
+/// merges any step, and simplifies the config of the steps that carry one.
 pub trait Step: Clone + Eq + Hash + fmt::Debug {
     /// The raw config this step writes into config.json and applies, or `None` for a step that
     /// leaves config.json alone (an operation).
@@ -57,10 +57,19 @@ pub trait Step: Clone + Eq + Hash + fmt::Debug {
         (self.config().is_some() && later.config().is_some()).then(|| later.clone())
     }
 
-    /// Whether this step may run after `earlier` (an operation's precondition, such as a
-    /// restore needing an earlier backup). Config applies may follow anything.
+    /// Whether this step may run after `earlier`, for preconditions the model does not hold
+    /// (a step type of a test). Config applies may follow anything; the preconditions of the
+    /// model's operations ([`Step::operation`]) are checked by [`validate_from`].
     fn allowed_after(&self, _earlier: &[Self]) -> bool {
         true
+    }
+
+    /// The model operation this step performs (an index into
+    /// [`Model::operations`](crate::model::Model::operations)), or `None` for an apply or a step
+    /// the model does not know. Validation checks an operation's preconditions, and a restore
+    /// puts the config of the last backup back in force.
+    fn operation(&self) -> Option<usize> {
+        None
     }
 }
 
@@ -71,6 +80,52 @@ impl Step for Config {
     fn with_config(&self, config: Config) -> Self {
         config
     }
+}
+
+/// Walks of applies and operations: applies merge into the later apply, operations never
+/// merge (each is its own step on the box).
+impl Step for Transition {
+    fn config(&self) -> Option<&Config> {
+        Transition::config(self)
+    }
+    fn with_config(&self, config: Config) -> Self {
+        Transition::Apply(config)
+    }
+    fn operation(&self) -> Option<usize> {
+        Transition::operation(self)
+    }
+}
+
+/// The raw config in force before each step of `steps` run from `start`, and after the last
+/// (so `steps.len() + 1` entries): an apply puts its config in force; an operation keeps it,
+/// except a restore, which brings back the config in force at the last backup before it (what
+/// [`run::steps_from_transitions`](crate::run::steps_from_transitions) executes). Operation
+/// indices the model does not have change nothing here; [`validate_from`] refuses them.
+pub fn configs_in_force<'a, S: Step>(
+    model: &Model,
+    start: &'a Config,
+    steps: &'a [S],
+) -> Vec<&'a Config> {
+    let mut out = Vec::with_capacity(steps.len() + 1);
+    let mut raw = start;
+    let mut backup: Option<&Config> = None;
+    out.push(raw);
+    for s in steps {
+        if let Some(c) = s.config() {
+            raw = c;
+        } else if let Some(op) = s.operation().and_then(|i| model.operations.get(i)) {
+            if op.kind == OpKind::Backup {
+                backup = Some(raw);
+            }
+            if op.changes_config()
+                && let Some(b) = backup
+            {
+                raw = b;
+            }
+        }
+        out.push(raw);
+    }
+    out
 }
 
 /// How a run failed: the failing check and the kind of observation that failed it. Two failures
@@ -167,6 +222,10 @@ pub struct ShrinkOptions {
     pub max_time: Option<Duration>,
     /// Prove the result 1-minimal at the end (its candidates are mostly cached by then).
     pub verify: bool,
+    /// Operation groups a candidate may perform. The shrinker only deletes and moves the
+    /// operations of the failure it was given, so this matters for a failure from elsewhere
+    /// (a hand-written sequence); the fuzzer passes the groups it generated with.
+    pub operations: Vec<OpGroup>,
 }
 
 impl Default for ShrinkOptions {
@@ -175,6 +234,7 @@ impl Default for ShrinkOptions {
             max_applies: None,
             max_time: None,
             verify: true,
+            operations: OpGroup::ALL.to_vec(),
         }
     }
 }
@@ -196,7 +256,8 @@ pub enum Pass {
     Simplest,
     /// Revert one axis of one step to its value in the previous step.
     Revert,
-    /// Apply two adjacent steps as one.
+    /// Apply two applies as one: adjacent, or with only operations between them (the merged
+    /// apply then runs before those operations).
     Merge,
     /// The final 1-minimality check: every single deletion and single revert.
     Verify,
@@ -331,20 +392,83 @@ pub struct Invalid {
     pub reason: String,
 }
 
-/// Checks a sequence against the model: every config has one known value per axis, uses only
-/// values allowed with what was supplied (gates), breaks no constraint, and every step's
-/// precondition holds.
+/// Checks a sequence run from the model's default config with every operation group enabled;
+/// see [`validate_from`].
 pub fn validate<S: Step>(model: &Model, supplied: &Supplied, steps: &[S]) -> Result<(), Invalid> {
+    validate_from(
+        model,
+        supplied,
+        &OpGroup::ALL,
+        &model.default_config(),
+        steps,
+    )
+}
+
+/// Checks a sequence run from `start` against the model: every config has one known value per
+/// axis, uses only values allowed with what was supplied (gates) and breaks no constraint;
+/// every operation is one the model has, of an `enabled` group, allowed on the effective
+/// config it runs on, and a restore comes after a backup; every other precondition
+/// ([`Step::allowed_after`]) holds.
+pub fn validate_from<S: Step>(
+    model: &Model,
+    supplied: &Supplied,
+    enabled: &[OpGroup],
+    start: &Config,
+    steps: &[S],
+) -> Result<(), Invalid> {
+    let in_force = configs_in_force(model, start, steps);
+    let mut backed_up = false;
     for (i, step) in steps.iter().enumerate() {
+        let invalid = |reason: String| Invalid { step: i, reason };
         if let Some(c) = step.config() {
-            check_config(model, supplied, c).map_err(|reason| Invalid { step: i, reason })?;
+            check_config(model, supplied, c).map_err(invalid)?;
+        }
+        if let Some(o) = step.operation() {
+            let op = model.operations.get(o).ok_or_else(|| {
+                invalid(format!(
+                    "the model has no operation #{o} (it has {})",
+                    model.operations.len()
+                ))
+            })?;
+            check_operation(model, op, enabled, in_force[i], backed_up).map_err(invalid)?;
+            backed_up |= op.kind == OpKind::Backup;
         }
         if !step.allowed_after(&steps[..i]) {
-            return Err(Invalid {
-                step: i,
-                reason: "its precondition does not hold after the earlier steps".into(),
-            });
+            return Err(invalid(
+                "its precondition does not hold after the earlier steps".into(),
+            ));
         }
+    }
+    Ok(())
+}
+
+/// Checks one operation about to run on a box whose raw config is `raw`.
+pub fn check_operation(
+    model: &Model,
+    op: &crate::model::Operation,
+    enabled: &[OpGroup],
+    raw: &Config,
+    backed_up: bool,
+) -> Result<(), String> {
+    if !enabled.contains(&op.group) {
+        return Err(format!(
+            "operation '{}' is in group '{}', which is not enabled",
+            op.name,
+            op.group.name()
+        ));
+    }
+    if !op.allowed_on(&model.effective(raw).0) {
+        return Err(format!(
+            "operation '{}' requires {}, which the config it runs on does not hold",
+            op.name,
+            op.requires_text.as_deref().unwrap_or("its precondition")
+        ));
+    }
+    if op.needs_backup() && !backed_up {
+        return Err(format!(
+            "operation '{}' needs a backup earlier in the walk",
+            op.name
+        ));
     }
     Ok(())
 }
@@ -421,16 +545,17 @@ pub fn confirm<S: Step, O: Oracle<S>>(
     }
 }
 
-/// Steps whose config differs from the previous config (the baseline for the first), with the
-/// changed axes, in step order. Steps without a config never change anything.
-pub fn changes<S: Step>(baseline: &Config, steps: &[S]) -> Vec<(usize, Vec<usize>)> {
-    let mut prev = baseline;
+/// Steps whose config differs from the config in force before them ([`configs_in_force`]:
+/// the previous apply's, the baseline's for the first, the backup's after a restore), with the
+/// changed axes, in step order. Steps without a config never change anything here.
+pub fn changes<S: Step>(model: &Model, baseline: &Config, steps: &[S]) -> Vec<(usize, Vec<usize>)> {
+    let in_force = configs_in_force(model, baseline, steps);
     let mut out = Vec::new();
     for (i, s) in steps.iter().enumerate() {
         if let Some(c) = s.config() {
+            let prev = in_force[i];
             let changed: Vec<usize> = (0..c.0.len()).filter(|&a| c.0[a] != prev.0[a]).collect();
             out.push((i, changed));
-            prev = c;
         }
     }
     out

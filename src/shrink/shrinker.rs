@@ -16,9 +16,9 @@ use std::time::Instant;
 use super::session::{CacheMode, Session};
 use super::{
     CandidateEvent, Failure, Invalid, Oracle, Outcome, Pass, PassStat, Progress, Settled,
-    ShrinkOptions, ShrinkReport, Step, changes, validate,
+    ShrinkOptions, ShrinkReport, Step, changes, configs_in_force, validate_from,
 };
-use crate::model::{Config, Model, Supplied};
+use crate::model::{Config, Model, OpGroup, Supplied};
 
 /// Shrinks a reproduced failure (see [`super::confirm`]) to a 1-minimal sequence that fails
 /// with the same signature, within the budgets of `opts`.
@@ -59,6 +59,7 @@ pub fn shrink_observed<S: Step, O: Oracle<S>>(
     let mut s = Shrinker {
         model,
         supplied,
+        enabled: &opts.operations,
         baseline,
         signature: &failure.signature,
         session,
@@ -140,6 +141,8 @@ type Key = (usize, usize, usize, usize);
 struct Shrinker<'a, 'o, S, O> {
     model: &'a Model,
     supplied: &'a Supplied,
+    /// Operation groups candidates may perform.
+    enabled: &'a [OpGroup],
     baseline: Config,
     signature: &'a super::Signature,
     session: Session<'o, S, O>,
@@ -155,7 +158,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
         let n = seq.len();
         let mut changed = 0;
         let mut weight = 0;
-        for (i, axes) in changes(&self.baseline, seq) {
+        for (i, axes) in changes(self.model, &self.baseline, seq) {
             changed += axes.len();
             weight += axes.len() * (n - i);
         }
@@ -183,7 +186,13 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             return false;
         }
         let p = pass as usize;
-        if let Err(Invalid { step, reason }) = validate(self.model, self.supplied, &cand) {
+        if let Err(Invalid { step, reason }) = validate_from(
+            self.model,
+            self.supplied,
+            self.enabled,
+            &self.baseline,
+            &cand,
+        ) {
             self.stats[p].invalid += 1;
             (self.observer)(&CandidateEvent {
                 pass,
@@ -355,7 +364,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
     /// Drops steps that change nothing: all at once, then one at a time from the right.
     fn noop(&mut self) {
         let noops = |s: &Self| -> Vec<usize> {
-            changes(&s.baseline, &s.current)
+            changes(s.model, &s.baseline, &s.current)
                 .into_iter()
                 .filter(|(_, axes)| axes.is_empty())
                 .map(|(i, _)| i)
@@ -417,21 +426,24 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
     fn revert(&mut self) {
         let mut i = 0;
         while i < self.current.len() {
-            let changed = changes(&self.baseline, &self.current)
+            let changed = changes(self.model, &self.baseline, &self.current)
                 .into_iter()
                 .find(|(j, _)| *j == i)
                 .map(|(_, axes)| axes)
                 .unwrap_or_default();
-            let baseline = self.baseline.clone();
+            let (model, baseline) = (self.model, self.baseline.clone());
             self.reduce(Pass::Revert, changed, |seq, group| {
-                revert_at(&baseline, seq, i, group)
+                revert_at(model, &baseline, seq, i, group)
             });
             self.noop();
             i += 1;
         }
     }
 
-    /// Merges adjacent steps into one apply, right to left.
+    /// Merges two applies into one, right to left: adjacent ones, or ones with only
+    /// operations between them, the merged apply taking the earlier one's place (so the
+    /// operations then run on the later config; deleting the earlier apply, the other way to
+    /// merge them, is the deletion passes' candidate).
     fn merge(&mut self) {
         let mut i = self.current.len().saturating_sub(1);
         while i > 0 {
@@ -439,9 +451,16 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             if i == 0 {
                 break;
             }
-            if let Some(m) = self.current[i - 1].merge(&self.current[i]) {
-                let mut cand = self.current[..i - 1].to_vec();
+            let mut k = i - 1;
+            if self.current[i].config().is_some() {
+                while k > 0 && self.current[k].config().is_none() {
+                    k -= 1;
+                }
+            }
+            if let Some(m) = self.current[k].merge(&self.current[i]) {
+                let mut cand = self.current[..k].to_vec();
                 cand.push(m);
+                cand.extend_from_slice(&self.current[k + 1..i]);
                 cand.extend_from_slice(&self.current[i + 1..]);
                 self.consider(Pass::Merge, cand);
             }
@@ -497,9 +516,10 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
                 return Verified::Unfinished;
             }
         }
-        for (i, axes) in changes(&self.baseline, &self.current) {
+        for (i, axes) in changes(self.model, &self.baseline, &self.current) {
             for a in axes {
-                let Some(cand) = revert_at(&self.baseline, &self.current, i, &[a]) else {
+                let Some(cand) = revert_at(self.model, &self.baseline, &self.current, i, &[a])
+                else {
                     continue;
                 };
                 if self.consider(Pass::Verify, cand) {
@@ -514,16 +534,17 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
     }
 }
 
-/// `seq` with the axes `group` of step `i` set back to the previous config's values (the
-/// baseline's for the first config step); `None` when step `i` has no config or changes none
-/// of them.
-fn revert_at<S: Step>(baseline: &Config, seq: &[S], i: usize, group: &[usize]) -> Option<Vec<S>> {
+/// `seq` with the axes `group` of step `i` set back to the values of the config in force before
+/// it ([`configs_in_force`]); `None` when step `i` has no config or changes none of them.
+fn revert_at<S: Step>(
+    model: &Model,
+    baseline: &Config,
+    seq: &[S],
+    i: usize,
+    group: &[usize],
+) -> Option<Vec<S>> {
     let c = seq.get(i)?.config()?;
-    let prev = seq[..i]
-        .iter()
-        .rev()
-        .find_map(Step::config)
-        .unwrap_or(baseline);
+    let prev = configs_in_force(model, baseline, &seq[..i])[i];
     let mut new = c.clone();
     for &a in group {
         new.0[a] = prev.0[a];
