@@ -574,4 +574,124 @@ mod tests {
         assert!(multi > 100, "{multi} multi-axis steps");
         assert!(same > 20, "{same} unchanged re-applies");
     }
+
+    fn all_supplied(m: &Model) -> Supplied {
+        Supplied(
+            m.prerequisites
+                .iter()
+                .map(|p| (p.name.clone(), "yes".to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn with_no_group_the_steps_are_the_config_sequence() {
+        let m = pithead();
+        let s = all_supplied(&m);
+        for i in 0..30 {
+            let seed = Seed::from_u64(i);
+            let configs = sequence_from_seed(&m, &s, &seed, 25).unwrap();
+            let steps = transitions_from_seed(&m, &s, &[], &seed, 25).unwrap();
+            assert_eq!(
+                steps,
+                configs
+                    .into_iter()
+                    .map(Transition::Apply)
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn operations_mixed_in_are_valid_enabled_and_repeat_from_their_seed() {
+        let m = pithead();
+        let s = all_supplied(&m);
+        let start = m.default_config();
+        for groups in [
+            vec![OpGroup::Lifecycle],
+            vec![OpGroup::Faults],
+            OpGroup::ALL.to_vec(),
+        ] {
+            let mut ops = 0;
+            for i in 0..40 {
+                let seed = Seed::from_u64(i);
+                let a = transitions_from_seed(&m, &s, &groups, &seed, 30).unwrap();
+                assert_eq!(
+                    a,
+                    transitions_from_seed(&m, &s, &groups, &seed, 30).unwrap()
+                );
+                assert_eq!(a.len(), 30);
+                let valid = crate::shrink::validate_from(&m, &s, &groups, &start, &a);
+                assert!(valid.is_ok(), "{groups:?} seed {i}: {valid:?}");
+                ops += a.iter().filter(|t| t.operation().is_some()).count();
+            }
+            // About a quarter of the 1200 steps are operations.
+            assert!((150..450).contains(&ops), "{groups:?}: {ops} operations");
+        }
+    }
+
+    #[test]
+    fn operations_follow_the_biased_shapes() {
+        let m = pithead();
+        let s = all_supplied(&m);
+        let start = m.default_config();
+        let kind = |t: &Transition| t.operation().map(|o| m.operations[o].kind);
+        let (mut after_change, mut changes, mut after_other, mut others) = (0, 0, 0, 0);
+        let (mut restarts_after_touch, mut backup_change_restore) = (0, 0);
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 0..200 {
+            let seq = transitions_from_seed(&m, &s, &OpGroup::ALL, &Seed::from_u64(i), 30).unwrap();
+            let in_force = crate::shrink::configs_in_force(&m, &start, &seq);
+            for (j, t) in seq.iter().enumerate() {
+                seen.extend(t.operation());
+                if j == 0 {
+                    continue;
+                }
+                let (before, after) = (m.effective(in_force[j - 1]), m.effective(in_force[j]));
+                let op = t.operation().is_some();
+                if seq[j - 1].config().is_some() && before != after {
+                    changes += 1;
+                    after_change += usize::from(op);
+                    let p = m.predict(&before, &after, &s);
+                    if kind(t) == Some(OpKind::Restart)
+                        && !(p.recreated.is_empty()
+                            && p.restarted.is_empty()
+                            && p.created.is_empty())
+                    {
+                        restarts_after_touch += 1;
+                    }
+                } else {
+                    others += 1;
+                    after_other += usize::from(op);
+                }
+            }
+            // backup, then at least one apply changing the config, then a restore.
+            for (b, _) in seq
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| kind(t) == Some(OpKind::Backup))
+            {
+                let rest = &seq[b + 1..];
+                if let Some(r) = rest.iter().position(|t| kind(t) == Some(OpKind::Restore))
+                    && m.effective(in_force[b + 1]) != m.effective(in_force[b + 1 + r])
+                {
+                    backup_change_restore += 1;
+                }
+            }
+        }
+        let rate = |n: usize, d: usize| n as f64 / d.max(1) as f64;
+        assert!(
+            rate(after_change, changes) > 2.0 * rate(after_other, others),
+            "operations after a change {after_change}/{changes}, otherwise {after_other}/{others}"
+        );
+        assert!(
+            restarts_after_touch > 400,
+            "{restarts_after_touch} restarts after a touching apply"
+        );
+        assert!(
+            backup_change_restore > 50,
+            "{backup_change_restore} backup-change-restore"
+        );
+        assert_eq!(seen.len(), m.operations.len(), "operations drawn: {seen:?}");
+    }
 }

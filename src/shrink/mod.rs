@@ -2,22 +2,31 @@
 //! same way, spending as few **applies** as it can, because on a real box every apply costs
 //! minutes.
 //!
-//! A sequence is a list of [`Step`]s applied in order from the oracle's baseline config. The
-//! [`Oracle`] replays a candidate from the baseline and stops at the first failing step, so a
-//! failing candidate costs `failed_at + 1` applies and a passing one costs its length. The
-//! shrinker counts those applies, never runs a sequence twice (outcomes are cached, and a
-//! cached failure answers every candidate sharing its prefix up to the failing step), and
-//! re-validates every candidate against the model's constraints and gates before running it.
+//! A sequence is a list of [`Step`]s run in order from the oracle's baseline config: config
+//! applies, and operations of the model (restart, backup, restore, a fault), which cost like an
+//! apply. The [`Oracle`] replays a candidate from the baseline and stops at the first failing
+//! step, so a failing candidate costs `failed_at + 1` applies and a passing one costs its
+//! length. The shrinker counts those applies, never runs a sequence twice (outcomes are
+//! cached, and a cached failure answers every candidate sharing its prefix up to the failing
+//! step), and re-validates every candidate against the model's constraints, gates and
+//! operation preconditions before running it.
 //!
 //! The passes, in order, repeated until none makes progress (see [`shrinker`] for each one):
 //! `trim` (drop everything after the first failing step, free), `suffix` (keep the shortest
 //! failing suffix, probing 1, 2, 4... steps, the cheap candidates first), `prefix` (the same
 //! from the other end: the shortest prefix that fails with the failing step), `delete` (right-to-left
 //! block deletion with exponential probing), `noop` (drop steps that change nothing), `simplest`
-//! (reset whole axes to their default), `revert` (revert one axis of one step to the previous
-//! step's value) and `merge` (two adjacent steps as one apply). A last `verify` pass proves the
-//! result 1-minimal: removing any single step or reverting any single changed axis makes it pass
-//! or fail differently.
+//! (reset whole axes to their default), `revert` (revert one axis of one step to the value of
+//! the config in force before it) and `merge` (two applies as one, adjacent or with only operations between
+//! them). A last `verify` pass proves the result 1-minimal: removing any single step or
+//! reverting any single changed axis makes it pass, fail differently or break the model.
+//!
+//! Operations are deleted and moved like applies; the value passes only touch applies. Two
+//! things keep cuts through a walk with operations runnable: `suffix` and `prefix` try each cut
+//! as it is and then *faithfully* (with the backup a kept restore needs, and an apply of the
+//! config a kept operation ran on), and any candidate drops the operations it stranded before
+//! its last step (a restore whose backup was cut). For walks of applies only, neither changes a
+//! candidate.
 //!
 //! Before shrinking, [`confirm`] replays the original failure; a failure that does not
 //! reproduce is reported as flaky and not shrunk.
@@ -256,8 +265,9 @@ pub enum Pass {
     Simplest,
     /// Revert one axis of one step to its value in the previous step.
     Revert,
-    /// Apply two applies as one: adjacent, or with only operations between them (the merged
-    /// apply then runs before those operations).
+    /// Apply two applies as one: adjacent, or with only operations between them (the one
+    /// apply then runs before those operations with the later config, or after them with the
+    /// earlier one).
     Merge,
     /// The final 1-minimality check: every single deletion and single revert.
     Verify,
@@ -559,4 +569,122 @@ pub fn changes<S: Step>(model: &Model, baseline: &Config, steps: &[S]) -> Vec<(u
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BUILTIN_PITHEAD, load_str};
+
+    fn pithead() -> (Model, Supplied) {
+        let m = load_str(BUILTIN_PITHEAD, std::path::Path::new("p.toml")).unwrap();
+        let s = Supplied(
+            m.prerequisites
+                .iter()
+                .map(|p| (p.name.clone(), "yes".to_string()))
+                .collect(),
+        );
+        (m, s)
+    }
+
+    fn op(m: &Model, name: &str) -> Transition {
+        Transition::Operate(m.operation_index(name).unwrap() as u16)
+    }
+
+    /// The default config with `axis` set to `value`.
+    fn with(m: &Model, axis: &str, value: &str) -> Config {
+        let mut c = m.default_config();
+        let a = m.axis_index(axis).unwrap();
+        c.0[a] = m.axes[a].value_index(value).unwrap();
+        c
+    }
+
+    #[test]
+    fn a_restore_brings_back_the_config_in_force_at_the_last_backup() {
+        let (m, _) = pithead();
+        let base = m.default_config();
+        let (x, y) = (
+            with(&m, "p2pool.pool", "main"),
+            with(&m, "p2pool.pool", "nano"),
+        );
+        let steps = vec![
+            Transition::Apply(x.clone()),
+            op(&m, "backup"),
+            Transition::Apply(y.clone()),
+            op(&m, "restart"),
+            op(&m, "restore"),
+            Transition::Apply(y.clone()),
+        ];
+        let in_force: Vec<Config> = configs_in_force(&m, &base, &steps)
+            .into_iter()
+            .cloned()
+            .collect();
+        assert_eq!(in_force, [&base, &x, &x, &y, &y, &x, &y].map(Clone::clone));
+        // The last apply changes the pool back from the restored config: not a no-op.
+        let pool = m.axis_index("p2pool.pool").unwrap();
+        assert_eq!(
+            changes(&m, &base, &steps),
+            vec![(0, vec![pool]), (2, vec![pool]), (5, vec![pool])]
+        );
+    }
+
+    #[test]
+    fn operations_are_checked_where_they_run() {
+        let (m, s) = pithead();
+        let base = m.default_config();
+        let all = &OpGroup::ALL;
+        let check = |enabled: &[OpGroup], steps: &[Transition]| {
+            validate_from(&m, &s, enabled, &base, steps).map_err(|e| (e.step, e.reason))
+        };
+        let remote = Transition::Apply(with(&m, "monero.mode", "remote"));
+        assert_eq!(check(all, &[op(&m, "node-down"), remote.clone()]), Ok(()));
+        // node-down requires a local node.
+        let e = check(all, &[remote.clone(), op(&m, "node-down")]).unwrap_err();
+        assert_eq!(e.0, 1);
+        assert!(
+            e.1.contains("node-down") && e.1.contains("monero.mode"),
+            "{e:?}"
+        );
+        // A restore needs a backup before it, and brings back a local node.
+        let e = check(all, &[op(&m, "restore")]).unwrap_err();
+        assert!(e.1.contains("needs a backup"), "{e:?}");
+        assert_eq!(
+            check(
+                all,
+                &[
+                    op(&m, "backup"),
+                    remote.clone(),
+                    op(&m, "restore"),
+                    op(&m, "node-down")
+                ]
+            ),
+            Ok(())
+        );
+        // Only enabled groups.
+        let e = check(&[OpGroup::Lifecycle], &[op(&m, "node-down")]).unwrap_err();
+        assert!(e.1.contains("group 'faults'"), "{e:?}");
+        assert_eq!(check(&[OpGroup::Lifecycle], &[op(&m, "restart")]), Ok(()));
+        // An index the model does not have.
+        let e = check(all, &[Transition::Operate(999)]).unwrap_err();
+        assert!(e.1.contains("no operation #999"), "{e:?}");
+        // Configs are still checked: a gated value without its prerequisite.
+        let none = Supplied::default();
+        assert!(validate_from(&m, &none, all, &base, &[remote]).is_err());
+    }
+
+    #[test]
+    fn applies_merge_into_the_later_apply_and_operations_never_merge() {
+        let (m, _) = pithead();
+        let (x, y) = (
+            Transition::Apply(with(&m, "p2pool.pool", "main")),
+            Transition::Apply(with(&m, "tari.mode", "off")),
+        );
+        let r = op(&m, "restart");
+        assert_eq!(x.merge(&y), Some(y.clone()));
+        assert_eq!(x.merge(&r), None);
+        assert_eq!(r.merge(&y), None);
+        assert_eq!(r.merge(&r), None);
+        assert_eq!(Step::operation(&r), m.operation_index("restart"));
+        assert_eq!(Step::operation(&x), None);
+    }
 }

@@ -11,6 +11,7 @@
 //! input's length runs), deletion comes before value simplification (which then runs on a
 //! short sequence), and the value passes try whole groups of changes at once before halving.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use super::session::{CacheMode, Session};
@@ -18,7 +19,7 @@ use super::{
     CandidateEvent, Failure, Invalid, Oracle, Outcome, Pass, PassStat, Progress, Settled,
     ShrinkOptions, ShrinkReport, Step, changes, configs_in_force, validate_from,
 };
-use crate::model::{Config, Model, OpGroup, Supplied};
+use crate::model::{Config, Model, OpGroup, OpKind, Supplied};
 
 /// Shrinks a reproduced failure (see [`super::confirm`]) to a 1-minimal sequence that fails
 /// with the same signature, within the budgets of `opts`.
@@ -182,6 +183,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
 
     /// Validates, settles and maybe accepts one candidate. Returns whether it was accepted.
     fn consider(&mut self, pass: Pass, cand: Vec<S>) -> bool {
+        let cand = self.drop_stranded(cand);
         if cand == self.current {
             return false;
         }
@@ -246,6 +248,86 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
         accepted
     }
 
+    /// Considers the steps of the current sequence at `kept` (ascending) as they are, then, if
+    /// that was not accepted and differs, with what their operations need ([`Self::faithful`]):
+    /// an operation that fails on any config costs no extra apply, one that needs the config
+    /// it ran on still gets it.
+    fn consider_kept(&mut self, pass: Pass, kept: Vec<usize>) -> bool {
+        let bare: Vec<S> = kept.iter().map(|&i| self.current[i].clone()).collect();
+        let faithful = self.faithful(kept);
+        if self.consider(pass, bare.clone()) {
+            return true;
+        }
+        faithful != bare && self.consider(pass, faithful)
+    }
+
+    /// The steps of the current sequence at `kept` (ascending), with what its operations need
+    /// to run as they did: the last backup before a kept restore, and before a kept operation
+    /// an apply of the config it ran on when the kept steps before it leave another one in
+    /// force. A suffix that starts with a restart then still restarts the config the failure
+    /// restarted. Kept steps of applies only come back unchanged.
+    fn faithful(&self, kept: Vec<usize>) -> Vec<S> {
+        let cur = &self.current;
+        let op = |i: usize| {
+            cur[i]
+                .operation()
+                .and_then(|o| self.model.operations.get(o))
+        };
+        let is_backup = |i: usize| op(i).is_some_and(|o| o.kind == OpKind::Backup);
+        let mut keep: BTreeSet<usize> = kept.into_iter().collect();
+        for &i in keep.clone().iter() {
+            if op(i).is_some_and(|o| o.needs_backup())
+                && !keep.range(..i).any(|&j| is_backup(j))
+                && let Some(b) = (0..i).rev().find(|&j| is_backup(j))
+            {
+                keep.insert(b);
+            }
+        }
+        if keep.iter().all(|&i| cur[i].operation().is_none()) {
+            return keep.into_iter().map(|i| cur[i].clone()).collect();
+        }
+        let in_force: Vec<Config> = configs_in_force(self.model, &self.baseline, cur)
+            .into_iter()
+            .cloned()
+            .collect();
+        let template = cur.iter().find(|s| s.config().is_some());
+        let mut out: Vec<S> = Vec::with_capacity(keep.len() + 2);
+        for i in keep {
+            if let (Some(_), Some(t)) = (cur[i].operation(), template) {
+                let now = *configs_in_force(self.model, &self.baseline, &out)
+                    .last()
+                    .expect("one more than the steps");
+                if *now != in_force[i] {
+                    out.push(t.with_config(in_force[i].clone()));
+                }
+            }
+            out.push(cur[i].clone());
+        }
+        out
+    }
+
+    /// `cand` without the operations a candidate stranded: an operation before the last step
+    /// whose precondition no longer holds (a restore whose backup was cut off, a node outage
+    /// now running on a remote node) cannot run, and dropping it is what the candidate meant.
+    /// Without this, every suffix or block that cuts a backup from its restore is refused and
+    /// block deletion has to remove steps from full-length candidates. Candidates of applies
+    /// only are returned unchanged.
+    fn drop_stranded(&self, mut cand: Vec<S>) -> Vec<S> {
+        while let Err(Invalid { step, .. }) = validate_from(
+            self.model,
+            self.supplied,
+            self.enabled,
+            &self.baseline,
+            &cand,
+        ) {
+            if step + 1 >= cand.len() || cand[step].operation().is_none() {
+                break;
+            }
+            cand.remove(step);
+        }
+        cand
+    }
+
     /// Keeps the shortest failing suffix. Probes the last 1, 2, 4... steps up to half the
     /// length, so finding a failing suffix of k steps costs about 2k applies and finding none
     /// costs at most the length; when a probe succeeds, the next round binary-searches between
@@ -256,7 +338,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             let mut lo = 0;
             let mut k = 1;
             while k <= n / 2 {
-                if self.consider(Pass::Suffix, self.current[n - k..].to_vec()) {
+                if self.consider_kept(Pass::Suffix, (n - k..n).collect()) {
                     continue 'outer;
                 }
                 lo = k;
@@ -270,7 +352,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             let hi = n;
             while hi - lo > 1 {
                 let mid = (lo + hi) / 2;
-                if self.consider(Pass::Suffix, self.current[n - mid..].to_vec()) {
+                if self.consider_kept(Pass::Suffix, (n - mid..n).collect()) {
                     continue 'outer;
                 }
                 lo = mid;
@@ -288,15 +370,11 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             if n < 3 {
                 return;
             }
-            let with_last = |s: &Self, j: usize| {
-                let mut cand = s.current[..j].to_vec();
-                cand.push(s.current[n - 1].clone());
-                cand
-            };
+            let with_last = |j: usize| (0..j).chain([n - 1]).collect::<Vec<usize>>();
             let mut lo = 0;
             let mut j = 1;
             while j <= (n - 1) / 2 {
-                if self.consider(Pass::Prefix, with_last(self, j)) {
+                if self.consider_kept(Pass::Prefix, with_last(j)) {
                     continue 'outer;
                 }
                 lo = j;
@@ -308,7 +386,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             let hi = n - 1;
             while hi - lo > 1 {
                 let mid = (lo + hi) / 2;
-                if self.consider(Pass::Prefix, with_last(self, mid)) {
+                if self.consider_kept(Pass::Prefix, with_last(mid)) {
                     continue 'outer;
                 }
                 lo = mid;
@@ -441,9 +519,10 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
     }
 
     /// Merges two applies into one, right to left: adjacent ones, or ones with only
-    /// operations between them, the merged apply taking the earlier one's place (so the
-    /// operations then run on the later config; deleting the earlier apply, the other way to
-    /// merge them, is the deletion passes' candidate).
+    /// operations between them. Across operations the one apply goes before them with the
+    /// later config (the operations then run on it), or after them with the earlier config
+    /// (they run on the config before it); the other two ways are deletions, which the
+    /// deletion passes try.
     fn merge(&mut self) {
         let mut i = self.current.len().saturating_sub(1);
         while i > 0 {
@@ -458,11 +537,19 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
                 }
             }
             if let Some(m) = self.current[k].merge(&self.current[i]) {
-                let mut cand = self.current[..k].to_vec();
-                cand.push(m);
-                cand.extend_from_slice(&self.current[k + 1..i]);
-                cand.extend_from_slice(&self.current[i + 1..]);
-                self.consider(Pass::Merge, cand);
+                let ops = self.current[k + 1..i].to_vec();
+                let rest = self.current[i + 1..].to_vec();
+                let mut before = self.current[..k].to_vec();
+                before.push(m);
+                before.extend_from_slice(&ops);
+                before.extend_from_slice(&rest);
+                if !self.consider(Pass::Merge, before) && !ops.is_empty() {
+                    let mut after = self.current[..k].to_vec();
+                    after.extend_from_slice(&ops);
+                    after.push(self.current[k].clone());
+                    after.extend_from_slice(&rest);
+                    self.consider(Pass::Merge, after);
+                }
             }
             i -= 1;
         }
