@@ -98,3 +98,36 @@ fn a_regression_that_fails_differently_exits_1() {
         "{out}"
     );
 }
+
+#[test]
+fn an_unknown_operation_group_is_a_usage_error() {
+    let (code, _, err) = canary(&["fuzz", "--operations", "lifecycle,chaos", "--cases", "1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown operation group 'chaos'"), "{err}");
+}
+
+#[test]
+fn without_operations_the_sequences_and_the_rerun_line_are_config_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = canary(&[
+        "fuzz",
+        "--seed",
+        "3",
+        "--cases",
+        "30",
+        "--steps",
+        "10",
+        "--operations",
+        "none",
+        "--fault",
+        "stale-caddy-scheme",
+        "--regressions",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("operations none"), "{out}");
+    assert!(!out.contains("operation "), "{out}");
+    assert!(out.contains("--operations none"), "{out}");
+    let saved = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(saved, 1);
+}

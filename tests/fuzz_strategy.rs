@@ -81,3 +81,24 @@ fn config_sequences_are_what_they_were_for_the_same_seed() {
         "d3fbfa6e43f22738f4ad1441a4501174304375c1274fd8d623585c84538e4ff2"
     );
 }
+
+#[test]
+fn mixed_sequences_perform_only_enabled_operations_where_allowed() {
+    use canary::model::OpGroup;
+    let m = pithead();
+    let s = Supplied(
+        m.prerequisites
+            .iter()
+            .map(|p| (p.name.clone(), "yes".to_string()))
+            .collect(),
+    );
+    let start = m.default_config();
+    for groups in [vec![OpGroup::Faults], OpGroup::ALL.to_vec()] {
+        let strat = strategy::mixed_sequence(&m, &s, &groups, 25).unwrap();
+        proptest!(ProptestConfig::with_cases(64), |(steps in strat)| {
+            prop_assert_eq!(steps.len(), 25);
+            let valid = canary::shrink::validate_from(&m, &s, &groups, &start, &steps);
+            prop_assert!(valid.is_ok(), "{:?}", valid);
+        });
+    }
+}

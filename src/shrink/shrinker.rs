@@ -249,23 +249,30 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
     }
 
     /// Considers the steps of the current sequence at `kept` (ascending) as they are, then, if
-    /// that was not accepted and differs, with what their operations need ([`Self::faithful`]):
-    /// an operation that fails on any config costs no extra apply, one that needs the config
-    /// it ran on still gets it.
+    /// that was not accepted and the sequence has operations, as [`Self::faithful`] keeps them:
+    /// an operation that fails on any config costs no extra apply, one that needs the config it
+    /// ran on, or the change before it, still gets it.
     fn consider_kept(&mut self, pass: Pass, kept: Vec<usize>) -> bool {
         let bare: Vec<S> = kept.iter().map(|&i| self.current[i].clone()).collect();
-        let faithful = self.faithful(kept);
+        // Before an apply the config in force is the previous step's, so in a walk of applies
+        // only a faithful cut is the bare cut one step longer, which the pass tries anyway.
+        let faithful = self
+            .current
+            .iter()
+            .any(|s| s.operation().is_some())
+            .then(|| self.faithful(kept));
         if self.consider(pass, bare.clone()) {
             return true;
         }
-        faithful != bare && self.consider(pass, faithful)
+        faithful.is_some_and(|f| f != bare && self.consider(pass, f))
     }
 
-    /// The steps of the current sequence at `kept` (ascending), with what its operations need
-    /// to run as they did: the last backup before a kept restore, and before a kept operation
-    /// an apply of the config it ran on when the kept steps before it leave another one in
-    /// force. A suffix that starts with a restart then still restarts the config the failure
-    /// restarted. Kept steps of applies only come back unchanged.
+    /// The steps of the current sequence at `kept` (ascending), each run from the config it ran
+    /// from: before a kept step, an apply of the config in force before it in the current
+    /// sequence when the kept steps before it leave another one in force; and with the last
+    /// backup before a kept restore. A suffix that starts with a restart then still restarts
+    /// the config the failure restarted; one that starts with an apply still makes the change
+    /// that apply made.
     fn faithful(&self, kept: Vec<usize>) -> Vec<S> {
         let cur = &self.current;
         let op = |i: usize| {
@@ -283,23 +290,21 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
                 keep.insert(b);
             }
         }
-        if keep.iter().all(|&i| cur[i].operation().is_none()) {
-            return keep.into_iter().map(|i| cur[i].clone()).collect();
-        }
         let in_force: Vec<Config> = configs_in_force(self.model, &self.baseline, cur)
             .into_iter()
             .cloned()
             .collect();
-        let template = cur.iter().find(|s| s.config().is_some());
+        let Some(template) = cur.iter().find(|s| s.config().is_some()) else {
+            // No apply: the baseline is in force throughout.
+            return keep.into_iter().map(|i| cur[i].clone()).collect();
+        };
         let mut out: Vec<S> = Vec::with_capacity(keep.len() + 2);
         for i in keep {
-            if let (Some(_), Some(t)) = (cur[i].operation(), template) {
-                let now = *configs_in_force(self.model, &self.baseline, &out)
-                    .last()
-                    .expect("one more than the steps");
-                if *now != in_force[i] {
-                    out.push(t.with_config(in_force[i].clone()));
-                }
+            let now = *configs_in_force(self.model, &self.baseline, &out)
+                .last()
+                .expect("one more than the steps");
+            if *now != in_force[i] {
+                out.push(template.with_config(in_force[i].clone()));
             }
             out.push(cur[i].clone());
         }

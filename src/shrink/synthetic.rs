@@ -396,9 +396,9 @@ pub fn random_transition(
 /// One shrinking problem on the Pithead model: an oracle, a failing walk and the length of the
 /// shortest sequence that fails the same way.
 #[derive(Debug, Clone)]
-pub struct Setting {
-    pub oracle: SyntheticOracle,
-    pub failure: Failure,
+pub struct Setting<S = Config> {
+    pub oracle: SyntheticOracle<S>,
+    pub failure: Failure<S>,
     pub minimal_length: usize,
 }
 
@@ -425,18 +425,7 @@ pub fn pithead_setting(
     decoy: bool,
     len: usize,
 ) -> Option<Setting> {
-    let model = load_str(
-        BUILTIN_PITHEAD,
-        std::path::Path::new("strategies/pithead.toml"),
-    )
-    .ok()?;
-    let supplied = Supplied(
-        model
-            .prerequisites
-            .iter()
-            .map(|p| (p.name.clone(), "yes".to_string()))
-            .collect(),
-    );
+    let (model, supplied) = pithead_supplied()?;
     let baseline = model.default_config();
     let mut rng = seed.rng("shrink-setting");
     let mut axes: Vec<usize> = (0..model.axes.len()).collect();
@@ -469,6 +458,89 @@ pub fn pithead_setting(
         .minimal_length(&model, &supplied, &baseline)?;
     let oracle = SyntheticOracle::new(model, supplied, baseline, faults);
     let steps = random_failing_walk(&oracle, 0, len, &mut rng)?;
+    Some(Setting {
+        failure: Failure {
+            failed_at: steps.len() - 1,
+            steps,
+            signature: target_signature(),
+        },
+        oracle,
+        minimal_length,
+    })
+}
+
+/// The Pithead model with every prerequisite supplied.
+fn pithead_supplied() -> Option<(Model, Supplied)> {
+    let model = load_str(
+        BUILTIN_PITHEAD,
+        std::path::Path::new("strategies/pithead.toml"),
+    )
+    .ok()?;
+    let supplied = Supplied(
+        model
+            .prerequisites
+            .iter()
+            .map(|p| (p.name.clone(), "yes".to_string()))
+            .collect(),
+    );
+    Some((model, supplied))
+}
+
+/// A shrinking problem with operations, drawn from `seed`: the Pithead model with every
+/// prerequisite supplied, the default config as baseline, a failure at a random operation of
+/// the model once `transitions` specific transitions happened in order (each of a distinct
+/// random axis, away from its baseline value: [`Rule::OperationAfter`]), and a walk the fuzzer's
+/// strategy generates with every operation group enabled, cut at its first failure, which must
+/// be its failure at `min_len` steps or more (walks are drawn `max_len` long). `None` when the
+/// model cannot hold the failure or no walk turned up.
+pub fn pithead_operation_setting(
+    seed: &Seed,
+    transitions: usize,
+    min_len: usize,
+    max_len: usize,
+) -> Option<Setting<crate::model::Transition>> {
+    let (model, supplied) = pithead_supplied()?;
+    let baseline = model.default_config();
+    let mut rng = seed.rng("shrink-operation-setting");
+    if model.operations.is_empty() {
+        return None;
+    }
+    let operation = rng.random_range(0..model.operations.len());
+    let mut axes: Vec<usize> = (0..model.axes.len()).collect();
+    let mut after = Vec::new();
+    for _ in 0..transitions {
+        if axes.is_empty() {
+            return None;
+        }
+        let axis = axes.swap_remove(rng.random_range(0..axes.len()));
+        after.push(random_transition(
+            &model,
+            &supplied,
+            axis,
+            baseline.0[axis],
+            &mut rng,
+        )?);
+    }
+    let faults = vec![Fault {
+        signature: target_signature(),
+        rule: Rule::OperationAfter { operation, after },
+    }];
+    let minimal_length = faults[0]
+        .rule
+        .minimal_length(&model, &supplied, &baseline)?;
+    let oracle = SyntheticOracle::new(model, supplied, baseline, faults);
+    let generator = crate::strategy::Generator::new(&oracle.model, &oracle.supplied)
+        .ok()?
+        .with_operations(&OpGroup::ALL);
+    let steps = (0..5000).find_map(|_| {
+        let walk = generator.transitions(&mut rng, &oracle.baseline, max_len);
+        match oracle.evaluate(&walk) {
+            Outcome::Fail { failed_at, .. } if failed_at + 1 >= min_len => {
+                Some(walk[..=failed_at].to_vec())
+            }
+            _ => None,
+        }
+    })?;
     Some(Setting {
         failure: Failure {
             failed_at: steps.len() - 1,
