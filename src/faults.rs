@@ -3,9 +3,11 @@
 //! them in-process; the fake box implements the same names in another process, so the names
 //! are the contract (lowercase, hyphenated) and must never be reused for something else.
 //!
-//! Some faults show in a single apply from the baseline; others only after a particular
+//! Some faults show in a single step from the baseline; others only after a particular
 //! sequence of transitions (`sequence_dependent`), which is what a static matrix cannot find.
-//! `minimal_steps` is the length of the shortest known reproducing sequence of applies from the
+//! Some need an operation (a restart, a node outage, an emptied token: issue #7) and are
+//! invisible to walks of config applies alone. `minimal_steps` is the length of the shortest
+//! known reproducing sequence of transitions (applies and operations, each one step) from the
 //! default baseline; the shrinker is measured against it.
 
 use std::fmt;
@@ -20,7 +22,8 @@ pub struct FaultInfo {
     pub issue: &'static str,
     /// One line: what goes wrong and after what.
     pub description: &'static str,
-    /// Length of the known minimal reproducing transition sequence from the default baseline.
+    /// Length of the known minimal reproducing transition sequence (applies and operations)
+    /// from the default baseline.
     pub minimal_steps: usize,
     /// Whether it shows only after a particular sequence, never in a single config.
     pub sequence_dependent: bool,
@@ -51,11 +54,19 @@ pub enum Fault {
     StaleMiniFlag,
     /// `raw-clearnet-flag`
     RawClearnetFlag,
+    /// `restart-reverts-args`
+    RestartRevertsArgs,
+    /// `restart-tor-strands-monerod`
+    RestartTorStrandsMonerod,
+    /// `premature-readmit`
+    PrematureReadmit,
+    /// `up-accepts-empty-token`
+    UpAcceptsEmptyToken,
 }
 
 impl Fault {
     /// Every fault, in catalogue order.
-    pub const ALL: [Fault; 11] = [
+    pub const ALL: [Fault; 15] = [
         Fault::StaleCaddyScheme,
         Fault::LeftoverProfileContainer,
         Fault::RenamedLeftoverContainer,
@@ -67,6 +78,10 @@ impl Fault {
         Fault::SpuriousPathDiff,
         Fault::StaleMiniFlag,
         Fault::RawClearnetFlag,
+        Fault::RestartRevertsArgs,
+        Fault::RestartTorStrandsMonerod,
+        Fault::PrematureReadmit,
+        Fault::UpAcceptsEmptyToken,
     ];
 
     /// The catalogue entry of this fault.
@@ -140,7 +155,7 @@ pub fn find(name: &str) -> Option<&'static FaultInfo> {
     CATALOGUE.iter().find(|i| i.name == name)
 }
 
-static CATALOGUE: [FaultInfo; 11] = [
+static CATALOGUE: [FaultInfo; 15] = [
     FaultInfo {
         name: "stale-caddy-scheme",
         issue: "#1052",
@@ -184,10 +199,11 @@ static CATALOGUE: [FaultInfo; 11] = [
     FaultInfo {
         name: "lost-apply-incomplete-marker",
         issue: "#125",
-        description: "a failed `up` drops the .env.apply-incomplete marker, so the next unchanged \
-                      apply (after a refused hot subnet change) does nothing",
-        minimal_steps: 2,
-        sequence_dependent: true,
+        description: "a failed `up` drops the .env.apply-incomplete marker, so after a refused hot \
+                      subnet change and `pithead down` the retrying apply does nothing and the \
+                      stack stays down",
+        minimal_steps: 1,
+        sequence_dependent: false,
     },
     FaultInfo {
         name: "tor-without-monerod-restart",
@@ -226,6 +242,39 @@ static CATALOGUE: [FaultInfo; 11] = [
         issue: "#2649",
         description: "render_env writes the raw clearnet_initial_sync flag while the Tor egress \
                       firewall is on",
+        minimal_steps: 1,
+        sequence_dependent: false,
+    },
+    FaultInfo {
+        name: "restart-reverts-args",
+        issue: "#273",
+        description: "apply hot-loads new args into changed containers but keeps their old \
+                      container config, so a later `pithead restart` brings back the old args \
+                      (p2pool on its old sidechain)",
+        minimal_steps: 2,
+        sequence_dependent: true,
+    },
+    FaultInfo {
+        name: "restart-tor-strands-monerod",
+        issue: "#972",
+        description: "`pithead restart tor` restarts tor alone, so monerod keeps its dead circuits \
+                      and is stranded at 0 peers",
+        minimal_steps: 1,
+        sequence_dependent: false,
+    },
+    FaultInfo {
+        name: "premature-readmit",
+        issue: "#31",
+        description: "after a node outage the dashboard readmits xmrig-proxy on the first healthy \
+                      poll of monerod instead of after the stable window",
+        minimal_steps: 1,
+        sequence_dependent: false,
+    },
+    FaultInfo {
+        name: "up-accepts-empty-token",
+        issue: "#153",
+        description: "`pithead up` starts with an empty PROXY_AUTH_TOKEN (recreating xmrig-proxy \
+                      with an unauthenticated control API) instead of refusing",
         minimal_steps: 1,
         sequence_dependent: false,
     },

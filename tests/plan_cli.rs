@@ -165,7 +165,7 @@ fn same_seed_same_plan_and_seed_forms() {
     assert!(a.status.success() && b.status.success());
     assert_eq!(a.stdout, b.stdout);
     let csv = String::from_utf8_lossy(&a.stdout);
-    assert!(csv.starts_with("walk,step,monero.mode,"));
+    assert!(csv.starts_with("walk,step,does,monero.mode,"));
     assert!(
         csv.lines()
             .next()

@@ -1,43 +1,68 @@
 //! Every catalogued fault: invisible with faults off, visible (an observation that differs from
-//! correct Pithead behaviour) after its known minimal sequence of applies, whose length is the
-//! catalogue's `minimal_steps`. Sequence-dependent faults also stay invisible after every proper
-//! prefix of their sequence and after its last step alone.
+//! correct Pithead behaviour) after its known minimal sequence of transitions, whose length is
+//! the catalogue's `minimal_steps`. Sequence-dependent faults also stay invisible after every
+//! proper prefix of their sequence and after its last step alone.
+//!
+//! A transition is an apply, a cold apply (the runner's refused hot apply, `pithead down`, the
+//! apply again) or an operation of the model performed the runner's way: its fault actions, a
+//! wait until its fault shows, its recovery.
 
 use std::time::Duration;
 
 use canary::faults::{Fault, catalogue};
+use canary::model::{self, Operation};
+use canary::oracle::fault_shows;
 use canary::rng::Seed;
 use canary::sim::{NO_CHANGES, SimTarget};
-use canary::target::Observation;
+use canary::target::{Action, Observation};
 use serde_json::{Value, json};
 
-type Step = Vec<(&'static str, Value)>;
+type Changes = Vec<(&'static str, Value)>;
+
+/// One transition of a sequence.
+#[derive(Debug, Clone)]
+enum Step {
+    Apply(Changes),
+    /// A change that cannot be hot-applied: the hot apply, `pithead down`, the apply.
+    Cold(Changes),
+    /// An operation of the model, by name.
+    Op(&'static str),
+}
 
 /// The known minimal reproducing sequence of each fault from the default baseline. The match
 /// is exhaustive so a new fault cannot be added without one.
 fn sequence(f: Fault) -> Vec<Step> {
+    use Step::*;
     match f {
         Fault::StaleCaddyScheme => vec![
-            vec![("dashboard.secure", json!(false))],
-            vec![("dashboard.secure", json!(true))],
+            Apply(vec![("dashboard.secure", json!(false))]),
+            Apply(vec![("dashboard.secure", json!(true))]),
         ],
-        Fault::LeftoverProfileContainer => vec![tari_remote()],
-        Fault::RenamedLeftoverContainer => vec![tari_remote(), vec![("tari.mode", json!("local"))]],
-        Fault::RotatedProxyToken => vec![vec![("p2pool.stratum_tls", json!(true))]],
-        Fault::TariRequiredIgnoresOff => vec![vec![("tari.mode", json!("off"))]],
-        Fault::LostApplyIncompleteMarker => vec![
-            vec![("network.subnet", json!("10.84.0.0/24"))],
-            vec![("network.subnet", json!("10.84.0.0/24"))],
+        Fault::LeftoverProfileContainer => vec![Apply(tari_remote())],
+        Fault::RenamedLeftoverContainer => vec![
+            Apply(tari_remote()),
+            Apply(vec![("tari.mode", json!("local"))]),
         ],
-        Fault::TorWithoutMonerodRestart => vec![tari_remote()],
-        Fault::ApplyAsRestart => vec![vec![("p2pool.pool", json!("main"))]],
-        Fault::SpuriousPathDiff => vec![vec![("xvb.enabled", json!(false))]],
-        Fault::StaleMiniFlag => vec![vec![("p2pool.pool", json!("main"))]],
-        Fault::RawClearnetFlag => vec![vec![("monero.clearnet_initial_sync", json!(true))]],
+        Fault::RotatedProxyToken => vec![Apply(vec![("p2pool.stratum_tls", json!(true))])],
+        Fault::TariRequiredIgnoresOff => vec![Apply(vec![("tari.mode", json!("off"))])],
+        Fault::LostApplyIncompleteMarker => {
+            vec![Cold(vec![("network.subnet", json!("10.84.0.0/24"))])]
+        }
+        Fault::TorWithoutMonerodRestart => vec![Apply(tari_remote())],
+        Fault::ApplyAsRestart => vec![Apply(vec![("p2pool.pool", json!("main"))])],
+        Fault::SpuriousPathDiff => vec![Apply(vec![("xvb.enabled", json!(false))])],
+        Fault::StaleMiniFlag => vec![Apply(vec![("p2pool.pool", json!("main"))])],
+        Fault::RawClearnetFlag => vec![Apply(vec![("monero.clearnet_initial_sync", json!(true))])],
+        Fault::RestartRevertsArgs => {
+            vec![Apply(vec![("p2pool.pool", json!("main"))]), Op("restart")]
+        }
+        Fault::RestartTorStrandsMonerod => vec![Op("restart-tor")],
+        Fault::PrematureReadmit => vec![Op("node-down")],
+        Fault::UpAcceptsEmptyToken => vec![Op("empty-proxy-token")],
     }
 }
 
-fn tari_remote() -> Step {
+fn tari_remote() -> Changes {
     vec![
         ("tari.mode", json!("remote")),
         ("tari.remote.host", json!("tari.lan")),
@@ -59,11 +84,56 @@ fn set(cfg: &mut Value, path: &str, v: Value) {
         .insert(parts[parts.len() - 1].to_string(), v);
 }
 
-/// A box after a sequence of applies, with each apply's result and the observation after it.
+fn operation(name: &str) -> Operation {
+    let m = model::load_str(model::BUILTIN_PITHEAD, std::path::Path::new("pithead.toml")).unwrap();
+    let i = m.operation_index(name).unwrap();
+    m.operations[i].clone()
+}
+
+/// Performs an operation the runner's way. The result's exit code is 0 when every command
+/// exited as it must (the refusing one non-zero, the others 0).
+fn perform(sim: &mut SimTarget, op: &Operation) -> (i32, String) {
+    let (fault, recovery) = op.actions();
+    let mut output = String::new();
+    let mut wrong = 0;
+    let mut act = |sim: &mut SimTarget, i: usize, a: &Action| {
+        let r = sim.act_sync(a);
+        output.push_str(&r.output);
+        if (r.exit_code != 0) != (op.refuses == Some(i)) {
+            wrong += 1;
+        }
+    };
+    for (i, a) in fault.iter().enumerate() {
+        act(sim, i, a);
+    }
+    if !op.during.is_empty() {
+        let within = (op.during.within * 1000.0) as u64;
+        let start = sim.now_ms();
+        while !fault_shows(op, &sim.observe_sync()) && sim.now_ms() - start < within {
+            let left = within - (sim.now_ms() - start);
+            let pause = sim.next_change_ms().unwrap_or(1000).clamp(1, left);
+            sim.advance(Duration::from_millis(pause));
+        }
+    }
+    for (i, a) in recovery.iter().enumerate() {
+        act(sim, fault.len() + i, a);
+    }
+    (i32::from(wrong > 0), output)
+}
+
+/// A box after a sequence of transitions, with each one's result and the observation after it.
 struct Run {
     sim: SimTarget,
     results: Vec<(i32, String)>,
     observations: Vec<Observation>,
+}
+
+fn write(sim: &mut SimTarget, changes: &Changes) {
+    let mut cfg = sim.config().clone();
+    for (p, v) in changes {
+        set(&mut cfg, p, v.clone());
+    }
+    sim.write_config_sync(&cfg);
 }
 
 fn run(faults: &[Fault], steps: &[Step]) -> Run {
@@ -71,13 +141,23 @@ fn run(faults: &[Fault], steps: &[Step]) -> Run {
     let mut results = Vec::new();
     let mut observations = Vec::new();
     for s in steps {
-        let mut cfg = sim.config().clone();
-        for (p, v) in s {
-            set(&mut cfg, p, v.clone());
-        }
-        sim.write_config_sync(&cfg);
-        let r = sim.apply_sync();
-        results.push((r.exit_code, r.output));
+        let r = match s {
+            Step::Apply(changes) => {
+                write(&mut sim, changes);
+                let r = sim.apply_sync();
+                (r.exit_code, r.output)
+            }
+            Step::Cold(changes) => {
+                write(&mut sim, changes);
+                let hot = sim.apply_sync();
+                assert_eq!(hot.exit_code, 1, "a cold change is refused hot");
+                sim.act_sync(&Action::Down);
+                let r = sim.apply_sync();
+                (r.exit_code, r.output)
+            }
+            Step::Op(name) => perform(&mut sim, &operation(name)),
+        };
+        results.push(r);
         observations.push(sim.observe_sync());
     }
     Run {
@@ -206,22 +286,22 @@ fn tari_required_ignores_off() {
 #[test]
 fn lost_apply_incomplete_marker() {
     let (mut good, mut bad) = both(Fault::LostApplyIncompleteMarker);
-    assert_eq!(good.results[0].0, 1, "a hot subnet change fails");
-    assert_eq!(bad.results[0].0, 1);
-    // The unchanged re-apply: correct Pithead retries the recreate (and fails again, the
-    // network is still in use); the faulty one believes there is nothing to do.
-    assert_eq!(good.results[1].0, 1);
-    assert!(!good.results[1].1.contains(NO_CHANGES));
-    assert_eq!(bad.results[1].0, 0);
-    assert!(bad.results[1].1.contains(NO_CHANGES));
-    // After `down`, the retry brings the stack up on the new subnet; the fault leaves it down.
-    good.sim.down();
-    bad.sim.down();
-    assert_eq!(good.sim.apply_sync().exit_code, 0);
-    bad.sim.apply_sync();
-    assert_eq!(good.sim.observe_sync().status_exit, 0);
-    assert_eq!(bad.sim.observe_sync().status_exit, 1);
-    assert!(bad.sim.observe_sync().containers.is_empty());
+    // After the refused hot apply and `down`, correct Pithead's apply retries the recreate
+    // (the marker says the last one failed) and brings the stack up on the new subnet; the
+    // faulty one believes there is nothing to do and leaves it down.
+    assert_eq!(good.results[0].0, 0);
+    assert!(!good.results[0].1.contains(NO_CHANGES));
+    assert_eq!(bad.results[0].0, 0);
+    assert!(
+        bad.results[0].1.contains(NO_CHANGES),
+        "{}",
+        bad.results[0].1
+    );
+    assert_eq!(settle(&mut good.sim, 600).status_exit, 0);
+    assert_eq!(good.observations[0].env["NETWORK_SUBNET"], "10.84.0.0/24");
+    let o = settle(&mut bad.sim, 600);
+    assert_eq!(o.status_exit, 1);
+    assert!(o.containers.is_empty());
 }
 
 #[test]
@@ -287,12 +367,9 @@ fn raw_clearnet_flag() {
 
 #[test]
 fn faults_off_every_sequence_is_clean() {
-    // With no fault, each minimal sequence leaves a box that an oracle would pass: status 0
-    // once settled (except the refused subnet move), secrets kept, second apply a no-op.
+    // With no fault, each minimal sequence leaves a box that an oracle would pass: every
+    // command as it must be, status 0 once settled, secrets kept, second apply a no-op.
     for f in Fault::ALL {
-        if f == Fault::LostApplyIncompleteMarker {
-            continue;
-        }
         let mut good = run(&[], &sequence(f));
         let base = SimTarget::new(Seed::from_u64(42), &[]).observe_sync();
         assert!(
@@ -305,6 +382,113 @@ fn faults_off_every_sequence_is_clean() {
         assert_eq!(o.status_exit, 0, "{f}");
         assert_eq!(o.secret_fingerprint, base.secret_fingerprint, "{f}");
         assert!(!o.containers.iter().any(|c| c.name.contains('_')), "{f}");
+    }
+}
+
+/// Milliseconds of the day of a StartedAt marker (`2026-01-01T01:02:03.004Z`).
+fn marker_ms(marker: &str) -> u64 {
+    let t = &marker[11..23];
+    let h: u64 = t[0..2].parse().unwrap();
+    let m: u64 = t[3..5].parse().unwrap();
+    let s: u64 = t[6..8].parse().unwrap();
+    let ms: u64 = t[9..12].parse().unwrap();
+    ((h * 60 + m) * 60 + s) * 1000 + ms
+}
+
+#[test]
+fn restart_reverts_args() {
+    let (mut good, mut bad) = both(Fault::RestartRevertsArgs);
+    let base = started(
+        &SimTarget::new(Seed::from_u64(42), &[]).observe_sync(),
+        "p2pool",
+    )
+    .unwrap();
+    // The apply looks like a recreate either way.
+    for r in [&good, &bad] {
+        assert_ne!(started(&r.observations[0], "p2pool").unwrap().0, base.0);
+    }
+    assert_eq!(good.results[1].0, 0);
+    assert_eq!(bad.results[1].0, 0);
+    assert_eq!(settle(&mut good.sim, 600).api["pool"]["type"], "Main");
+    assert_eq!(settle(&mut bad.sim, 600).api["pool"]["type"], "Mini");
+    // .env is right; only the restarted container runs the old args.
+    assert_eq!(bad.observations[1].env["P2POOL_FLAGS"], "");
+}
+
+#[test]
+fn restart_tor_strands_monerod() {
+    let (mut good, mut bad) = both(Fault::RestartTorStrandsMonerod);
+    let base = SimTarget::new(Seed::from_u64(42), &[]).observe_sync();
+    for r in [&good, &bad] {
+        assert_ne!(started(&r.observations[0], "tor"), started(&base, "tor"));
+    }
+    assert_ne!(
+        started(&good.observations[0], "monerod"),
+        started(&base, "monerod")
+    );
+    assert_eq!(
+        started(&bad.observations[0], "monerod"),
+        started(&base, "monerod")
+    );
+    assert_eq!(
+        settle(&mut good.sim, 600).api["sync"]["monero"]["state"],
+        "done"
+    );
+    assert_eq!(
+        settle(&mut bad.sim, 600).api["sync"]["monero"]["state"],
+        "loading"
+    );
+}
+
+#[test]
+fn premature_readmit() {
+    let (mut good, mut bad) = both(Fault::PrematureReadmit);
+    // Right after the recovery the proxy is still held.
+    for r in [&good, &bad] {
+        assert!(r.sim.workers_rejected());
+        let proxy = r.observations[0]
+            .containers
+            .iter()
+            .find(|c| c.name == "xmrig-proxy");
+        assert_eq!(proxy.unwrap().state, "exited");
+    }
+    let gap = |o: &Observation| {
+        let monerod = started(o, "monerod").unwrap().1;
+        let proxy = started(o, "xmrig-proxy").unwrap().1;
+        marker_ms(&proxy).checked_sub(marker_ms(&monerod)).unwrap()
+    };
+    // monerod needs 5-20 s to turn healthy after its start; then the window.
+    let window = canary::sim::NODE_RECOVERY_AFTER_MS;
+    let (g, b) = (settle(&mut good.sim, 600), settle(&mut bad.sim, 600));
+    assert!(gap(&g) >= window + 5_000, "{}", gap(&g));
+    assert!(gap(&b) <= 20_000, "{}", gap(&b));
+    for o in [&g, &b] {
+        assert!(o.containers.iter().all(|c| c.state == "running"));
+    }
+}
+
+#[test]
+fn up_accepts_empty_token() {
+    let (good, bad) = both(Fault::UpAcceptsEmptyToken);
+    let base = SimTarget::new(Seed::from_u64(42), &[]).observe_sync();
+    assert_eq!(good.results[0].0, 0, "up refused, as it must");
+    assert!(
+        good.results[0]
+            .1
+            .contains(canary::sim::UNAUTHENTICATED_PROXY)
+    );
+    assert_eq!(bad.results[0].0, 1, "up started anyway");
+    assert_eq!(good.observations[0].containers, base.containers);
+    assert_ne!(
+        started(&bad.observations[0], "xmrig-proxy").unwrap().0,
+        started(&base, "xmrig-proxy").unwrap().0
+    );
+    // The exact token is back either way.
+    for r in [&good, &bad] {
+        assert_eq!(
+            r.observations[0].secret_fingerprint,
+            base.secret_fingerprint
+        );
     }
 }
 

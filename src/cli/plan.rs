@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use super::{EXIT_OK, ModelArgs};
-use crate::model::{Model, Supplied};
+use crate::model::{Model, OpGroup, Supplied};
 use crate::plan::{self, Effort, Plan, PlanOptions};
 use crate::rng::Seed;
 
@@ -38,6 +38,12 @@ pub struct Args {
     #[arg(long, default_value = "quick", value_name = "quick|thorough|SECONDS")]
     pub effort: String,
 
+    /// Operation groups to plan besides config applies: lifecycle (restart, down/up, backup,
+    /// restore), faults (a node stopped, frozen or removed, an emptied token), both
+    /// (`lifecycle,faults` or `all`), or none.
+    #[arg(long, default_value = "none", value_name = "GROUPS")]
+    pub operations: Groups,
+
     /// Output format: table, json or csv.
     #[arg(long, default_value = "table")]
     pub format: String,
@@ -45,6 +51,17 @@ pub struct Args {
     /// Write the plan to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// The operation groups of an `--operations` flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Groups(pub Vec<OpGroup>);
+
+impl std::str::FromStr for Groups {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Groups, String> {
+        OpGroup::parse_list(s).map(Groups)
+    }
 }
 
 fn parse_effort(s: &str) -> anyhow::Result<Effort> {
@@ -76,6 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         effort,
         supplied: supplied.clone(),
         baseline: None,
+        operations: args.operations.0.clone(),
     };
     let plan = plan::plan(&model, &options)?;
     for s in &plan.skipped {
@@ -102,7 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 fn table(plan: &Plan, model: &Model, supplied: &Supplied, bold: bool) -> String {
     let _ = supplied;
     let mut out = String::new();
-    let mut headers: Vec<String> = vec!["step".into()];
+    let mut headers: Vec<String> = vec!["step".into(), "does".into()];
     headers.extend(model.axes.iter().map(|a| a.name.clone()));
     headers.push("recreated".into());
     headers.push("cost".into());
@@ -112,7 +130,10 @@ fn table(plan: &Plan, model: &Model, supplied: &Supplied, bold: bool) -> String 
         }
         let mut rows: Vec<Vec<(String, bool)>> = Vec::new();
         for (i, step) in walk.steps.iter().enumerate() {
-            let mut row = vec![(format!("{}", i + 1), false)];
+            let does = step
+                .op
+                .map_or("apply", |o| model.operations[o].name.as_str());
+            let mut row = vec![(format!("{}", i + 1), false), (does.to_string(), false)];
             for a in 0..model.axes.len() {
                 let changed = step.changed.contains(&a);
                 let label = model.label(a, step.config.0[a]).to_string();
@@ -171,8 +192,9 @@ fn table(plan: &Plan, model: &Model, supplied: &Supplied, bold: bool) -> String 
         }
         let _ = writeln!(
             out,
-            "walk total: {} applies, {:.0} s predicted",
+            "walk total: {} applies, {} operations, {:.0} s predicted",
             walk.applies(),
+            walk.operations(),
             walk.cost()
         );
     }
@@ -191,18 +213,32 @@ fn table(plan: &Plan, model: &Model, supplied: &Supplied, bold: bool) -> String 
         c.cost,
         plan.seed
     );
+    if c.operations_total > 0 || !c.operations_infeasible.is_empty() {
+        let _ = writeln!(
+            out,
+            "operations: {}/{} (operation, state class) goals in {} operation steps; {} infeasible",
+            c.operations_covered,
+            c.operations_total,
+            c.operation_steps,
+            c.operations_infeasible.len()
+        );
+    }
     out
 }
 
 fn csv_text(plan: &Plan, model: &Model) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = vec!["walk".into(), "step".into()];
+    let mut header: Vec<String> = vec!["walk".into(), "step".into(), "does".into()];
     header.extend(model.axes.iter().map(|a| a.name.clone()));
     header.extend(["changed", "recreated", "cost"].map(String::from));
     w.write_record(&header)?;
     for (wi, walk) in plan.walks.iter().enumerate() {
         for (i, step) in walk.steps.iter().enumerate() {
-            let mut rec: Vec<String> = vec![(wi + 1).to_string(), (i + 1).to_string()];
+            let does = step
+                .op
+                .map_or("apply", |o| model.operations[o].name.as_str());
+            let mut rec: Vec<String> =
+                vec![(wi + 1).to_string(), (i + 1).to_string(), does.to_string()];
             rec.extend((0..model.axes.len()).map(|a| model.label(a, step.config.0[a]).to_string()));
             rec.push(
                 step.changed

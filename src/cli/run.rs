@@ -20,7 +20,7 @@ use super::{EXIT_USAGE, ModelArgs};
 use crate::exec::{KnownHostsPolicy, SshOptions};
 use crate::faults::{self, Fault};
 use crate::journal::{Event, JournalWriter};
-use crate::model::{Config, Model, Supplied};
+use crate::model::{Config, Model, OpGroup, Supplied};
 use crate::oracle::{self, Expected, Readiness, StepFacts, Verdicts};
 use crate::plan::{self, PlanOptions, Step};
 use crate::redact::Redactor;
@@ -94,6 +94,13 @@ pub struct Args {
     /// Switch on an injected fault (repeatable); `canary faults` lists them.
     #[arg(long = "fault", value_name = "NAME")]
     pub faults: Vec<String>,
+
+    /// Operation groups to walk besides config applies: lifecycle (restart, down/up, backup,
+    /// restore), faults (a node stopped, frozen or removed, an emptied proxy token), both
+    /// (`lifecycle,faults` or `all`), or none. Default: all on the simulated stack, none on a
+    /// box (a live box runs operations only when asked).
+    #[arg(long, value_name = "GROUPS")]
+    pub operations: Option<super::plan::Groups>,
 
     /// Run the walk of a saved plan (`canary plan --format json --out FILE`) instead of
     /// planning one.
@@ -229,6 +236,29 @@ fn quote(word: &str) -> String {
 
 /// The one line that replays this run. Secret prerequisites are never printed: their value
 /// is left as a placeholder to fill in.
+impl Args {
+    /// The operation groups this run walks (see `--operations`).
+    pub fn operation_groups(&self) -> Vec<OpGroup> {
+        match &self.operations {
+            Some(g) => g.0.clone(),
+            None if self.target == TargetKind::Sim => vec![OpGroup::Lifecycle, OpGroup::Faults],
+            None => Vec::new(),
+        }
+    }
+}
+
+fn groups_text(groups: &[OpGroup]) -> String {
+    if groups.is_empty() {
+        "none".into()
+    } else {
+        groups
+            .iter()
+            .map(|g| g.name())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
     let mut w: Vec<String> = vec!["canary".into(), "run".into()];
     let mut push = |flag: &str, value: Option<String>| {
@@ -299,6 +329,9 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
         if let Some(t) = args.transitions {
             push("--transitions", Some(t.to_string()));
         }
+        if args.operations.is_some() {
+            push("--operations", Some(groups_text(&args.operation_groups())));
+        }
     }
     if let Some(n) = args.max_steps {
         push("--max-steps", Some(n.to_string()));
@@ -365,6 +398,7 @@ fn make_plan(
         transitions: args.transitions,
         seed,
         supplied: supplied.clone(),
+        operations: args.operation_groups(),
         ..PlanOptions::default()
     };
     let plan = plan::plan(model, &options)?;
@@ -604,6 +638,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut opts = BTreeMap::new();
     opts.insert("strength".into(), json!(args.strength));
     opts.insert("transitions".into(), json!(args.transitions));
+    opts.insert(
+        "operations".into(),
+        json!(groups_text(&args.operation_groups())),
+    );
     opts.insert("max_steps".into(), json!(options.max_steps));
     opts.insert("fail_fast".into(), json!(options.fail_fast));
     opts.insert(

@@ -71,6 +71,23 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         let names: Vec<&str> = model.services.iter().map(|s| s.name.as_str()).collect();
         writeln!(out, "services: {}", names.join(", "))?;
     }
+    if !model.operations.is_empty() {
+        writeln!(out, "operations (walk them with --operations GROUPS):")?;
+        for o in &model.operations {
+            let classes: Vec<&str> = o
+                .classes
+                .iter()
+                .map(|&a| model.axes[a].name.as_str())
+                .collect();
+            writeln!(out, "  {:<18} {:<9} {}", o.name, o.group.name(), o.help)?;
+            if let Some(r) = &o.requires_text {
+                writeln!(out, "  {:<28} only where {r}", "")?;
+            }
+            if !classes.is_empty() {
+                writeln!(out, "  {:<28} in each class of {}", "", classes.join(" × "))?;
+            }
+        }
+    }
     print!("{out}");
     Ok(EXIT_OK)
 }

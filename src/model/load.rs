@@ -782,7 +782,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
             .during
             .as_ref()
             .is_none_or(|d| d.within.is_finite() && d.within > 0.0);
-        if !(o.cost.is_finite() && o.cost >= 0.0) || !within_ok {
+        if !(o.cost.is_finite() && o.cost >= 0.0 && within_ok) {
             cx.error(
                 at,
                 format!("operation '{}' has a negative or non-finite time", o.name),

@@ -295,23 +295,44 @@ impl Model {
         out
     }
 
-    /// The raw config canary writes for an effective planned config: axes that a
-    /// normalisation overrides are left at their default (as if absent from config.json), so
-    /// the walk also exercises the stack's own normalisation; where that would break a
-    /// constraint the effective value is kept.
+    /// The raw config canary writes for an effective planned config: an axis that a
+    /// normalisation overrides is written with a value the normalisation has to override (its
+    /// default when that differs from the forced value, else the first value that does), so
+    /// the walk exercises the stack's own normalisation instead of agreeing with it in
+    /// advance. Where that would break a constraint, the default and then the effective value
+    /// are tried.
     pub fn raw_for(&self, effective: &Config) -> Config {
-        let mut raw = effective.clone();
+        let mut forced: Vec<(usize, u16)> = Vec::new();
         for n in &self.normalisations {
             if n.when.holds(&effective.0) {
-                for &(axis, _) in &n.sets {
-                    raw.0[axis] = self.axes[axis].default;
-                }
+                forced.extend(n.sets.iter().copied());
             }
         }
-        if self.violation(&raw.0).is_some() || self.effective(&raw) != *effective {
+        if forced.is_empty() {
             return effective.clone();
         }
-        raw
+        let overriding = |axis: usize, value: u16| -> u16 {
+            let a = &self.axes[axis];
+            if a.default != value {
+                a.default
+            } else {
+                (0..a.values.len() as u16)
+                    .find(|&v| v != value)
+                    .unwrap_or(value)
+            }
+        };
+        let ok =
+            |raw: &Config| self.violation(&raw.0).is_none() && self.effective(raw) == *effective;
+        let mut exercised = effective.clone();
+        let mut defaults = effective.clone();
+        for &(axis, value) in &forced {
+            exercised.0[axis] = overriding(axis, value);
+            defaults.0[axis] = self.axes[axis].default;
+        }
+        [exercised, defaults]
+            .into_iter()
+            .find(|r| ok(r))
+            .unwrap_or_else(|| effective.clone())
     }
 
     /// The config.json keys a config sets: each axis' path with its value, plus the extra keys

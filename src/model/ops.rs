@@ -181,19 +181,16 @@ impl OpGroup {
     /// Every group, in order.
     pub const ALL: [OpGroup; 2] = [OpGroup::Lifecycle, OpGroup::Faults];
 
-    /// Parses an `--operations` value: group names separated by commas (`lifecycle,faults`),
-    /// `all` for every group, `none` (or nothing) for none. Sorted, without repeats.
-    pub fn parse_list(text: &str) -> Result<Vec<OpGroup>, String> {
+    /// Parses an `--operations` list: `lifecycle`, `faults`, both comma-separated, `all` or
+    /// `none`.
+    pub fn parse_list(list: &str) -> Result<Vec<OpGroup>, String> {
         let mut out = Vec::new();
-        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            match name {
+        for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            match word {
                 "none" => {}
                 "all" => out.extend(OpGroup::ALL),
-                _ => out.push(OpGroup::from_name(name).ok_or_else(|| {
-                    format!(
-                        "unknown operation group '{name}'; the groups are {}, or all, or none",
-                        OpGroup::ALL.map(OpGroup::name).join(", ")
-                    )
+                w => out.push(OpGroup::from_name(w).ok_or_else(|| {
+                    format!("unknown operation group '{w}': use lifecycle, faults, all or none")
                 })?),
             }
         }

@@ -262,12 +262,38 @@ mod tests {
         let raw = with(&m, &[("tari.mode", "off")]);
         let eff = m.effective(&raw);
         assert_eq!(m.render(&eff, &s).env["TARI_REQUIRED"], "false");
-        assert_eq!(m.raw_for(&eff), raw);
+        // The planner's raw config keeps tari_required at its (overridden) default, and, the
+        // firewall being on, writes the clearnet flags true for the stack to override too.
+        let written = m.raw_for(&eff);
+        assert_eq!(m.effective(&written), eff);
+        assert_eq!(
+            written,
+            with(
+                &m,
+                &[
+                    ("tari.mode", "off"),
+                    ("monero.clearnet_initial_sync", "true"),
+                    ("tari.clearnet_initial_sync", "true"),
+                ]
+            )
+        );
         // Clearnet sync with the firewall on renders false.
         let raw = with(&m, &[("monero.clearnet_initial_sync", "true")]);
         assert_eq!(
             m.render(&m.effective(&raw), &s).env["MONERO_CLEARNET_SYNC"],
             "false"
+        );
+        // The planner writes that raw flag (the firewall is on by default), so the stack's
+        // normalisation is exercised rather than agreed with.
+        assert_eq!(
+            m.raw_for(&m.effective(&raw)),
+            with(
+                &m,
+                &[
+                    ("monero.clearnet_initial_sync", "true"),
+                    ("tari.clearnet_initial_sync", "true"),
+                ]
+            )
         );
     }
 }

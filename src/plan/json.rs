@@ -22,6 +22,21 @@ pub fn redacted(model: &Model, supplied: &Supplied) -> Supplied {
 }
 
 fn step_json(model: &Model, shown: &Supplied, index: usize, step: &Step) -> Value {
+    if let Some(i) = step.op {
+        let p = &step.prediction;
+        return json!({
+            "step": index + 1,
+            "operation": model.operations[i].name,
+            "effective": model.labels(&step.effective),
+            "changed": step.changed.iter().map(|&a| model.axes[a].name.clone()).collect::<Vec<_>>(),
+            "recreated": p.recreated,
+            "restarted": p.restarted,
+            "may_restart": p.may_restart,
+            "created": p.created,
+            "removed": p.removed,
+            "cost": p.cost,
+        });
+    }
     let overrides = model.overrides(&step.config, shown);
     let mut config = Map::new();
     for a in &model.axes {
@@ -106,6 +121,19 @@ impl Plan {
                 "applies": c.applies,
                 "cost": c.cost,
                 "lower_bound": c.lower_bound,
+                "operations_total": c.operations_total,
+                "operations_covered": c.operations_covered,
+                "operation_steps": c.operation_steps,
+                "operations": c.operations.iter().map(|g| json!({
+                    "operation": model.operations[g.operation].name,
+                    "class": cells(&g.class),
+                    "first_step": g.first.map(|r| r.step + 1),
+                    "shard": g.first.map(|r| r.walk),
+                })).collect::<Vec<_>>(),
+                "operations_infeasible": c.operations_infeasible.iter().map(|g| json!({
+                    "operation": model.operations[g.operation].name,
+                    "class": cells(&g.class),
+                })).collect::<Vec<_>>(),
             },
         });
         if self.walks.len() > 1 {

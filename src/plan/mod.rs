@@ -15,18 +15,22 @@
 
 pub mod cover;
 mod json;
+mod operations;
 mod order;
 mod search;
 mod space;
+mod steps;
 
 use serde::Serialize;
 
-use crate::model::{Config, Model, Prediction, Skip, Supplied, UNSET};
+use crate::model::{Config, Model, OpGroup, Prediction, Skip, Supplied, Transition, UNSET};
 use crate::rng::Seed;
 
 pub use cover::Effort;
+pub use operations::OperationGoal;
 use search::{CachedPricer, Search};
 use space::Space;
+pub use steps::steps_from_transitions;
 
 /// One step of a walk: a config apply, or an operation of the model (`op`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -56,9 +60,14 @@ pub struct Walk {
 }
 
 impl Walk {
-    /// Number of applies (the return to the baseline included).
+    /// Number of config applies (the return to the baseline included).
     pub fn applies(&self) -> usize {
-        self.steps.len()
+        self.steps.iter().filter(|s| s.op.is_none()).count()
+    }
+
+    /// Number of operation steps.
+    pub fn operations(&self) -> usize {
+        self.steps.len() - self.applies()
     }
 
     /// Summed predicted cost in seconds.
@@ -109,6 +118,14 @@ pub struct Coverage {
     pub applies: usize,
     /// Summed predicted cost over all walks, seconds.
     pub cost: f64,
+    /// Every (operation, state class) goal of the enabled operation groups.
+    pub operations: Vec<OperationGoal>,
+    /// Operation classes no allowed config can hold (or a restore with no backup enabled).
+    pub operations_infeasible: Vec<OperationGoal>,
+    pub operations_total: usize,
+    pub operations_covered: usize,
+    /// Operation steps over all walks.
+    pub operation_steps: usize,
     /// No single walk covering these goals has fewer applies (the largest number of goal
     /// tuples on one set of t axes, or of goal changes on one axis).
     pub lower_bound: usize,
@@ -148,6 +165,9 @@ pub struct PlanOptions {
     pub supplied: Supplied,
     /// The raw config the box is at; `None` is the model's default config.
     pub baseline: Option<Config>,
+    /// Operation groups to cover (each enabled operation in each of its state classes);
+    /// empty plans config applies only.
+    pub operations: Vec<OpGroup>,
 }
 
 impl Default for PlanOptions {
@@ -160,6 +180,7 @@ impl Default for PlanOptions {
             effort: Effort::Quick,
             supplied: Supplied::default(),
             baseline: None,
+            operations: Vec::new(),
         }
     }
 }
@@ -460,7 +481,33 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
         })
         .collect();
     let mut walks = walks;
-    let coverage = coverage(
+    let mut placed = operations::Placed::default();
+    if !options.operations.is_empty() {
+        let mut sequences: Vec<Vec<Transition>> = walks
+            .iter()
+            .map(|w| {
+                w.steps
+                    .iter()
+                    .map(|s| Transition::Apply(s.config.clone()))
+                    .collect()
+            })
+            .collect();
+        placed = operations::place(
+            model,
+            supplied,
+            &options.operations,
+            &space.allowed,
+            &baseline,
+            &mut sequences,
+        );
+        walks = sequences
+            .into_iter()
+            .map(|seq| Walk {
+                steps: steps_from_transitions(model, supplied, &baseline, seq),
+            })
+            .collect();
+    }
+    let mut coverage = coverage(
         &space,
         &mut walks,
         &to_planned,
@@ -468,6 +515,7 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
         infeasible_model,
         lower_bound,
     );
+    operation_coverage(&mut coverage, &walks, placed);
     Ok(Plan {
         model: model.name.clone(),
         model_hash: model.hash.clone(),
@@ -519,6 +567,12 @@ fn coverage(
         for (s, step) in walk.steps.iter_mut().enumerate() {
             let here = StepRef { walk: w, step: s };
             let row = to_planned(&step.effective);
+            if step.op.is_some() {
+                // Coverage is what applies reach; an operation (even a restore, which moves
+                // the config) earns none, but the next apply starts from where it left the box.
+                prev = row;
+                continue;
+            }
             for c in 0..space.combos.len() {
                 let i = space.tuple_index(c, &row);
                 if space.required[i] && first_tuple[i].is_none() {
@@ -569,5 +623,31 @@ fn coverage(
         applies: walks.iter().map(Walk::applies).sum(),
         cost: walks.iter().map(Walk::cost).sum(),
         lower_bound,
+        operations: Vec::new(),
+        operations_infeasible: Vec::new(),
+        operations_total: 0,
+        operations_covered: 0,
+        operation_steps: walks.iter().map(Walk::operations).sum(),
     }
+}
+
+/// Records the first step that meets each operation goal.
+fn operation_coverage(coverage: &mut Coverage, walks: &[Walk], placed: operations::Placed) {
+    let mut goals = placed.goals;
+    for (w, walk) in walks.iter().enumerate() {
+        for (s, step) in walk.steps.iter().enumerate() {
+            let Some(op) = step.op else { continue };
+            if let Some(g) = goals.iter_mut().find(|g| {
+                g.operation == op
+                    && g.first.is_none()
+                    && g.class.iter().all(|&(a, v)| step.effective.0[a] == v)
+            }) {
+                g.first = Some(StepRef { walk: w, step: s });
+            }
+        }
+    }
+    coverage.operations_total = goals.len();
+    coverage.operations_covered = goals.iter().filter(|g| g.first.is_some()).count();
+    coverage.operations = goals;
+    coverage.operations_infeasible = placed.infeasible;
 }

@@ -49,6 +49,8 @@ pub struct Goals {
     pub tuples_from: GoalSource,
     pub transitions: Vec<Transition>,
     pub transitions_from: GoalSource,
+    /// (operation name, state class) goals, as the plan lists them.
+    pub operations: Vec<(String, Tuple)>,
 }
 
 impl Goals {
@@ -62,6 +64,7 @@ impl Goals {
                 tuples_from: GoalSource::Computed,
                 transitions: Vec::new(),
                 transitions_from: GoalSource::Computed,
+                operations: Vec::new(),
             };
         };
         let cov = &plan.coverage;
@@ -104,6 +107,25 @@ impl Goals {
                 _ if wanted => (all_transitions(&plan.axes), GoalSource::Computed),
                 _ => (Vec::new(), GoalSource::Computed),
             };
+        let operations = cov
+            .get("operations")
+            .and_then(|l| l.as_array())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|g| {
+                        let name = g.get("operation")?.as_str()?.to_string();
+                        let mut class: Tuple = g
+                            .get("class")?
+                            .as_object()?
+                            .iter()
+                            .map(|(a, v)| (a.clone(), label(v)))
+                            .collect();
+                        class.sort();
+                        Some((name, class))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Goals {
             axes: plan.axes.clone(),
             strength,
@@ -111,6 +133,7 @@ impl Goals {
             tuples_from,
             transitions,
             transitions_from,
+            operations,
         }
     }
 
@@ -152,6 +175,11 @@ impl Goals {
                     out.transitions.push(x);
                 }
             }
+            for o in g.operations {
+                if !out.operations.contains(&o) {
+                    out.operations.push(o);
+                }
+            }
         }
         out
     }
@@ -179,6 +207,8 @@ pub struct Coverage {
     pub tuples: Vec<Option<StepAt>>,
     /// Parallel to `goals.transitions`.
     pub transitions: Vec<Option<StepAt>>,
+    /// Parallel to `goals.operations`.
+    pub operations: Vec<Option<StepAt>>,
     /// Axis × axis pair coverage (`goals.axes` order); the diagonal is empty.
     pub pairs: Vec<Vec<PairCell>>,
 }
@@ -209,6 +239,7 @@ impl Coverage {
             .map(|(i, (a, _))| (a.as_str(), i))
             .collect();
         let mut seen_pairs: HashSet<(usize, &str, usize, &str)> = HashSet::new();
+        let mut operations = vec![None; goals.operations.len()];
 
         for (r, run) in runs.iter().enumerate() {
             for (i, step) in run.steps.iter().enumerate() {
@@ -217,6 +248,18 @@ impl Coverage {
                     step: step.step,
                 };
                 let eff = &step.effective;
+                if let Some(op) = &step.operation {
+                    // An operation covers its own goals; config coverage is what applies reach.
+                    for (g, (name, class)) in goals.operations.iter().enumerate() {
+                        if operations[g].is_none()
+                            && name == op
+                            && class.iter().all(|(a, v)| eff.get(a) == Some(v.as_str()))
+                        {
+                            operations[g] = Some(at);
+                        }
+                    }
+                    continue;
+                }
                 for (axes, by_values) in &groups {
                     let values: Option<Vec<&str>> = axes.iter().map(|a| eff.get(a)).collect();
                     if let Some(&g) = values.and_then(|v| by_values.get(&v))
@@ -274,6 +317,7 @@ impl Coverage {
                 goals,
                 tuples,
                 transitions,
+                operations,
                 pairs,
             };
         }
@@ -297,8 +341,14 @@ impl Coverage {
             goals,
             tuples,
             transitions,
+            operations,
             pairs,
         }
+    }
+
+    /// Operation goals covered.
+    pub fn operations_covered(&self) -> usize {
+        self.operations.iter().filter(|t| t.is_some()).count()
     }
 
     /// Tuples covered.

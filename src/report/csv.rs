@@ -18,9 +18,10 @@ fn csv_err(e: ::csv::Error) -> std::io::Error {
 }
 
 /// Column names of `steps.csv`.
-pub const STEP_COLUMNS: [&str; 18] = [
+pub const STEP_COLUMNS: [&str; 21] = [
     "run",
     "step",
+    "does",
     "status",
     "changed",
     "recreated",
@@ -30,6 +31,8 @@ pub const STEP_COLUMNS: [&str; 18] = [
     "containers_from",
     "time_to_ready_s",
     "ready_reached",
+    "fault_reached",
+    "time_to_fault_s",
     "apply_exit",
     "apply_s",
     "second_apply_exit",
@@ -59,6 +62,7 @@ pub fn write_steps(report: &Report, out: &mut dyn Write) -> std::io::Result<()> 
             w.write_record([
                 id.clone(),
                 s.step.to_string(),
+                s.operation.clone().unwrap_or_else(|| "apply".to_string()),
                 s.status().as_str().to_string(),
                 changed,
                 c.recreated.join(" "),
@@ -68,6 +72,8 @@ pub fn write_steps(report: &Report, out: &mut dyn Write) -> std::io::Result<()> 
                 if c.observed { "observed" } else { "predicted" }.to_string(),
                 fmt_secs(s.ready_seconds),
                 fmt_opt(s.ready_reached),
+                fmt_opt(s.fault_reached),
+                fmt_secs(s.fault_seconds),
                 fmt_opt(s.apply_exit),
                 fmt_secs(s.apply_seconds),
                 fmt_opt(s.second_apply_exit),
@@ -109,6 +115,22 @@ pub fn write_coverage(report: &Report, out: &mut dyn Write) -> std::io::Result<(
         w.write_record([
             "transition",
             &format!("{}: {} -> {}", x.axis, x.from, x.to),
+            if at.is_some() { "true" } else { "false" },
+            &run,
+            &step,
+        ])
+        .map_err(csv_err)?;
+    }
+    for ((op, class), at) in cov.goals.operations.iter().zip(&cov.operations) {
+        let (run, step) = at_fields(at);
+        let goal = if class.is_empty() {
+            op.clone()
+        } else {
+            format!("{op} @ {}", join_values(class))
+        };
+        w.write_record([
+            "operation",
+            &goal,
             if at.is_some() { "true" } else { "false" },
             &run,
             &step,

@@ -184,6 +184,12 @@ impl StepStatus {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepDigest {
     pub step: usize,
+    /// The operation the step performed (`node-down`, `restore`); `None` for an apply.
+    pub operation: Option<String>,
+    /// Whether the operation's fault showed within its window, when it has one.
+    pub fault_reached: Option<bool>,
+    /// Target-clock seconds from the operation's fault to its expected verdict.
+    pub fault_seconds: Option<f64>,
     /// The config the stack should render (coverage is computed from it).
     pub effective: Effective,
     /// Axes whose effective value changed, as the runner wrote them.
@@ -418,6 +424,8 @@ struct StepStartIn {
     changed: Vec<String>,
     #[serde(default)]
     predicted: PredictedIn,
+    #[serde(default)]
+    operation: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -547,6 +555,7 @@ impl Reader {
                     effective,
                     changed,
                     predicted,
+                    operation: s.operation,
                     ..StepDigest::default()
                 };
             }
@@ -560,6 +569,39 @@ impl Reader {
                         step.apply_output = Some(cut(&r.output, OUTPUT_KEEP));
                     }
                 }
+            }
+            "action" => {
+                #[derive(Deserialize)]
+                struct ActionIn {
+                    step: usize,
+                    command: String,
+                    #[serde(default)]
+                    result: Option<ResultIn>,
+                }
+                let a: ActionIn = field(value, &kind)?;
+                let step = self.step_mut(a.step);
+                if let Some(r) = a.result
+                    && r.exit_code != 0
+                    && step.apply_output.is_none()
+                {
+                    step.apply_output = Some(cut(
+                        &format!("{} exited {}: {}", a.command, r.exit_code, r.output),
+                        OUTPUT_KEEP,
+                    ));
+                }
+            }
+            "fault" => {
+                #[derive(Deserialize)]
+                struct FaultIn {
+                    step: usize,
+                    reached: bool,
+                    #[serde(default)]
+                    seconds: Option<f64>,
+                }
+                let f: FaultIn = field(value, &kind)?;
+                let step = self.step_mut(f.step);
+                step.fault_reached = Some(f.reached);
+                step.fault_seconds = f.seconds;
             }
             "ready" => {
                 let r: ReadyIn = field(value, &kind)?;

@@ -289,6 +289,16 @@ fn figures(report: &Report, p: &mut Sink) -> std::fmt::Result {
         format!("{vf} / {}", vp + vf),
         "verdicts failed".into(),
     )?;
+    let (oc, or) = (cov.operations_covered(), cov.goals.operations.len());
+    if or > 0 {
+        fig(
+            if oc == or { "ok" } else { "" },
+            percent(oc, or),
+            esc(&format!(
+                "(operation, state class) goals covered ({oc} of {or})"
+            )),
+        )?;
+    }
     fig(
         if tc == tr { "ok" } else { "" },
         percent(tc, tr),
@@ -369,7 +379,10 @@ fn timeline(report: &Report, p: &mut Sink) -> std::fmt::Result {
                 10.0
             };
             let x = left + bw * i as f64;
-            let changed = join_values(&run.changed_values(i));
+            let changed = match &s.operation {
+                Some(op) => format!("operation {op}"),
+                None => join_values(&run.changed_values(i)),
+            };
             let tip = format!(
                 "step {} · {} · ready {} · {}{}",
                 s.step,
@@ -462,7 +475,10 @@ fn failures(report: &Report, p: &mut Sink) -> std::fmt::Result {
                 )?;
             }
             shown += 1;
-            let changed = join_values(&run.changed_values(i));
+            let changed = match &s.operation {
+                Some(op) => format!("operation {op}"),
+                None => join_values(&run.changed_values(i)),
+            };
             let open = |p: &mut Sink, check: &str| {
                 writeln!(
                     p,

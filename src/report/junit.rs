@@ -17,7 +17,9 @@ const MESSAGE_MAX: usize = 400;
 pub fn classname(run: &RunDigest, i: usize) -> String {
     let changed = run.changed_values(i);
     let step = run.steps[i].step;
-    if changed.is_empty() {
+    if let Some(op) = &run.steps[i].operation {
+        format!("step {step}: operation {op}")
+    } else if changed.is_empty() {
         format!("step {step}")
     } else {
         format!("step {step}: {}", join_values(&changed))

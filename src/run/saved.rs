@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::model::{Config, Model, Supplied, fill_templates};
+use crate::model::{Config, Model, OpKind, Supplied, Transition, fill_templates};
 use crate::plan::Step;
 
 /// What a secret value is printed as in a saved plan.
@@ -89,7 +89,46 @@ pub fn walk_from_plan_json(
         );
     };
     let mut raws = Vec::with_capacity(walk.len());
+    let mut backed_up = false;
     for (i, step) in walk.iter().enumerate() {
+        if let Some(name) = step.get("operation") {
+            let Some(op) = name.as_str().and_then(|n| model.operation_index(n)) else {
+                return err(format!(
+                    "walk step {}: unknown operation {name}; the model's operations are: {}",
+                    i + 1,
+                    model
+                        .operations
+                        .iter()
+                        .map(|o| o.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            };
+            let o = &model.operations[op];
+            backed_up |= o.kind == OpKind::Backup;
+            let at = raws
+                .iter()
+                .rev()
+                .find_map(|t: &Transition| t.config().cloned())
+                .unwrap_or_else(|| baseline.clone());
+            if !o.allowed_on(&model.effective(&at).0) {
+                return err(format!(
+                    "walk step {}: `{}` may not run here: it requires {}",
+                    i + 1,
+                    o.name,
+                    o.requires_text.as_deref().unwrap_or("nothing")
+                ));
+            }
+            if o.needs_backup() && !backed_up {
+                return err(format!(
+                    "walk step {}: `{}` needs a backup step before it",
+                    i + 1,
+                    o.name
+                ));
+            }
+            raws.push(Transition::Operate(op as u16));
+            continue;
+        }
         let Some(config) = step.get("config").and_then(Value::as_object) else {
             return err(format!("walk step {}: no `config` object", i + 1));
         };
@@ -131,9 +170,9 @@ pub fn walk_from_plan_json(
                 ));
             }
         }
-        raws.push(raw);
+        raws.push(Transition::Apply(raw));
     }
-    let steps = super::steps_from(model, supplied, &baseline, raws);
+    let steps = super::steps_from_transitions(model, supplied, &baseline, raws);
     Ok(SavedWalk { baseline, steps })
 }
 

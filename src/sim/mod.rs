@@ -18,6 +18,7 @@
 
 pub mod config;
 mod observe;
+mod ops;
 pub mod render;
 pub mod services;
 
@@ -31,10 +32,12 @@ use serde_json::Value;
 
 use crate::faults::Fault;
 use crate::rng::Seed;
-use crate::target::{CommandResult, Observation, Target, TargetError};
+use crate::target::{Action, CommandResult, Observation, Target, TargetError};
 
 use render::{Env, Key, Preserved, RenderFaults};
 use services::Svc;
+
+pub use ops::{NODE_DOWN_AFTER_MS, NODE_RECOVERY_AFTER_MS, UNAUTHENTICATED_PROXY};
 
 /// Printed by an apply that changes nothing (the harness's idempotency oracle).
 pub const NO_CHANGES: &str = "No configuration changes detected. Nothing to apply.";
@@ -117,6 +120,9 @@ pub struct SimTarget {
     /// The config version .env was last rendered from, when the two are known to agree: an
     /// apply of that same version is a no-op without rendering again.
     rendered_version: Option<u64>,
+    /// What operations leave besides containers: a backup archive, an emptied token, frozen
+    /// processes, the dashboard's failover ([`ops`]).
+    ops: ops::OpsState,
 }
 
 impl SimTarget {
@@ -171,6 +177,7 @@ impl SimTarget {
             api_null: Arc::new(Value::Null),
             config_version: 0,
             rendered_version: Some(0),
+            ops: ops::OpsState::default(),
         };
         sim.refresh_env_view(None);
         sim.compose_up()
@@ -221,9 +228,10 @@ impl SimTarget {
         self.now
     }
 
-    /// Lets virtual time pass (what [`Target::wait`] does).
+    /// Lets virtual time pass (what [`Target::wait`] does); the dashboard's failover acts on
+    /// the way.
     pub fn advance(&mut self, d: Duration) {
-        self.now += d.as_millis() as u64;
+        self.advance_to(self.now + d.as_millis() as u64);
     }
 
     /// Reads config.json.
@@ -426,6 +434,7 @@ impl SimTarget {
         });
         containers
             .chain(chains)
+            .chain(self.ops_moments())
             .filter(|t| *t > self.now)
             .min()
             .map(|t| t - self.now)
@@ -639,7 +648,11 @@ impl SimTarget {
                         if self.has(Fault::ApplyAsRestart) {
                             self.start(i);
                         } else {
-                            self.containers[i].id = self.new_id();
+                            let id = self.new_id();
+                            let old = std::mem::replace(&mut self.containers[i].id, id);
+                            if self.has(Fault::RestartRevertsArgs) {
+                                self.keep_old_config(i, &old);
+                            }
                             self.containers[i].baked = self.env.clone();
                             self.start(i);
                         }
@@ -709,5 +722,9 @@ impl Target for SimTarget {
 
     fn next_change(&self) -> Option<Duration> {
         self.next_change_ms().map(Duration::from_millis)
+    }
+
+    async fn act(&mut self, action: &Action) -> Result<CommandResult, TargetError> {
+        Ok(self.act_sync(action))
     }
 }

@@ -105,6 +105,7 @@ impl SimTarget {
                 Some(c) if !c.running && !matches!(s, Svc::P2pool | Svc::XmrigProxy) => {
                     return 1;
                 }
+                Some(c) if self.health(c) == Some("unhealthy") => return 1,
                 Some(_) => {}
             }
         }
@@ -121,14 +122,7 @@ impl SimTarget {
                 id: c.id.clone(),
                 started: c.started.clone(),
                 state: if c.running { "running" } else { "exited" }.into(),
-                health: c.running.then(|| {
-                    if self.now >= c.healthy_at {
-                        "healthy"
-                    } else {
-                        "starting"
-                    }
-                    .into()
-                }),
+                health: self.health(c).map(Into::into),
             })
             .collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Action;
+/// The box actions of operations, which every target performs ([`Target::act`]).
+pub use crate::model::Action;
 
 pub mod box_target;
 
