@@ -131,3 +131,50 @@ fn without_operations_the_sequences_and_the_rerun_line_are_config_only() {
     let saved = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(saved, 1);
 }
+
+#[test]
+fn an_operation_fault_is_found_saved_with_its_operation_and_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let regs = dir.path().join("regs");
+    // Operations are on by default on the simulated stack.
+    let (code, out, err) = canary(&[
+        "fuzz",
+        "--seed",
+        "2026",
+        "--cases",
+        "50",
+        "--fault",
+        "up-accepts-empty-token",
+        "--regressions",
+        regs.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("operations lifecycle,faults"), "{out}");
+    assert!(out.contains("shrunk to 1 steps"), "{out}");
+    assert!(out.contains("step 0: operation empty-proxy-token"), "{out}");
+    assert!(out.contains("--operations lifecycle,faults"), "{out}");
+    let file = std::fs::read_dir(&regs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        saved["steps"],
+        serde_json::json!([{"operation": "empty-proxy-token"}])
+    );
+    assert_eq!(
+        saved["operations"],
+        serde_json::json!(["lifecycle", "faults"])
+    );
+    for extra in [None, Some("--by-seed")] {
+        let mut args = vec!["replay"];
+        args.extend(extra);
+        args.push(regs.to_str().unwrap());
+        let (code, out, err) = canary(&args);
+        assert_eq!(code, 0, "{extra:?}: {out}{err}");
+        assert!(out.contains("still fails the same way"), "{out}");
+    }
+}

@@ -224,7 +224,10 @@ fn unknown_or_misplaced_operations_name_the_file_and_the_problem() {
     let e = error_of(&model, |v| {
         v["steps"][0] = serde_json::json!({"operation": "restart", "tari.mode": "off"})
     });
-    assert!(e.contains("holds its operation name and nothing else"), "{e}");
+    assert!(
+        e.contains("holds its operation name and nothing else"),
+        "{e}"
+    );
     let e = error_of(&model, |v| v["operations"] = serde_json::json!(["chaos"]));
     assert!(e.contains("unknown operation group 'chaos'"), "{e}");
 }
