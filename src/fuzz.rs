@@ -493,6 +493,39 @@ mod tests {
     }
 
     #[test]
+    fn a_fuzz_run_with_operations_repeats_from_its_seed() {
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("p.toml"),
+        )
+        .unwrap();
+        let s = Supplied::default();
+        let options = FuzzOptions {
+            seed: Seed::from_u64(11),
+            cases: 8,
+            steps: 12,
+            faults: vec![Fault::RestartRevertsArgs],
+            operations: OpGroup::ALL.to_vec(),
+            keep_going: true,
+            ..FuzzOptions::default()
+        };
+        let a = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
+        let b = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
+        assert_eq!(a.steps_run, b.steps_run);
+        assert!(!a.failures.is_empty());
+        for (x, y) in a.failures.iter().zip(&b.failures) {
+            assert_eq!(x.sequence, y.sequence);
+            assert_eq!(x.minimal(), y.minimal());
+        }
+        // The walks mixed operations in.
+        assert!(
+            a.failures
+                .iter()
+                .any(|f| f.sequence.iter().any(|t| t.operation().is_some()))
+        );
+    }
+
+    #[test]
     fn a_spent_time_budget_starts_no_case() {
         let m = crate::model::load_str(
             crate::model::BUILTIN_PITHEAD,

@@ -9,8 +9,8 @@
 //! toward those shapes.
 //!
 //! Randomness comes only from the caller's rng: the fuzzer passes `Seed::rng("fuzz")`-derived
-//! rngs, and the proptest strategies ([`transition_sequence`], [`config`]) draw a 64-bit seed
-//! from proptest's runner (itself ChaCha when built with
+//! rngs, and the proptest strategies ([`transition_sequence`], [`mixed_sequence`], [`config`])
+//! draw a 64-bit seed from proptest's runner (itself ChaCha when built with
 //! `TestRng::from_seed(RngAlgorithm::ChaCha, ..)`) and expand it here. Shrinking of fuzzed
 //! sequences is canary's own [`shrink`](crate::shrink) (domain passes proptest lacks), so the
 //! proptest strategies do not shrink structurally.

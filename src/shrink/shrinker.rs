@@ -183,7 +183,11 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
 
     /// Validates, settles and maybe accepts one candidate. Returns whether it was accepted.
     fn consider(&mut self, pass: Pass, cand: Vec<S>) -> bool {
-        let cand = self.drop_stranded(cand);
+        let cand = if cand.iter().any(|s| s.operation().is_some()) {
+            self.drop_stranded(cand)
+        } else {
+            cand
+        };
         if cand == self.current {
             return false;
         }
@@ -315,8 +319,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
     /// whose precondition no longer holds (a restore whose backup was cut off, a node outage
     /// now running on a remote node) cannot run, and dropping it is what the candidate meant.
     /// Without this, every suffix or block that cuts a backup from its restore is refused and
-    /// block deletion has to remove steps from full-length candidates. Candidates of applies
-    /// only are returned unchanged.
+    /// block deletion has to remove steps from full-length candidates.
     fn drop_stranded(&self, mut cand: Vec<S>) -> Vec<S> {
         while let Err(Invalid { step, .. }) = validate_from(
             self.model,
