@@ -1,8 +1,9 @@
 //! The shrinker benchmark (issue #4, "How well").
 //!
-//! First prints the applies table for `BENCHMARKS.md`: canary's shrinker and the three
+//! First prints the applies tables for `BENCHMARKS.md`: canary's shrinker and the three
 //! reference shrinkers (`canary::shrink::reference`) on the same seeded 50-step failing walks of
-//! the Pithead model, each failure needing specific transitions in order. Then a criterion
+//! the Pithead model, each failure needing specific transitions in order; then on walks mixing
+//! applies with operations, each failure at an operation after specific transitions. Then a criterion
 //! benchmark of canary's shrinking time (CPU only: the synthetic oracle answers instantly; on a
 //! box the applies dominate).
 //!
@@ -11,8 +12,8 @@
 use std::time::Duration;
 
 use canary::rng::Seed;
-use canary::shrink::synthetic::{Setting, pithead_setting};
-use canary::shrink::{ShrinkOptions, reference, shrink};
+use canary::shrink::synthetic::{Setting, pithead_operation_setting, pithead_setting};
+use canary::shrink::{ShrinkOptions, Step, reference, shrink};
 use criterion::{Criterion, criterion_group};
 
 const WALKS: u64 = 50;
@@ -26,7 +27,7 @@ struct Run {
     one_minimal: Option<bool>,
 }
 
-fn run_all(setting: &Setting) -> [Run; 4] {
+fn run_all<S: Step>(setting: &Setting<S>) -> [Run; 4] {
     let m = &setting.oracle.model;
     let s = &setting.oracle.supplied;
     let f = &setting.failure;
@@ -72,30 +73,50 @@ fn stats(xs: &mut [usize]) -> (f64, usize, usize) {
 }
 
 fn table(transitions: usize, decoy: bool) {
+    let settings: Vec<Setting> = (0..WALKS)
+        .filter_map(|seed| pithead_setting(&Seed::from_u64(seed), transitions, decoy, STEPS))
+        .collect();
+    let title = format!(
+        "{STEPS}-step walks, failure needs {transitions} transition(s){}",
+        if decoy {
+            ", decoy failure (apply changing ≥ 10 axes)"
+        } else {
+            ""
+        }
+    );
+    // The issue's reference figures are for its setting only: 2 transitions, no decoy.
+    print_table(&title, &settings, transitions == 2 && !decoy);
+}
+
+/// Walks mixing applies and operations (every group), drawn up to 50 steps long and cut at
+/// their first failure, which must come at step 20 or later.
+fn operations_table(transitions: usize) {
+    let settings: Vec<_> = (0..WALKS)
+        .filter_map(|seed| pithead_operation_setting(&Seed::from_u64(seed), transitions, 20, STEPS))
+        .collect();
+    let title = format!(
+        "walks of applies and operations (20–{STEPS} steps), failure at an operation after {transitions} transition(s)"
+    );
+    print_table(&title, &settings, false);
+}
+
+fn print_table<S: Step>(title: &str, settings: &[Setting<S>], figures: bool) {
     let names = [
         ("canary", "≤ 150 (target)"),
         ("proptest one-at-a-time", "≈ 666"),
         ("ddmin", "≈ 413"),
         ("Hypothesis-style blocks", "≈ 273"),
     ];
-    let mut runs: Vec<[Run; 4]> = Vec::new();
-    let mut minimal = Vec::new();
-    for seed in 0..WALKS {
-        if let Some(setting) = pithead_setting(&Seed::from_u64(seed), transitions, decoy, STEPS) {
-            minimal.push(setting.minimal_length);
-            runs.push(run_all(&setting));
-        }
-    }
+    let minimal: Vec<usize> = settings.iter().map(|s| s.minimal_length).collect();
+    let runs: Vec<[Run; 4]> = settings.iter().map(run_all).collect();
+    let lengths: Vec<usize> = settings.iter().map(|s| s.failure.steps.len()).collect();
     println!(
-        "\n### {STEPS}-step walks, failure needs {transitions} transition(s){} — {} walks, minimal length {:?}\n",
-        if decoy {
-            ", decoy failure (apply changing ≥ 10 axes)"
-        } else {
-            ""
-        },
+        "\n### {title} — {} walks (mean length {:.0}), minimal length {:?}\n",
         runs.len(),
+        lengths.iter().sum::<usize>() as f64 / lengths.len().max(1) as f64,
         {
             let mut m = minimal.clone();
+            m.sort_unstable();
             m.dedup();
             m
         }
@@ -119,12 +140,7 @@ fn table(transitions: usize, decoy: bool) {
             .count();
         let (mean, median, max) = stats(&mut applies);
         let (tmean, _, tmax) = stats(&mut to_min);
-        // The issue's reference figures are for its setting only: 2 transitions, no decoy.
-        let figure = if transitions == 2 && !decoy {
-            figure
-        } else {
-            "—"
-        };
+        let figure = if figures { figure } else { &"—" };
         println!(
             "| {name} | {mean:.0} | {median} | {max} | {tmean:.0} / {tmax} | {reached}/{} | {} | {figure} |",
             runs.len(),
@@ -172,6 +188,8 @@ fn main() {
     table(2, true);
     table(1, false);
     table(3, false);
+    operations_table(1);
+    operations_table(2);
     if std::env::var_os("SHRINK_TABLE_ONLY").is_none() {
         benches();
         Criterion::default().configure_from_args().final_summary();

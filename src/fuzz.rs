@@ -8,6 +8,10 @@
 //! Failures are deduplicated by [`Signature`]: a failure whose signature was already found is
 //! counted, not confirmed or shrunk again.
 //!
+//! Sequences mix config applies with the model's operations of the enabled groups
+//! ([`FuzzOptions::operations`]); an operation step is run, counted, shrunk and saved like an
+//! apply, and its `op.*` verdicts are failures like any other.
+//!
 //! The target is the simulated stack today ([`SimOracle`]); box targets will be more
 //! [`Oracle`]s built by the same [`fuzz`] loop.
 
@@ -16,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::faults::Fault;
 use crate::journal::Verdict;
-use crate::model::{Config, Model, Supplied};
+use crate::model::{Config, Model, OpGroup, Supplied, Transition};
 use crate::rng::Seed;
 use crate::run::{self, RunOptions};
 use crate::shrink::{self, Confirmation, Oracle, Outcome, ShrinkOptions, ShrinkReport, Signature};
@@ -44,9 +48,10 @@ pub fn signature_of(v: &Verdict) -> Signature {
     Signature::new(v.check.clone(), kind)
 }
 
-/// Replays sequences of configs on a fresh simulated box each time (the sim with its faults,
-/// seeded with the case seed), stopping at the first failing step. Implements the shrinker's
-/// [`Oracle`].
+/// Replays sequences of transitions (applies and operations, through
+/// [`run::steps_from_transitions`]) on a fresh simulated box each time (the sim with its
+/// faults, seeded with the case seed), stopping at the first failing step. Implements the
+/// shrinker's [`Oracle`] for [`Transition`]s, and for plain configs as applies.
 pub struct SimOracle<'m> {
     model: &'m Model,
     supplied: &'m Supplied,
@@ -112,9 +117,20 @@ impl Oracle<Config> for SimOracle<'_> {
     }
 
     fn run(&mut self, steps: &[Config]) -> Outcome {
+        let steps: Vec<Transition> = steps.iter().cloned().map(Transition::Apply).collect();
+        Oracle::<Transition>::run(self, &steps)
+    }
+}
+
+impl Oracle<Transition> for SimOracle<'_> {
+    fn baseline(&self) -> &Config {
+        &self.baseline
+    }
+
+    fn run(&mut self, steps: &[Transition]) -> Outcome {
         self.runs += 1;
         let mut target = SimTarget::new(self.seed, &self.faults);
-        let planned = run::steps_from(
+        let planned = run::steps_from_transitions(
             self.model,
             self.supplied,
             &self.baseline,
@@ -191,6 +207,9 @@ pub struct FuzzOptions {
     /// Steps per sequence.
     pub steps: usize,
     pub faults: Vec<Fault>,
+    /// Operation groups mixed into the sequences (none: applies only, the sequences the
+    /// fuzzer drew before operations existed).
+    pub operations: Vec<OpGroup>,
     /// Collect every distinct failure instead of stopping at the first.
     pub keep_going: bool,
     /// Stop starting cases after this much wall time.
@@ -209,6 +228,7 @@ impl Default for FuzzOptions {
             cases: 100,
             steps: 20,
             faults: Vec::new(),
+            operations: Vec::new(),
             keep_going: false,
             time_budget: None,
             shrink: ShrinkOptions::default(),
@@ -222,7 +242,7 @@ impl Default for FuzzOptions {
 pub enum Found {
     /// It reproduced and was shrunk.
     Shrunk {
-        report: Box<ShrinkReport<Config>>,
+        report: Box<ShrinkReport<Transition>>,
         /// The minimal sequence's failing verdict (observed and expected values).
         verdict: Verdict,
     },
@@ -242,7 +262,7 @@ pub struct FuzzFailure {
     pub case_seed: Seed,
     pub signature: Signature,
     /// The generated sequence, as run (steps after the failing one never ran).
-    pub sequence: Vec<Config>,
+    pub sequence: Vec<Transition>,
     /// The first failing step of the generated sequence.
     pub failed_at: usize,
     /// The failing verdict as first seen.
@@ -252,7 +272,7 @@ pub struct FuzzFailure {
 
 impl FuzzFailure {
     /// The minimal sequence when it was shrunk.
-    pub fn minimal(&self) -> Option<&[Config]> {
+    pub fn minimal(&self) -> Option<&[Transition]> {
         match &self.found {
             Found::Shrunk { report, .. } => Some(&report.minimal),
             Found::Flaky { .. } => None,
@@ -301,7 +321,11 @@ pub fn fuzz(
     options: &FuzzOptions,
     on_event: &mut dyn FnMut(FuzzEvent<'_>),
 ) -> Result<FuzzReport, FuzzError> {
-    let generator = Generator::new(model, supplied)?;
+    let generator = Generator::new(model, supplied)?.with_operations(&options.operations);
+    let shrink_options = ShrinkOptions {
+        operations: options.operations.clone(),
+        ..options.shrink.clone()
+    };
     let start = model.default_config();
     let mut oracle = SimOracle::new(model, supplied, options.seed, &options.faults)?;
     let mut report = FuzzReport::default();
@@ -313,7 +337,8 @@ pub fn fuzz(
             break;
         }
         let case_seed = strategy::case_seed(&options.seed, case as u64);
-        let sequence = generator.sequence(&mut case_seed.rng("fuzz.case"), &start, options.steps);
+        let sequence =
+            generator.transitions(&mut case_seed.rng("fuzz.case"), &start, options.steps);
         oracle.set_seed(case_seed);
         oracle.want = None;
         let t = Instant::now();
@@ -356,7 +381,7 @@ pub fn fuzz(
             },
             Confirmation::Reproduced { failure, .. } => {
                 let shrunk =
-                    shrink::shrink(model, supplied, &failure, &mut oracle, &options.shrink);
+                    shrink::shrink(model, supplied, &failure, &mut oracle, &shrink_options);
                 // Replay the minimal sequence once more for its observed/expected values.
                 oracle.run(&shrunk.minimal);
                 let verdict = oracle
@@ -465,6 +490,39 @@ mod tests {
         // A duplicate signature is counted, not shrunk again.
         let sigs: BTreeSet<_> = a.failures.iter().map(|f| &f.signature).collect();
         assert_eq!(sigs.len(), a.failures.len());
+    }
+
+    #[test]
+    fn a_fuzz_run_with_operations_repeats_from_its_seed() {
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("p.toml"),
+        )
+        .unwrap();
+        let s = Supplied::default();
+        let options = FuzzOptions {
+            seed: Seed::from_u64(11),
+            cases: 8,
+            steps: 12,
+            faults: vec![Fault::RestartRevertsArgs],
+            operations: OpGroup::ALL.to_vec(),
+            keep_going: true,
+            ..FuzzOptions::default()
+        };
+        let a = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
+        let b = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
+        assert_eq!(a.steps_run, b.steps_run);
+        assert!(!a.failures.is_empty());
+        for (x, y) in a.failures.iter().zip(&b.failures) {
+            assert_eq!(x.sequence, y.sequence);
+            assert_eq!(x.minimal(), y.minimal());
+        }
+        // The walks mixed operations in.
+        assert!(
+            a.failures
+                .iter()
+                .any(|f| f.sequence.iter().any(|t| t.operation().is_some()))
+        );
     }
 
     #[test]

@@ -2,9 +2,12 @@
 //! after by `canary replay` (and by `canary run`/`fuzz` before they start, via
 //! [`replay_dir`]).
 //!
-//! A file holds the explicit minimal step list as axis → value labels (only the axes each step
-//! changes from the one before, starting from the recorded baseline), so it survives changes to
-//! the generators; the seed that found it is kept too for `--by-seed`.
+//! A file holds the explicit minimal step list, so it survives changes to the generators: an
+//! apply as axis → value labels (only the axes it changes from the config in force before it,
+//! starting from the recorded baseline; after a restore that is the backup's config), an
+//! operation as `{"operation": "<name>"}`. The seed that found it is kept too for `--by-seed`,
+//! with the operation groups the generator mixed in (files without operations omit them, and
+//! read exactly as they did before operations existed).
 //!
 //! **Expectations.** `expect = "fail"` is written for a failure found with injected faults:
 //! the file documents that canary catches that bug class, so replaying it must still fail with
@@ -13,8 +16,10 @@
 //! not (or fails differently), 2 when a file cannot be read or resolved.
 //!
 //! **Errors.** A file that is not JSON, has another format version, names an unknown axis,
-//! value, fault or target, or another model, is an error naming the file and what is wrong. A
-//! model hash that differs while every axis and value still resolves is only a warning.
+//! value, operation, operation group, fault or target, or another model, or whose steps the
+//! model refuses (an operation where it is not allowed, a restore without a backup), is an
+//! error naming the file and what is wrong. A model hash that differs while every axis, value
+//! and operation still resolves is only a warning.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,9 +29,9 @@ use sha2::{Digest, Sha256};
 
 use crate::faults::{self, Fault};
 use crate::fuzz::{FuzzFailure, SimOracle};
-use crate::model::{Config, Model, Supplied};
+use crate::model::{Config, Model, OpGroup, Supplied, Transition};
 use crate::rng::Seed;
-use crate::shrink::{Oracle, Outcome, Signature};
+use crate::shrink::{Oracle, Outcome, Signature, configs_in_force};
 
 /// The file format version this canary writes and reads.
 pub const FORMAT: u32 = 1;
@@ -54,6 +59,55 @@ pub struct FailingCheck {
     pub message: String,
 }
 
+/// One saved step: an apply, as the labels of the axes it changes from the config in force
+/// before it (empty: an unchanged re-apply), or an operation by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SavedStep {
+    /// `{"operation": "node-down"}`.
+    Operation(SavedOperation),
+    /// `{"monero.mode": "remote"}`.
+    Apply(BTreeMap<String, String>),
+}
+
+/// An operation step as saved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedOperation {
+    pub operation: String,
+}
+
+impl SavedStep {
+    /// The labels of an apply step.
+    pub fn labels(&self) -> Option<&BTreeMap<String, String>> {
+        match self {
+            SavedStep::Apply(l) => Some(l),
+            SavedStep::Operation(_) => None,
+        }
+    }
+
+    /// The operation name of an operation step.
+    pub fn operation(&self) -> Option<&str> {
+        match self {
+            SavedStep::Apply(_) => None,
+            SavedStep::Operation(o) => Some(&o.operation),
+        }
+    }
+
+    /// One line for people: `axis=value ...`, `(re-apply unchanged)` or `operation NAME`.
+    pub fn describe(&self) -> String {
+        match self {
+            SavedStep::Apply(l) if l.is_empty() => "(re-apply unchanged)".into(),
+            SavedStep::Apply(l) => l
+                .iter()
+                .map(|(a, v)| format!("{a}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            SavedStep::Operation(o) => format!("operation {}", o.operation),
+        }
+    }
+}
+
 /// One saved regression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,10 +124,13 @@ pub struct Regression {
     /// `sim` today.
     pub target: String,
     pub faults: Vec<String>,
+    /// Operation groups the generator mixed in, for `--by-seed` (absent: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<String>,
     /// Every axis's label at the start.
     pub baseline: BTreeMap<String, String>,
-    /// Per step, the axes it changes from the previous step (empty: an unchanged re-apply).
-    pub steps: Vec<BTreeMap<String, String>>,
+    /// The steps, in order.
+    pub steps: Vec<SavedStep>,
     pub failing: FailingCheck,
 }
 
@@ -95,11 +152,13 @@ pub enum RegressError {
 }
 
 impl Regression {
-    /// The regression for a shrunk fuzz failure; `None` for a flaky one.
+    /// The regression for a shrunk fuzz failure found with `faults` and the operation groups
+    /// `operations` mixed in; `None` for a flaky one.
     pub fn from_failure(
         model: &Model,
         failure: &FuzzFailure,
         faults: &[Fault],
+        operations: &[OpGroup],
         generated_steps: usize,
     ) -> Option<Regression> {
         let crate::fuzz::Found::Shrunk { report, verdict } = &failure.found else {
@@ -120,8 +179,9 @@ impl Regression {
             generated_steps,
             target: "sim".into(),
             faults: faults.iter().map(|f| f.name().to_string()).collect(),
+            operations: operations.iter().map(|g| g.name().to_string()).collect(),
             baseline: model.labels(&base),
-            steps: step_labels(model, &base, &report.minimal),
+            steps: saved_steps(model, &base, &report.minimal),
             failing: FailingCheck {
                 check: failure.signature.check.clone(),
                 kind: failure.signature.kind.clone(),
@@ -194,37 +254,43 @@ impl Regression {
     }
 }
 
-/// Per step, the labels of the axes it changes from the previous config.
-pub fn step_labels(
-    model: &Model,
-    start: &Config,
-    steps: &[Config],
-) -> Vec<BTreeMap<String, String>> {
-    let mut prev = start;
+/// The steps as saved: per apply, the labels of the axes it changes from the config in force
+/// before it; per operation, its name.
+pub fn saved_steps(model: &Model, start: &Config, steps: &[Transition]) -> Vec<SavedStep> {
+    let in_force = configs_in_force(model, start, steps);
     steps
         .iter()
-        .map(|c| {
-            let m = (0..model.axes.len())
-                .filter(|&a| c.0[a] != prev.0[a])
-                .map(|a| {
-                    (
-                        model.axes[a].name.clone(),
-                        model.label(a, c.0[a]).to_string(),
-                    )
-                })
-                .collect();
-            prev = c;
-            m
+        .enumerate()
+        .map(|(i, t)| match t {
+            Transition::Apply(c) => {
+                let prev = in_force[i];
+                SavedStep::Apply(
+                    (0..model.axes.len())
+                        .filter(|&a| c.0[a] != prev.0[a])
+                        .map(|a| {
+                            (
+                                model.axes[a].name.clone(),
+                                model.label(a, c.0[a]).to_string(),
+                            )
+                        })
+                        .collect(),
+                )
+            }
+            Transition::Operate(o) => SavedStep::Operation(SavedOperation {
+                operation: model.operations[*o as usize].name.clone(),
+            }),
         })
         .collect()
 }
 
-/// A regression resolved against a model: its configs, faults and warnings.
+/// A regression resolved against a model: its steps, faults and warnings.
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub baseline: Config,
-    pub steps: Vec<Config>,
+    pub steps: Vec<Transition>,
     pub faults: Vec<Fault>,
+    /// The operation groups its seed generates with.
+    pub operations: Vec<OpGroup>,
     pub seed: Seed,
     /// Things worth saying that do not stop the replay (model hash drift).
     pub warnings: Vec<String>,
@@ -249,6 +315,18 @@ pub fn resolve(path: &Path, r: &Regression, model: &Model) -> Result<Resolved, R
         )));
     }
     let faults = faults::parse_all(&r.faults).map_err(|e| bad(e.to_string()))?;
+    let operations = r
+        .operations
+        .iter()
+        .map(|g| {
+            OpGroup::from_name(g).ok_or_else(|| {
+                bad(format!(
+                    "unknown operation group '{g}'; the groups are {}",
+                    OpGroup::ALL.map(OpGroup::name).join(", ")
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let seed: Seed = r
         .seed
         .parse()
@@ -259,9 +337,13 @@ pub fn resolve(path: &Path, r: &Regression, model: &Model) -> Result<Resolved, R
      -> Result<Config, RegressError> {
         let mut c = from.clone();
         for (axis, value) in labels {
-            let a = model
-                .axis_index(axis)
-                .ok_or_else(|| bad(format!("{what}: unknown axis '{axis}'")))?;
+            let a = model.axis_index(axis).ok_or_else(|| {
+                bad(if axis == "operation" {
+                    format!("{what}: an operation step holds its operation name and nothing else")
+                } else {
+                    format!("{what}: unknown axis '{axis}'")
+                })
+            })?;
             let v = model.axes[a]
                 .value_index(value)
                 .ok_or_else(|| bad(format!("{what}: axis '{axis}' has no value '{value}'")))?;
@@ -276,12 +358,32 @@ pub fn resolve(path: &Path, r: &Regression, model: &Model) -> Result<Resolved, R
                 .into(),
         ));
     }
-    let mut steps = Vec::with_capacity(r.steps.len());
-    let mut prev = baseline.clone();
-    for (i, labels) in r.steps.iter().enumerate() {
-        let c = resolve_labels(&prev, labels, &format!("step {i}"))?;
-        steps.push(c.clone());
-        prev = c;
+    let mut steps: Vec<Transition> = Vec::with_capacity(r.steps.len());
+    for (i, step) in r.steps.iter().enumerate() {
+        steps.push(match step {
+            SavedStep::Apply(labels) => {
+                // Labels are changes from the config in force (after a restore, the backup's).
+                let prev = *configs_in_force(model, &baseline, &steps)
+                    .last()
+                    .expect("one more than the steps");
+                Transition::Apply(resolve_labels(prev, labels, &format!("step {i}"))?)
+            }
+            SavedStep::Operation(o) => {
+                let index = model.operation_index(&o.operation).ok_or_else(|| {
+                    bad(format!(
+                        "step {i}: unknown operation '{}'; the model's operations are {}",
+                        o.operation,
+                        model
+                            .operations
+                            .iter()
+                            .map(|o| o.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?;
+                Transition::Operate(index as u16)
+            }
+        });
     }
     if r.failing.step >= steps.len().max(1) && !steps.is_empty() {
         return Err(bad(format!(
@@ -303,6 +405,7 @@ pub fn resolve(path: &Path, r: &Regression, model: &Model) -> Result<Resolved, R
         baseline,
         steps,
         faults,
+        operations,
         seed,
         warnings,
     })
@@ -361,9 +464,10 @@ pub fn replay_file(path: &Path, model: &Model, supplied: &Supplied, by_seed: boo
         Err(e) => (Err(e), Vec::new()),
         Ok(res) => {
             let steps = if by_seed {
-                crate::strategy::sequence_from_seed(
+                crate::strategy::transitions_from_seed(
                     model,
                     supplied,
+                    &res.operations,
                     &res.seed,
                     regression.generated_steps,
                 )
@@ -372,12 +476,20 @@ pub fn replay_file(path: &Path, model: &Model, supplied: &Supplied, by_seed: boo
                     what: e.to_string(),
                 })
             } else {
-                crate::shrink::validate(model, supplied, &res.steps)
-                    .map(|()| res.steps.clone())
-                    .map_err(|e| RegressError::Invalid {
-                        path: path.into(),
-                        what: format!("its steps are not valid under the model: {e}"),
-                    })
+                // The steps are explicit, so any operation the model has may be replayed; the
+                // file's groups only say what its seed generates.
+                crate::shrink::validate_from(
+                    model,
+                    supplied,
+                    &OpGroup::ALL,
+                    &res.baseline,
+                    &res.steps,
+                )
+                .map(|()| res.steps.clone())
+                .map_err(|e| RegressError::Invalid {
+                    path: path.into(),
+                    what: format!("its steps are not valid under the model: {e}"),
+                })
             };
             let r =
                 steps.and_then(|steps| {

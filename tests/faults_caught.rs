@@ -220,3 +220,112 @@ fn lost_apply_incomplete_marker_is_caught_through_the_cold_change() {
         "{with:?}"
     );
 }
+
+/// The fuzzer with every operation group mixed in (issue #7), collecting every distinct
+/// failure, finds an operation fault, which config applies alone never show. Every failure it
+/// finds fails only with the fault, and shrinks 1-minimal; the shortest is the catalogue's
+/// `minimal_steps`, ends in an operation, and is checked here: without any one of its steps
+/// the sequence no longer fails the same way. (A fault can show in more than one way: after a
+/// restart brought back old container args, the next apply is misjudged too, a longer
+/// failure of its own signature.)
+fn fuzz_with_operations_finds(f: Fault) {
+    use canary::model::{OpGroup, Transition};
+    let model = pithead();
+    let supplied = supplied_for(f);
+    let options = FuzzOptions {
+        seed: Seed::from_u64(2026),
+        cases: MAX_CASES,
+        steps: 20,
+        faults: vec![f],
+        operations: OpGroup::ALL.to_vec(),
+        keep_going: true,
+        ..FuzzOptions::default()
+    };
+    let report = fuzz::fuzz(&model, &supplied, &options, &mut |_| {}).unwrap();
+    assert!(
+        !report.failures.is_empty(),
+        "{f}: not found in {MAX_CASES} cases"
+    );
+    let mut shortest: Option<(&Vec<Transition>, &fuzz::FuzzFailure)> = None;
+    for found in &report.failures {
+        let mut clean = SimOracle::new(&model, &supplied, found.case_seed, &[]).unwrap();
+        assert_eq!(
+            clean.run(&found.sequence[..=found.failed_at]),
+            Outcome::Pass {
+                applies: found.failed_at + 1
+            },
+            "{f}: the sequence fails without the fault too"
+        );
+        let Found::Shrunk { report: shrunk, .. } = &found.found else {
+            panic!("{f}: reported flaky");
+        };
+        assert!(shrunk.one_minimal, "{f}: not proven 1-minimal");
+        assert!(!shrunk.budget_exhausted);
+        assert!(
+            shrunk.minimal.iter().any(|t| t.operation().is_some()),
+            "{f}: {} shrunk without an operation",
+            found.signature
+        );
+        if shortest.is_none_or(|(m, _)| shrunk.minimal.len() < m.len()) {
+            shortest = Some((&shrunk.minimal, found));
+        }
+    }
+    let (minimal, found) = shortest.expect("one failure at least");
+    assert_eq!(
+        minimal.len(),
+        f.info().minimal_steps,
+        "{f}: shortest {minimal:?}"
+    );
+    assert!(minimal.last().unwrap().operation().is_some());
+    let mut faulty = SimOracle::new(&model, &supplied, found.case_seed, &[f]).unwrap();
+    faulty.want = Some(found.signature.clone());
+    assert!(faulty.run(minimal).fails_with(&found.signature).is_some());
+    for i in 0..minimal.len() {
+        let mut cand: Vec<Transition> = minimal.clone();
+        cand.remove(i);
+        let valid = canary::shrink::validate(&model, &supplied, &cand).is_ok();
+        assert!(
+            !valid || faulty.run(&cand).fails_with(&found.signature).is_none(),
+            "{f}: {minimal:?} without step {i} still fails"
+        );
+    }
+}
+
+macro_rules! fuzz_with_operations_finds {
+    ($($name:ident => $fault:expr,)*) => {$(
+        #[test]
+        fn $name() {
+            fuzz_with_operations_finds($fault);
+        }
+    )*};
+}
+
+fuzz_with_operations_finds! {
+    fuzz_with_operations_finds_restart_reverts_args => Fault::RestartRevertsArgs,
+    fuzz_with_operations_finds_restart_tor_strands_monerod => Fault::RestartTorStrandsMonerod,
+    fuzz_with_operations_finds_premature_readmit => Fault::PrematureReadmit,
+    fuzz_with_operations_finds_up_accepts_empty_token => Fault::UpAcceptsEmptyToken,
+}
+
+/// The same faults are invisible to the config-only fuzzer: the same seed and cases, no
+/// operation group, no failure.
+#[test]
+fn operation_faults_are_invisible_without_operations() {
+    let model = pithead();
+    for f in [
+        Fault::RestartRevertsArgs,
+        Fault::RestartTorStrandsMonerod,
+        Fault::PrematureReadmit,
+        Fault::UpAcceptsEmptyToken,
+    ] {
+        let options = FuzzOptions {
+            seed: Seed::from_u64(2026),
+            cases: 20,
+            steps: 20,
+            faults: vec![f],
+            ..FuzzOptions::default()
+        };
+        let r = fuzz::fuzz(&model, &supplied_for(f), &options, &mut |_| {}).unwrap();
+        assert!(r.failures.is_empty(), "{f}: {:?}", r.failures[0].signature);
+    }
+}

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use canary::faults::Fault;
 use canary::fuzz::{self, FuzzOptions};
-use canary::model::{self, Model, Supplied};
+use canary::model::{self, Config, Model, OpGroup, Supplied, Transition};
 use canary::regress::{self, Expect, Regression, Replayed};
 use canary::rng::Seed;
 
@@ -22,7 +22,7 @@ fn found(model: &Model, fault: Fault) -> Regression {
         ..FuzzOptions::default()
     };
     let report = fuzz::fuzz(model, &Supplied::default(), &options, &mut |_| {}).unwrap();
-    Regression::from_failure(model, &report.failures[0], &[fault], 12).unwrap()
+    Regression::from_failure(model, &report.failures[0], &[fault], &[], 12).unwrap()
 }
 
 #[test]
@@ -31,7 +31,7 @@ fn a_saved_regression_replays_the_same_failure_by_steps_and_by_seed() {
     let r = found(&model, Fault::StaleCaddyScheme);
     assert_eq!(r.expect, Expect::Fail);
     assert_eq!(r.steps.len(), 2);
-    assert_eq!(r.steps[1]["dashboard.secure"], "true");
+    assert_eq!(r.steps[1].labels().unwrap()["dashboard.secure"], "true");
     let dir = tempfile::tempdir().unwrap();
     let path = r.save(dir.path()).unwrap();
     assert!(
@@ -136,4 +136,98 @@ fn the_committed_regressions_meet_their_expectations() {
         assert!(r.met(), "{}: {:?}", r.path.display(), r.result);
         assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     }
+}
+
+/// Every committed file reads and writes back byte for byte: the format did not change.
+#[test]
+fn the_committed_files_read_and_write_back_unchanged() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
+    for path in regress::files(&dir).unwrap() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let r = Regression::load(&path).unwrap();
+        assert!(r.operations.is_empty());
+        assert!(r.steps.iter().all(|s| s.operation().is_none()));
+        assert_eq!(
+            serde_json::to_string_pretty(&r).unwrap() + "\n",
+            text,
+            "{}",
+            path.display()
+        );
+    }
+}
+
+fn transitions(model: &Model) -> Vec<Transition> {
+    let set = |c: &mut Config, axis: &str, value: &str| {
+        let a = model.axis_index(axis).unwrap();
+        c.0[a] = model.axes[a].value_index(value).unwrap();
+    };
+    let op = |name: &str| Transition::Operate(model.operation_index(name).unwrap() as u16);
+    let mut x = model.default_config();
+    set(&mut x, "p2pool.pool", "main");
+    let mut y = x.clone();
+    set(&mut y, "tari.mode", "off");
+    vec![
+        Transition::Apply(x),
+        op("backup"),
+        Transition::Apply(y.clone()),
+        op("restore"),
+        Transition::Apply(y),
+        op("node-down"),
+    ]
+}
+
+#[test]
+fn operation_steps_are_saved_by_name_and_resolve_back() {
+    let model = pithead();
+    let steps = transitions(&model);
+    let saved = regress::saved_steps(&model, &model.default_config(), &steps);
+    let json = serde_json::to_value(&saved).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!([
+            {"p2pool.pool": "main"},
+            {"operation": "backup"},
+            {"tari.mode": "off"},
+            {"operation": "restore"},
+            // After the restore the pool is main and tari local again: only tari changes.
+            {"tari.mode": "off"},
+            {"operation": "node-down"}
+        ])
+    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
+    let mut r = Regression::load(&regress::files(&dir).unwrap()[0]).unwrap();
+    r.steps = saved;
+    r.operations = vec!["lifecycle".into(), "faults".into()];
+    r.failing.step = 5;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = r.save(tmp.path()).unwrap();
+    assert_eq!(Regression::load(&path).unwrap(), r);
+    let res = regress::resolve(&path, &r, &model).unwrap();
+    assert_eq!(res.steps, steps);
+    assert_eq!(res.operations, OpGroup::ALL.to_vec());
+}
+
+#[test]
+fn unknown_or_misplaced_operations_name_the_file_and_the_problem() {
+    let model = pithead();
+    let e = error_of(&model, |v| {
+        v["steps"][0] = serde_json::json!({"operation": "node-dwn"})
+    });
+    assert!(
+        e.contains("step 0: unknown operation 'node-dwn'") && e.contains("node-down"),
+        "{e}"
+    );
+    let e = error_of(&model, |v| {
+        v["steps"][0] = serde_json::json!({"operation": "restore"})
+    });
+    assert!(e.contains("step 0") && e.contains("needs a backup"), "{e}");
+    let e = error_of(&model, |v| {
+        v["steps"][0] = serde_json::json!({"operation": "restart", "tari.mode": "off"})
+    });
+    assert!(
+        e.contains("holds its operation name and nothing else"),
+        "{e}"
+    );
+    let e = error_of(&model, |v| v["operations"] = serde_json::json!(["chaos"]));
+    assert!(e.contains("unknown operation group 'chaos'"), "{e}");
 }

@@ -24,7 +24,7 @@ fn assert_one_minimal(oracle: &SyntheticOracle, seq: &[Config]) {
             "deleting step {i} of {seq:?} still fails"
         );
     }
-    for (i, axes) in changes(&oracle.baseline, seq) {
+    for (i, axes) in changes(&oracle.model, &oracle.baseline, seq) {
         let prev = if i == 0 {
             oracle.baseline.clone()
         } else {
@@ -80,7 +80,7 @@ fn simplifies_values_down_to_the_needed_changes() {
     for seed in 0..8 {
         let s = pithead_setting(&Seed::from_u64(seed), 2, false, 50).unwrap();
         let (r, _) = shrink_setting(&s);
-        let changed: Vec<usize> = changes(&s.oracle.baseline, &r.minimal)
+        let changed: Vec<usize> = changes(&s.oracle.model, &s.oracle.baseline, &r.minimal)
             .iter()
             .map(|(_, axes)| axes.len())
             .collect();

@@ -10,6 +10,7 @@ use anyhow::Context;
 use super::{EXIT_FAILED, EXIT_OK, ModelArgs};
 use crate::faults;
 use crate::fuzz::{self, Found, FuzzEvent, FuzzOptions};
+use crate::model::OpGroup;
 use crate::regress::Regression;
 use crate::rng::Seed;
 use crate::shrink::ShrinkOptions;
@@ -47,6 +48,11 @@ pub struct Args {
     #[arg(long = "fault", value_name = "NAME")]
     pub faults: Vec<String>,
 
+    /// Operation groups mixed into the sequences: `lifecycle`, `faults` (comma-separated),
+    /// `all` or `none`. Default for `--target sim`: all.
+    #[arg(long, value_name = "GROUPS")]
+    pub operations: Option<String>,
+
     /// Stop starting new cases after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub time_budget: Option<u64>,
@@ -80,25 +86,32 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let model = args.model.load()?;
     let supplied = args.model.supplied(&model)?;
     let faults = faults::parse_all(&args.faults)?;
+    let operations = match (&args.operations, args.target) {
+        (Some(list), _) => OpGroup::parse_list(list).map_err(anyhow::Error::msg)?,
+        (None, FuzzTarget::Sim) => OpGroup::ALL.to_vec(),
+    };
     let seed = args.seed.unwrap_or_else(Seed::random);
     let options = FuzzOptions {
         seed,
         cases: args.cases,
         steps: args.steps,
         faults: faults.clone(),
+        operations: operations.clone(),
         keep_going: args.keep_going,
         time_budget: args.time_budget.map(Duration::from_secs),
         shrink: ShrinkOptions {
             max_applies: args.shrink_applies,
             max_time: args.shrink_time.map(Duration::from_secs),
             verify: true,
+            operations: operations.clone(),
         },
         confirm_runs: 2,
     };
     println!(
-        "canary fuzz: model {}, target sim, faults [{}], {} cases x {} steps, seed {seed}",
+        "canary fuzz: model {}, target sim, faults [{}], operations {}, {} cases x {} steps, seed {seed}",
         model.name,
         args.faults.join(", "),
+        OpGroup::list_name(&operations),
         args.cases,
         args.steps
     );
@@ -157,7 +170,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                             p.name, p.steps_removed, p.changes_removed, p.candidates, p.applies
                         );
                     }
-                    for (i, step) in crate::regress::step_labels(
+                    for (i, step) in crate::regress::saved_steps(
                         &model,
                         &model.default_config(),
                         &report.minimal,
@@ -165,19 +178,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     .iter()
                     .enumerate()
                     {
-                        let set: Vec<String> =
-                            step.iter().map(|(a, v)| format!("{a}={v}")).collect();
-                        println!(
-                            "    step {i}: {}",
-                            if set.is_empty() {
-                                "(re-apply unchanged)".to_string()
-                            } else {
-                                set.join(" ")
-                            }
-                        );
+                        println!("    step {i}: {}", step.describe());
                     }
                     if !args.no_save
-                        && let Some(r) = Regression::from_failure(&model, f, &faults, args.steps)
+                        && let Some(r) =
+                            Regression::from_failure(&model, f, &faults, &operations, args.steps)
                     {
                         match r.save(&args.regressions) {
                             Ok(p) => {
@@ -196,9 +201,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 }
             }
             let mut line = format!(
-                "  rerun: canary fuzz --seed {seed} --cases {} --steps {}",
+                "  rerun: canary fuzz --seed {seed} --cases {} --steps {} --operations {}",
                 f.case + 1,
-                args.steps
+                args.steps,
+                OpGroup::list_name(&operations)
             );
             for n in &args.faults {
                 line.push_str(&format!(" --fault {n}"));

@@ -178,6 +178,9 @@ impl OpGroup {
         }
     }
 
+    /// Every group, in order.
+    pub const ALL: [OpGroup; 2] = [OpGroup::Lifecycle, OpGroup::Faults];
+
     /// Parses an `--operations` list: `lifecycle`, `faults`, both comma-separated, `all` or
     /// `none`.
     pub fn parse_list(list: &str) -> Result<Vec<OpGroup>, String> {
@@ -185,7 +188,7 @@ impl OpGroup {
         for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
             match word {
                 "none" => {}
-                "all" => out.extend([OpGroup::Lifecycle, OpGroup::Faults]),
+                "all" => out.extend(OpGroup::ALL),
                 w => out.push(OpGroup::from_name(w).ok_or_else(|| {
                     format!("unknown operation group '{w}': use lifecycle, faults, all or none")
                 })?),
@@ -194,6 +197,19 @@ impl OpGroup {
         out.sort();
         out.dedup();
         Ok(out)
+    }
+
+    /// The `--operations` value that [`OpGroup::parse_list`] reads back as `groups`.
+    pub fn list_name(groups: &[OpGroup]) -> String {
+        if groups.is_empty() {
+            "none".into()
+        } else {
+            groups
+                .iter()
+                .map(|g| g.name())
+                .collect::<Vec<_>>()
+                .join(",")
+        }
     }
 }
 
@@ -451,6 +467,34 @@ impl super::Model {
             may_restart,
             cold: false,
             cost: op.cost,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_group_lists_parse_and_print_back() {
+        use OpGroup::*;
+        assert_eq!(
+            OpGroup::parse_list("faults, lifecycle,faults"),
+            Ok(vec![Lifecycle, Faults])
+        );
+        assert_eq!(OpGroup::parse_list("all"), Ok(vec![Lifecycle, Faults]));
+        assert_eq!(OpGroup::parse_list("none"), Ok(vec![]));
+        assert_eq!(OpGroup::parse_list(""), Ok(vec![]));
+        let e = OpGroup::parse_list("lifecycle,chaos").unwrap_err();
+        assert!(
+            e.contains("'chaos'") && e.contains("lifecycle, faults"),
+            "{e}"
+        );
+        for groups in [vec![], vec![Faults], vec![Lifecycle, Faults]] {
+            assert_eq!(
+                OpGroup::parse_list(&OpGroup::list_name(&groups)),
+                Ok(groups)
+            );
         }
     }
 }

@@ -2,22 +2,31 @@
 //! same way, spending as few **applies** as it can, because on a real box every apply costs
 //! minutes.
 //!
-//! A sequence is a list of [`Step`]s applied in order from the oracle's baseline config. The
-//! [`Oracle`] replays a candidate from the baseline and stops at the first failing step, so a
-//! failing candidate costs `failed_at + 1` applies and a passing one costs its length. The
-//! shrinker counts those applies, never runs a sequence twice (outcomes are cached, and a
-//! cached failure answers every candidate sharing its prefix up to the failing step), and
-//! re-validates every candidate against the model's constraints and gates before running it.
+//! A sequence is a list of [`Step`]s run in order from the oracle's baseline config: config
+//! applies, and operations of the model (restart, backup, restore, a fault), which cost like an
+//! apply. The [`Oracle`] replays a candidate from the baseline and stops at the first failing
+//! step, so a failing candidate costs `failed_at + 1` applies and a passing one costs its
+//! length. The shrinker counts those applies, never runs a sequence twice (outcomes are
+//! cached, and a cached failure answers every candidate sharing its prefix up to the failing
+//! step), and re-validates every candidate against the model's constraints, gates and
+//! operation preconditions before running it.
 //!
 //! The passes, in order, repeated until none makes progress (see [`shrinker`] for each one):
 //! `trim` (drop everything after the first failing step, free), `suffix` (keep the shortest
 //! failing suffix, probing 1, 2, 4... steps, the cheap candidates first), `prefix` (the same
 //! from the other end: the shortest prefix that fails with the failing step), `delete` (right-to-left
 //! block deletion with exponential probing), `noop` (drop steps that change nothing), `simplest`
-//! (reset whole axes to their default), `revert` (revert one axis of one step to the previous
-//! step's value) and `merge` (two adjacent steps as one apply). A last `verify` pass proves the
-//! result 1-minimal: removing any single step or reverting any single changed axis makes it pass
-//! or fail differently.
+//! (reset whole axes to their default), `revert` (revert one axis of one step to the value of
+//! the config in force before it) and `merge` (two applies as one, adjacent or with only operations between
+//! them). A last `verify` pass proves the result 1-minimal: removing any single step or
+//! reverting any single changed axis makes it pass, fail differently or break the model.
+//!
+//! Operations are deleted and moved like applies; the value passes only touch applies. Two
+//! things keep cuts through a walk with operations runnable: `suffix` and `prefix` try each cut
+//! as it is and then *faithfully* (with the backup a kept restore needs, and an apply of the
+//! config a kept operation ran on), and any candidate drops the operations it stranded before
+//! its last step (a restore whose backup was cut). For walks of applies only, neither changes a
+//! candidate.
 //!
 //! Before shrinking, [`confirm`] replays the original failure; a failure that does not
 //! reproduce is reported as flaky and not shrunk.
@@ -34,13 +43,13 @@ use std::fmt;
 use std::hash::Hash;
 use std::time::Duration;
 
-use crate::model::{Config, Model, Supplied};
+use crate::model::{Config, Model, OpGroup, OpKind, Supplied, Transition};
 
 pub use shrinker::{shrink, shrink_observed};
 
-/// One step of a transition sequence. Config applies are steps; operations (restart, backup,
-/// restore, a fault) will be steps too, so the shrinker is generic over the step type: it
-/// deletes and merges any step, and simplifies the config of the steps that carry one.
+/// One step of a transition sequence: a config apply, or an operation of the model (restart,
+/// backup, restore, a fault). The shrinker is generic over the step type: it deletes, moves and
+/// merges any step, and simplifies the config of the steps that carry one.
 pub trait Step: Clone + Eq + Hash + fmt::Debug {
     /// The raw config this step writes into config.json and applies, or `None` for a step that
     /// leaves config.json alone (an operation).
@@ -57,10 +66,19 @@ pub trait Step: Clone + Eq + Hash + fmt::Debug {
         (self.config().is_some() && later.config().is_some()).then(|| later.clone())
     }
 
-    /// Whether this step may run after `earlier` (an operation's precondition, such as a
-    /// restore needing an earlier backup). Config applies may follow anything.
+    /// Whether this step may run after `earlier`, for preconditions the model does not hold
+    /// (a step type of a test). Config applies may follow anything; the preconditions of the
+    /// model's operations ([`Step::operation`]) are checked by [`validate_from`].
     fn allowed_after(&self, _earlier: &[Self]) -> bool {
         true
+    }
+
+    /// The model operation this step performs (an index into
+    /// [`Model::operations`](crate::model::Model::operations)), or `None` for an apply or a step
+    /// the model does not know. Validation checks an operation's preconditions, and a restore
+    /// puts the config of the last backup back in force.
+    fn operation(&self) -> Option<usize> {
+        None
     }
 }
 
@@ -71,6 +89,52 @@ impl Step for Config {
     fn with_config(&self, config: Config) -> Self {
         config
     }
+}
+
+/// Walks of applies and operations: applies merge into the later apply, operations never
+/// merge (each is its own step on the box).
+impl Step for Transition {
+    fn config(&self) -> Option<&Config> {
+        Transition::config(self)
+    }
+    fn with_config(&self, config: Config) -> Self {
+        Transition::Apply(config)
+    }
+    fn operation(&self) -> Option<usize> {
+        Transition::operation(self)
+    }
+}
+
+/// The raw config in force before each step of `steps` run from `start`, and after the last
+/// (so `steps.len() + 1` entries): an apply puts its config in force; an operation keeps it,
+/// except a restore, which brings back the config in force at the last backup before it (what
+/// [`run::steps_from_transitions`](crate::run::steps_from_transitions) executes). Operation
+/// indices the model does not have change nothing here; [`validate_from`] refuses them.
+pub fn configs_in_force<'a, S: Step>(
+    model: &Model,
+    start: &'a Config,
+    steps: &'a [S],
+) -> Vec<&'a Config> {
+    let mut out = Vec::with_capacity(steps.len() + 1);
+    let mut raw = start;
+    let mut backup: Option<&Config> = None;
+    out.push(raw);
+    for s in steps {
+        if let Some(c) = s.config() {
+            raw = c;
+        } else if let Some(op) = s.operation().and_then(|i| model.operations.get(i)) {
+            if op.kind == OpKind::Backup {
+                backup = Some(raw);
+            }
+            if op.changes_config()
+                && let Some(b) = backup
+            {
+                raw = b;
+            }
+        }
+        out.push(raw);
+    }
+    out
 }
 
 /// How a run failed: the failing check and the kind of observation that failed it. Two failures
@@ -167,6 +231,10 @@ pub struct ShrinkOptions {
     pub max_time: Option<Duration>,
     /// Prove the result 1-minimal at the end (its candidates are mostly cached by then).
     pub verify: bool,
+    /// Operation groups a candidate may perform. The shrinker only deletes and moves the
+    /// operations of the failure it was given, so this matters for a failure from elsewhere
+    /// (a hand-written sequence); the fuzzer passes the groups it generated with.
+    pub operations: Vec<OpGroup>,
 }
 
 impl Default for ShrinkOptions {
@@ -175,6 +243,7 @@ impl Default for ShrinkOptions {
             max_applies: None,
             max_time: None,
             verify: true,
+            operations: OpGroup::ALL.to_vec(),
         }
     }
 }
@@ -196,7 +265,9 @@ pub enum Pass {
     Simplest,
     /// Revert one axis of one step to its value in the previous step.
     Revert,
-    /// Apply two adjacent steps as one.
+    /// Apply two applies as one: adjacent, or with only operations between them (the one
+    /// apply then runs before those operations with the later config, or after them with the
+    /// earlier one).
     Merge,
     /// The final 1-minimality check: every single deletion and single revert.
     Verify,
@@ -331,20 +402,83 @@ pub struct Invalid {
     pub reason: String,
 }
 
-/// Checks a sequence against the model: every config has one known value per axis, uses only
-/// values allowed with what was supplied (gates), breaks no constraint, and every step's
-/// precondition holds.
+/// Checks a sequence run from the model's default config with every operation group enabled;
+/// see [`validate_from`].
 pub fn validate<S: Step>(model: &Model, supplied: &Supplied, steps: &[S]) -> Result<(), Invalid> {
+    validate_from(
+        model,
+        supplied,
+        &OpGroup::ALL,
+        &model.default_config(),
+        steps,
+    )
+}
+
+/// Checks a sequence run from `start` against the model: every config has one known value per
+/// axis, uses only values allowed with what was supplied (gates) and breaks no constraint;
+/// every operation is one the model has, of an `enabled` group, allowed on the effective
+/// config it runs on, and a restore comes after a backup; every other precondition
+/// ([`Step::allowed_after`]) holds.
+pub fn validate_from<S: Step>(
+    model: &Model,
+    supplied: &Supplied,
+    enabled: &[OpGroup],
+    start: &Config,
+    steps: &[S],
+) -> Result<(), Invalid> {
+    let in_force = configs_in_force(model, start, steps);
+    let mut backed_up = false;
     for (i, step) in steps.iter().enumerate() {
+        let invalid = |reason: String| Invalid { step: i, reason };
         if let Some(c) = step.config() {
-            check_config(model, supplied, c).map_err(|reason| Invalid { step: i, reason })?;
+            check_config(model, supplied, c).map_err(invalid)?;
+        }
+        if let Some(o) = step.operation() {
+            let op = model.operations.get(o).ok_or_else(|| {
+                invalid(format!(
+                    "the model has no operation #{o} (it has {})",
+                    model.operations.len()
+                ))
+            })?;
+            check_operation(model, op, enabled, in_force[i], backed_up).map_err(invalid)?;
+            backed_up |= op.kind == OpKind::Backup;
         }
         if !step.allowed_after(&steps[..i]) {
-            return Err(Invalid {
-                step: i,
-                reason: "its precondition does not hold after the earlier steps".into(),
-            });
+            return Err(invalid(
+                "its precondition does not hold after the earlier steps".into(),
+            ));
         }
+    }
+    Ok(())
+}
+
+/// Checks one operation about to run on a box whose raw config is `raw`.
+pub fn check_operation(
+    model: &Model,
+    op: &crate::model::Operation,
+    enabled: &[OpGroup],
+    raw: &Config,
+    backed_up: bool,
+) -> Result<(), String> {
+    if !enabled.contains(&op.group) {
+        return Err(format!(
+            "operation '{}' is in group '{}', which is not enabled",
+            op.name,
+            op.group.name()
+        ));
+    }
+    if !op.allowed_on(&model.effective(raw).0) {
+        return Err(format!(
+            "operation '{}' requires {}, which the config it runs on does not hold",
+            op.name,
+            op.requires_text.as_deref().unwrap_or("its precondition")
+        ));
+    }
+    if op.needs_backup() && !backed_up {
+        return Err(format!(
+            "operation '{}' needs a backup earlier in the walk",
+            op.name
+        ));
     }
     Ok(())
 }
@@ -421,17 +555,136 @@ pub fn confirm<S: Step, O: Oracle<S>>(
     }
 }
 
-/// Steps whose config differs from the previous config (the baseline for the first), with the
-/// changed axes, in step order. Steps without a config never change anything.
-pub fn changes<S: Step>(baseline: &Config, steps: &[S]) -> Vec<(usize, Vec<usize>)> {
-    let mut prev = baseline;
+/// Steps whose config differs from the config in force before them ([`configs_in_force`]:
+/// the previous apply's, the baseline's for the first, the backup's after a restore), with the
+/// changed axes, in step order. Steps without a config never change anything here.
+pub fn changes<S: Step>(model: &Model, baseline: &Config, steps: &[S]) -> Vec<(usize, Vec<usize>)> {
+    let in_force = configs_in_force(model, baseline, steps);
     let mut out = Vec::new();
     for (i, s) in steps.iter().enumerate() {
         if let Some(c) = s.config() {
+            let prev = in_force[i];
             let changed: Vec<usize> = (0..c.0.len()).filter(|&a| c.0[a] != prev.0[a]).collect();
             out.push((i, changed));
-            prev = c;
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BUILTIN_PITHEAD, load_str};
+
+    fn pithead() -> (Model, Supplied) {
+        let m = load_str(BUILTIN_PITHEAD, std::path::Path::new("p.toml")).unwrap();
+        let s = Supplied(
+            m.prerequisites
+                .iter()
+                .map(|p| (p.name.clone(), "yes".to_string()))
+                .collect(),
+        );
+        (m, s)
+    }
+
+    fn op(m: &Model, name: &str) -> Transition {
+        Transition::Operate(m.operation_index(name).unwrap() as u16)
+    }
+
+    /// The default config with `axis` set to `value`.
+    fn with(m: &Model, axis: &str, value: &str) -> Config {
+        let mut c = m.default_config();
+        let a = m.axis_index(axis).unwrap();
+        c.0[a] = m.axes[a].value_index(value).unwrap();
+        c
+    }
+
+    #[test]
+    fn a_restore_brings_back_the_config_in_force_at_the_last_backup() {
+        let (m, _) = pithead();
+        let base = m.default_config();
+        let (x, y) = (
+            with(&m, "p2pool.pool", "main"),
+            with(&m, "p2pool.pool", "nano"),
+        );
+        let steps = vec![
+            Transition::Apply(x.clone()),
+            op(&m, "backup"),
+            Transition::Apply(y.clone()),
+            op(&m, "restart"),
+            op(&m, "restore"),
+            Transition::Apply(y.clone()),
+        ];
+        let in_force: Vec<Config> = configs_in_force(&m, &base, &steps)
+            .into_iter()
+            .cloned()
+            .collect();
+        assert_eq!(in_force, [&base, &x, &x, &y, &y, &x, &y].map(Clone::clone));
+        // The last apply changes the pool back from the restored config: not a no-op.
+        let pool = m.axis_index("p2pool.pool").unwrap();
+        assert_eq!(
+            changes(&m, &base, &steps),
+            vec![(0, vec![pool]), (2, vec![pool]), (5, vec![pool])]
+        );
+    }
+
+    #[test]
+    fn operations_are_checked_where_they_run() {
+        let (m, s) = pithead();
+        let base = m.default_config();
+        let all = &OpGroup::ALL;
+        let check = |enabled: &[OpGroup], steps: &[Transition]| {
+            validate_from(&m, &s, enabled, &base, steps).map_err(|e| (e.step, e.reason))
+        };
+        let remote = Transition::Apply(with(&m, "monero.mode", "remote"));
+        assert_eq!(check(all, &[op(&m, "node-down"), remote.clone()]), Ok(()));
+        // node-down requires a local node.
+        let e = check(all, &[remote.clone(), op(&m, "node-down")]).unwrap_err();
+        assert_eq!(e.0, 1);
+        assert!(
+            e.1.contains("node-down") && e.1.contains("monero.mode"),
+            "{e:?}"
+        );
+        // A restore needs a backup before it, and brings back a local node.
+        let e = check(all, &[op(&m, "restore")]).unwrap_err();
+        assert!(e.1.contains("needs a backup"), "{e:?}");
+        assert_eq!(
+            check(
+                all,
+                &[
+                    op(&m, "backup"),
+                    remote.clone(),
+                    op(&m, "restore"),
+                    op(&m, "node-down")
+                ]
+            ),
+            Ok(())
+        );
+        // Only enabled groups.
+        let e = check(&[OpGroup::Lifecycle], &[op(&m, "node-down")]).unwrap_err();
+        assert!(e.1.contains("group 'faults'"), "{e:?}");
+        assert_eq!(check(&[OpGroup::Lifecycle], &[op(&m, "restart")]), Ok(()));
+        // An index the model does not have.
+        let e = check(all, &[Transition::Operate(999)]).unwrap_err();
+        assert!(e.1.contains("no operation #999"), "{e:?}");
+        // Configs are still checked: a gated value without its prerequisite.
+        let none = Supplied::default();
+        assert!(validate_from(&m, &none, all, &base, &[remote]).is_err());
+    }
+
+    #[test]
+    fn applies_merge_into_the_later_apply_and_operations_never_merge() {
+        let (m, _) = pithead();
+        let (x, y) = (
+            Transition::Apply(with(&m, "p2pool.pool", "main")),
+            Transition::Apply(with(&m, "tari.mode", "off")),
+        );
+        let r = op(&m, "restart");
+        assert_eq!(x.merge(&y), Some(y.clone()));
+        assert_eq!(x.merge(&r), None);
+        assert_eq!(r.merge(&y), None);
+        assert_eq!(r.merge(&r), None);
+        assert_eq!(Step::operation(&r), m.operation_index("restart"));
+        assert_eq!(Step::operation(&x), None);
+    }
 }

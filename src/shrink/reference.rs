@@ -14,7 +14,8 @@
 //! All three only delete steps, and re-validate each candidate against the model like canary.
 
 use super::session::{CacheMode, Session};
-use super::{Failure, Oracle, Progress, Settled, Step, validate};
+use super::{Failure, Oracle, Progress, Settled, Step, validate_from};
+use crate::model::OpGroup;
 use crate::model::{Model, Supplied};
 
 /// What a reference shrinker found and what it cost.
@@ -98,7 +99,8 @@ impl<'a, 'o, S: Step, O: Oracle<S>> Reference<'a, 'o, S, O> {
 
     /// Whether `cand` still fails the same way; makes it current when it does.
     fn fails(&mut self, cand: Vec<S>) -> bool {
-        if validate(self.model, self.supplied, &cand).is_err() {
+        let baseline = self.session.baseline();
+        if validate_from(self.model, self.supplied, &OpGroup::ALL, baseline, &cand).is_err() {
             return false;
         }
         let at = match self.session.test(&cand) {

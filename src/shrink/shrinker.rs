@@ -11,14 +11,15 @@
 //! input's length runs), deletion comes before value simplification (which then runs on a
 //! short sequence), and the value passes try whole groups of changes at once before halving.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use super::session::{CacheMode, Session};
 use super::{
     CandidateEvent, Failure, Invalid, Oracle, Outcome, Pass, PassStat, Progress, Settled,
-    ShrinkOptions, ShrinkReport, Step, changes, validate,
+    ShrinkOptions, ShrinkReport, Step, changes, configs_in_force, validate_from,
 };
-use crate::model::{Config, Model, Supplied};
+use crate::model::{Config, Model, OpGroup, OpKind, Supplied};
 
 /// Shrinks a reproduced failure (see [`super::confirm`]) to a 1-minimal sequence that fails
 /// with the same signature, within the budgets of `opts`.
@@ -59,6 +60,7 @@ pub fn shrink_observed<S: Step, O: Oracle<S>>(
     let mut s = Shrinker {
         model,
         supplied,
+        enabled: &opts.operations,
         baseline,
         signature: &failure.signature,
         session,
@@ -140,6 +142,8 @@ type Key = (usize, usize, usize, usize);
 struct Shrinker<'a, 'o, S, O> {
     model: &'a Model,
     supplied: &'a Supplied,
+    /// Operation groups candidates may perform.
+    enabled: &'a [OpGroup],
     baseline: Config,
     signature: &'a super::Signature,
     session: Session<'o, S, O>,
@@ -155,7 +159,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
         let n = seq.len();
         let mut changed = 0;
         let mut weight = 0;
-        for (i, axes) in changes(&self.baseline, seq) {
+        for (i, axes) in changes(self.model, &self.baseline, seq) {
             changed += axes.len();
             weight += axes.len() * (n - i);
         }
@@ -179,11 +183,22 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
 
     /// Validates, settles and maybe accepts one candidate. Returns whether it was accepted.
     fn consider(&mut self, pass: Pass, cand: Vec<S>) -> bool {
+        let cand = if cand.iter().any(|s| s.operation().is_some()) {
+            self.drop_stranded(cand)
+        } else {
+            cand
+        };
         if cand == self.current {
             return false;
         }
         let p = pass as usize;
-        if let Err(Invalid { step, reason }) = validate(self.model, self.supplied, &cand) {
+        if let Err(Invalid { step, reason }) = validate_from(
+            self.model,
+            self.supplied,
+            self.enabled,
+            &self.baseline,
+            &cand,
+        ) {
             self.stats[p].invalid += 1;
             (self.observer)(&CandidateEvent {
                 pass,
@@ -237,6 +252,90 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
         accepted
     }
 
+    /// Considers the steps of the current sequence at `kept` (ascending) as they are, then, if
+    /// that was not accepted and the sequence has operations, as [`Self::faithful`] keeps them:
+    /// an operation that fails on any config costs no extra apply, one that needs the config it
+    /// ran on, or the change before it, still gets it.
+    fn consider_kept(&mut self, pass: Pass, kept: Vec<usize>) -> bool {
+        let bare: Vec<S> = kept.iter().map(|&i| self.current[i].clone()).collect();
+        // Before an apply the config in force is the previous step's, so in a walk of applies
+        // only a faithful cut is the bare cut one step longer, which the pass tries anyway.
+        let faithful = self
+            .current
+            .iter()
+            .any(|s| s.operation().is_some())
+            .then(|| self.faithful(kept));
+        if self.consider(pass, bare.clone()) {
+            return true;
+        }
+        faithful.is_some_and(|f| f != bare && self.consider(pass, f))
+    }
+
+    /// The steps of the current sequence at `kept` (ascending), each run from the config it ran
+    /// from: before a kept step, an apply of the config in force before it in the current
+    /// sequence when the kept steps before it leave another one in force; and with the last
+    /// backup before a kept restore. A suffix that starts with a restart then still restarts
+    /// the config the failure restarted; one that starts with an apply still makes the change
+    /// that apply made.
+    fn faithful(&self, kept: Vec<usize>) -> Vec<S> {
+        let cur = &self.current;
+        let op = |i: usize| {
+            cur[i]
+                .operation()
+                .and_then(|o| self.model.operations.get(o))
+        };
+        let is_backup = |i: usize| op(i).is_some_and(|o| o.kind == OpKind::Backup);
+        let mut keep: BTreeSet<usize> = kept.into_iter().collect();
+        for &i in keep.clone().iter() {
+            if op(i).is_some_and(|o| o.needs_backup())
+                && !keep.range(..i).any(|&j| is_backup(j))
+                && let Some(b) = (0..i).rev().find(|&j| is_backup(j))
+            {
+                keep.insert(b);
+            }
+        }
+        let in_force: Vec<Config> = configs_in_force(self.model, &self.baseline, cur)
+            .into_iter()
+            .cloned()
+            .collect();
+        let Some(template) = cur.iter().find(|s| s.config().is_some()) else {
+            // No apply: the baseline is in force throughout.
+            return keep.into_iter().map(|i| cur[i].clone()).collect();
+        };
+        let mut out: Vec<S> = Vec::with_capacity(keep.len() + 2);
+        for i in keep {
+            let now = *configs_in_force(self.model, &self.baseline, &out)
+                .last()
+                .expect("one more than the steps");
+            if *now != in_force[i] {
+                out.push(template.with_config(in_force[i].clone()));
+            }
+            out.push(cur[i].clone());
+        }
+        out
+    }
+
+    /// `cand` without the operations a candidate stranded: an operation before the last step
+    /// whose precondition no longer holds (a restore whose backup was cut off, a node outage
+    /// now running on a remote node) cannot run, and dropping it is what the candidate meant.
+    /// Without this, every suffix or block that cuts a backup from its restore is refused and
+    /// block deletion has to remove steps from full-length candidates.
+    fn drop_stranded(&self, mut cand: Vec<S>) -> Vec<S> {
+        while let Err(Invalid { step, .. }) = validate_from(
+            self.model,
+            self.supplied,
+            self.enabled,
+            &self.baseline,
+            &cand,
+        ) {
+            if step + 1 >= cand.len() || cand[step].operation().is_none() {
+                break;
+            }
+            cand.remove(step);
+        }
+        cand
+    }
+
     /// Keeps the shortest failing suffix. Probes the last 1, 2, 4... steps up to half the
     /// length, so finding a failing suffix of k steps costs about 2k applies and finding none
     /// costs at most the length; when a probe succeeds, the next round binary-searches between
@@ -247,7 +346,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             let mut lo = 0;
             let mut k = 1;
             while k <= n / 2 {
-                if self.consider(Pass::Suffix, self.current[n - k..].to_vec()) {
+                if self.consider_kept(Pass::Suffix, (n - k..n).collect()) {
                     continue 'outer;
                 }
                 lo = k;
@@ -261,7 +360,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             let hi = n;
             while hi - lo > 1 {
                 let mid = (lo + hi) / 2;
-                if self.consider(Pass::Suffix, self.current[n - mid..].to_vec()) {
+                if self.consider_kept(Pass::Suffix, (n - mid..n).collect()) {
                     continue 'outer;
                 }
                 lo = mid;
@@ -279,15 +378,11 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             if n < 3 {
                 return;
             }
-            let with_last = |s: &Self, j: usize| {
-                let mut cand = s.current[..j].to_vec();
-                cand.push(s.current[n - 1].clone());
-                cand
-            };
+            let with_last = |j: usize| (0..j).chain([n - 1]).collect::<Vec<usize>>();
             let mut lo = 0;
             let mut j = 1;
             while j <= (n - 1) / 2 {
-                if self.consider(Pass::Prefix, with_last(self, j)) {
+                if self.consider_kept(Pass::Prefix, with_last(j)) {
                     continue 'outer;
                 }
                 lo = j;
@@ -299,7 +394,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             let hi = n - 1;
             while hi - lo > 1 {
                 let mid = (lo + hi) / 2;
-                if self.consider(Pass::Prefix, with_last(self, mid)) {
+                if self.consider_kept(Pass::Prefix, with_last(mid)) {
                     continue 'outer;
                 }
                 lo = mid;
@@ -355,7 +450,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
     /// Drops steps that change nothing: all at once, then one at a time from the right.
     fn noop(&mut self) {
         let noops = |s: &Self| -> Vec<usize> {
-            changes(&s.baseline, &s.current)
+            changes(s.model, &s.baseline, &s.current)
                 .into_iter()
                 .filter(|(_, axes)| axes.is_empty())
                 .map(|(i, _)| i)
@@ -417,21 +512,25 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
     fn revert(&mut self) {
         let mut i = 0;
         while i < self.current.len() {
-            let changed = changes(&self.baseline, &self.current)
+            let changed = changes(self.model, &self.baseline, &self.current)
                 .into_iter()
                 .find(|(j, _)| *j == i)
                 .map(|(_, axes)| axes)
                 .unwrap_or_default();
-            let baseline = self.baseline.clone();
+            let (model, baseline) = (self.model, self.baseline.clone());
             self.reduce(Pass::Revert, changed, |seq, group| {
-                revert_at(&baseline, seq, i, group)
+                revert_at(model, &baseline, seq, i, group)
             });
             self.noop();
             i += 1;
         }
     }
 
-    /// Merges adjacent steps into one apply, right to left.
+    /// Merges two applies into one, right to left: adjacent ones, or ones with only
+    /// operations between them. Across operations the one apply goes before them with the
+    /// later config (the operations then run on it), or after them with the earlier config
+    /// (they run on the config before it); the other two ways are deletions, which the
+    /// deletion passes try.
     fn merge(&mut self) {
         let mut i = self.current.len().saturating_sub(1);
         while i > 0 {
@@ -439,11 +538,26 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             if i == 0 {
                 break;
             }
-            if let Some(m) = self.current[i - 1].merge(&self.current[i]) {
-                let mut cand = self.current[..i - 1].to_vec();
-                cand.push(m);
-                cand.extend_from_slice(&self.current[i + 1..]);
-                self.consider(Pass::Merge, cand);
+            let mut k = i - 1;
+            if self.current[i].config().is_some() {
+                while k > 0 && self.current[k].config().is_none() {
+                    k -= 1;
+                }
+            }
+            if let Some(m) = self.current[k].merge(&self.current[i]) {
+                let ops = self.current[k + 1..i].to_vec();
+                let rest = self.current[i + 1..].to_vec();
+                let mut before = self.current[..k].to_vec();
+                before.push(m);
+                before.extend_from_slice(&ops);
+                before.extend_from_slice(&rest);
+                if !self.consider(Pass::Merge, before) && !ops.is_empty() {
+                    let mut after = self.current[..k].to_vec();
+                    after.extend_from_slice(&ops);
+                    after.push(self.current[k].clone());
+                    after.extend_from_slice(&rest);
+                    self.consider(Pass::Merge, after);
+                }
             }
             i -= 1;
         }
@@ -497,9 +611,10 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
                 return Verified::Unfinished;
             }
         }
-        for (i, axes) in changes(&self.baseline, &self.current) {
+        for (i, axes) in changes(self.model, &self.baseline, &self.current) {
             for a in axes {
-                let Some(cand) = revert_at(&self.baseline, &self.current, i, &[a]) else {
+                let Some(cand) = revert_at(self.model, &self.baseline, &self.current, i, &[a])
+                else {
                     continue;
                 };
                 if self.consider(Pass::Verify, cand) {
@@ -514,16 +629,17 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
     }
 }
 
-/// `seq` with the axes `group` of step `i` set back to the previous config's values (the
-/// baseline's for the first config step); `None` when step `i` has no config or changes none
-/// of them.
-fn revert_at<S: Step>(baseline: &Config, seq: &[S], i: usize, group: &[usize]) -> Option<Vec<S>> {
+/// `seq` with the axes `group` of step `i` set back to the values of the config in force before
+/// it ([`configs_in_force`]); `None` when step `i` has no config or changes none of them.
+fn revert_at<S: Step>(
+    model: &Model,
+    baseline: &Config,
+    seq: &[S],
+    i: usize,
+    group: &[usize],
+) -> Option<Vec<S>> {
     let c = seq.get(i)?.config()?;
-    let prev = seq[..i]
-        .iter()
-        .rev()
-        .find_map(Step::config)
-        .unwrap_or(baseline);
+    let prev = configs_in_force(model, baseline, &seq[..i])[i];
     let mut new = c.clone();
     for &a in group {
         new.0[a] = prev.0[a];

@@ -1,7 +1,12 @@
 //! A deterministic synthetic oracle for the shrinker's tests and benchmark: the outcome is a
 //! pure function of the sequence, given by rules that model the sequence-dependent failures
 //! real boxes show (a transition that breaks only after another one, the n-th change of an
-//! axis, a state reached, an apply that changes too much at once). Not used against a box.
+//! axis, a state reached, an apply that changes too much at once, an operation that breaks
+//! after a change or when it changes the config itself). Not used against a box.
+//!
+//! Sequences are of any [`Step`]: config applies only ([`Config`]), or applies mixed with the
+//! model's operations ([`crate::model::Transition`]). A step moves the box from the config in
+//! force before it to the one after ([`configs_in_force`]: a restore brings back the backup's).
 //!
 //! The oracle also watches the shrinker: it records every sequence it runs and every invalid
 //! config it was handed, so tests can assert that no candidate ran twice and none broke the
@@ -11,8 +16,8 @@ use std::collections::{HashSet, VecDeque};
 
 use rand::Rng;
 
-use super::{Failure, Oracle, Outcome, Signature, check_config};
-use crate::model::{BUILTIN_PITHEAD, Config, Model, Supplied, load_str};
+use super::{Failure, Oracle, Outcome, Signature, Step, check_config, configs_in_force};
+use crate::model::{BUILTIN_PITHEAD, Config, Model, OpGroup, OpKind, Supplied, load_str};
 use crate::rng::Seed;
 
 /// One axis changing from one value to another in a single step.
@@ -42,11 +47,29 @@ pub enum Rule {
     Reaches(Vec<(usize, u16)>),
     /// Fails at a step that changes at least `changes` axes at once (an apply timing out).
     Wide { changes: usize },
+    /// Fails at the first step performing `operation` (an index into the model's operations)
+    /// once these transitions have happened in order, each in a later step than the one before
+    /// ("a restart after an apply that changed the pool"; none: the operation always fails).
+    OperationAfter {
+        operation: usize,
+        after: Vec<Transition>,
+    },
+    /// Fails at a step performing `operation` that changes `axis` of the config in force (a
+    /// restore bringing back another mode).
+    OperationChanges { operation: usize, axis: usize },
 }
 
 impl Rule {
-    /// Advances the rule's progress over one step; `None` when the rule fires on it.
-    fn advance(&self, progress: usize, prev: &Config, cur: &Config) -> Option<usize> {
+    /// Advances the rule's progress over one step from `prev` to `cur` (the configs in force
+    /// before and after it), performing `operation` if it is one; `None` when the rule fires on
+    /// it.
+    fn advance(
+        &self,
+        progress: usize,
+        prev: &Config,
+        cur: &Config,
+        operation: Option<usize>,
+    ) -> Option<usize> {
         match self {
             Rule::Transitions(ts) if ts.is_empty() => Some(progress),
             Rule::Transitions(ts) => {
@@ -74,6 +97,35 @@ impl Rule {
                 let n = prev.0.iter().zip(&cur.0).filter(|(a, b)| a != b).count();
                 (n < *changes).then_some(progress)
             }
+            Rule::OperationAfter {
+                operation: o,
+                after,
+            } => {
+                if operation == Some(*o) && progress == after.len() {
+                    None
+                } else if progress < after.len() && after[progress].occurs(prev, cur) {
+                    Some(progress + 1)
+                } else {
+                    Some(progress)
+                }
+            }
+            Rule::OperationChanges { operation: o, axis } => {
+                if operation == Some(*o) && prev.0[*axis] != cur.0[*axis] {
+                    None
+                } else {
+                    Some(progress)
+                }
+            }
+        }
+    }
+
+    /// The operation the rule needs, if any.
+    fn operation(&self) -> Option<usize> {
+        match self {
+            Rule::OperationAfter { operation, .. } | Rule::OperationChanges { operation, .. } => {
+                Some(*operation)
+            }
+            _ => None,
         }
     }
 
@@ -84,6 +136,8 @@ impl Rule {
             Rule::NthChange { axis, .. } => vec![*axis],
             Rule::Reaches(vals) => vals.iter().map(|&(a, _)| a).collect(),
             Rule::Wide { .. } => return None,
+            Rule::OperationAfter { after, .. } => after.iter().map(|t| t.axis).collect(),
+            Rule::OperationChanges { axis, .. } => vec![*axis],
         };
         axes.sort_unstable();
         axes.dedup();
@@ -92,7 +146,9 @@ impl Rule {
 
     /// The fewest steps from `baseline` that make the rule fire, by breadth-first search over
     /// the values of the axes it reads (the other axes stay at the baseline, which must then
-    /// be valid). `None` for [`Rule::Wide`] or when no valid sequence fires it.
+    /// be valid) and, for a rule that needs an operation, over the model's operations too (each
+    /// where it is allowed, a restore only after a backup). `None` for [`Rule::Wide`] or when no
+    /// valid sequence fires it.
     pub fn minimal_length(
         &self,
         model: &Model,
@@ -115,16 +171,46 @@ impl Rule {
                 .collect();
         }
         configs.retain(|c| check_config(model, supplied, c).is_ok());
-        let mut seen = HashSet::new();
-        let mut queue = VecDeque::from([(baseline.clone(), 0usize, 0usize)]);
-        seen.insert((baseline.clone(), 0));
-        while let Some((prev, progress, depth)) = queue.pop_front() {
-            for c in &configs {
-                match self.advance(progress, &prev, c) {
+        let operations: Vec<usize> = match self.operation() {
+            Some(_) => (0..model.operations.len()).collect(),
+            None => Vec::new(),
+        };
+        // A state: the config in force, the config at the last backup, the rule's progress.
+        type State = (Config, Option<Config>, usize);
+        let mut seen: HashSet<State> = HashSet::new();
+        let start: State = (baseline.clone(), None, 0);
+        seen.insert(start.clone());
+        let mut queue = VecDeque::from([(start, 0usize)]);
+        while let Some(((prev, backup, progress), depth)) = queue.pop_front() {
+            let mut next: Vec<(Config, Option<Config>, Option<usize>)> = configs
+                .iter()
+                .map(|c| (c.clone(), backup.clone(), None))
+                .collect();
+            for &o in &operations {
+                let op = &model.operations[o];
+                if !op.allowed_on(&model.effective(&prev).0)
+                    || (op.needs_backup() && backup.is_none())
+                {
+                    continue;
+                }
+                let b = if op.kind == OpKind::Backup {
+                    Some(prev.clone())
+                } else {
+                    backup.clone()
+                };
+                let cur = match (&b, op.changes_config()) {
+                    (Some(b), true) => b.clone(),
+                    _ => prev.clone(),
+                };
+                next.push((cur, b, Some(o)));
+            }
+            for (cur, b, o) in next {
+                match self.advance(progress, &prev, &cur, o) {
                     None => return Some(depth + 1),
                     Some(p) => {
-                        if seen.insert((c.clone(), p)) {
-                            queue.push_back((c.clone(), p, depth + 1));
+                        let state = (cur, b, p);
+                        if seen.insert(state.clone()) {
+                            queue.push_back((state, depth + 1));
                         }
                     }
                 }
@@ -144,18 +230,19 @@ pub struct Fault {
 /// The synthetic oracle: rules checked after every step, the first rule (in list order) that
 /// fires at the earliest step decides the failure.
 #[derive(Debug, Clone)]
-pub struct SyntheticOracle {
+pub struct SyntheticOracle<S = Config> {
     pub model: Model,
     pub supplied: Supplied,
     pub baseline: Config,
     pub faults: Vec<Fault>,
     /// Every sequence run, in order.
-    pub log: Vec<Vec<Config>>,
-    /// Every invalid config it was handed: `(run index, step, reason)`.
+    pub log: Vec<Vec<S>>,
+    /// Every invalid sequence it was handed: `(run index, step, reason)` of its first invalid
+    /// step.
     pub invalid: Vec<(usize, usize, String)>,
 }
 
-impl SyntheticOracle {
+impl<S: Step> SyntheticOracle<S> {
     /// An oracle over `faults`, starting every run from `baseline`.
     pub fn new(model: Model, supplied: Supplied, baseline: Config, faults: Vec<Fault>) -> Self {
         SyntheticOracle {
@@ -169,12 +256,13 @@ impl SyntheticOracle {
     }
 
     /// The outcome of a sequence, without recording it.
-    pub fn evaluate(&self, steps: &[Config]) -> Outcome {
+    pub fn evaluate(&self, steps: &[S]) -> Outcome {
         let mut progress = vec![0usize; self.faults.len()];
-        let mut prev = &self.baseline;
-        for (i, cur) in steps.iter().enumerate() {
+        let in_force = configs_in_force(&self.model, &self.baseline, steps);
+        for (i, step) in steps.iter().enumerate() {
+            let (prev, cur) = (in_force[i], in_force[i + 1]);
             for (f, fault) in self.faults.iter().enumerate() {
-                match fault.rule.advance(progress[f], prev, cur) {
+                match fault.rule.advance(progress[f], prev, cur, step.operation()) {
                     Some(p) => progress[f] = p,
                     None => {
                         return Outcome::Fail {
@@ -185,7 +273,6 @@ impl SyntheticOracle {
                     }
                 }
             }
-            prev = cur;
         }
         Outcome::Pass {
             applies: steps.len(),
@@ -193,23 +280,27 @@ impl SyntheticOracle {
     }
 
     /// Whether some sequence was run more than once.
-    pub fn ran_twice(&self) -> Option<&Vec<Config>> {
+    pub fn ran_twice(&self) -> Option<&Vec<S>> {
         let mut seen = HashSet::new();
         self.log.iter().find(|s| !seen.insert(*s))
     }
 }
 
-impl Oracle for SyntheticOracle {
+impl<S: Step> Oracle<S> for SyntheticOracle<S> {
     fn baseline(&self) -> &Config {
         &self.baseline
     }
 
-    fn run(&mut self, steps: &[Config]) -> Outcome {
+    fn run(&mut self, steps: &[S]) -> Outcome {
         let run = self.log.len();
-        for (i, c) in steps.iter().enumerate() {
-            if let Err(reason) = check_config(&self.model, &self.supplied, c) {
-                self.invalid.push((run, i, reason));
-            }
+        if let Err(e) = super::validate_from(
+            &self.model,
+            &self.supplied,
+            &OpGroup::ALL,
+            &self.baseline,
+            steps,
+        ) {
+            self.invalid.push((run, e.step, e.reason));
         }
         self.log.push(steps.to_vec());
         self.evaluate(steps)
@@ -305,9 +396,9 @@ pub fn random_transition(
 /// One shrinking problem on the Pithead model: an oracle, a failing walk and the length of the
 /// shortest sequence that fails the same way.
 #[derive(Debug, Clone)]
-pub struct Setting {
-    pub oracle: SyntheticOracle,
-    pub failure: Failure,
+pub struct Setting<S = Config> {
+    pub oracle: SyntheticOracle<S>,
+    pub failure: Failure<S>,
     pub minimal_length: usize,
 }
 
@@ -334,18 +425,7 @@ pub fn pithead_setting(
     decoy: bool,
     len: usize,
 ) -> Option<Setting> {
-    let model = load_str(
-        BUILTIN_PITHEAD,
-        std::path::Path::new("strategies/pithead.toml"),
-    )
-    .ok()?;
-    let supplied = Supplied(
-        model
-            .prerequisites
-            .iter()
-            .map(|p| (p.name.clone(), "yes".to_string()))
-            .collect(),
-    );
+    let (model, supplied) = pithead_supplied()?;
     let baseline = model.default_config();
     let mut rng = seed.rng("shrink-setting");
     let mut axes: Vec<usize> = (0..model.axes.len()).collect();
@@ -378,6 +458,89 @@ pub fn pithead_setting(
         .minimal_length(&model, &supplied, &baseline)?;
     let oracle = SyntheticOracle::new(model, supplied, baseline, faults);
     let steps = random_failing_walk(&oracle, 0, len, &mut rng)?;
+    Some(Setting {
+        failure: Failure {
+            failed_at: steps.len() - 1,
+            steps,
+            signature: target_signature(),
+        },
+        oracle,
+        minimal_length,
+    })
+}
+
+/// The Pithead model with every prerequisite supplied.
+fn pithead_supplied() -> Option<(Model, Supplied)> {
+    let model = load_str(
+        BUILTIN_PITHEAD,
+        std::path::Path::new("strategies/pithead.toml"),
+    )
+    .ok()?;
+    let supplied = Supplied(
+        model
+            .prerequisites
+            .iter()
+            .map(|p| (p.name.clone(), "yes".to_string()))
+            .collect(),
+    );
+    Some((model, supplied))
+}
+
+/// A shrinking problem with operations, drawn from `seed`: the Pithead model with every
+/// prerequisite supplied, the default config as baseline, a failure at a random operation of
+/// the model once `transitions` specific transitions happened in order (each of a distinct
+/// random axis, away from its baseline value: [`Rule::OperationAfter`]), and a walk the fuzzer's
+/// strategy generates with every operation group enabled, cut at its first failure, which must
+/// be its failure at `min_len` steps or more (walks are drawn `max_len` long). `None` when the
+/// model cannot hold the failure or no walk turned up.
+pub fn pithead_operation_setting(
+    seed: &Seed,
+    transitions: usize,
+    min_len: usize,
+    max_len: usize,
+) -> Option<Setting<crate::model::Transition>> {
+    let (model, supplied) = pithead_supplied()?;
+    let baseline = model.default_config();
+    let mut rng = seed.rng("shrink-operation-setting");
+    if model.operations.is_empty() {
+        return None;
+    }
+    let operation = rng.random_range(0..model.operations.len());
+    let mut axes: Vec<usize> = (0..model.axes.len()).collect();
+    let mut after = Vec::new();
+    for _ in 0..transitions {
+        if axes.is_empty() {
+            return None;
+        }
+        let axis = axes.swap_remove(rng.random_range(0..axes.len()));
+        after.push(random_transition(
+            &model,
+            &supplied,
+            axis,
+            baseline.0[axis],
+            &mut rng,
+        )?);
+    }
+    let faults = vec![Fault {
+        signature: target_signature(),
+        rule: Rule::OperationAfter { operation, after },
+    }];
+    let minimal_length = faults[0]
+        .rule
+        .minimal_length(&model, &supplied, &baseline)?;
+    let oracle = SyntheticOracle::new(model, supplied, baseline, faults);
+    let generator = crate::strategy::Generator::new(&oracle.model, &oracle.supplied)
+        .ok()?
+        .with_operations(&OpGroup::ALL);
+    let steps = (0..5000).find_map(|_| {
+        let walk = generator.transitions(&mut rng, &oracle.baseline, max_len);
+        match oracle.evaluate(&walk) {
+            Outcome::Fail { failed_at, .. } if failed_at + 1 >= min_len => {
+                Some(walk[..=failed_at].to_vec())
+            }
+            _ => None,
+        }
+    })?;
     Some(Setting {
         failure: Failure {
             failed_at: steps.len() - 1,
