@@ -13,6 +13,7 @@ use crate::fuzz::{self, Found, FuzzEvent, FuzzOptions};
 use crate::model::OpGroup;
 use crate::regress::Regression;
 use crate::rng::Seed;
+use crate::run::progress::ProgressMode;
 use crate::shrink::ShrinkOptions;
 
 /// Where the sequences run. More kinds (`local`, `ssh`) join as box targets land.
@@ -121,14 +122,39 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let every = (args.cases / 10).max(1);
     let mut saved = Vec::new();
     let mut save_error = None;
-    let report = fuzz::fuzz(&model, &supplied, &options, &mut |event| match event {
-        FuzzEvent::CaseDone { case, .. } => {
-            if (case + 1) % every == 0 {
-                println!("  {} cases run", case + 1);
+    // A bar on a terminal, plain lines in CI or when piped; failures print above the bar.
+    let bar = (ProgressMode::for_stdout() == ProgressMode::Bar).then(|| {
+        let b = indicatif::ProgressBar::new(args.cases as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "fuzz {bar:30} {pos}/{len} cases · {msg} · {elapsed} (eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b.set_message("0 failures");
+        b
+    });
+    let mut failures = 0usize;
+    macro_rules! say {
+        ($($t:tt)*) => {
+            match &bar {
+                Some(b) => b.println(format!($($t)*)),
+                None => println!($($t)*),
             }
-        }
+        };
+    }
+    let report = fuzz::fuzz(&model, &supplied, &options, &mut |event| match event {
+        FuzzEvent::CaseDone { case, .. } => match &bar {
+            Some(b) => b.set_position(case as u64 + 1),
+            None if (case + 1) % every == 0 => say!("  {} cases run", case + 1),
+            None => {}
+        },
         FuzzEvent::Failure(f) => {
-            println!(
+            failures += 1;
+            if let Some(b) = &bar {
+                b.set_message(format!("{failures} failures"));
+            }
+            say!(
                 "FAIL case {} (seed {}): {} at step {} of {}",
                 f.case,
                 f.case_seed,
@@ -136,20 +162,21 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 f.failed_at,
                 f.sequence.len()
             );
-            println!(
+            say!(
                 "  observed {} expected {}",
-                f.verdict.observed, f.verdict.expected
+                f.verdict.observed,
+                f.verdict.expected
             );
             match &f.found {
                 Found::Flaky {
                     reproduced,
                     outcomes,
-                } => println!(
+                } => say!(
                     "  FLAKY: reproduced {reproduced} of {} replays; not shrunk",
                     outcomes.len()
                 ),
                 Found::Shrunk { report, .. } => {
-                    println!(
+                    say!(
                         "  shrunk to {} steps in {} applies ({}1-minimal{})",
                         report.minimal.len(),
                         report.applies,
@@ -165,9 +192,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                         }
                     );
                     for p in report.passes.iter().filter(|p| p.candidates > 0) {
-                        println!(
+                        say!(
                             "    {:<9} removed {} steps, {} changes ({} candidates, {} applies)",
-                            p.name, p.steps_removed, p.changes_removed, p.candidates, p.applies
+                            p.name,
+                            p.steps_removed,
+                            p.changes_removed,
+                            p.candidates,
+                            p.applies
                         );
                     }
                     for (i, step) in crate::regress::saved_steps(
@@ -178,7 +209,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     .iter()
                     .enumerate()
                     {
-                        println!("    step {i}: {}", step.describe());
+                        say!("    step {i}: {}", step.describe());
                     }
                     if !args.no_save
                         && let Some(r) =
@@ -186,8 +217,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     {
                         match r.save(&args.regressions) {
                             Ok(p) => {
-                                println!("  saved {}", p.display());
-                                println!("  replay: canary replay {}", p.display());
+                                say!("  saved {}", p.display());
+                                say!("  replay: canary replay {}", p.display());
                                 saved.push(p);
                             }
                             Err(e) => {
@@ -209,10 +240,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             for n in &args.faults {
                 line.push_str(&format!(" --fault {n}"));
             }
-            println!("{line}");
+            say!("{line}");
         }
     })
     .context("cannot fuzz")?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
     if let Some(e) = save_error {
         anyhow::bail!(e);
     }
