@@ -228,35 +228,19 @@ impl SimTarget {
         })
     }
 
-    /// `GET /api/state`, or `null` while the dashboard is down or not yet answering. The JSON
-    /// is rebuilt only when a fact other than the chain tips and the hash count changed;
-    /// otherwise the last one is copied and those numbers patched in.
+    /// `GET /api/state`, or `null` while the dashboard is down or not yet answering.
+    ///
+    /// The documents handed out are kept ([`ApiCache`]): the same facts share the last one,
+    /// and new facts are patched into a document no observation holds any more, so a walk
+    /// builds a handful of documents, not one per poll.
     pub(crate) fn api_state(&self) -> Arc<Value> {
         let Some(f) = self.api_facts() else {
             return Arc::clone(&self.api_null);
         };
-        let mut cache = self.api_cache.borrow_mut();
-        match &mut *cache {
-            // Nothing changed since the last poll: the same document, shared.
-            Some(c) if c.facts == f => Arc::clone(&c.api),
-            // Only the numbers moved: patch them in, copying the document only while an
-            // observation handed out earlier still holds it.
-            Some(c) if c.facts.stable == f.stable => {
-                patch_api(Arc::make_mut(&mut c.api), &f);
-                c.facts = f;
-                Arc::clone(&c.api)
-            }
-            _ => {
-                let mut v = build_api(&f.stable);
-                patch_api(&mut v, &f);
-                let api = Arc::new(v);
-                *cache = Some(ApiCache {
-                    facts: f,
-                    api: Arc::clone(&api),
-                });
-                api
-            }
-        }
+        self.api_cache
+            .borrow_mut()
+            .get_or_insert_with(ApiCache::default)
+            .document(&f)
     }
 }
 
@@ -281,10 +265,48 @@ pub(crate) struct StableFacts {
     xvb: bool,
 }
 
-/// The last `/api/state` handed out and the facts it shows.
+/// Documents kept by what they were built from: at most this many (the runner holds two or
+/// three observations at a time; any more are let go).
+const API_DOCS: usize = 4;
+
+/// The `/api/state` documents handed out, with the facts each shows; the last is the newest.
+#[derive(Default)]
 pub(crate) struct ApiCache {
-    facts: ApiFacts,
-    api: Arc<Value>,
+    docs: Vec<(ApiFacts, Arc<Value>)>,
+}
+
+impl ApiCache {
+    /// The document showing `f`: the newest one if it shows the same, else one nobody else
+    /// holds patched to `f` (no allocation), else a new one.
+    fn document(&mut self, f: &ApiFacts) -> Arc<Value> {
+        if let Some((facts, doc)) = self.docs.last()
+            && facts == f
+        {
+            return Arc::clone(doc);
+        }
+        let doc = match self
+            .docs
+            .iter_mut()
+            .position(|(_, d)| Arc::get_mut(d).is_some())
+        {
+            Some(i) => {
+                let (old, mut doc) = self.docs.remove(i);
+                let v = Arc::get_mut(&mut doc).expect("only the cache holds it");
+                patch_api(v, &old, f);
+                doc
+            }
+            None => {
+                if self.docs.len() >= API_DOCS {
+                    self.docs.remove(0);
+                }
+                let mut v = build_api(&f.stable);
+                write_numbers(&mut v, f);
+                Arc::new(v)
+            }
+        };
+        self.docs.push((*f, Arc::clone(&doc)));
+        doc
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,42 +325,158 @@ fn sync_numbers(v: &mut Value, state: &str, percent: u64, tip: u64) {
     v["remaining"] = target.saturating_sub(current).into();
 }
 
-fn patch_api(v: &mut Value, f: &ApiFacts) {
+/// The numbers that move with the clock alone: chain heights and the hash count.
+fn write_numbers(v: &mut Value, f: &ApiFacts) {
     let s = &f.stable;
     sync_numbers(&mut v["sync"]["monero"], s.m_state, s.m_pct, f.tip_monero);
     sync_numbers(&mut v["sync"]["tari"], s.t_state, s.t_pct, f.tip_tari);
     v["stratum"]["total_hashes"] = f.hashes.into();
 }
 
-fn build_api(s: &StableFacts) -> Value {
-    let mut badges: Vec<Value> = Vec::with_capacity(4);
+/// Sets a string leaf in place (its buffer is reused: no allocation once it is long enough).
+fn set_str(v: &mut Value, s: &str) {
+    match v {
+        Value::String(old) => {
+            old.clear();
+            old.push_str(s);
+        }
+        _ => *v = Value::String(s.to_string()),
+    }
+}
+
+/// Turns a document built from `old` into the one [`build_api`] builds from `new`, touching
+/// only the fields whose facts changed. Keys keep their order (values are replaced in place),
+/// so the serialised JSON is the same as a fresh build's.
+fn patch_api(v: &mut Value, old: &ApiFacts, new: &ApiFacts) {
+    let (o, n) = (&old.stable, &new.stable);
+    if o != n {
+        let sync = &mut v["sync"];
+        {
+            let m = &mut sync["monero"];
+            if o.m_state != n.m_state {
+                set_str(&mut m["state"], n.m_state);
+            }
+            if o.m_pct != n.m_pct {
+                m["percent"] = n.m_pct.into();
+            }
+            if o.monero_local != n.monero_local {
+                m["local"] = n.monero_local.into();
+                set_str(&mut m["mode"], monero_sync_mode(n));
+            }
+            if o.monero_mode != n.monero_mode {
+                set_str(&mut m["db_size"], db_size(n));
+            }
+        }
+        {
+            let t = &mut sync["tari"];
+            if o.t_state != n.t_state {
+                set_str(&mut t["state"], n.t_state);
+            }
+            if o.t_pct != n.t_pct {
+                t["percent"] = n.t_pct.into();
+            }
+            if o.tari_mode != n.tari_mode {
+                t["local"] = (n.tari_mode == "local").into();
+            }
+        }
+        if o.monero_mode != n.monero_mode {
+            let m = &mut v["monero"];
+            set_str(&mut m["mode"], n.monero_mode);
+            set_str(&mut m["db_size"], db_size(n));
+        }
+        if o.pool_type != n.pool_type {
+            set_str(&mut v["pool"]["type"], n.pool_type);
+        }
+        if o.workers != n.workers {
+            v["proxy_workers"] = n.workers.into();
+            v["stratum"]["conns"] = n.workers.into();
+        }
+        if o.payout != n.payout {
+            v["earnings"]["confirmed"]["enabled"] = n.payout.into();
+        }
+        if o.tari_payout != n.tari_payout {
+            v["earnings"]["tari_confirmed"]["enabled"] = n.tari_payout.into();
+        }
+        if o.xvb != n.xvb {
+            v["xvb"]["enabled"] = n.xvb.into();
+        }
+        if o.tari_mode != n.tari_mode || o.tari_required != n.tari_required {
+            let t = &mut v["tari"];
+            t["active"] = (n.tari_mode != "off").into();
+            t["required"] = n.tari_required.into();
+        }
+        if syncing(o) != syncing(n) {
+            v["syncing"] = syncing(n).into();
+        }
+        if badges(o) != badges(n) {
+            v["badges"] = badges_json(n);
+        }
+    }
+    write_numbers(v, new);
+}
+
+/// A badge of the dashboard's header: (variant, text, title).
+type Badge = (&'static str, &'static str, &'static str);
+
+/// The badges the facts light, in the dashboard's order (at most five).
+fn badges(s: &StableFacts) -> ([Badge; 5], usize) {
+    let mut out = [("", "", ""); 5];
+    let mut n = 0;
+    let mut push = |b: Badge| {
+        out[n] = b;
+        n += 1;
+    };
     if s.firewall {
-        badges.push(
-            json!({"variant": "ok", "text": "🛡️ Tor-only egress", "title": "egress firewall on"}),
-        );
+        push(("ok", "🛡️ Tor-only egress", "egress firewall on"));
     }
     if s.monero_local && !s.monerod_up {
-        badges.push(
-            json!({"variant": "danger", "text": "monerod DOWN", "title": "monerod is not running"}),
-        );
+        push(("danger", "monerod DOWN", "monerod is not running"));
     }
     if s.stranded && s.monerod_up {
-        badges.push(json!({"variant": "warn", "text": "monerod 0 peers", "title": "monerod lost its Tor circuits"}));
+        push(("warn", "monerod 0 peers", "monerod lost its Tor circuits"));
     }
     if s.tari_required && s.t_state != "done" && (s.tari_mode == "off" || s.t_state == "loading") {
-        badges.push(json!({"variant": "danger", "text": "Tari DOWN", "title": "the required Tari node does not answer"}));
+        push((
+            "danger",
+            "Tari DOWN",
+            "the required Tari node does not answer",
+        ));
     }
     if !s.tari_required {
-        badges.push(
-            json!({"variant": "muted", "text": "Tari optional", "title": "tari_required is false"}),
-        );
+        push(("muted", "Tari optional", "tari_required is false"));
     }
-    let summary = json!({"level": "ok", "leaks": 0, "label": "Tor-only"});
-    let db_size = match s.monero_mode {
+    (out, n)
+}
+
+fn badges_json(s: &StableFacts) -> Value {
+    let (list, n) = badges(s);
+    Value::Array(
+        list[..n]
+            .iter()
+            .map(|(variant, text, title)| json!({"variant": variant, "text": text, "title": title}))
+            .collect(),
+    )
+}
+
+fn db_size(s: &StableFacts) -> &'static str {
+    match s.monero_mode {
         "Pruned" => "95.3 GB",
         "Full" => "245.1 GB",
         _ => "—",
-    };
+    }
+}
+
+fn monero_sync_mode(s: &StableFacts) -> &'static str {
+    if s.monero_local { "local" } else { "remote" }
+}
+
+fn syncing(s: &StableFacts) -> bool {
+    s.m_state != "done" || (s.tari_required && s.t_state != "done")
+}
+
+fn build_api(s: &StableFacts) -> Value {
+    let summary = json!({"level": "ok", "leaks": 0, "label": "Tor-only"});
+    let db_size = db_size(s);
     let sync = |state: &str, percent: u64, local: bool| {
         json!({
             "state": state, "percent": percent, "current": 0, "target": 0, "remaining": 0,
@@ -346,7 +484,7 @@ fn build_api(s: &StableFacts) -> Value {
         })
     };
     let mut monero_sync = sync(s.m_state, s.m_pct, s.monero_local);
-    monero_sync["mode"] = json!(if s.monero_local { "local" } else { "remote" });
+    monero_sync["mode"] = json!(monero_sync_mode(s));
     monero_sync["db_size"] = json!(db_size);
     json!({
         "version": "sim",
@@ -365,10 +503,10 @@ fn build_api(s: &StableFacts) -> Value {
         },
         "xvb": { "enabled": s.xvb },
         "tari": { "active": s.tari_mode != "off", "required": s.tari_required },
-        "syncing": s.m_state != "done" || (s.tari_required && s.t_state != "done"),
+        "syncing": syncing(s),
         "miner_released": true,
         "workers_rejected": false,
-        "badges": badges,
+        "badges": badges_json(s),
         "egress": { "summary": summary.clone() },
         "topology": { "summary": summary },
     })
@@ -384,6 +522,88 @@ mod tests {
         assert_eq!(started_marker(3_723_004), "2026-01-01T01:02:03.004Z");
         assert_eq!(started_marker(60 * 86_400_000), "2026-03-02T00:00:00.000Z");
         assert!(started_marker(999) < started_marker(1000));
+    }
+
+    /// Facts drawn from every value each one takes.
+    fn random_facts(rng: &mut impl rand::Rng) -> ApiFacts {
+        let pick = |rng: &mut dyn rand::RngCore, xs: &[&'static str]| {
+            xs[rand::Rng::random_range(rng, 0..xs.len())]
+        };
+        let states = ["loading", "syncing", "done"];
+        ApiFacts {
+            stable: StableFacts {
+                m_state: pick(rng, &states),
+                m_pct: rng.random_range(0..=100),
+                t_state: pick(rng, &states),
+                t_pct: rng.random_range(0..=100),
+                monero_local: rng.random(),
+                monerod_up: rng.random(),
+                stranded: rng.random(),
+                tari_mode: pick(rng, &["local", "remote", "off"]),
+                tari_required: rng.random(),
+                monero_mode: pick(rng, &["Pruned", "Full", "Unknown"]),
+                pool_type: pick(rng, &["Main", "Mini", "Nano", "Unknown"]),
+                workers: rng.random_range(0..=2),
+                firewall: rng.random(),
+                payout: rng.random(),
+                tari_payout: rng.random(),
+                xvb: rng.random(),
+            },
+            tip_monero: rng.random_range(3_400_000..3_500_000),
+            tip_tari: rng.random_range(120_000..130_000),
+            hashes: rng.random_range(0..1_000_000),
+        }
+    }
+
+    fn built(f: &ApiFacts) -> Value {
+        let mut v = build_api(&f.stable);
+        write_numbers(&mut v, f);
+        v
+    }
+
+    /// A document patched from any facts to any others serialises exactly as one built from
+    /// the new facts (same keys, same order, same values).
+    #[test]
+    fn a_patched_document_is_a_fresh_one() {
+        let mut rng = crate::rng::Seed::from_u64(7).rng("api-patch");
+        for _ in 0..2_000 {
+            let (a, b) = (random_facts(&mut rng), random_facts(&mut rng));
+            let mut v = built(&a);
+            patch_api(&mut v, &a, &b);
+            assert_eq!(v.to_string(), built(&b).to_string(), "{a:?} -> {b:?}");
+            // Only one fact apart, as consecutive polls mostly are.
+            let mut c = b;
+            c.stable.m_pct = (b.stable.m_pct + 1) % 101;
+            c.hashes += 10;
+            patch_api(&mut v, &b, &c);
+            assert_eq!(v.to_string(), built(&c).to_string(), "{b:?} -> {c:?}");
+        }
+    }
+
+    /// The cache hands out the same document for the same facts, reuses one nobody holds,
+    /// and never changes a document an observation still holds.
+    #[test]
+    fn the_cache_never_touches_a_held_document() {
+        let mut rng = crate::rng::Seed::from_u64(8).rng("api-cache");
+        let mut cache = ApiCache::default();
+        let mut held: Vec<(ApiFacts, Arc<Value>)> = Vec::new();
+        for i in 0..500 {
+            let f = random_facts(&mut rng);
+            let doc = cache.document(&f);
+            assert_eq!(doc.to_string(), built(&f).to_string());
+            assert!(Arc::ptr_eq(&doc, &cache.document(&f)));
+            held.push((f, doc));
+            if i % 3 == 0 {
+                held.remove(0);
+            }
+            if held.len() > 3 {
+                held.remove(0);
+            }
+            for (f, d) in &held {
+                assert_eq!(d.to_string(), built(f).to_string());
+            }
+        }
+        assert!(cache.docs.len() <= API_DOCS);
     }
 
     #[test]
