@@ -317,20 +317,33 @@ struct ApiFacts {
     hashes: u64,
 }
 
+/// The member `key` of an object the sim built. (Indexing a `Value` mutably would copy the key
+/// into a new `String` on every access.)
+fn at<'a>(v: &'a mut Value, key: &str) -> &'a mut Value {
+    v.as_object_mut()
+        .and_then(|m| m.get_mut(key))
+        .expect("the sim's /api/state has this member")
+}
+
 fn sync_numbers(v: &mut Value, state: &str, percent: u64, tip: u64) {
     let target = if state == "loading" { 0 } else { tip };
     let current = tip * percent / 100;
-    v["current"] = current.into();
-    v["target"] = target.into();
-    v["remaining"] = target.saturating_sub(current).into();
+    *at(v, "current") = current.into();
+    *at(v, "target") = target.into();
+    *at(v, "remaining") = target.saturating_sub(current).into();
 }
 
 /// The numbers that move with the clock alone: chain heights and the hash count.
 fn write_numbers(v: &mut Value, f: &ApiFacts) {
     let s = &f.stable;
-    sync_numbers(&mut v["sync"]["monero"], s.m_state, s.m_pct, f.tip_monero);
-    sync_numbers(&mut v["sync"]["tari"], s.t_state, s.t_pct, f.tip_tari);
-    v["stratum"]["total_hashes"] = f.hashes.into();
+    sync_numbers(
+        at(at(v, "sync"), "monero"),
+        s.m_state,
+        s.m_pct,
+        f.tip_monero,
+    );
+    sync_numbers(at(at(v, "sync"), "tari"), s.t_state, s.t_pct, f.tip_tari);
+    *at(at(v, "stratum"), "total_hashes") = f.hashes.into();
 }
 
 /// Sets a string leaf in place (its buffer is reused: no allocation once it is long enough).
@@ -350,66 +363,66 @@ fn set_str(v: &mut Value, s: &str) {
 fn patch_api(v: &mut Value, old: &ApiFacts, new: &ApiFacts) {
     let (o, n) = (&old.stable, &new.stable);
     if o != n {
-        let sync = &mut v["sync"];
+        let sync = at(v, "sync");
         {
-            let m = &mut sync["monero"];
+            let m = at(sync, "monero");
             if o.m_state != n.m_state {
-                set_str(&mut m["state"], n.m_state);
+                set_str(at(m, "state"), n.m_state);
             }
             if o.m_pct != n.m_pct {
-                m["percent"] = n.m_pct.into();
+                *at(m, "percent") = n.m_pct.into();
             }
             if o.monero_local != n.monero_local {
-                m["local"] = n.monero_local.into();
-                set_str(&mut m["mode"], monero_sync_mode(n));
+                *at(m, "local") = n.monero_local.into();
+                set_str(at(m, "mode"), monero_sync_mode(n));
             }
             if o.monero_mode != n.monero_mode {
-                set_str(&mut m["db_size"], db_size(n));
+                set_str(at(m, "db_size"), db_size(n));
             }
         }
         {
-            let t = &mut sync["tari"];
+            let t = at(sync, "tari");
             if o.t_state != n.t_state {
-                set_str(&mut t["state"], n.t_state);
+                set_str(at(t, "state"), n.t_state);
             }
             if o.t_pct != n.t_pct {
-                t["percent"] = n.t_pct.into();
+                *at(t, "percent") = n.t_pct.into();
             }
             if o.tari_mode != n.tari_mode {
-                t["local"] = (n.tari_mode == "local").into();
+                *at(t, "local") = (n.tari_mode == "local").into();
             }
         }
         if o.monero_mode != n.monero_mode {
-            let m = &mut v["monero"];
-            set_str(&mut m["mode"], n.monero_mode);
-            set_str(&mut m["db_size"], db_size(n));
+            let m = at(v, "monero");
+            set_str(at(m, "mode"), n.monero_mode);
+            set_str(at(m, "db_size"), db_size(n));
         }
         if o.pool_type != n.pool_type {
-            set_str(&mut v["pool"]["type"], n.pool_type);
+            set_str(at(at(v, "pool"), "type"), n.pool_type);
         }
         if o.workers != n.workers {
-            v["proxy_workers"] = n.workers.into();
-            v["stratum"]["conns"] = n.workers.into();
+            *at(v, "proxy_workers") = n.workers.into();
+            *at(at(v, "stratum"), "conns") = n.workers.into();
         }
         if o.payout != n.payout {
-            v["earnings"]["confirmed"]["enabled"] = n.payout.into();
+            *at(at(at(v, "earnings"), "confirmed"), "enabled") = n.payout.into();
         }
         if o.tari_payout != n.tari_payout {
-            v["earnings"]["tari_confirmed"]["enabled"] = n.tari_payout.into();
+            *at(at(at(v, "earnings"), "tari_confirmed"), "enabled") = n.tari_payout.into();
         }
         if o.xvb != n.xvb {
-            v["xvb"]["enabled"] = n.xvb.into();
+            *at(at(v, "xvb"), "enabled") = n.xvb.into();
         }
         if o.tari_mode != n.tari_mode || o.tari_required != n.tari_required {
-            let t = &mut v["tari"];
-            t["active"] = (n.tari_mode != "off").into();
-            t["required"] = n.tari_required.into();
+            let t = at(v, "tari");
+            *at(t, "active") = (n.tari_mode != "off").into();
+            *at(t, "required") = n.tari_required.into();
         }
         if syncing(o) != syncing(n) {
-            v["syncing"] = syncing(n).into();
+            *at(v, "syncing") = syncing(n).into();
         }
         if badges(o) != badges(n) {
-            v["badges"] = badges_json(n);
+            *at(v, "badges") = badges_json(n);
         }
     }
     write_numbers(v, new);
