@@ -275,7 +275,8 @@ impl SimTarget {
             symlinked_pwd: false,
         };
         let mut next = render::render(&settings, &self.preserved, Some(&self.env), faults);
-        let changed = next.changed(&self.env).count();
+        let mut changed_keys = next.changed_set(&self.env);
+        let changed = changed_keys.len();
         if changed == 0 && !self.apply_incomplete {
             self.rendered_version = Some(self.config_version);
             self.now += NOOP_MS;
@@ -289,18 +290,20 @@ impl SimTarget {
             // symlink, while the diffing render used the canonical path.
             faults.symlinked_pwd = true;
             next = render::render(&settings, &self.preserved, Some(&self.env), faults);
+            changed_keys = next.changed_set(&self.env);
         }
         if self.has(Fault::RotatedProxyToken) && self.would_recreate(Svc::XmrigProxy, &next) {
             // #153: the recreate path mints a fresh token instead of keeping the preserved one.
             self.preserved.proxy_auth_token = format!("{:032x}", self.rng.random::<u128>());
             next = render::render(&settings, &self.preserved, Some(&self.env), faults);
+            changed_keys = next.changed_set(&self.env);
         }
         let mut output = String::new();
         if changed == 0 {
             output
                 .push_str("Retrying the recreate of an incomplete apply (.env.apply-incomplete)\n");
         }
-        for k in next.changed(&self.env) {
+        for k in changed_keys.iter() {
             output.push_str("  ~ ");
             output.push_str(k.name());
             output.push('\n');
@@ -445,7 +448,7 @@ impl SimTarget {
             self.fingerprint = self.env.fingerprint();
             return;
         };
-        for k in self.env.changed(old) {
+        for k in self.env.changed_set(old).iter() {
             if !render::is_secret(k)
                 && let Some(v) = Arc::make_mut(&mut self.obs_env).get_mut(k.name())
             {

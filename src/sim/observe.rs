@@ -428,45 +428,41 @@ fn patch_api(v: &mut Value, old: &ApiFacts, new: &ApiFacts) {
     write_numbers(v, new);
 }
 
-/// A badge of the dashboard's header: (variant, text, title).
-type Badge = (&'static str, &'static str, &'static str);
+/// The badges of the dashboard's header, in its order: (variant, text, title).
+const BADGES: [(&str, &str, &str); 5] = [
+    ("ok", "🛡️ Tor-only egress", "egress firewall on"),
+    ("danger", "monerod DOWN", "monerod is not running"),
+    ("warn", "monerod 0 peers", "monerod lost its Tor circuits"),
+    (
+        "danger",
+        "Tari DOWN",
+        "the required Tari node does not answer",
+    ),
+    ("muted", "Tari optional", "tari_required is false"),
+];
 
-/// The badges the facts light, in the dashboard's order (at most five).
-fn badges(s: &StableFacts) -> ([Badge; 5], usize) {
-    let mut out = [("", "", ""); 5];
-    let mut n = 0;
-    let mut push = |b: Badge| {
-        out[n] = b;
-        n += 1;
-    };
-    if s.firewall {
-        push(("ok", "🛡️ Tor-only egress", "egress firewall on"));
-    }
-    if s.monero_local && !s.monerod_up {
-        push(("danger", "monerod DOWN", "monerod is not running"));
-    }
-    if s.stranded && s.monerod_up {
-        push(("warn", "monerod 0 peers", "monerod lost its Tor circuits"));
-    }
-    if s.tari_required && s.t_state != "done" && (s.tari_mode == "off" || s.t_state == "loading") {
-        push((
-            "danger",
-            "Tari DOWN",
-            "the required Tari node does not answer",
-        ));
-    }
-    if !s.tari_required {
-        push(("muted", "Tari optional", "tari_required is false"));
-    }
-    (out, n)
+/// Which of [`BADGES`] the facts light, one bit each.
+fn badges(s: &StableFacts) -> u8 {
+    let lit = [
+        s.firewall,
+        s.monero_local && !s.monerod_up,
+        s.stranded && s.monerod_up,
+        s.tari_required && s.t_state != "done" && (s.tari_mode == "off" || s.t_state == "loading"),
+        !s.tari_required,
+    ];
+    lit.iter()
+        .enumerate()
+        .fold(0, |acc, (i, on)| acc | (u8::from(*on) << i))
 }
 
 fn badges_json(s: &StableFacts) -> Value {
-    let (list, n) = badges(s);
+    let lit = badges(s);
     Value::Array(
-        list[..n]
+        BADGES
             .iter()
-            .map(|(variant, text, title)| json!({"variant": variant, "text": text, "title": title}))
+            .enumerate()
+            .filter(|(i, _)| lit & (1 << i) != 0)
+            .map(|(_, (variant, text, title))| json!({"variant": variant, "text": text, "title": title}))
             .collect(),
     )
 }

@@ -91,13 +91,29 @@ impl Env {
         Key::ALL
             .iter()
             .copied()
-            .filter(move |k| self.0[*k as usize] != other.0[*k as usize])
+            .filter(move |k| !self.same(other, *k))
+    }
+
+    /// [`Env::changed`] as a set.
+    pub fn changed_set(&self, other: &Env) -> KeySet {
+        KeySet(
+            Key::ALL
+                .iter()
+                .filter(|k| !self.same(other, **k))
+                .fold(0, |acc, k| acc | 1 << *k as u32),
+        )
     }
 
     /// Whether any of `keys` differs.
     pub fn differs_in(&self, other: &Env, keys: &[Key]) -> bool {
-        keys.iter()
-            .any(|k| self.0[*k as usize] != other.0[*k as usize])
+        keys.iter().any(|k| !self.same(other, *k))
+    }
+
+    /// Whether `k` holds the same value in both. Most values are borrowed from the same
+    /// static strings, so the pointers settle it before any byte is compared.
+    fn same(&self, other: &Env, k: Key) -> bool {
+        let (a, b) = (self.get(k), other.get(k));
+        a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
     }
 
     /// sha256 hex of the sorted fingerprint lines, one newline each.
@@ -115,6 +131,32 @@ impl Env {
         hex::encode(h.finalize())
     }
 }
+
+/// A set of keys (one bit per key of the table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeySet(u128);
+
+impl KeySet {
+    /// Number of keys in the set.
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The keys, in table order.
+    pub fn iter(self) -> impl Iterator<Item = Key> {
+        Key::ALL
+            .iter()
+            .copied()
+            .filter(move |k| self.0 & (1 << *k as u32) != 0)
+    }
+}
+
+const _: () = assert!(N_KEYS <= 128, "KeySet holds one bit per key");
 
 /// The .env-only values `load_preserved_state` carries from one render to the next.
 #[derive(Debug, Clone, PartialEq, Eq)]
