@@ -267,6 +267,9 @@ impl canary::target::Target for Counting {
     fn next_change(&self) -> Option<Duration> {
         self.sim.next_change()
     }
+    fn recycle(&mut self, observation: canary::target::Observation) {
+        self.sim.recycle(observation)
+    }
 }
 
 /// The warm-cache sim walk timed in thread CPU time (best of 5, or `STEP_LOOP_WALKS`), with observations per step.

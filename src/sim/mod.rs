@@ -112,6 +112,8 @@ pub struct SimTarget {
     api_cache: std::cell::RefCell<Option<observe::ApiCache>>,
     /// `null`, shared: what `/api/state` is while the dashboard does not answer.
     api_null: Arc<Value>,
+    /// Buffers of observations handed back ([`Target::recycle`]), refilled for the next ones.
+    recycled: std::cell::RefCell<observe::Recycled>,
     /// Bumped by every write of config.json.
     config_version: u64,
     /// The config version .env was last rendered from, when the two are known to agree: an
@@ -169,6 +171,7 @@ impl SimTarget {
             fingerprint: String::new(),
             api_cache: std::cell::RefCell::new(None),
             api_null: Arc::new(Value::Null),
+            recycled: Default::default(),
             config_version: 0,
             rendered_version: Some(0),
         };
@@ -404,12 +407,14 @@ impl SimTarget {
 
     /// `pithead status`, `docker compose ps`, .env and `/api/state`, read without side effects.
     pub fn observe_sync(&self) -> Observation {
+        let (containers, mut secret_fingerprint) = self.recycled.borrow_mut().take();
+        secret_fingerprint.clone_from(&self.fingerprint);
         Observation {
             status_exit: self.status_exit(),
-            containers: self.container_states(),
+            containers: self.container_states_into(containers),
             env: Arc::clone(&self.obs_env),
             api: self.api_state(),
-            secret_fingerprint: self.fingerprint.clone(),
+            secret_fingerprint,
         }
     }
 
@@ -448,13 +453,15 @@ impl SimTarget {
             self.fingerprint = self.env.fingerprint();
             return;
         };
-        for k in self.env.changed_set(old).iter() {
-            if !render::is_secret(k)
-                && let Some(v) = Arc::make_mut(&mut self.obs_env).get_mut(k.name())
-            {
-                v.clear();
-                v.push_str(self.env.get(k));
-            }
+        if self
+            .env
+            .changed_set(old)
+            .iter()
+            .any(|k| !render::is_secret(k))
+        {
+            self.recycled
+                .get_mut()
+                .env_view(&mut self.obs_env, &self.env);
         }
         if self.env.differs_in(old, &render::FINGERPRINT_KEYS) {
             self.fingerprint = self.env.fingerprint();
@@ -712,5 +719,9 @@ impl Target for SimTarget {
 
     fn next_change(&self) -> Option<Duration> {
         self.next_change_ms().map(Duration::from_millis)
+    }
+
+    fn recycle(&mut self, observation: Observation) {
+        self.recycled.get_mut().keep(observation);
     }
 }

@@ -5,14 +5,15 @@
 //! container was created with, not from the .env on disk: a container that was not recreated
 //! shows its old args, which is what faults like #273 look like from outside.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::render::Key;
+use super::render::{self, Env, Key};
 use super::services::{self, Svc};
 use super::{Chain, Container, SimTarget};
-use crate::target::ContainerState;
+use crate::target::{ContainerState, Observation};
 
 /// Hashes per virtual millisecond of the two simulated rigs (10 kH/s).
 const HASHES_PER_MS: u64 = 10;
@@ -111,27 +112,39 @@ impl SimTarget {
         0
     }
 
-    /// `docker compose ps -a`, sorted by name.
-    pub(crate) fn container_states(&self) -> Vec<ContainerState> {
-        let mut v: Vec<ContainerState> = self
-            .containers
-            .iter()
-            .map(|c| ContainerState {
-                name: c.name.clone(),
-                id: c.id.clone(),
-                started: c.started.clone(),
-                state: if c.running { "running" } else { "exited" }.into(),
-                health: c.running.then(|| {
-                    if self.now >= c.healthy_at {
-                        "healthy"
-                    } else {
-                        "starting"
+    /// `docker compose ps -a`, sorted by name, written over an earlier list whose strings
+    /// keep their buffers: no allocation once they are long enough.
+    pub(crate) fn container_states_into(&self, mut v: Vec<ContainerState>) -> Vec<ContainerState> {
+        let mut order: Vec<&Container> = self.containers.iter().collect();
+        order.sort_by(|a, b| a.name.cmp(&b.name));
+        v.truncate(order.len());
+        for (i, c) in order.into_iter().enumerate() {
+            let state = if c.running { "running" } else { "exited" };
+            let health = c.running.then_some(if self.now >= c.healthy_at {
+                "healthy"
+            } else {
+                "starting"
+            });
+            match v.get_mut(i) {
+                Some(e) => {
+                    e.name.clone_from(&c.name);
+                    e.id.clone_from(&c.id);
+                    e.started.clone_from(&c.started);
+                    set(&mut e.state, state);
+                    match (&mut e.health, health) {
+                        (Some(h), Some(want)) => set(h, want),
+                        (h, want) => *h = want.map(str::to_string),
                     }
-                    .into()
+                }
+                None => v.push(ContainerState {
+                    name: c.name.clone(),
+                    id: c.id.clone(),
+                    started: c.started.clone(),
+                    state: state.to_string(),
+                    health: health.map(str::to_string),
                 }),
-            })
-            .collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
+            }
+        }
         v
     }
 
@@ -241,6 +254,73 @@ impl SimTarget {
             .borrow_mut()
             .get_or_insert_with(ApiCache::default)
             .document(&f)
+    }
+}
+
+/// Overwrites a string, keeping its buffer.
+fn set(s: &mut String, value: &str) {
+    s.clear();
+    s.push_str(value);
+}
+
+/// Observations kept: the runner holds two or three at a time, so a few spares of each
+/// buffer are enough; any more are let go.
+const SPARES: usize = 4;
+
+/// Buffers of observations the runner handed back, and observed .env maps that may still be
+/// held by observations out there: refilled instead of allocated anew.
+#[derive(Default)]
+pub(crate) struct Recycled {
+    containers: Vec<Vec<ContainerState>>,
+    fingerprints: Vec<String>,
+    envs: Vec<Arc<BTreeMap<String, String>>>,
+}
+
+impl Recycled {
+    /// Keeps the buffers of an observation handed back.
+    pub(crate) fn keep(&mut self, obs: Observation) {
+        if self.containers.len() < SPARES {
+            self.containers.push(obs.containers);
+        }
+        if self.fingerprints.len() < SPARES {
+            self.fingerprints.push(obs.secret_fingerprint);
+        }
+    }
+
+    /// A container list and a fingerprint string to fill (empty when none was handed back).
+    pub(crate) fn take(&mut self) -> (Vec<ContainerState>, String) {
+        (
+            self.containers.pop().unwrap_or_default(),
+            self.fingerprints.pop().unwrap_or_default(),
+        )
+    }
+
+    /// Brings the observed .env (secret lines left out) in `view` up to `env`. While
+    /// observations still hold `view`, it is kept as a spare and replaced by a spare they
+    /// no longer hold (or, failing one, a copy), so nothing they hold changes.
+    pub(crate) fn env_view(&mut self, view: &mut Arc<BTreeMap<String, String>>, env: &Env) {
+        if Arc::get_mut(view).is_none() {
+            let next = match self.envs.iter_mut().position(|e| Arc::get_mut(e).is_some()) {
+                Some(i) => self.envs.swap_remove(i),
+                None => Arc::new(BTreeMap::clone(view)),
+            };
+            let held = std::mem::replace(view, next);
+            if self.envs.len() >= SPARES {
+                self.envs.remove(0);
+            }
+            self.envs.push(held);
+        }
+        let map = Arc::get_mut(view).expect("a map nobody else holds");
+        for k in Key::ALL.iter().filter(|k| !render::is_secret(**k)) {
+            let want = env.get(*k);
+            match map.get_mut(k.name()) {
+                Some(v) if v == want => {}
+                Some(v) => set(v, want),
+                None => {
+                    map.insert(k.name().to_string(), want.to_string());
+                }
+            }
+        }
     }
 }
 
@@ -613,6 +693,52 @@ mod tests {
             }
         }
         assert!(cache.docs.len() <= API_DOCS);
+    }
+
+    /// Observations built into recycled buffers, or next to ones still held, are the same
+    /// as a sim's that never reuses anything, byte for byte; and a held observation never
+    /// changes afterwards.
+    #[test]
+    fn recycled_buffers_make_the_same_observations() {
+        use crate::target::Target;
+        use std::time::Duration;
+        let seed = crate::rng::Seed::from_u64(11);
+        let (mut a, mut b) = (SimTarget::new(seed, &[]), SimTarget::new(seed, &[]));
+        let toggles = [
+            ("p2pool", "pool", json!("main"), json!("nano")),
+            ("tari", "mode", json!("off"), json!("local")),
+            ("monero", "prune", json!(false), json!(true)),
+            ("dashboard", "secure", json!(false), json!(true)),
+            ("xvb", "enabled", json!(false), json!(true)),
+            ("tari", "mode", json!("remote"), json!("local")),
+            ("network", "tor_egress_firewall", json!(false), json!(true)),
+        ];
+        let text = |o: &Observation| serde_json::to_string(o).unwrap();
+        let mut held: std::collections::VecDeque<(Observation, String)> = Default::default();
+        for i in 0..60 {
+            let (section, key, on, off) = &toggles[i % toggles.len()];
+            let mut cfg = a.config().clone();
+            cfg[*section][*key] = if i / toggles.len() % 2 == 0 { on } else { off }.clone();
+            a.write_config_sync(&cfg);
+            b.write_config_sync(&cfg);
+            assert_eq!(a.apply_sync(), b.apply_sync(), "step {i}");
+            for poll in 0..4 {
+                let (oa, ob) = (a.observe_sync(), b.observe_sync());
+                assert_eq!(text(&oa), text(&ob), "step {i} poll {poll}");
+                if (i + poll) % 3 == 0 {
+                    held.push_back((oa, text(&ob)));
+                } else {
+                    a.recycle(oa);
+                }
+                if held.len() > 3 {
+                    let (o, was) = held.pop_front().unwrap();
+                    assert_eq!(text(&o), was, "a held observation changed");
+                    a.recycle(o);
+                }
+                a.advance(Duration::from_secs(7));
+                b.advance(Duration::from_secs(7));
+            }
+        }
     }
 
     #[test]
