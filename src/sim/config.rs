@@ -122,7 +122,7 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
     if has_control(config) {
         check_strings(config, &mut String::new())?;
     }
-    let r = Reader { root };
+    let r = Reader::new(root);
 
     let pool = match r.str("p2pool.pool", "mini")? {
         "main" => "main",
@@ -316,7 +316,11 @@ fn has_control(v: &Value) -> bool {
 /// first: C1 controls are U+0080..U+009F, encoded after a 0xC2 lead byte, so a string with
 /// no byte below 0x20, no 0x7F and no 0xC2 has none, and most strings are settled there.
 fn str_has_control(s: &str) -> bool {
-    s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) && s.chars().any(char::is_control)
+    // A fold with no early exit: the compiler turns it into a vector loop.
+    let suspect = s
+        .bytes()
+        .fold(false, |acc, b| acc | (b < 0x20) | (b == 0x7f) | (b == 0xc2));
+    suspect && s.chars().any(char::is_control)
 }
 
 /// No string leaf may hold a control character: it would inject lines into .env.
@@ -351,15 +355,43 @@ fn check_strings(v: &Value, path: &mut String) -> Result<(), String> {
 
 struct Reader<'a> {
     root: &'a Map<String, Value>,
+    /// The objects holding the fields read so far, by dotted path (`monero.remote`): most
+    /// fields share one with others, and every lookup in a `serde_json` map hashes its key.
+    parents: std::cell::RefCell<Vec<(&'static str, Option<&'a Map<String, Value>>)>>,
 }
 
 impl<'a> Reader<'a> {
-    fn get(&self, path: &str) -> Option<&'a Value> {
-        let mut parts = path.split('.');
-        let mut cur = self.root.get(parts.next()?)?;
-        for p in parts {
-            cur = cur.as_object()?.get(p)?;
+    fn new(root: &'a Map<String, Value>) -> Reader<'a> {
+        Reader {
+            root,
+            parents: std::cell::RefCell::new(Vec::with_capacity(16)),
         }
+    }
+
+    /// The object at a dotted path, if there is one.
+    fn object(&self, path: &'static str) -> Option<&'a Map<String, Value>> {
+        if let Some((_, found)) = self.parents.borrow().iter().find(|(p, _)| *p == path) {
+            return *found;
+        }
+        let mut cur = self.root;
+        for part in path.split('.') {
+            match cur.get(part).and_then(Value::as_object) {
+                Some(m) => cur = m,
+                None => {
+                    self.parents.borrow_mut().push((path, None));
+                    return None;
+                }
+            }
+        }
+        self.parents.borrow_mut().push((path, Some(cur)));
+        Some(cur)
+    }
+
+    fn get(&self, path: &'static str) -> Option<&'a Value> {
+        let cur = match path.rsplit_once('.') {
+            Some((parent, key)) => self.object(parent)?.get(key)?,
+            None => self.root.get(path)?,
+        };
         // An explicit null is treated as absent, as jq's `// default` does for null.
         (!cur.is_null()).then_some(cur)
     }
@@ -368,7 +400,7 @@ impl<'a> Reader<'a> {
         format!("{path} must be {want} (got {got})")
     }
 
-    fn str(&self, path: &str, default: &'static str) -> Result<&'a str, String> {
+    fn str(&self, path: &'static str, default: &'static str) -> Result<&'a str, String> {
         match self.get(path) {
             None => Ok(default),
             Some(Value::String(s)) => Ok(s),
@@ -377,7 +409,7 @@ impl<'a> Reader<'a> {
     }
 
     // An explicit `false` is honoured, never replaced by the default (#294).
-    fn bool(&self, path: &str, default: bool) -> Result<bool, String> {
+    fn bool(&self, path: &'static str, default: bool) -> Result<bool, String> {
         match self.get(path) {
             None => Ok(default),
             Some(Value::Bool(b)) => Ok(*b),
@@ -385,7 +417,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn int(&self, path: &str, default: u64) -> Result<u64, String> {
+    fn int(&self, path: &'static str, default: u64) -> Result<u64, String> {
         match self.get(path) {
             None => Ok(default),
             Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
@@ -395,7 +427,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn port(&self, path: &str, default: u64) -> Result<u64, String> {
+    fn port(&self, path: &'static str, default: u64) -> Result<u64, String> {
         let p = self.int(path, default)?;
         if (1..=65535).contains(&p) {
             Ok(p)
@@ -405,7 +437,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A data dir: auto or empty means ./data/<svc>; otherwise an absolute, clean path.
-    fn dir(&self, path: &str, svc: &str) -> Result<String, String> {
+    fn dir(&self, path: &'static str, svc: &str) -> Result<String, String> {
         let d = self.str(path, "auto")?;
         if d.is_empty() || d == "auto" {
             return Ok(format!("./data/{svc}"));
