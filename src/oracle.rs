@@ -253,7 +253,14 @@ impl Verdicts {
 
 /// Looks up a dotted path (`pool.type`) in a JSON document.
 pub fn lookup<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(doc, |v, key| v.get(key))
+    // A scan of each object, not a hash: `/api/state`'s objects are small, and this runs for
+    // every expected field of every poll.
+    path.split('.').try_fold(doc, |v, key| {
+        v.as_object()?
+            .iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    })
 }
 
 fn container<'a>(obs: &'a Observation, name: &str) -> Option<&'a ContainerState> {

@@ -389,7 +389,9 @@ impl<'a> Reader<'a> {
 
     fn get(&self, path: &'static str) -> Option<&'a Value> {
         let cur = match path.rsplit_once('.') {
-            Some((parent, key)) => self.object(parent)?.get(key)?,
+            // A scan, not a hash: a section holds a dozen keys or so, and comparing their
+            // lengths rules out most of them without reading a byte.
+            Some((parent, key)) => self.object(parent)?.iter().find(|(k, _)| *k == key)?.1,
             None => self.root.get(path)?,
         };
         // An explicit null is treated as absent, as jq's `// default` does for null.

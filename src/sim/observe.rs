@@ -257,6 +257,21 @@ impl SimTarget {
     }
 }
 
+/// The .env keys an observation shows (secret lines left out), in name order: the order of
+/// the observed map.
+fn visible_keys_by_name() -> &'static [Key] {
+    static KEYS: std::sync::OnceLock<Vec<Key>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut keys: Vec<Key> = Key::ALL
+            .iter()
+            .copied()
+            .filter(|k| !render::is_secret(*k))
+            .collect();
+        keys.sort_by_key(|k| k.name());
+        keys
+    })
+}
+
 /// Overwrites a string, keeping its buffer.
 fn set(s: &mut String, value: &str) {
     s.clear();
@@ -311,15 +326,22 @@ impl Recycled {
             self.envs.push(held);
         }
         let map = Arc::get_mut(view).expect("a map nobody else holds");
-        for k in Key::ALL.iter().filter(|k| !render::is_secret(**k)) {
-            let want = env.get(*k);
-            match map.get_mut(k.name()) {
-                Some(v) if v == want => {}
-                Some(v) => set(v, want),
-                None => {
-                    map.insert(k.name().to_string(), want.to_string());
+        let keys = visible_keys_by_name();
+        if map.len() == keys.len() {
+            // The map holds exactly these keys: walk both in name order, no lookups.
+            for ((name, v), k) in map.iter_mut().zip(keys) {
+                debug_assert_eq!(name, k.name());
+                let want = env.get(*k);
+                if v != want {
+                    set(v, want);
                 }
             }
+        } else {
+            map.clear();
+            map.extend(
+                keys.iter()
+                    .map(|k| (k.name().to_string(), env.get(*k).to_string())),
+            );
         }
     }
 }
@@ -399,9 +421,12 @@ struct ApiFacts {
 
 /// The member `key` of an object the sim built. (Indexing a `Value` mutably would copy the key
 /// into a new `String` on every access.)
+///
+/// Found by a scan, not a hash: the objects are small and most keys differ in length.
 fn at<'a>(v: &'a mut Value, key: &str) -> &'a mut Value {
     v.as_object_mut()
-        .and_then(|m| m.get_mut(key))
+        .and_then(|m| m.iter_mut().find(|(k, _)| *k == key))
+        .map(|(_, v)| v)
         .expect("the sim's /api/state has this member")
 }
 
