@@ -283,7 +283,10 @@ fn profile_set<'a>(value: &'a str, known: &[String]) -> BTreeSet<&'a str> {
 fn env_matches(e: &EnvExpectation, observed: Option<&String>, known: &[String]) -> bool {
     match observed {
         None => false,
-        Some(v) if e.membership => profile_set(v, known) == profile_set(&e.value, known),
+        // The same text is the same set; only a differing one is compared as sets.
+        Some(v) if e.membership => {
+            *v == e.value || profile_set(v, known) == profile_set(&e.value, known)
+        }
         Some(v) => *v == e.value,
     }
 }
@@ -333,29 +336,14 @@ pub struct Touched {
 impl Touched {
     /// Compares the container sets of two observations.
     pub fn between(before: &Observation, after: &Observation) -> Touched {
-        let mut t = Touched::default();
-        for a in &after.containers {
-            match container(before, &a.name) {
-                None => t.created.push(a.name.clone()),
-                Some(b) if b.id != a.id => t.recreated.push(a.name.clone()),
-                Some(b) if b.started != a.started => t.restarted.push(a.name.clone()),
-                Some(_) => {}
-            }
+        let t = TouchedNames::between(before, after);
+        let owned = |v: Vec<&str>| v.into_iter().map(str::to_string).collect();
+        Touched {
+            created: owned(t.created),
+            removed: owned(t.removed),
+            recreated: owned(t.recreated),
+            restarted: owned(t.restarted),
         }
-        for b in &before.containers {
-            if container(after, &b.name).is_none() {
-                t.removed.push(b.name.clone());
-            }
-        }
-        for v in [
-            &mut t.created,
-            &mut t.removed,
-            &mut t.recreated,
-            &mut t.restarted,
-        ] {
-            v.sort();
-        }
-        t
     }
 
     /// Whether nothing was touched.
@@ -365,37 +353,87 @@ impl Touched {
             && self.recreated.is_empty()
             && self.restarted.is_empty()
     }
+}
 
-    fn all(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
+/// [`Touched`] with the names borrowed from the observations: what [`judge`] compares for
+/// every step, without copying a name.
+#[derive(Default)]
+struct TouchedNames<'a> {
+    created: Vec<&'a str>,
+    removed: Vec<&'a str>,
+    recreated: Vec<&'a str>,
+    restarted: Vec<&'a str>,
+}
+
+impl<'a> TouchedNames<'a> {
+    fn between(before: &'a Observation, after: &'a Observation) -> TouchedNames<'a> {
+        let mut t = TouchedNames::default();
+        for a in &after.containers {
+            match container(before, &a.name) {
+                None => t.created.push(&a.name),
+                Some(b) if b.id != a.id => t.recreated.push(&a.name),
+                Some(b) if b.started != a.started => t.restarted.push(&a.name),
+                Some(_) => {}
+            }
+        }
+        for b in &before.containers {
+            if container(after, &b.name).is_none() {
+                t.removed.push(&b.name);
+            }
+        }
+        for v in [
+            &mut t.created,
+            &mut t.removed,
+            &mut t.recreated,
+            &mut t.restarted,
+        ] {
+            v.sort_unstable();
+        }
+        t
+    }
+
+    fn is_empty(&self) -> bool {
+        self.created.is_empty()
+            && self.removed.is_empty()
+            && self.recreated.is_empty()
+            && self.restarted.is_empty()
+    }
+
+    fn all(&self) -> Vec<&'a str> {
+        let mut v: Vec<&str> = self
             .created
             .iter()
             .chain(&self.removed)
             .chain(&self.recreated)
             .chain(&self.restarted)
-            .cloned()
+            .copied()
             .collect();
-        v.sort();
+        v.sort_unstable();
         v.dedup();
         v
     }
 }
 
-fn sorted(v: &[String]) -> Vec<String> {
-    let mut v = v.to_vec();
-    v.sort();
-    v
+/// `v` sorted, borrowed when it already is (predictions are, so this copies nothing).
+fn sorted(v: &[String]) -> std::borrow::Cow<'_, [String]> {
+    if v.is_sorted() {
+        std::borrow::Cow::Borrowed(v)
+    } else {
+        let mut v = v.to_vec();
+        v.sort();
+        std::borrow::Cow::Owned(v)
+    }
 }
 
-fn diff_message(what: &str, observed: &[String], expected: &[String]) -> String {
+fn diff_message(what: &str, observed: &[&str], expected: &[String]) -> String {
     let extra: Vec<&str> = observed
         .iter()
-        .filter(|o| !expected.contains(o))
-        .map(String::as_str)
+        .filter(|o| !expected.iter().any(|e| e == *o))
+        .copied()
         .collect();
     let missing: Vec<&str> = expected
         .iter()
-        .filter(|e| !observed.contains(e))
+        .filter(|e| !observed.contains(&e.as_str()))
         .map(String::as_str)
         .collect();
     let mut parts = Vec::new();
@@ -538,7 +576,7 @@ pub fn judge(
         );
     }
 
-    let touched = Touched::between(facts.before, obs);
+    let touched = TouchedNames::between(facts.before, obs);
     let p = prediction;
     for (check, seen, predicted, verb) in [
         ("created", &touched.created, &p.created, "created"),
@@ -549,7 +587,7 @@ pub fn judge(
         let predicted = sorted(predicted);
         out.record(
             check,
-            *seen == predicted,
+            predicted == *seen,
             || json!(seen),
             || json!(predicted),
             || diff_message(verb, seen, &predicted),
@@ -561,7 +599,7 @@ pub fn judge(
     if let (Some(second), Some(after_second)) = (facts.second_apply, facts.after_second)
         && apply.exit_code == 0
     {
-        let changed = Touched::between(obs, after_second);
+        let changed = TouchedNames::between(obs, after_second);
         let said_no_changes = second.output.contains(NO_CHANGES);
         out.record(
             "idempotent",
