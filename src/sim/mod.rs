@@ -41,6 +41,14 @@ pub const NO_CHANGES: &str = "No configuration changes detected. Nothing to appl
 /// Printed by an apply that changed something.
 pub const APPLIED: &str = "Configuration applied.";
 
+/// The output of an apply that changes nothing.
+fn no_changes() -> String {
+    let mut out = String::with_capacity(NO_CHANGES.len() + 1);
+    out.push_str(NO_CHANGES);
+    out.push('\n');
+    out
+}
+
 /// Virtual milliseconds of CLI time: a refused apply, a no-op apply, a changing apply, and the
 /// extra per touched container (pithead-model.md §8).
 const REFUSED_MS: u64 = 600;
@@ -258,7 +266,7 @@ impl SimTarget {
             self.now += NOOP_MS;
             return CommandResult {
                 exit_code: 0,
-                output: format!("{NO_CHANGES}\n"),
+                output: no_changes(),
             };
         }
         let settings = match config::parse(&self.config) {
@@ -285,7 +293,7 @@ impl SimTarget {
             self.now += NOOP_MS;
             return CommandResult {
                 exit_code: 0,
-                output: format!("{NO_CHANGES}\n"),
+                output: no_changes(),
             };
         }
         if self.has(Fault::SpuriousPathDiff) {
@@ -480,7 +488,7 @@ impl SimTarget {
     }
 
     fn new_id(&mut self) -> String {
-        format!("{:012x}", self.rng.random::<u64>() & 0xffff_ffff_ffff)
+        observe::container_id(self.rng.random::<u64>())
     }
 
     /// Starts a container: a new start marker, and the per-start delays drawn from the seed.

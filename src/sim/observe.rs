@@ -26,13 +26,32 @@ pub(crate) fn started_marker(ms: u64) -> String {
     let days = secs / 86_400 + days_from_civil(2026, 1, 1);
     let (y, m, d) = civil_from_days(days as i64);
     let rem = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        ms % 1000
-    )
+    // Written digit by digit: a start marker is made on every container start.
+    let mut out = String::with_capacity(24);
+    let mut digits = |n: u64, width: u32, after: char| {
+        for i in (0..width).rev() {
+            out.push(char::from(b'0' + (n / 10u64.pow(i) % 10) as u8));
+        }
+        out.push(after);
+    };
+    digits(y as u64, 4, '-');
+    digits(m, 2, '-');
+    digits(d, 2, 'T');
+    digits(rem / 3600, 2, ':');
+    digits(rem / 60 % 60, 2, ':');
+    digits(rem % 60, 2, '.');
+    digits(ms % 1000, 3, 'Z');
+    out
+}
+
+/// A container id: the low 48 bits of `n` as 12 lowercase hex digits (written without the
+/// formatter: a recreate makes one).
+pub(crate) fn container_id(n: u64) -> String {
+    let n = n & 0xffff_ffff_ffff;
+    (0..12)
+        .rev()
+        .map(|i| char::from(b"0123456789abcdef"[(n >> (4 * i) & 0xf) as usize]))
+        .collect()
 }
 
 // Howard Hinnant's civil calendar algorithms.
@@ -636,6 +655,20 @@ mod tests {
         assert_eq!(started_marker(3_723_004), "2026-01-01T01:02:03.004Z");
         assert_eq!(started_marker(60 * 86_400_000), "2026-03-02T00:00:00.000Z");
         assert!(started_marker(999) < started_marker(1000));
+        // Against the formatter, over years of virtual time.
+        for ms in (0..200).map(|i: u64| i * 987_654_321_123 % 10_000_000_000_000) {
+            let secs = ms / 1000;
+            let (y, m, d) = civil_from_days((secs / 86_400 + days_from_civil(2026, 1, 1)) as i64);
+            let rem = secs % 86_400;
+            let want = format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+                rem / 3600,
+                rem / 60 % 60,
+                rem % 60,
+                ms % 1000
+            );
+            assert_eq!(started_marker(ms), want);
+        }
     }
 
     /// Facts drawn from every value each one takes.
@@ -763,6 +796,13 @@ mod tests {
                 a.advance(Duration::from_secs(7));
                 b.advance(Duration::from_secs(7));
             }
+        }
+    }
+
+    #[test]
+    fn container_ids_are_12_hex_digits() {
+        for n in [0, 1, 0xabc, u64::MAX, 0x1234_5678_9abc_def0] {
+            assert_eq!(container_id(n), format!("{:012x}", n & 0xffff_ffff_ffff));
         }
     }
 

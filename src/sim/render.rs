@@ -184,8 +184,28 @@ pub struct RenderFaults {
     pub symlinked_pwd: bool,
 }
 
-const INSTALL_DIR: &str = "/opt/pithead";
-const SYMLINKED_DIR: &str = "/srv/pithead-current";
+/// Where Pithead is installed (a macro so the paths below it are literals, built once).
+macro_rules! install_dir {
+    () => {
+        "/opt/pithead"
+    };
+}
+/// The install dir as reached through its symlink (#695).
+macro_rules! symlinked_dir {
+    () => {
+        "/srv/pithead-current"
+    };
+}
+const INSTALL_DIR: &str = install_dir!();
+
+/// The strings joined, in one allocation (what `format!` would build, without its machinery).
+fn cat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
 
 /// Renders .env. `previous` is the .env on disk (for the #746 fault's in-place flag edit).
 pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaults) -> Env {
@@ -216,28 +236,41 @@ pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaul
     set!(Key::DEPLOYMENT_COMPLETED, Cow::Borrowed("true"));
     set!(Key::NETWORK_SUBNET, s.subnet.clone());
     set!(Key::NETWORK_PREFIX, s.prefix.clone());
-    let root = if f.symlinked_pwd {
-        SYMLINKED_DIR
-    } else {
-        INSTALL_DIR
-    };
-    let abs = |d: &str| match d.strip_prefix("./") {
-        Some(rel) => format!("{INSTALL_DIR}/{rel}"),
-        None => d.to_string(),
+    let abs = |d: &str| -> Cow<'static, str> {
+        match d {
+            // The default data dirs, as literals: no allocation for the common case.
+            "./data/monero" => Cow::Borrowed(concat!(install_dir!(), "/data/monero")),
+            "./data/tari" => Cow::Borrowed(concat!(install_dir!(), "/data/tari")),
+            "./data/p2pool" => Cow::Borrowed(concat!(install_dir!(), "/data/p2pool")),
+            _ => match d.strip_prefix("./") {
+                Some(rel) => Cow::Owned(cat(&[INSTALL_DIR, "/", rel])),
+                None => Cow::Owned(d.to_string()),
+            },
+        }
     };
     set!(Key::MONERO_DATA_DIR, abs(&s.monero_data_dir));
     set!(Key::TARI_DATA_DIR, abs(&s.tari_data_dir));
     set!(Key::P2POOL_DATA_DIR, abs(&s.p2pool_data_dir));
-    set!(Key::DASHBOARD_DATA_DIR, format!("{root}/data/dashboard"));
-    set!(Key::TOR_DATA_DIR, format!("{INSTALL_DIR}/data/tor"));
+    set!(
+        Key::DASHBOARD_DATA_DIR,
+        if f.symlinked_pwd {
+            concat!(symlinked_dir!(), "/data/dashboard")
+        } else {
+            concat!(install_dir!(), "/data/dashboard")
+        },
+    );
+    set!(Key::TOR_DATA_DIR, concat!(install_dir!(), "/data/tor"));
     set!(
         Key::CLEARNET_STATE_DIR,
         Cow::Borrowed("./data/clearnet-state")
     );
     set!(Key::CONTROL_DIR, Cow::Borrowed("./data/control"));
     set!(Key::CADDY_LOG_DIR, Cow::Borrowed("./data/caddy-logs"));
-    set!(Key::PROXY_TLS_DIR, format!("{INSTALL_DIR}/data/proxy-tls"));
-    set!(Key::PITHEAD_TLS_DIR, format!("{INSTALL_DIR}/data/tls"));
+    set!(
+        Key::PROXY_TLS_DIR,
+        concat!(install_dir!(), "/data/proxy-tls")
+    );
+    set!(Key::PITHEAD_TLS_DIR, concat!(install_dir!(), "/data/tls"));
 
     set!(Key::MONERO_NODE_USERNAME, s.node_username.clone());
     set!(Key::MONERO_NODE_PASSWORD, s.node_password.clone());
@@ -252,7 +285,7 @@ pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaul
     set!(Key::WALLET_RPC_PASSWORD, p.wallet_rpc_password.clone());
     set!(
         Key::MONERO_WALLET_RPC_URL,
-        format!("http://{}.30:18082", s.prefix),
+        cat(&["http://", &s.prefix, ".30:18082"]),
     );
     set!(Key::MONERO_PRUNE, if s.monero_prune { "1" } else { "0" },);
     let clearnet_ok = !s.firewall || f.raw_clearnet;
@@ -271,7 +304,7 @@ pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaul
         if s.zmq_lan { "0.0.0.0" } else { "127.0.0.1" },
     );
     if s.monero_mode_local {
-        set!(Key::MONERO_NODE_HOST, format!("{}.26", s.prefix));
+        set!(Key::MONERO_NODE_HOST, cat(&[&s.prefix, ".26"]));
         set!(Key::MONERO_RPC_URL, Cow::Borrowed("http://127.0.0.1:18081"));
         set!(Key::MONERO_RPC_PORT, Cow::Borrowed("18081"));
         set!(Key::MONERO_ZMQ_PORT, Cow::Borrowed("18083"));
@@ -312,7 +345,7 @@ pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaul
         if s.tari_mode == "remote" {
             format!("{}:{}", s.tari_remote_host, s.tari_grpc_port)
         } else {
-            format!("{}.27:18142", s.prefix)
+            cat(&[&s.prefix, ".27:18142"])
         },
     );
     set!(
@@ -362,7 +395,7 @@ pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaul
             _ => "37890",
         },
     );
-    set!(Key::P2POOL_URL, format!("{}.28:3333", s.prefix));
+    set!(Key::P2POOL_URL, cat(&[&s.prefix, ".28:3333"]));
     set!(Key::P2POOL_CLEARNET, b(s.p2pool_clearnet));
     set!(Key::STRATUM_BIND, s.stratum_bind.clone());
     set!(Key::STRATUM_PORT, s.stratum_port.to_string());
