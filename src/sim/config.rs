@@ -353,11 +353,14 @@ fn check_strings(v: &Value, path: &mut String) -> Result<(), String> {
     Ok(())
 }
 
+/// An object on the way to fields, by its dotted path (`None`: absent or not an object).
+type Parent<'a> = (&'static str, Option<&'a Map<String, Value>>);
+
 struct Reader<'a> {
     root: &'a Map<String, Value>,
     /// The objects holding the fields read so far, by dotted path (`monero.remote`): most
     /// fields share one with others, and every lookup in a `serde_json` map hashes its key.
-    parents: std::cell::RefCell<Vec<(&'static str, Option<&'a Map<String, Value>>)>>,
+    parents: std::cell::RefCell<Vec<Parent<'a>>>,
 }
 
 impl<'a> Reader<'a> {

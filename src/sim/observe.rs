@@ -776,7 +776,12 @@ mod tests {
         for i in 0..60 {
             let (section, key, on, off) = &toggles[i % toggles.len()];
             let mut cfg = a.config().clone();
-            cfg[*section][*key] = if i / toggles.len() % 2 == 0 { on } else { off }.clone();
+            cfg[*section][*key] = if (i / toggles.len()).is_multiple_of(2) {
+                on
+            } else {
+                off
+            }
+            .clone();
             a.write_config_sync(&cfg);
             b.write_config_sync(&cfg);
             assert_eq!(a.apply_sync(), b.apply_sync(), "step {i}");
