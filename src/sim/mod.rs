@@ -598,7 +598,7 @@ impl SimTarget {
 
     /// `compose_up_checked -d --remove-orphans`: returns how many containers it touched.
     fn compose_up(&mut self) -> Result<usize, String> {
-        let profiles = self.env.get(Key::COMPOSE_PROFILES).to_string();
+        let profiles = services::Active::of(self.env.get(Key::COMPOSE_PROFILES));
         // What the classifier shows before p2pool (maybe) restarts: it keeps showing it for a
         // while after a sidechain switch (#746).
         self.pool_before = self.shown_pool_type();
@@ -606,7 +606,7 @@ impl SimTarget {
         if !self.has(Fault::LeftoverProfileContainer) {
             let removed_once = &mut self.removed_once;
             self.containers.retain(|c| {
-                let keep = c.svc.active(&profiles) || c.name != c.svc.name();
+                let keep = c.svc.active_in(profiles) || c.name != c.svc.name();
                 if !keep {
                     removed_once[c.svc as usize] = true;
                 }
@@ -628,7 +628,7 @@ impl SimTarget {
         // 3. Create, recreate or start each active service, dependencies first.
         let mut touched: Vec<Svc> = Vec::with_capacity(8);
         for s in services::ALL {
-            if !s.active(&profiles) {
+            if !s.active_in(profiles) {
                 continue;
             }
             match self.find(s) {

@@ -111,9 +111,9 @@ impl SimTarget {
     /// `pithead status`: 0 when every active service is running (starting counts), with
     /// p2pool and xmrig-proxy allowed to be stopped ("likely intentional").
     pub(crate) fn status_exit(&self) -> i32 {
-        let profiles = self.env.get(Key::COMPOSE_PROFILES);
+        let profiles = services::Active::of(self.env.get(Key::COMPOSE_PROFILES));
         for s in services::ALL {
-            if !s.active(profiles) {
+            if !s.active_in(profiles) {
                 continue;
             }
             match self
