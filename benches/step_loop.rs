@@ -267,9 +267,12 @@ impl canary::target::Target for Counting {
     fn next_change(&self) -> Option<Duration> {
         self.sim.next_change()
     }
+    fn recycle(&mut self, observation: canary::target::Observation) {
+        self.sim.recycle(observation)
+    }
 }
 
-/// The warm-cache sim walk timed in thread CPU time (best of 5), with observations per step.
+/// The warm-cache sim walk timed in thread CPU time (best of 5, or `STEP_LOOP_WALKS`), with observations per step.
 fn cpu_report() {
     use canary::target::Target;
     let model = run_support::pithead();
@@ -308,7 +311,12 @@ fn cpu_report() {
         let _ = target.name();
     };
     walk(true);
-    let best = (0..5)
+    // More walks for a profiler: `STEP_LOOP_WALKS=200` makes the steady state dominate.
+    let walks = std::env::var("STEP_LOOP_WALKS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
+    let best = (0..walks)
         .map(|_| {
             let t0 = thread_cpu();
             walk(false);
@@ -318,7 +326,7 @@ fn cpu_report() {
         .unwrap_or_default();
     let per_step = best.as_secs_f64() / steps.len() as f64;
     println!(
-        "step loop, sim, warm cache (CPU time, best of 5): {:.2} µs/step, {:.0} steps/s per core, {:.2} observations/step",
+        "step loop, sim, warm cache (CPU time, best of {walks}): {:.2} µs/step, {:.0} steps/s per core, {:.2} observations/step",
         per_step * 1e6,
         1.0 / per_step,
         observes as f64 / steps.len() as f64

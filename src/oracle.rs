@@ -279,7 +279,14 @@ impl Verdicts {
 
 /// Looks up a dotted path (`pool.type`) in a JSON document.
 pub fn lookup<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(doc, |v, key| v.get(key))
+    // A scan of each object, not a hash: `/api/state`'s objects are small, and this runs for
+    // every expected field of every poll.
+    path.split('.').try_fold(doc, |v, key| {
+        v.as_object()?
+            .iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    })
 }
 
 fn container<'a>(obs: &'a Observation, name: &str) -> Option<&'a ContainerState> {
@@ -302,7 +309,10 @@ fn profile_set<'a>(value: &'a str, known: &[String]) -> BTreeSet<&'a str> {
 fn env_matches(e: &EnvExpectation, observed: Option<&String>, known: &[String]) -> bool {
     match observed {
         None => false,
-        Some(v) if e.membership => profile_set(v, known) == profile_set(&e.value, known),
+        // The same text is the same set; only a differing one is compared as sets.
+        Some(v) if e.membership => {
+            *v == e.value || profile_set(v, known) == profile_set(&e.value, known)
+        }
         Some(v) => *v == e.value,
     }
 }
@@ -352,29 +362,14 @@ pub struct Touched {
 impl Touched {
     /// Compares the container sets of two observations.
     pub fn between(before: &Observation, after: &Observation) -> Touched {
-        let mut t = Touched::default();
-        for a in &after.containers {
-            match container(before, &a.name) {
-                None => t.created.push(a.name.clone()),
-                Some(b) if b.id != a.id => t.recreated.push(a.name.clone()),
-                Some(b) if b.started != a.started => t.restarted.push(a.name.clone()),
-                Some(_) => {}
-            }
+        let t = TouchedNames::between(before, after);
+        let owned = |v: Vec<&str>| v.into_iter().map(str::to_string).collect();
+        Touched {
+            created: owned(t.created),
+            removed: owned(t.removed),
+            recreated: owned(t.recreated),
+            restarted: owned(t.restarted),
         }
-        for b in &before.containers {
-            if container(after, &b.name).is_none() {
-                t.removed.push(b.name.clone());
-            }
-        }
-        for v in [
-            &mut t.created,
-            &mut t.removed,
-            &mut t.recreated,
-            &mut t.restarted,
-        ] {
-            v.sort();
-        }
-        t
     }
 
     /// Whether nothing was touched.
@@ -385,6 +380,7 @@ impl Touched {
             && self.restarted.is_empty()
     }
 
+    /// Every touched container, sorted, each once.
     pub(crate) fn all(&self) -> Vec<String> {
         let mut v: Vec<String> = self
             .created
@@ -400,21 +396,85 @@ impl Touched {
     }
 }
 
-fn sorted(v: &[String]) -> Vec<String> {
-    let mut v = v.to_vec();
-    v.sort();
-    v
+/// [`Touched`] with the names borrowed from the observations: what [`judge`] compares for
+/// every step, without copying a name.
+#[derive(Default)]
+struct TouchedNames<'a> {
+    created: Vec<&'a str>,
+    removed: Vec<&'a str>,
+    recreated: Vec<&'a str>,
+    restarted: Vec<&'a str>,
 }
 
-fn diff_message(what: &str, observed: &[String], expected: &[String]) -> String {
+impl<'a> TouchedNames<'a> {
+    fn between(before: &'a Observation, after: &'a Observation) -> TouchedNames<'a> {
+        let mut t = TouchedNames::default();
+        for a in &after.containers {
+            match container(before, &a.name) {
+                None => t.created.push(&a.name),
+                Some(b) if b.id != a.id => t.recreated.push(&a.name),
+                Some(b) if b.started != a.started => t.restarted.push(&a.name),
+                Some(_) => {}
+            }
+        }
+        for b in &before.containers {
+            if container(after, &b.name).is_none() {
+                t.removed.push(&b.name);
+            }
+        }
+        for v in [
+            &mut t.created,
+            &mut t.removed,
+            &mut t.recreated,
+            &mut t.restarted,
+        ] {
+            v.sort_unstable();
+        }
+        t
+    }
+
+    fn is_empty(&self) -> bool {
+        self.created.is_empty()
+            && self.removed.is_empty()
+            && self.recreated.is_empty()
+            && self.restarted.is_empty()
+    }
+
+    fn all(&self) -> Vec<&'a str> {
+        let mut v: Vec<&str> = self
+            .created
+            .iter()
+            .chain(&self.removed)
+            .chain(&self.recreated)
+            .chain(&self.restarted)
+            .copied()
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}
+
+/// `v` sorted, borrowed when it already is (predictions are, so this copies nothing).
+fn sorted(v: &[String]) -> std::borrow::Cow<'_, [String]> {
+    if v.is_sorted() {
+        std::borrow::Cow::Borrowed(v)
+    } else {
+        let mut v = v.to_vec();
+        v.sort();
+        std::borrow::Cow::Owned(v)
+    }
+}
+
+fn diff_message(what: &str, observed: &[&str], expected: &[String]) -> String {
     let extra: Vec<&str> = observed
         .iter()
-        .filter(|o| !expected.contains(o))
-        .map(String::as_str)
+        .filter(|o| !expected.iter().any(|e| e == *o))
+        .copied()
         .collect();
     let missing: Vec<&str> = expected
         .iter()
-        .filter(|e| !observed.contains(e))
+        .filter(|e| !observed.contains(&e.as_str()))
         .map(String::as_str)
         .collect();
     let mut parts = Vec::new();
@@ -570,7 +630,7 @@ pub fn judge(
         );
     }
 
-    let touched = Touched::between(facts.before, obs);
+    let touched = TouchedNames::between(facts.before, obs);
     let p = prediction;
     for (check, seen, predicted, verb) in [
         ("created", &touched.created, &p.created, "created"),
@@ -581,12 +641,14 @@ pub fn judge(
         let predicted = sorted(predicted);
         // A restart the model says may or may not happen (a failover within its window)
         // neither passes nor fails the check.
-        let tolerated: Vec<String>;
+        let tolerated: Vec<&str>;
         let seen = if check == "restarted" && !p.may_restart.is_empty() {
             tolerated = seen
                 .iter()
-                .filter(|s| predicted.contains(s) || !p.may_restart.contains(s))
-                .cloned()
+                .filter(|s| {
+                    predicted.iter().any(|x| x == **s) || !p.may_restart.iter().any(|m| m == **s)
+                })
+                .copied()
                 .collect();
             &tolerated
         } else {
@@ -594,7 +656,7 @@ pub fn judge(
         };
         out.record(
             check,
-            *seen == predicted,
+            predicted == *seen,
             || json!(seen),
             || json!(predicted),
             || diff_message(verb, seen, &predicted),
@@ -606,7 +668,7 @@ pub fn judge(
     if let (Some(second), Some(after_second)) = (facts.second_apply, facts.after_second)
         && apply.exit_code == 0
     {
-        let changed = Touched::between(obs, after_second);
+        let changed = TouchedNames::between(obs, after_second);
         let said_no_changes = second.output.contains(NO_CHANGES);
         out.record(
             "idempotent",

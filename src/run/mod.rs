@@ -384,6 +384,7 @@ async fn await_ready<T: Target>(
             }
         }
         .min(timeout - waited);
+        target.recycle(obs);
         target.wait(pause).await;
         requested += pause;
     }
@@ -608,12 +609,14 @@ async fn run_step<T: Target, S: Sink>(
             seconds: step_seconds,
         })?;
     }
-    Ok((
-        after_second.unwrap_or(after),
-        ready,
-        step_seconds,
-        wall.elapsed(),
-    ))
+    let last = match after_second {
+        Some(again) => {
+            target.recycle(after);
+            again
+        }
+        None => after,
+    };
+    Ok((last, ready, step_seconds, wall.elapsed()))
 }
 
 /// Runs a walk from a baseline snapshot: a `Baseline` event, every step with its verdicts
@@ -694,7 +697,7 @@ pub async fn run_walk_cached<T: Target, S: Sink>(
                     return Err(e);
                 }
             };
-        before = after;
+        target.recycle(std::mem::replace(&mut before, after));
         outcome.steps_run += 1;
         outcome.verdicts_passed += verdicts.passed;
         outcome.verdicts_failed += verdicts.failed;

@@ -2,6 +2,8 @@
 //! validated the way `parse_and_validate_config` does (pithead-model.md §1.3). Every refusal is
 //! an `error:` line, exit 1, nothing written.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 /// The wallet placeholders of config.reference.json; a config still holding one is refused.
@@ -113,6 +115,45 @@ pub fn baseline() -> Value {
     })
 }
 
+/// Parsed configs by shared document. The runner hands the sim the same `Arc` for the same
+/// config (it caches config.json per config) and a walk revisits configs, so most applies of
+/// a long walk find their parse here. Each entry holds its document: nobody can change it in
+/// place, and its address cannot be reused while the entry stands.
+#[derive(Default)]
+pub(crate) struct ParseCache {
+    by_doc: std::collections::HashMap<usize, Parsed>,
+}
+
+/// A document and what [`parse`] made of it.
+type Parsed = (Arc<Value>, Arc<Result<Settings, String>>);
+
+/// Entries kept before the cache is pruned (to the documents someone else still holds).
+const PARSE_CACHE: usize = 1024;
+
+impl ParseCache {
+    /// [`parse`] of `doc`, computed once per document.
+    pub(crate) fn parse(&mut self, doc: &Arc<Value>) -> Arc<Result<Settings, String>> {
+        let key = Arc::as_ptr(doc) as usize;
+        if let Some((held, parsed)) = self.by_doc.get(&key)
+            && Arc::ptr_eq(held, doc)
+        {
+            return Arc::clone(parsed);
+        }
+        if self.by_doc.len() >= PARSE_CACHE {
+            // Documents only this cache holds will not come back: drop them first.
+            self.by_doc
+                .retain(|_, (held, _)| Arc::strong_count(held) > 1);
+            if self.by_doc.len() >= PARSE_CACHE / 2 {
+                self.by_doc.clear();
+            }
+        }
+        let parsed = Arc::new(parse(doc));
+        self.by_doc
+            .insert(key, (Arc::clone(doc), Arc::clone(&parsed)));
+        parsed
+    }
+}
+
 /// Reads and validates a config; `Err` holds the `error:` line Pithead would print.
 pub fn parse(config: &Value) -> Result<Settings, String> {
     let root = config
@@ -122,9 +163,21 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
     if has_control(config) {
         check_strings(config, &mut String::new())?;
     }
-    let r = Reader { root };
+    let dashboard = Section::of(root, "dashboard");
+    let monero = Section::of(root, "monero");
+    let network = Section::of(root, "network");
+    let p2pool = Section::of(root, "p2pool");
+    let proxy = Section::of(root, "proxy");
+    let tari = Section::of(root, "tari");
+    let tor = Section::of(root, "tor");
+    let workers = Section::of(root, "workers");
+    let xvb = Section::of(root, "xvb");
+    let dashboard_auth = dashboard.section("auth");
+    let dashboard_onion = dashboard.section("onion");
+    let monero_remote = monero.section("remote");
+    let tari_remote = tari.section("remote");
 
-    let pool = match r.str("p2pool.pool", "mini")? {
+    let pool = match p2pool.str("pool", "mini")? {
         "main" => "main",
         "mini" => "mini",
         "nano" => "nano",
@@ -134,7 +187,7 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
             ));
         }
     };
-    let monero_mode_local = match r.str("monero.mode", "local")? {
+    let monero_mode_local = match monero.str("mode", "local")? {
         "local" => true,
         "remote" => false,
         other => {
@@ -143,7 +196,7 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
             ));
         }
     };
-    let tari_mode = match r.str("tari.mode", "local")? {
+    let tari_mode = match tari.str("mode", "local")? {
         "local" => "local",
         "remote" => "remote",
         "off" => "off",
@@ -153,7 +206,7 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
             ));
         }
     };
-    match r.str("workers.api_auth", "none")? {
+    match workers.str("api_auth", "none")? {
         "none" | "name" | "token" => {}
         other => {
             return Err(format!(
@@ -162,7 +215,7 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
         }
     }
 
-    let monero_wallet = r.str("monero.wallet_address", "")?.to_string();
+    let monero_wallet = monero.str("wallet_address", "")?.to_string();
     if monero_wallet.is_empty() || monero_wallet == MONERO_PLACEHOLDER {
         return Err("monero.wallet_address is required (set your primary address)".into());
     }
@@ -172,12 +225,12 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
                 .into(),
         );
     }
-    let tari_wallet = r.str("tari.wallet_address", "")?.to_string();
+    let tari_wallet = tari.str("wallet_address", "")?.to_string();
     if tari_mode != "off" && (tari_wallet.is_empty() || tari_wallet == TARI_PLACEHOLDER) {
         return Err("tari.wallet_address is required unless tari.mode is off".into());
     }
 
-    let monero_view_key = r.str("monero.view_key", "")?.to_string();
+    let monero_view_key = monero.str("view_key", "")?.to_string();
     if !monero_view_key.is_empty() {
         if !monero_mode_local {
             return Err(
@@ -190,8 +243,8 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
             return Err("monero.view_key must be 64 lowercase hex characters".into());
         }
     }
-    let tari_view_key = r.str("tari.view_key", "")?.to_string();
-    let tari_spend_key = r.str("tari.spend_public_key", "")?.to_string();
+    let tari_view_key = tari.str("view_key", "")?.to_string();
+    let tari_spend_key = tari.str("spend_public_key", "")?.to_string();
     if !tari_view_key.is_empty() || !tari_spend_key.is_empty() {
         if tari_mode != "local" {
             return Err("tari.view_key needs tari.mode=local".into());
@@ -203,11 +256,11 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
         }
     }
 
-    let monero_remote_host = r
-        .str("monero.remote.host", "node.remote-monero-host.com")?
+    let monero_remote_host = monero_remote
+        .str("host", "node.remote-monero-host.com")?
         .to_string();
-    let monero_rpc_port = r.port("monero.remote.rpc_port", 18081)?;
-    let monero_zmq_port = r.port("monero.remote.zmq_port", 18083)?;
+    let monero_rpc_port = monero_remote.port("rpc_port", 18081)?;
+    let monero_zmq_port = monero_remote.port("zmq_port", 18083)?;
     if !monero_mode_local && !is_host(&monero_remote_host) {
         return Err(
             "monero.remote.host is required in remote mode: a bare host name or IP \
@@ -215,33 +268,33 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
                 .into(),
         );
     }
-    let tari_remote_host = r.str("tari.remote.host", "tari-node.lan")?.to_string();
-    let tari_grpc_port = r.port("tari.remote.grpc_port", 18142)?;
+    let tari_remote_host = tari_remote.str("host", "tari-node.lan")?.to_string();
+    let tari_grpc_port = tari_remote.port("grpc_port", 18142)?;
     if tari_mode == "remote" && !is_host(&tari_remote_host) {
         return Err("tari.remote.host is required in remote mode: a bare host name or IP".into());
     }
 
-    let stratum_bind = r.str("p2pool.stratum_bind", "0.0.0.0")?.to_string();
+    let stratum_bind = p2pool.str("stratum_bind", "0.0.0.0")?.to_string();
     if stratum_bind.parse::<std::net::Ipv4Addr>().is_err() {
         return Err(format!(
             "p2pool.stratum_bind must be an IPv4 address (got '{stratum_bind}')"
         ));
     }
-    let stratum_port = r.port("p2pool.stratum_port", 3333)?;
-    let donate_level = r.int("proxy.donate_level", 0)?;
+    let stratum_port = p2pool.port("stratum_port", 3333)?;
+    let donate_level = proxy.int("donate_level", 0)?;
     if donate_level > 99 {
         return Err("proxy.donate_level must be an integer 0..99".into());
     }
-    let out_peers = r.int("monero.out_peers", 48)?;
+    let out_peers = monero.int("out_peers", 48)?;
     if !(8..=1024).contains(&out_peers) {
         return Err("monero.out_peers must be an integer 8..1024".into());
     }
 
-    let subnet = r.str("network.subnet", "172.28.0.0/24")?.to_string();
+    let subnet = network.str("subnet", "172.28.0.0/24")?.to_string();
     let prefix = subnet_prefix(&subnet)
         .ok_or_else(|| format!("network.subnet must look like X.Y.Z.0/24 (got '{subnet}')"))?;
 
-    let dashboard_port = match r.get("dashboard.port") {
+    let dashboard_port = match dashboard.get("port") {
         None => String::new(),
         Some(Value::String(s)) if s == "auto" || s.is_empty() => String::new(),
         Some(Value::Number(n)) => match n.as_u64() {
@@ -255,51 +308,51 @@ pub fn parse(config: &Value) -> Result<Settings, String> {
         pool,
         stratum_bind,
         stratum_port,
-        stratum_tls: r.bool("p2pool.stratum_tls", false)?,
-        p2pool_clearnet: r.bool("p2pool.clearnet", false)?,
-        p2pool_data_dir: r.dir("p2pool.data_dir", "p2pool")?,
+        stratum_tls: p2pool.bool("stratum_tls", false)?,
+        p2pool_clearnet: p2pool.bool("clearnet", false)?,
+        p2pool_data_dir: p2pool.dir("data_dir", "./data/p2pool")?,
         donate_level,
-        xvb_enabled: r.bool("xvb.enabled", true)?,
-        xvb_tor: r.bool("xvb.tor", true)?,
+        xvb_enabled: xvb.bool("enabled", true)?,
+        xvb_tor: xvb.bool("tor", true)?,
         monero_mode_local,
         monero_wallet,
         monero_view_key,
-        monero_prune: r.bool("monero.prune", true)?,
-        monero_clearnet: r.bool("monero.clearnet_initial_sync", false)?,
-        rpc_lan: r.bool("monero.rpc_lan_access", false)?,
-        zmq_lan: r.bool("monero.zmq_lan_access", false)?,
+        monero_prune: monero.bool("prune", true)?,
+        monero_clearnet: monero.bool("clearnet_initial_sync", false)?,
+        rpc_lan: monero.bool("rpc_lan_access", false)?,
+        zmq_lan: monero.bool("zmq_lan_access", false)?,
         monero_remote_host,
         monero_rpc_port,
         monero_zmq_port,
-        monero_data_dir: r.dir("monero.data_dir", "monero")?,
-        monero_mem_limit: r.str("monero.mem_limit", "auto")?.to_string(),
+        monero_data_dir: monero.dir("data_dir", "./data/monero")?,
+        monero_mem_limit: monero.str("mem_limit", "auto")?.to_string(),
         out_peers,
-        node_username: r.str("monero.node_username", "")?.to_string(),
-        node_password: r.str("monero.node_password", "")?.to_string(),
+        node_username: monero.str("node_username", "")?.to_string(),
+        node_password: monero.str("node_password", "")?.to_string(),
         tari_mode,
         tari_wallet,
         tari_view_key,
         tari_spend_key,
-        tari_grpc_lan: r.bool("tari.grpc_lan_access", false)?,
-        tari_clearnet: r.bool("tari.clearnet_initial_sync", false)?,
+        tari_grpc_lan: tari.bool("grpc_lan_access", false)?,
+        tari_clearnet: tari.bool("clearnet_initial_sync", false)?,
         tari_remote_host,
         tari_grpc_port,
-        tari_data_dir: r.dir("tari.data_dir", "tari")?,
-        tari_mem_limit: r.str("tari.mem_limit", "auto")?.to_string(),
-        secure: r.bool("dashboard.secure", true)?,
-        expose_public_ip: r.bool("dashboard.expose_public_ip", false)?,
+        tari_data_dir: tari.dir("data_dir", "./data/tari")?,
+        tari_mem_limit: tari.str("mem_limit", "auto")?.to_string(),
+        secure: dashboard.bool("secure", true)?,
+        expose_public_ip: dashboard.bool("expose_public_ip", false)?,
         dashboard_port,
-        tari_required: r.bool("dashboard.tari_required", true)?,
-        fail_closed: r.bool("dashboard.fail_closed", false)?,
-        check_updates: r.bool("dashboard.check_for_updates", true)?,
-        onion_enabled: r.bool("dashboard.onion.enabled", false)?,
-        onion_client_auth: r.bool("dashboard.onion.client_auth", true)?,
-        auth_user: r.str("dashboard.auth.username", "admin")?.to_string(),
-        auth_password: r.str("dashboard.auth.password", "")?.to_string(),
-        firewall: r.bool("network.tor_egress_firewall", true)?,
+        tari_required: dashboard.bool("tari_required", true)?,
+        fail_closed: dashboard.bool("fail_closed", false)?,
+        check_updates: dashboard.bool("check_for_updates", true)?,
+        onion_enabled: dashboard_onion.bool("enabled", false)?,
+        onion_client_auth: dashboard_onion.bool("client_auth", true)?,
+        auth_user: dashboard_auth.str("username", "admin")?.to_string(),
+        auth_password: dashboard_auth.str("password", "")?.to_string(),
+        firewall: network.bool("tor_egress_firewall", true)?,
         subnet,
         prefix,
-        tor_auto_heal: r.bool("tor.auto_heal", false)?,
+        tor_auto_heal: tor.bool("auto_heal", false)?,
     })
 }
 
@@ -316,7 +369,11 @@ fn has_control(v: &Value) -> bool {
 /// first: C1 controls are U+0080..U+009F, encoded after a 0xC2 lead byte, so a string with
 /// no byte below 0x20, no 0x7F and no 0xC2 has none, and most strings are settled there.
 fn str_has_control(s: &str) -> bool {
-    s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) && s.chars().any(char::is_control)
+    // A fold with no early exit: the compiler turns it into a vector loop.
+    let suspect = s
+        .bytes()
+        .fold(false, |acc, b| acc | (b < 0x20) | (b == 0x7f) | (b == 0xc2));
+    suspect && s.chars().any(char::is_control)
 }
 
 /// No string leaf may hold a control character: it would inject lines into .env.
@@ -349,66 +406,103 @@ fn check_strings(v: &Value, path: &mut String) -> Result<(), String> {
     Ok(())
 }
 
-struct Reader<'a> {
-    root: &'a Map<String, Value>,
+/// One object of config.json (`monero`, `monero.remote`), read key by key. Each section is
+/// found once per parse, and its keys by a scan, not a hash: a section holds a dozen keys
+/// or so, and comparing lengths rules out most of them without reading a byte.
+#[derive(Clone, Copy)]
+struct Section<'a> {
+    /// `None` when the object is absent or not an object: every field takes its default.
+    map: Option<&'a Map<String, Value>>,
+    name: &'static str,
+    /// The enclosing section's name, for a nested one.
+    parent: Option<&'static str>,
 }
 
-impl<'a> Reader<'a> {
-    fn get(&self, path: &str) -> Option<&'a Value> {
-        let mut parts = path.split('.');
-        let mut cur = self.root.get(parts.next()?)?;
-        for p in parts {
-            cur = cur.as_object()?.get(p)?;
+impl<'a> Section<'a> {
+    /// The top-level object `name`.
+    fn of(root: &'a Map<String, Value>, name: &'static str) -> Section<'a> {
+        Section {
+            map: root.get(name).and_then(Value::as_object),
+            name,
+            parent: None,
         }
+    }
+
+    /// The object `name` inside this one.
+    fn section(&self, name: &'static str) -> Section<'a> {
+        Section {
+            map: self.raw(name).and_then(Value::as_object),
+            name,
+            parent: Some(self.name),
+        }
+    }
+
+    fn raw(&self, key: &str) -> Option<&'a Value> {
+        self.map?.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The dotted path of a key, for messages.
+    fn path(&self, key: &str) -> String {
+        match self.parent {
+            Some(p) => format!("{p}.{}.{key}", self.name),
+            None => format!("{}.{key}", self.name),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
         // An explicit null is treated as absent, as jq's `// default` does for null.
-        (!cur.is_null()).then_some(cur)
+        self.raw(key).filter(|v| !v.is_null())
     }
 
-    fn wrong(path: &str, want: &str, got: &Value) -> String {
-        format!("{path} must be {want} (got {got})")
+    fn wrong(&self, key: &str, want: &str, got: &Value) -> String {
+        format!("{} must be {want} (got {got})", self.path(key))
     }
 
-    fn str(&self, path: &str, default: &'static str) -> Result<&'a str, String> {
-        match self.get(path) {
+    fn str(&self, key: &str, default: &'static str) -> Result<&'a str, String> {
+        match self.get(key) {
             None => Ok(default),
             Some(Value::String(s)) => Ok(s),
-            Some(v) => Err(Self::wrong(path, "a string", v)),
+            Some(v) => Err(self.wrong(key, "a string", v)),
         }
     }
 
     // An explicit `false` is honoured, never replaced by the default (#294).
-    fn bool(&self, path: &str, default: bool) -> Result<bool, String> {
-        match self.get(path) {
+    fn bool(&self, key: &str, default: bool) -> Result<bool, String> {
+        match self.get(key) {
             None => Ok(default),
             Some(Value::Bool(b)) => Ok(*b),
-            Some(v) => Err(Self::wrong(path, "true or false", v)),
+            Some(v) => Err(self.wrong(key, "true or false", v)),
         }
     }
 
-    fn int(&self, path: &str, default: u64) -> Result<u64, String> {
-        match self.get(path) {
+    fn int(&self, key: &str, default: u64) -> Result<u64, String> {
+        match self.get(key) {
             None => Ok(default),
             Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
-                Self::wrong(path, "a non-negative integer", &Value::Number(n.clone()))
+                self.wrong(key, "a non-negative integer", &Value::Number(n.clone()))
             }),
-            Some(v) => Err(Self::wrong(path, "an integer", v)),
+            Some(v) => Err(self.wrong(key, "an integer", v)),
         }
     }
 
-    fn port(&self, path: &str, default: u64) -> Result<u64, String> {
-        let p = self.int(path, default)?;
+    fn port(&self, key: &str, default: u64) -> Result<u64, String> {
+        let p = self.int(key, default)?;
         if (1..=65535).contains(&p) {
             Ok(p)
         } else {
-            Err(format!("{path} must be a port 1..65535 (got {p})"))
+            Err(format!(
+                "{} must be a port 1..65535 (got {p})",
+                self.path(key)
+            ))
         }
     }
 
-    /// A data dir: auto or empty means ./data/<svc>; otherwise an absolute, clean path.
-    fn dir(&self, path: &str, svc: &str) -> Result<String, String> {
-        let d = self.str(path, "auto")?;
+    /// A data dir: auto or empty means `default` (./data/<svc>); otherwise an absolute,
+    /// clean path.
+    fn dir(&self, key: &str, default: &'static str) -> Result<String, String> {
+        let d = self.str(key, "auto")?;
         if d.is_empty() || d == "auto" {
-            return Ok(format!("./data/{svc}"));
+            return Ok(default.to_string());
         }
         if !d.starts_with('/')
             || d.contains("..")
@@ -418,7 +512,8 @@ impl<'a> Reader<'a> {
             || d == "/"
         {
             return Err(format!(
-                "{path} must be auto or a clean absolute path (got '{d}')"
+                "{} must be auto or a clean absolute path (got '{d}')",
+                self.path(key)
             ));
         }
         Ok(d.to_string())
@@ -508,6 +603,60 @@ mod tests {
         c["monero"]["remote"]["host"] = json!("node:18081");
         assert!(parse(&c).unwrap_err().contains("remote.host"));
         assert!(parse(&json!([1])).is_err());
+    }
+
+    /// The cache answers for the very document it parsed (never for another at the same
+    /// address or with the same text), gives the same answer as a parse, and stays bounded.
+    #[test]
+    fn parse_cache_is_keyed_by_document_and_bounded() {
+        let mut cache = ParseCache::default();
+        let doc = Arc::new(baseline());
+        let first = cache.parse(&doc);
+        assert!(Arc::ptr_eq(&first, &cache.parse(&doc)));
+        assert_eq!(*first, parse(&doc));
+        let bad = Arc::new(set("p2pool.pool", json!("mega")));
+        assert_eq!(*cache.parse(&bad), parse(&bad));
+        let twin = Arc::new(baseline());
+        assert!(!Arc::ptr_eq(&first, &cache.parse(&twin)));
+        // Documents only the cache holds are pruned; one the caller holds survives.
+        for i in 0..2 * PARSE_CACHE {
+            cache.parse(&Arc::new(set("proxy.donate_level", json!(i % 100))));
+            assert!(cache.by_doc.len() <= PARSE_CACHE);
+        }
+        assert!(Arc::ptr_eq(&first, &cache.parse(&doc)));
+    }
+
+    /// Messages name the whole dotted path, nested sections included.
+    #[test]
+    fn refusals_spell_the_full_path() {
+        for (path, v, message) in [
+            (
+                "monero.remote.rpc_port",
+                json!(0),
+                "monero.remote.rpc_port must be a port 1..65535 (got 0)",
+            ),
+            (
+                "p2pool.stratum_port",
+                json!("3333"),
+                "p2pool.stratum_port must be an integer (got \"3333\")",
+            ),
+            (
+                "dashboard.onion.enabled",
+                json!(1),
+                "dashboard.onion.enabled must be true or false (got 1)",
+            ),
+            (
+                "tari.data_dir",
+                json!("data/tari"),
+                "tari.data_dir must be auto or a clean absolute path (got 'data/tari')",
+            ),
+        ] {
+            assert_eq!(parse(&set(path, v)).unwrap_err(), message);
+        }
+        // A section that is not an object reads as absent: every field takes its default.
+        let mut c = baseline();
+        c["tor"] = json!("on");
+        assert!(!parse(&c).unwrap().tor_auto_heal);
     }
 
     #[test]

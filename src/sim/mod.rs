@@ -44,6 +44,14 @@ pub const NO_CHANGES: &str = "No configuration changes detected. Nothing to appl
 /// Printed by an apply that changed something.
 pub const APPLIED: &str = "Configuration applied.";
 
+/// The output of an apply that changes nothing.
+fn no_changes() -> String {
+    let mut out = String::with_capacity(NO_CHANGES.len() + 1);
+    out.push_str(NO_CHANGES);
+    out.push('\n');
+    out
+}
+
 /// Virtual milliseconds of CLI time: a refused apply, a no-op apply, a changing apply, and the
 /// extra per touched container (pithead-model.md §8).
 const REFUSED_MS: u64 = 600;
@@ -115,6 +123,10 @@ pub struct SimTarget {
     api_cache: std::cell::RefCell<Option<observe::ApiCache>>,
     /// `null`, shared: what `/api/state` is while the dashboard does not answer.
     api_null: Arc<Value>,
+    /// Buffers of observations handed back ([`Target::recycle`]), refilled for the next ones.
+    recycled: std::cell::RefCell<observe::Recycled>,
+    /// config.json documents already parsed (the runner hands the same ones again).
+    parsed: config::ParseCache,
     /// Bumped by every write of config.json.
     config_version: u64,
     /// The config version .env was last rendered from, when the two are known to agree: an
@@ -175,6 +187,8 @@ impl SimTarget {
             fingerprint: String::new(),
             api_cache: std::cell::RefCell::new(None),
             api_null: Arc::new(Value::Null),
+            recycled: Default::default(),
+            parsed: config::ParseCache::default(),
             config_version: 0,
             rendered_version: Some(0),
             ops: ops::OpsState::default(),
@@ -263,10 +277,11 @@ impl SimTarget {
             self.now += NOOP_MS;
             return CommandResult {
                 exit_code: 0,
-                output: format!("{NO_CHANGES}\n"),
+                output: no_changes(),
             };
         }
-        let settings = match config::parse(&self.config) {
+        let parsed = self.parsed.parse(&self.config);
+        let settings = match &*parsed {
             Ok(s) => s,
             Err(e) => {
                 self.now += REFUSED_MS;
@@ -282,33 +297,36 @@ impl SimTarget {
             stale_mini: self.has(Fault::StaleMiniFlag),
             symlinked_pwd: false,
         };
-        let mut next = render::render(&settings, &self.preserved, Some(&self.env), faults);
-        let changed = next.changed(&self.env).count();
+        let mut next = render::render(settings, &self.preserved, Some(&self.env), faults);
+        let mut changed_keys = next.changed_set(&self.env);
+        let changed = changed_keys.len();
         if changed == 0 && !self.apply_incomplete {
             self.rendered_version = Some(self.config_version);
             self.now += NOOP_MS;
             return CommandResult {
                 exit_code: 0,
-                output: format!("{NO_CHANGES}\n"),
+                output: no_changes(),
             };
         }
         if self.has(Fault::SpuriousPathDiff) {
             // #695: the committing render runs from $PWD as reached through the install dir's
             // symlink, while the diffing render used the canonical path.
             faults.symlinked_pwd = true;
-            next = render::render(&settings, &self.preserved, Some(&self.env), faults);
+            next = render::render(settings, &self.preserved, Some(&self.env), faults);
+            changed_keys = next.changed_set(&self.env);
         }
         if self.has(Fault::RotatedProxyToken) && self.would_recreate(Svc::XmrigProxy, &next) {
             // #153: the recreate path mints a fresh token instead of keeping the preserved one.
             self.preserved.proxy_auth_token = format!("{:032x}", self.rng.random::<u128>());
-            next = render::render(&settings, &self.preserved, Some(&self.env), faults);
+            next = render::render(settings, &self.preserved, Some(&self.env), faults);
+            changed_keys = next.changed_set(&self.env);
         }
         let mut output = String::new();
         if changed == 0 {
             output
                 .push_str("Retrying the recreate of an incomplete apply (.env.apply-incomplete)\n");
         }
-        for k in next.changed(&self.env) {
+        for k in changed_keys.iter() {
             output.push_str("  ~ ");
             output.push_str(k.name());
             output.push('\n');
@@ -409,12 +427,14 @@ impl SimTarget {
 
     /// `pithead status`, `docker compose ps`, .env and `/api/state`, read without side effects.
     pub fn observe_sync(&self) -> Observation {
+        let (containers, mut secret_fingerprint) = self.recycled.borrow_mut().take();
+        secret_fingerprint.clone_from(&self.fingerprint);
         Observation {
             status_exit: self.status_exit(),
-            containers: self.container_states(),
+            containers: self.container_states_into(containers),
             env: Arc::clone(&self.obs_env),
             api: self.api_state(),
-            secret_fingerprint: self.fingerprint.clone(),
+            secret_fingerprint,
         }
     }
 
@@ -454,13 +474,15 @@ impl SimTarget {
             self.fingerprint = self.env.fingerprint();
             return;
         };
-        for k in self.env.changed(old) {
-            if !render::is_secret(k)
-                && let Some(v) = Arc::make_mut(&mut self.obs_env).get_mut(k.name())
-            {
-                v.clear();
-                v.push_str(self.env.get(k));
-            }
+        if self
+            .env
+            .changed_set(old)
+            .iter()
+            .any(|k| !render::is_secret(k))
+        {
+            self.recycled
+                .get_mut()
+                .env_view(&mut self.obs_env, &self.env);
         }
         if self.env.differs_in(old, &render::FINGERPRINT_KEYS) {
             self.fingerprint = self.env.fingerprint();
@@ -479,7 +501,7 @@ impl SimTarget {
     }
 
     fn new_id(&mut self) -> String {
-        format!("{:012x}", self.rng.random::<u64>() & 0xffff_ffff_ffff)
+        observe::container_id(self.rng.random::<u64>())
     }
 
     /// Starts a container: a new start marker, and the per-start delays drawn from the seed.
@@ -589,7 +611,7 @@ impl SimTarget {
 
     /// `compose_up_checked -d --remove-orphans`: returns how many containers it touched.
     fn compose_up(&mut self) -> Result<usize, String> {
-        let profiles = self.env.get(Key::COMPOSE_PROFILES).to_string();
+        let profiles = services::Active::of(self.env.get(Key::COMPOSE_PROFILES));
         // What the classifier shows before p2pool (maybe) restarts: it keeps showing it for a
         // while after a sidechain switch (#746).
         self.pool_before = self.shown_pool_type();
@@ -597,7 +619,7 @@ impl SimTarget {
         if !self.has(Fault::LeftoverProfileContainer) {
             let removed_once = &mut self.removed_once;
             self.containers.retain(|c| {
-                let keep = c.svc.active(&profiles) || c.name != c.svc.name();
+                let keep = c.svc.active_in(profiles) || c.name != c.svc.name();
                 if !keep {
                     removed_once[c.svc as usize] = true;
                 }
@@ -619,7 +641,7 @@ impl SimTarget {
         // 3. Create, recreate or start each active service, dependencies first.
         let mut touched: Vec<Svc> = Vec::with_capacity(8);
         for s in services::ALL {
-            if !s.active(&profiles) {
+            if !s.active_in(profiles) {
                 continue;
             }
             match self.find(s) {
@@ -726,5 +748,9 @@ impl Target for SimTarget {
 
     async fn act(&mut self, action: &Action) -> Result<CommandResult, TargetError> {
         Ok(self.act_sync(action))
+    }
+
+    fn recycle(&mut self, observation: Observation) {
+        self.recycled.get_mut().keep(observation);
     }
 }

@@ -91,13 +91,29 @@ impl Env {
         Key::ALL
             .iter()
             .copied()
-            .filter(move |k| self.0[*k as usize] != other.0[*k as usize])
+            .filter(move |k| !self.same(other, *k))
+    }
+
+    /// [`Env::changed`] as a set.
+    pub fn changed_set(&self, other: &Env) -> KeySet {
+        KeySet(
+            Key::ALL
+                .iter()
+                .filter(|k| !self.same(other, **k))
+                .fold(0, |acc, k| acc | 1 << *k as u32),
+        )
     }
 
     /// Whether any of `keys` differs.
     pub fn differs_in(&self, other: &Env, keys: &[Key]) -> bool {
-        keys.iter()
-            .any(|k| self.0[*k as usize] != other.0[*k as usize])
+        keys.iter().any(|k| !self.same(other, *k))
+    }
+
+    /// Whether `k` holds the same value in both. Most values are borrowed from the same
+    /// static strings, so the pointers settle it before any byte is compared.
+    fn same(&self, other: &Env, k: Key) -> bool {
+        let (a, b) = (self.get(k), other.get(k));
+        a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
     }
 
     /// sha256 hex of the sorted fingerprint lines, one newline each.
@@ -115,6 +131,32 @@ impl Env {
         hex::encode(h.finalize())
     }
 }
+
+/// A set of keys (one bit per key of the table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeySet(u128);
+
+impl KeySet {
+    /// Number of keys in the set.
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The keys, in table order.
+    pub fn iter(self) -> impl Iterator<Item = Key> {
+        Key::ALL
+            .iter()
+            .copied()
+            .filter(move |k| self.0 & (1 << *k as u32) != 0)
+    }
+}
+
+const _: () = assert!(N_KEYS <= 128, "KeySet holds one bit per key");
 
 /// The .env-only values `load_preserved_state` carries from one render to the next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,8 +184,28 @@ pub struct RenderFaults {
     pub symlinked_pwd: bool,
 }
 
-const INSTALL_DIR: &str = "/opt/pithead";
-const SYMLINKED_DIR: &str = "/srv/pithead-current";
+/// Where Pithead is installed (a macro so the paths below it are literals, built once).
+macro_rules! install_dir {
+    () => {
+        "/opt/pithead"
+    };
+}
+/// The install dir as reached through its symlink (#695).
+macro_rules! symlinked_dir {
+    () => {
+        "/srv/pithead-current"
+    };
+}
+const INSTALL_DIR: &str = install_dir!();
+
+/// The strings joined, in one allocation (what `format!` would build, without its machinery).
+fn cat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
 
 /// Renders .env. `previous` is the .env on disk (for the #746 fault's in-place flag edit).
 pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaults) -> Env {
@@ -174,28 +236,41 @@ pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaul
     set!(Key::DEPLOYMENT_COMPLETED, Cow::Borrowed("true"));
     set!(Key::NETWORK_SUBNET, s.subnet.clone());
     set!(Key::NETWORK_PREFIX, s.prefix.clone());
-    let root = if f.symlinked_pwd {
-        SYMLINKED_DIR
-    } else {
-        INSTALL_DIR
-    };
-    let abs = |d: &str| match d.strip_prefix("./") {
-        Some(rel) => format!("{INSTALL_DIR}/{rel}"),
-        None => d.to_string(),
+    let abs = |d: &str| -> Cow<'static, str> {
+        match d {
+            // The default data dirs, as literals: no allocation for the common case.
+            "./data/monero" => Cow::Borrowed(concat!(install_dir!(), "/data/monero")),
+            "./data/tari" => Cow::Borrowed(concat!(install_dir!(), "/data/tari")),
+            "./data/p2pool" => Cow::Borrowed(concat!(install_dir!(), "/data/p2pool")),
+            _ => match d.strip_prefix("./") {
+                Some(rel) => Cow::Owned(cat(&[INSTALL_DIR, "/", rel])),
+                None => Cow::Owned(d.to_string()),
+            },
+        }
     };
     set!(Key::MONERO_DATA_DIR, abs(&s.monero_data_dir));
     set!(Key::TARI_DATA_DIR, abs(&s.tari_data_dir));
     set!(Key::P2POOL_DATA_DIR, abs(&s.p2pool_data_dir));
-    set!(Key::DASHBOARD_DATA_DIR, format!("{root}/data/dashboard"));
-    set!(Key::TOR_DATA_DIR, format!("{INSTALL_DIR}/data/tor"));
+    set!(
+        Key::DASHBOARD_DATA_DIR,
+        if f.symlinked_pwd {
+            concat!(symlinked_dir!(), "/data/dashboard")
+        } else {
+            concat!(install_dir!(), "/data/dashboard")
+        },
+    );
+    set!(Key::TOR_DATA_DIR, concat!(install_dir!(), "/data/tor"));
     set!(
         Key::CLEARNET_STATE_DIR,
         Cow::Borrowed("./data/clearnet-state")
     );
     set!(Key::CONTROL_DIR, Cow::Borrowed("./data/control"));
     set!(Key::CADDY_LOG_DIR, Cow::Borrowed("./data/caddy-logs"));
-    set!(Key::PROXY_TLS_DIR, format!("{INSTALL_DIR}/data/proxy-tls"));
-    set!(Key::PITHEAD_TLS_DIR, format!("{INSTALL_DIR}/data/tls"));
+    set!(
+        Key::PROXY_TLS_DIR,
+        concat!(install_dir!(), "/data/proxy-tls")
+    );
+    set!(Key::PITHEAD_TLS_DIR, concat!(install_dir!(), "/data/tls"));
 
     set!(Key::MONERO_NODE_USERNAME, s.node_username.clone());
     set!(Key::MONERO_NODE_PASSWORD, s.node_password.clone());
@@ -210,7 +285,7 @@ pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaul
     set!(Key::WALLET_RPC_PASSWORD, p.wallet_rpc_password.clone());
     set!(
         Key::MONERO_WALLET_RPC_URL,
-        format!("http://{}.30:18082", s.prefix),
+        cat(&["http://", &s.prefix, ".30:18082"]),
     );
     set!(Key::MONERO_PRUNE, if s.monero_prune { "1" } else { "0" },);
     let clearnet_ok = !s.firewall || f.raw_clearnet;
@@ -229,7 +304,7 @@ pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaul
         if s.zmq_lan { "0.0.0.0" } else { "127.0.0.1" },
     );
     if s.monero_mode_local {
-        set!(Key::MONERO_NODE_HOST, format!("{}.26", s.prefix));
+        set!(Key::MONERO_NODE_HOST, cat(&[&s.prefix, ".26"]));
         set!(Key::MONERO_RPC_URL, Cow::Borrowed("http://127.0.0.1:18081"));
         set!(Key::MONERO_RPC_PORT, Cow::Borrowed("18081"));
         set!(Key::MONERO_ZMQ_PORT, Cow::Borrowed("18083"));
@@ -270,7 +345,7 @@ pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaul
         if s.tari_mode == "remote" {
             format!("{}:{}", s.tari_remote_host, s.tari_grpc_port)
         } else {
-            format!("{}.27:18142", s.prefix)
+            cat(&[&s.prefix, ".27:18142"])
         },
     );
     set!(
@@ -320,7 +395,7 @@ pub fn render(s: &Settings, p: &Preserved, previous: Option<&Env>, f: RenderFaul
             _ => "37890",
         },
     );
-    set!(Key::P2POOL_URL, format!("{}.28:3333", s.prefix));
+    set!(Key::P2POOL_URL, cat(&[&s.prefix, ".28:3333"]));
     set!(Key::P2POOL_CLEARNET, b(s.p2pool_clearnet));
     set!(Key::STRATUM_BIND, s.stratum_bind.clone());
     set!(Key::STRATUM_PORT, s.stratum_port.to_string());

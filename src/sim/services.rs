@@ -4,6 +4,28 @@
 
 use super::render::Key::{self, *};
 
+/// The profiles a COMPOSE_PROFILES value turns on, one bit per profile a service names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Active(u8);
+
+impl Active {
+    /// Reads a COMPOSE_PROFILES value: comma-separated names, each a whole profile.
+    pub fn of(profiles: &str) -> Active {
+        Active(profiles.split(',').fold(0, |acc, t| acc | profile_bit(t)))
+    }
+}
+
+/// The bit of a profile some service names; 0 for any other string.
+fn profile_bit(p: &str) -> u8 {
+    match p {
+        "local_node" => 1,
+        "payout_confirm" => 2,
+        "local_tari" => 4,
+        "tari_payout_confirm" => 8,
+        _ => 0,
+    }
+}
+
 /// A service of Pithead's docker-compose.yml.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
@@ -81,10 +103,14 @@ impl Svc {
     /// Whether the service runs in a stack whose COMPOSE_PROFILES is `profiles`
     /// (membership, never substring or equality: #1301, #1478).
     pub fn active(self, profiles: &str) -> bool {
-        match self.profile() {
-            None => true,
-            Some(p) => profiles.split(',').any(|t| t == p),
-        }
+        self.active_in(Active::of(profiles))
+    }
+
+    /// [`Svc::active`] against profiles read once (a walk asks this of every service on
+    /// every observation).
+    pub fn active_in(self, active: Active) -> bool {
+        self.profile()
+            .is_none_or(|p| active.0 & profile_bit(p) != 0)
     }
 
     /// The .env keys the container interpolates.
@@ -223,5 +249,27 @@ impl Svc {
             Svc::Dashboard => (3_000, 10_000),
             Svc::DockerProxy | Svc::DockerControl | Svc::Caddy => (1_000, 3_000),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every profile a service names has its own bit, and membership is by whole name.
+    #[test]
+    fn profiles_are_read_by_whole_name() {
+        for s in ALL {
+            if let Some(p) = s.profile() {
+                assert_ne!(profile_bit(p), 0, "{p}");
+                assert!(s.active(p) && s.active(&format!("x,{p}")));
+                assert!(!s.active(&format!("{p}_x")) && !s.active(&p[1..]) && !s.active(""));
+            } else {
+                assert!(s.active(""));
+            }
+        }
+        assert!(!Svc::Tari.active("local_tari_x,local_node"));
+        assert!(Svc::TariWallet.active("local_tari,tari_payout_confirm"));
+        assert!(!Svc::TariWallet.active("local_tari,payout_confirm"));
     }
 }

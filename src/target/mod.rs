@@ -109,6 +109,13 @@ pub trait Target {
     /// Time since the target was opened, on the target's clock.
     fn elapsed(&self) -> Duration;
 
+    /// Takes back an observation the caller is done with. A target that builds observations
+    /// in memory (the sim) refills its buffers for the next one instead of allocating anew;
+    /// the default just drops it.
+    fn recycle(&mut self, observation: Observation) {
+        drop(observation);
+    }
+
     /// How long until what [`Target::observe`] reports can next change by itself (a health
     /// flip, a sync phase), when the target knows; `None` when it does not (real boxes) or
     /// nothing is pending. The runner then waits exactly that long instead of backing off
