@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use canary::faults::Fault;
 use canary::fuzz::{self, Found, FuzzOptions, SimOracle, signature_of};
-use canary::model::{self, Model, Supplied};
+use canary::model::{self, Model, OpGroup, Supplied};
 use canary::plan::{self, PlanOptions};
 use canary::rng::Seed;
 use canary::run::{self, RunOptions};
@@ -128,12 +128,23 @@ fn walk_signatures(
 
 /// The first seed in 0..100 whose default planned walk fails with `f` on and passes without.
 fn planned_walk_catches(f: Fault) -> Option<u64> {
+    planned_walk_with_catches(f, &[], 0..100)
+}
+
+/// [`planned_walk_catches`] for walks that also cover the operations of `groups` (what
+/// `canary run` plans on the simulated stack by default: every group).
+fn planned_walk_with_catches(
+    f: Fault,
+    groups: &[OpGroup],
+    seeds: std::ops::Range<u64>,
+) -> Option<u64> {
     let model = pithead();
     let supplied = supplied_for(f);
-    (0..100).find(|&i| {
+    seeds.into_iter().find(|&i| {
         let options = PlanOptions {
             seed: Seed::from_u64(i),
             supplied: supplied.clone(),
+            operations: groups.to_vec(),
             ..PlanOptions::default()
         };
         let p = plan::plan(&model, &options).unwrap();
@@ -164,6 +175,29 @@ planned_walk_catches! {
     planned_walk_catches_spurious_path_diff => Fault::SpuriousPathDiff,
     planned_walk_catches_stale_mini_flag => Fault::StaleMiniFlag,
     planned_walk_catches_lost_apply_incomplete_marker => Fault::LostApplyIncompleteMarker,
+}
+
+/// The operation faults: the sim's default walk (every operation group) catches each; the
+/// same plans without operations do not.
+#[test]
+fn planned_walks_with_operations_catch_the_operation_faults() {
+    let all = [OpGroup::Lifecycle, OpGroup::Faults];
+    for f in [
+        Fault::RestartRevertsArgs,
+        Fault::RestartTorStrandsMonerod,
+        Fault::PrematureReadmit,
+        Fault::UpAcceptsEmptyToken,
+    ] {
+        assert!(
+            planned_walk_with_catches(f, &all, 0..100).is_some(),
+            "{f}: no seed in 0..100 catches it with operations"
+        );
+        assert_eq!(
+            planned_walk_with_catches(f, &[], 0..5),
+            None,
+            "{f}: caught without operations"
+        );
+    }
 }
 
 /// `raw-clearnet-flag` shows only when config.json holds `clearnet_initial_sync = true` while
