@@ -23,7 +23,7 @@ PY
 apply() { local t; t=$(now); "$dir/pithead" apply -y >/dev/null; ms "$t" "$(now)"; }
 
 mini_build_binary
-t=$(now); docker rmi -f "$MINI_IMAGE" >/dev/null 2>&1 || true; mini_build_image; echo "image build (binary built): $(ms "$t" "$(now)") ms"
+t=$(now); docker rmi -f "$(mini_image_ref)" >/dev/null 2>&1 || true; mini_build_image; echo "image build (binary built): $(ms "$t" "$(now)") ms"
 t=$(now); DASHBOARD_PORT=0 "$MINI_DIR/up.sh" "$dir" >/dev/null 2>&1; echo "bring-up (9 containers): $(ms "$t" "$(now)") ms"
 for i in $(seq 1 "$rounds"); do
     set_cfg p2pool.pool main; a=$(apply); set_cfg p2pool.pool mini; b=$(apply)

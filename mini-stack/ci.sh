@@ -68,7 +68,7 @@ mini_log "engine: $machine"
 tb=$(date +%s)
 mini_build_binary || { echo "mini-stack: the static build of pithead-fake failed" >&2; exit 1; }
 tbin=$(date +%s)
-mini_build_image || { echo "mini-stack: docker build of $MINI_IMAGE failed" >&2; exit 1; }
+mini_build_image || { echo "mini-stack: docker build of the $MINI_IMAGE image failed" >&2; exit 1; }
 ti=$(date +%s)
 mini_log "static binary: $((tbin - tb)) s, image: $((ti - tbin)) s"
 
@@ -87,15 +87,17 @@ cargo build --quiet --bin canary || { echo "mini-stack: cargo build --bin canary
 CANARY=$REPO_ROOT/target/debug/canary
 tu=$(date +%s)
 # The dashboard's failover on short timers (Pithead: 60 s / 120 s), so a node outage takes
-# seconds; the model's windows are scaled to match: --op-timescale 1/20 makes 180 s to reject
-# the proxy 9 s and 120 s of health before readmission 6 s (the fake waits 7 s). The down timer
-# stays above the few seconds a recreate of monerod takes, so applies never trip it.
-"$MINI_DIR/up.sh" "$DIR" --daemon-env NODE_DOWN_AFTER_SEC=5 --daemon-env NODE_RECOVERY_AFTER_SEC=7 ||
+# seconds, and the model's windows scaled to match with headroom for a loaded 2-core machine:
+# --op-timescale 1/10 gives the proxy 18 s to be stopped (the fake stops it 5 s after monerod
+# stops answering, about 6 s after `compose stop` returns under load) and asks 12 s of health
+# before readmission (the fake waits 15 s). The down timer stays well above the longest
+# monerod outage of an apply or restart (under 2 s under load), so those never trip it.
+"$MINI_DIR/up.sh" "$DIR" --daemon-env NODE_DOWN_AFTER_SEC=5 --daemon-env NODE_RECOVERY_AFTER_SEC=15 ||
     { echo "mini-stack: up.sh failed" >&2; exit 1; }
 tw=$(date +%s)
 rc=0
 # The compose verbs of operations go through the fake CLI, which owns the stack's compose project.
-BOX=(--target local --dir "$DIR" --compose "./pithead compose" --op-timescale 1/20)
+BOX=(--target local --dir "$DIR" --compose "./pithead compose" --op-timescale 1/10)
 # The walk replays regressions/ (on the simulated stack they were found on) before it starts,
 # then covers pairs, value changes and every operation in each of its state classes.
 "$CANARY" run "${BOX[@]}" --operations lifecycle,faults --seed "$SEED" --strength 2 \

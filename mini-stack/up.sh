@@ -15,5 +15,6 @@ docker info >/dev/null 2>&1 || { echo "no Docker engine answers (docker info fai
 mini_build_binary
 mini_build_image
 # 8000 like Pithead unless the caller says otherwise (later options win).
-PITHEAD_FAKE_ENGINE=docker "$MINI_BIN" setup "$dir" --dashboard-port "${DASHBOARD_PORT:-8000}" "$@"
-mini_log "up: $dir (./pithead there is the fake CLI in docker mode)"
+# The stack runs the image of this binary, by its own tag (docker.json records it).
+PITHEAD_FAKE_ENGINE=docker MINI_IMAGE=$MINI_IMAGE_REF "$MINI_BIN" setup "$dir" --dashboard-port "${DASHBOARD_PORT:-8000}" "$@"
+mini_log "up: $dir on $MINI_IMAGE_REF (./pithead there is the fake CLI in docker mode)"

@@ -202,6 +202,10 @@ fn a_fault_fails_the_run_with_its_replay_line_and_artifacts() {
     args.extend([
         "--max-steps".into(),
         "2".into(),
+        "--compose".into(),
+        "./pithead compose".into(),
+        "--op-timescale".into(),
+        "1/20".into(),
         "--out".into(),
         out_dir.display().to_string(),
     ]);
@@ -209,10 +213,21 @@ fn a_fault_fails_the_run_with_its_replay_line_and_artifacts() {
     let all = text(&o);
     assert_eq!(o.status.code(), Some(1), "{all}");
     assert!(all.contains("FAILED: first failure"), "{all}");
-    assert!(
-        all.contains("replay: canary run --seed 0700") && all.contains("--target local"),
-        "{all}"
-    );
+    let replay = all
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: "))
+        .unwrap_or_else(|| panic!("no replay line: {all}"));
+    assert!(replay.starts_with("canary run --seed 0700"), "{replay}");
+    // Every box flag of the run is in it, so the line replays this very run.
+    for flag in [
+        "--target local",
+        "--max-steps 2",
+        "--compose './pithead compose'",
+        "--op-timescale 0.05",
+        "--ready-timeout 30s",
+    ] {
+        assert!(replay.contains(flag), "{flag} missing: {replay}");
+    }
     let artifacts: Vec<PathBuf> = std::fs::read_dir(out_dir.join("artifacts"))
         .expect("artifacts were captured")
         .map(|e| e.unwrap().path())

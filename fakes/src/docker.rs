@@ -162,6 +162,8 @@ struct Inspected {
     id: String,
     started: String,
     status: String,
+    /// Docker's verdict of the container's healthcheck, for a container that has one.
+    health: Option<String>,
     ip: Option<String>,
 }
 
@@ -278,6 +280,9 @@ impl DockerEngine {
                     id: s("/Id").chars().take(12).collect(),
                     started: s("/State/StartedAt").to_string(),
                     status: s("/State/Status").to_string(),
+                    health: Some(s("/State/Health/Status"))
+                        .filter(|h| !h.is_empty())
+                        .map(String::from),
                     ip,
                 }
             })
@@ -308,15 +313,20 @@ impl DockerEngine {
         .is_some_and(|(code, _)| code == 200)
     }
 
-    /// Waits until every running container of the project answers its health probe and
-    /// the dashboard answers on its published port.
+    /// Waits until every running container of the project answers its health probe and,
+    /// where it has a healthcheck, Docker has passed it since the container (re)started:
+    /// the box is settled when a command returns, and a healthcheck that can never pass
+    /// fails the command instead of leaving a node `unhealthy` behind it.
     fn await_ready(&self) -> Result<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             let containers = self.inspect()?;
             let pending: Vec<&str> = containers
                 .iter()
-                .filter(|c| c.status == "running" && !self.healthy(c))
+                .filter(|c| {
+                    c.status == "running"
+                        && (c.health.as_deref().is_some_and(|h| h != "healthy") || !self.healthy(c))
+                })
                 .map(|c| c.service.as_str())
                 .collect();
             if pending.is_empty() {
@@ -562,13 +572,14 @@ impl Engine for DockerEngine {
                 .iter()
                 .map(|c| {
                     scope.spawn(move || {
+                        // Pithead's status reads Docker's healthcheck verdict; a daemon
+                        // that does not answer now (frozen, dead) is unhealthy at once.
                         let health = (c.status == "running").then(|| {
                             if this.healthy(c) {
-                                "healthy"
+                                c.health.clone().unwrap_or_else(|| "healthy".into())
                             } else {
-                                "unhealthy"
+                                "unhealthy".into()
                             }
-                            .to_string()
                         });
                         PsLine {
                             name: c.service.clone(),

@@ -326,6 +326,13 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
         if args.api_url != "http://127.0.0.1:8000/api/state" {
             push("--api-url", Some(args.api_url.clone()));
         }
+        if let Some(c) = &args.compose {
+            push("--compose", Some(c.clone()));
+        }
+        if let Some(f) = args.op_timescale {
+            // Rust prints the shortest decimal that reads back as the same f64.
+            push("--op-timescale", Some(f.to_string()));
+        }
         if args.keep {
             push("--keep", None);
         }
@@ -376,6 +383,15 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
     }
     if args.ready_timeout.to_string() != "10m" {
         push("--ready-timeout", Some(args.ready_timeout.to_string()));
+    }
+    // Whether regressions are replayed first decides whether an unmet one fails the run.
+    if args.no_replay {
+        push("--no-replay", None);
+    } else if args.regressions != Path::new("regressions") {
+        push(
+            "--regressions",
+            Some(args.regressions.display().to_string()),
+        );
     }
     w.join(" ")
 }
@@ -1440,6 +1456,99 @@ mod tests {
         for bad in ["0", "-1", "1/0", "x", "inf"] {
             assert!(parse_factor(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Splits a line the way a POSIX shell splits [`quote`]'s output: single quotes and
+    /// backslash escapes.
+    fn shell_words(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word: Option<String> = None;
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                ' ' => words.extend(word.take()),
+                '\'' => {
+                    let w = word.get_or_insert_with(String::new);
+                    w.extend(chars.by_ref().take_while(|&c| c != '\''));
+                }
+                '\\' => word.get_or_insert_with(String::new).extend(chars.next()),
+                c => word.get_or_insert_with(String::new).push(c),
+            }
+        }
+        words.extend(word);
+        words
+    }
+
+    fn parse_run(words: &[&str]) -> Args {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        <Cli as clap::Parser>::try_parse_from(std::iter::once("run").chain(words.iter().copied()))
+            .unwrap()
+            .args
+    }
+
+    #[test]
+    fn the_replay_line_carries_every_flag_that_shapes_the_run() {
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("pithead.toml"),
+        )
+        .unwrap();
+        let args = parse_run(&[
+            "--seed",
+            "7",
+            "--target",
+            "local",
+            "--dir",
+            "/srv/my stack",
+            "--pithead",
+            "sudo ./pithead",
+            "--api-url",
+            "http://127.0.0.1:8001/api/state",
+            "--compose",
+            "./pithead compose",
+            "--op-timescale",
+            "1/30",
+            "--operations",
+            "lifecycle,faults",
+            "--strength",
+            "3",
+            "--transitions",
+            "false",
+            "--max-steps",
+            "4",
+            "--fail-fast",
+            "--ready-timeout",
+            "90s",
+            "--regressions",
+            "elsewhere",
+            "--keep",
+        ]);
+        let seed = Seed::from_u64(7);
+        let line = replay_line(&args, &seed, &m);
+        for flag in [
+            "--compose './pithead compose'",
+            "--op-timescale 0.03333",
+            "--regressions elsewhere",
+            "--dir '/srv/my stack'",
+        ] {
+            assert!(line.contains(flag), "{flag} missing from {line}");
+        }
+        // Read back by a shell and parsed again, the line asks for the very same run.
+        let words = shell_words(&line);
+        assert_eq!(words[..2], ["canary", "run"], "{line}");
+        let words: Vec<&str> = words[2..].iter().map(String::as_str).collect();
+        let again = parse_run(&words);
+        assert_eq!(format!("{again:?}"), format!("{args:?}"), "{line}");
+        assert_eq!(replay_line(&again, &seed, &m), line, "a fixed point");
+
+        // Not replaying regressions/ is part of the run too.
+        let args = parse_run(&["--no-replay", "--regressions", "elsewhere"]);
+        let line = replay_line(&args, &seed, &m);
+        assert!(line.ends_with(" --no-replay"), "{line}");
     }
 
     #[test]
