@@ -282,18 +282,6 @@ impl Args {
     }
 }
 
-fn groups_text(groups: &[OpGroup]) -> String {
-    if groups.is_empty() {
-        "none".into()
-    } else {
-        groups
-            .iter()
-            .map(|g| g.name())
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-}
-
 fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
     let mut w: Vec<String> = vec!["canary".into(), "run".into()];
     let mut push = |flag: &str, value: Option<String>| {
@@ -372,7 +360,10 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
             push("--transitions", Some(t.to_string()));
         }
         if args.operations.is_some() {
-            push("--operations", Some(groups_text(&args.operation_groups())));
+            push(
+                "--operations",
+                Some(OpGroup::list_name(&args.operation_groups())),
+            );
         }
     }
     if let Some(n) = args.max_steps {
@@ -702,7 +693,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     opts.insert("transitions".into(), json!(args.transitions));
     opts.insert(
         "operations".into(),
-        json!(groups_text(&args.operation_groups())),
+        json!(OpGroup::list_name(&args.operation_groups())),
     );
     opts.insert("max_steps".into(), json!(options.max_steps));
     opts.insert("fail_fast".into(), json!(options.fail_fast));

@@ -348,8 +348,35 @@ async fn await_ready<T: Target>(
     policy: &ReadinessPolicy,
     mut watch: Option<(&mut operation::ReadmitWatch<'_>, Duration)>,
 ) -> Result<(Observation, Readiness, u32), TargetError> {
+    // A target that knows when its observation next changes (the sim) is looked at exactly
+    // then; otherwise polls back off blindly. Either way the predicate is the oracle's.
+    let (obs, reached, waited, polls) = poll_until(target, policy.timeout, policy, |obs, now| {
+        if let Some((w, step_start)) = watch.as_mut() {
+            w.poll(obs, seconds(now.saturating_sub(*step_start)));
+        }
+        oracle::is_ready(expected, obs)
+    })
+    .await?;
+    let ready = Readiness {
+        reached,
+        seconds: seconds(waited),
+        timeout: seconds(policy.timeout),
+        polled: true,
+    };
+    Ok((obs, ready, polls))
+}
+
+/// Observes until `holds` or `timeout` passes on the target's clock, looking exactly when the
+/// target says its observation next changes, else backing off by doubling from
+/// `policy.first_poll` to `policy.max_poll`. `holds` also gets the target's clock at the
+/// observation. Returns the last observation, whether it held, the time waited and the polls.
+async fn poll_until<T: Target>(
+    target: &mut T,
+    timeout: Duration,
+    policy: &ReadinessPolicy,
+    mut holds: impl FnMut(&Observation, Duration) -> bool,
+) -> Result<(Observation, bool, Duration, u32), TargetError> {
     let start = target.elapsed();
-    let timeout = policy.timeout;
     let mut interval = policy.first_poll.max(Duration::from_millis(1));
     let max_poll = policy.max_poll.max(policy.first_poll);
     // Counted separately from the clock so a target whose clock does not move cannot make
@@ -359,22 +386,14 @@ async fn await_ready<T: Target>(
     loop {
         let obs = target.observe().await?;
         polls += 1;
-        if let Some((w, step_start)) = watch.as_mut() {
-            w.poll(&obs, seconds(target.elapsed().saturating_sub(*step_start)));
+        let now = target.elapsed();
+        let waited = now.saturating_sub(start).max(requested);
+        if holds(&obs, now) {
+            return Ok((obs, true, waited, polls));
         }
-        let waited = target.elapsed().saturating_sub(start).max(requested);
-        let reached = oracle::is_ready(expected, &obs);
-        if reached || waited >= timeout {
-            let ready = Readiness {
-                reached,
-                seconds: seconds(waited),
-                timeout: seconds(timeout),
-                polled: true,
-            };
-            return Ok((obs, ready, polls));
+        if waited >= timeout {
+            return Ok((obs, false, waited, polls));
         }
-        // A target that knows when its observation next changes (the sim) is looked at
-        // exactly then; otherwise back off blindly. Either way the predicate is the oracle's.
         let pause = match target.next_change() {
             Some(next) => next.max(Duration::from_millis(1)),
             None => {

@@ -13,7 +13,7 @@ use super::{ReadinessPolicy, RunError, Sink, seconds};
 use crate::journal::Event;
 use crate::model::{Action, Operation};
 use crate::oracle::{self, FaultSeen, ReadmitSeen};
-use crate::target::{CommandResult, Observation, Target, TargetError};
+use crate::target::{CommandResult, Observation, Target};
 
 /// What happened during an operation, before readiness polling.
 pub(super) struct OpRun {
@@ -125,7 +125,7 @@ async fn fault_phase<T: Target, S: Sink>(
     }
     let within = Duration::from_secs_f64(op.during.within);
     let (obs, reached, waited, polls) =
-        poll_until(target, within, policy, |o| oracle::fault_shows(op, o))
+        super::poll_until(target, within, policy, |o, _| oracle::fault_shows(op, o))
             .await
             .map_err(err)?;
     if sink.journaling() {
@@ -138,44 +138,6 @@ async fn fault_phase<T: Target, S: Sink>(
     }
     run.fault = Some((reached, seconds(waited), obs));
     Ok(())
-}
-
-/// Observes until `holds` or `timeout` passes on the target's clock, looking exactly when the
-/// target says its observation next changes, else backing off like readiness polling.
-/// Returns the last observation, whether it held, the time waited and the polls.
-pub(super) async fn poll_until<T: Target>(
-    target: &mut T,
-    timeout: Duration,
-    policy: &ReadinessPolicy,
-    mut holds: impl FnMut(&Observation) -> bool,
-) -> Result<(Observation, bool, Duration, u32), TargetError> {
-    let start = target.elapsed();
-    let mut interval = policy.first_poll.max(Duration::from_millis(1));
-    let max_poll = policy.max_poll.max(policy.first_poll);
-    let mut requested = Duration::ZERO;
-    let mut polls = 0u32;
-    loop {
-        let obs = target.observe().await?;
-        polls += 1;
-        let waited = target.elapsed().saturating_sub(start).max(requested);
-        if holds(&obs) {
-            return Ok((obs, true, waited, polls));
-        }
-        if waited >= timeout {
-            return Ok((obs, false, waited, polls));
-        }
-        let pause = match target.next_change() {
-            Some(next) => next.max(Duration::from_millis(1)),
-            None => {
-                let pause = interval;
-                interval = (interval * 2).min(max_poll);
-                pause
-            }
-        }
-        .min(timeout - waited);
-        target.wait(pause).await;
-        requested += pause;
-    }
 }
 
 /// Follows the readmission of `op.readmit` across the readiness polls: when its node was
