@@ -494,7 +494,6 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
             .collect();
         placed = operations::place(
             model,
-            supplied,
             &options.operations,
             &space.allowed,
             &baseline,

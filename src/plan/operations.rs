@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use crate::model::{Config, Model, OpGroup, OpKind, Supplied, Transition};
+use crate::model::{Config, Model, OpGroup, OpKind, Transition};
 
 use super::StepRef;
 
@@ -77,7 +77,6 @@ fn classes(axes: &[usize], allowed: &[Vec<u16>]) -> Vec<Vec<(usize, u16)>> {
 /// configs from the baseline, as transitions) and returns the goals.
 pub(super) fn place(
     model: &Model,
-    supplied: &Supplied,
     enabled: &[OpGroup],
     allowed: &[Vec<u16>],
     baseline: &Config,
@@ -87,7 +86,6 @@ pub(super) fn place(
     if walks.is_empty() {
         return placed;
     }
-    let _ = supplied;
     let base_eff = model.effective(baseline);
     let effective_of = |t: &Transition| t.config().map(|c| model.effective(c));
     // Operations after each apply of each walk: (walk, transition index) -> ops, and detours
