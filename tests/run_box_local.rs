@@ -362,6 +362,28 @@ fn check_judges_the_box_without_touching_it() {
 }
 
 #[test]
+fn verbose_logs_each_box_command_by_program_only() {
+    let fake = setup(&[]);
+    let work = tempfile::tempdir().unwrap();
+    let mut args = box_args(&fake, "./pithead");
+    args.push("--check".into());
+    let quiet = canary(&args, work.path());
+    assert!(
+        !String::from_utf8_lossy(&quiet.stderr).contains("command finished"),
+        "{}",
+        text(&quiet)
+    );
+    let mut verbose = vec!["-vv".to_string()];
+    verbose.extend(args);
+    let o = canary(&verbose, work.path());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("command finished"), "{}", text(&o));
+    assert!(err.contains("executor=\"local\""), "{err}");
+    // Scripts are arguments and never logged: the atomic-write helper's text stays out.
+    assert!(!err.contains("mv -f"), "{err}");
+}
+
+#[test]
 fn keep_leaves_the_box_as_the_walk_left_it() {
     let fake = setup(&[]);
     let before = read_config(&fake);

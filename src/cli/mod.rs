@@ -27,6 +27,10 @@ pub const EXIT_USAGE: i32 = 2;
 #[derive(Debug, Parser)]
 #[command(name = "canary", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
+    /// Log more to stderr: -v for info, -vv for debug, -vvv for trace. `RUST_LOG` (e.g.
+    /// `RUST_LOG=canary=debug`) overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -51,6 +55,7 @@ pub enum Command {
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn main_with(cli: Cli) -> i32 {
+    init_logging(cli.verbose);
     let result = match cli.command {
         Command::Model(args) => show_model::run(args),
         Command::Plan(args) => plan::run(args),
@@ -67,4 +72,24 @@ pub fn main_with(cli: Cli) -> i32 {
             EXIT_USAGE
         }
     }
+}
+
+/// Installs the stderr log subscriber once: warnings by default (a re-established SSH
+/// connection, say), more with each `-v`; `RUST_LOG` wins when set. A second call (tests
+/// that run several commands in one process) keeps the first subscriber.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
 }

@@ -123,10 +123,25 @@ impl Executor {
         if inv.argv.is_empty() {
             return Err(ExecError::Empty);
         }
-        match self {
+        let started = std::time::Instant::now();
+        let result = match self {
             Executor::Local(l) => l.run(inv).await,
             Executor::Ssh(s) => s.run(inv).await,
+        };
+        // The program only: arguments may carry scripts or paths a log has no use for.
+        match &result {
+            Ok(out) => tracing::debug!(
+                executor = self.kind(),
+                program = %inv.argv[0],
+                code = out.code,
+                ms = started.elapsed().as_millis() as u64,
+                "command finished"
+            ),
+            Err(e) => {
+                tracing::debug!(executor = self.kind(), program = %inv.argv[0], error = %e, "command failed")
+            }
         }
+        result
     }
 
     /// `local` or `ssh`.
