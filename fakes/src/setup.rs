@@ -91,7 +91,7 @@ pub fn setup(dir: &Path, options: &SetupOptions) -> Result<Stack> {
         );
     }
     for name in &options.faults {
-        if crate::faults::Fault::parse(name).is_none() {
+        if crate::faults::Fault::from_name_or_alias(name).is_none() {
             bail!("unknown fault {name:?}");
         }
     }

@@ -274,10 +274,10 @@ fn raw_clearnet_flag() {
 #[test]
 fn every_fault_name_and_alias_parses() {
     for f in fakes::faults::Fault::ALL {
-        assert_eq!(fakes::faults::Fault::parse(f.name()), Some(f));
+        assert_eq!(fakes::faults::Fault::from_name_or_alias(f.name()), Some(f));
         if let Some(a) = f.alias() {
-            assert_eq!(fakes::faults::Fault::parse(a), Some(f));
+            assert_eq!(fakes::faults::Fault::from_name_or_alias(a), Some(f));
         }
     }
-    assert_eq!(fakes::faults::Fault::parse("nope"), None);
+    assert_eq!(fakes::faults::Fault::from_name_or_alias("nope"), None);
 }
