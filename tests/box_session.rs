@@ -1,0 +1,106 @@
+//! The box session seam: sequences run from the baseline one after the other, the box brought
+//! back between them, applies counted. Exercised on the in-process stack through the same
+//! `Target` trait a box implements.
+
+use std::path::Path;
+
+use canary::faults::Fault;
+use canary::fuzz::{self, Found, FuzzOptions};
+use canary::model::{self, Model, Supplied, Transition};
+use canary::rng::Seed;
+use canary::run::RunOptions;
+use canary::run::box_session::BoxSession;
+use canary::shrink::Outcome;
+use canary::sim::SimTarget;
+
+fn pithead() -> Model {
+    model::load_str(model::BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap()
+}
+
+/// A two-step minimal failure found by the fuzzer with `fault`, and the seed of its box.
+fn minimal(model: &Model, fault: Fault) -> (Vec<Transition>, Seed, canary::shrink::Signature) {
+    let options = FuzzOptions {
+        seed: Seed::from_u64(7),
+        cases: 50,
+        steps: 12,
+        faults: vec![fault],
+        ..FuzzOptions::default()
+    };
+    let report = fuzz::fuzz(model, &Supplied::default(), &options, &mut |_| {}).unwrap();
+    let f = &report.failures[0];
+    let Found::Shrunk { report: shrunk, .. } = &f.found else {
+        panic!("not shrunk: {:?}", f.found)
+    };
+    (shrunk.minimal.clone(), f.case_seed, f.signature.clone())
+}
+
+#[test]
+fn every_sequence_starts_from_the_baseline_and_every_apply_is_counted() {
+    let model = pithead();
+    let supplied = Supplied::default();
+    // The fuzzer runs its own runtime, so it runs before this test's.
+    let (steps, seed, signature) = minimal(&model, Fault::StaleCaddyScheme);
+    assert_eq!(steps.len(), 2);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+        .block_on(sessions(&model, &supplied, &steps, seed, &signature));
+}
+
+async fn sessions(
+    model: &Model,
+    supplied: &Supplied,
+    steps: &[Transition],
+    seed: Seed,
+    signature: &canary::shrink::Signature,
+) {
+    let mut faulty = SimTarget::new(seed, &[Fault::StaleCaddyScheme]);
+    let mut s = BoxSession::open(
+        &mut faulty,
+        model,
+        supplied,
+        model.default_config(),
+        &RunOptions::default(),
+    )
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        match s.run(steps).await.unwrap() {
+            Outcome::Fail {
+                signature: got,
+                failed_at,
+                applies,
+            } => {
+                assert_eq!(&got, signature);
+                assert_eq!((failed_at, applies), (1, 2));
+            }
+            o => panic!("the minimal sequence passed: {o:?}"),
+        }
+    }
+    // Two runs of two applies, and one restore between them (the first run found the box at
+    // its baseline already).
+    assert_eq!((s.runs, s.applies), (2, 5));
+    s.back_to_baseline().await.unwrap();
+    assert_eq!(s.applies, 6);
+    let baseline = s.baseline().config.clone();
+    drop(s);
+    use canary::target::Target;
+    assert_eq!(faulty.read_config().await.unwrap(), baseline);
+
+    let mut clean = SimTarget::new(seed, &[]);
+    let mut s = BoxSession::open(
+        &mut clean,
+        model,
+        supplied,
+        model.default_config(),
+        &RunOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.run(steps).await.unwrap(),
+        Outcome::Pass { applies: 2 },
+        "without the fault the sequence passes"
+    );
+}
