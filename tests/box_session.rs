@@ -104,3 +104,77 @@ async fn sessions(
         "without the fault the sequence passes"
     );
 }
+
+/// The shrinker drives a box through the seam: a generated failing sequence shrinks to the
+/// two-step minimum, every candidate from the baseline, and the applies it cost are counted
+/// (restores included), within an apply budget.
+#[test]
+fn a_failure_shrinks_on_a_target_through_the_session_counting_applies() {
+    use canary::run::box_session::BlockingOracle;
+    use canary::shrink::{self, Failure, ShrinkOptions};
+    let model = pithead();
+    let supplied = Supplied::default();
+    let options = FuzzOptions {
+        seed: Seed::from_u64(7),
+        cases: 50,
+        steps: 12,
+        faults: vec![Fault::StaleCaddyScheme],
+        ..FuzzOptions::default()
+    };
+    let report = fuzz::fuzz(&model, &supplied, &options, &mut |_| {}).unwrap();
+    let f = &report.failures[0];
+    assert!(
+        f.failed_at >= 1,
+        "a generated failure longer than the minimum"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let mut target = SimTarget::new(f.case_seed, &[Fault::StaleCaddyScheme]);
+    let mut session = rt
+        .block_on(BoxSession::open(
+            &mut target,
+            &model,
+            &supplied,
+            model.default_config(),
+            &RunOptions::default(),
+        ))
+        .unwrap();
+    let failure = Failure {
+        steps: f.sequence.clone(),
+        signature: f.signature.clone(),
+        failed_at: f.failed_at,
+    };
+    let mut oracle = BlockingOracle::new(&rt, &mut session);
+    let shrunk = shrink::shrink(
+        &model,
+        &supplied,
+        &failure,
+        &mut oracle,
+        &ShrinkOptions {
+            max_applies: Some(400),
+            ..ShrinkOptions::default()
+        },
+    );
+    assert!(oracle.error.is_none(), "{:?}", oracle.error);
+    assert_eq!(shrunk.minimal.len(), 2, "{:?}", shrunk.minimal);
+    // Every candidate after the first ran from a restored baseline: one apply each on top of
+    // its steps.
+    assert!(session.runs >= 1);
+    assert!(
+        session.applies >= session.runs - 1 + 2,
+        "{} applies over {} runs",
+        session.applies,
+        session.runs
+    );
+    // The budget bounds the candidates' steps; restores come on top, one per run at most.
+    assert!(session.applies <= 400 + session.runs, "{}", session.applies);
+    eprintln!(
+        "shrunk {} -> {} steps in {} box runs, {} applies (restores included)",
+        f.failed_at + 1,
+        shrunk.minimal.len(),
+        session.runs,
+        session.applies
+    );
+}

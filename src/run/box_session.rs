@@ -162,3 +162,62 @@ impl<'t, 'm, T: Target> BoxSession<'t, 'm, T> {
 fn signature_of(f: &super::Failure) -> Signature {
     crate::fuzz::signature_of(&f.verdict)
 }
+
+/// A [`BoxSession`] as the shrinker's (synchronous) [`crate::shrink::Oracle`]: each candidate
+/// runs on the box from its baseline, driven by `runtime` (call it outside the runtime, as the
+/// CLI's synchronous code does).
+pub struct BlockingOracle<'r, 's, 't, 'm, T: Target> {
+    runtime: &'r tokio::runtime::Runtime,
+    session: &'s mut BoxSession<'t, 'm, T>,
+    start: Config,
+    /// The first error the box gave: the candidate that met it counts as failing differently
+    /// (so it is not taken), and the caller should stop and report it.
+    pub error: Option<RunError>,
+}
+
+impl<'r, 's, 't, 'm, T: Target> BlockingOracle<'r, 's, 't, 'm, T> {
+    pub fn new(
+        runtime: &'r tokio::runtime::Runtime,
+        session: &'s mut BoxSession<'t, 'm, T>,
+    ) -> Self {
+        let start = session.start.clone();
+        BlockingOracle {
+            runtime,
+            session,
+            start,
+            error: None,
+        }
+    }
+}
+
+impl<T: Target> crate::shrink::Oracle<Transition> for BlockingOracle<'_, '_, '_, '_, T> {
+    fn baseline(&self) -> &Config {
+        &self.start
+    }
+
+    fn run(&mut self, steps: &[Transition]) -> Outcome {
+        if self.error.is_some() {
+            // A box that failed once is not trusted with further candidates.
+            return Outcome::Fail {
+                signature: Signature::new("target", "error"),
+                failed_at: 0,
+                applies: 0,
+            };
+        }
+        match self.runtime.block_on(self.session.run(steps)) {
+            Ok(o) => o,
+            Err(e) => {
+                let failed_at = match &e {
+                    RunError::Target { step, .. } => step.unwrap_or(0),
+                    RunError::Journal(_) => 0,
+                };
+                self.error = Some(e);
+                Outcome::Fail {
+                    signature: Signature::new("target", "error"),
+                    failed_at,
+                    applies: failed_at + 1,
+                }
+            }
+        }
+    }
+}
