@@ -103,6 +103,41 @@ async fn sessions(
         Outcome::Pass { applies: 2 },
         "without the fault the sequence passes"
     );
+    let c = s.confirm(steps, signature, 1, 3).await.unwrap();
+    assert_eq!((c.runs, c.reproduced), (3, 0));
+    assert!(!c.confirmed() && !c.flaky());
+}
+
+#[test]
+fn a_deterministic_failure_is_confirmed_every_time_and_not_flaky() {
+    let model = pithead();
+    let supplied = Supplied::default();
+    let (steps, seed, signature) = minimal(&model, Fault::StaleCaddyScheme);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let mut target = SimTarget::new(seed, &[Fault::StaleCaddyScheme]);
+    let c = rt.block_on(async {
+        let mut s = BoxSession::open(
+            &mut target,
+            &model,
+            &supplied,
+            model.default_config(),
+            &RunOptions::default(),
+        )
+        .await
+        .unwrap();
+        s.confirm(&steps, &signature, 1, 3).await.unwrap()
+    });
+    assert_eq!((c.runs, c.reproduced), (3, 3));
+    assert!(c.confirmed() && !c.flaky());
+    // Some runs but not all: flaky, never saved.
+    let partial = canary::run::box_session::Confirmation {
+        runs: 3,
+        reproduced: 2,
+    };
+    assert!(partial.flaky() && !partial.confirmed());
 }
 
 /// The shrinker drives a box through the seam: a generated failing sequence shrinks to the

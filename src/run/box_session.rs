@@ -159,6 +159,49 @@ impl<'t, 'm, T: Target> BoxSession<'t, 'm, T> {
     }
 }
 
+/// How often a sequence failed the same way when run again: saved only when every run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confirmation {
+    pub runs: usize,
+    /// Runs that failed with the signature at the same step.
+    pub reproduced: usize,
+}
+
+impl Confirmation {
+    /// Failed every time: a regression to save.
+    pub fn confirmed(&self) -> bool {
+        self.runs > 0 && self.reproduced == self.runs
+    }
+
+    /// Failed some times but not all: reported with its counts, never saved.
+    pub fn flaky(&self) -> bool {
+        self.reproduced > 0 && self.reproduced < self.runs
+    }
+}
+
+impl<T: Target> BoxSession<'_, '_, T> {
+    /// Runs `steps` `times` more times, each from the baseline, counting the runs that fail
+    /// with `signature` at `failed_at`.
+    pub async fn confirm(
+        &mut self,
+        steps: &[Transition],
+        signature: &Signature,
+        failed_at: usize,
+        times: usize,
+    ) -> Result<Confirmation, RunError> {
+        let mut reproduced = 0;
+        for _ in 0..times {
+            if self.run(steps).await?.fails_with(signature) == Some(failed_at) {
+                reproduced += 1;
+            }
+        }
+        Ok(Confirmation {
+            runs: times,
+            reproduced,
+        })
+    }
+}
+
 fn signature_of(f: &super::Failure) -> Signature {
     crate::fuzz::signature_of(&f.verdict)
 }
