@@ -6,7 +6,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use canary::faults::Fault;
@@ -18,29 +17,10 @@ use canary::run::box_session::BoxSession;
 use canary::shrink::{Outcome, Signature};
 use canary::target::Target;
 use canary::target::box_target::{BoxKind, BoxTarget, BoxTargetOptions};
-use support::{FakeBox, fake_binary};
+use support::FakeBox;
 
 fn pithead() -> Model {
     model::load_str(model::BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap()
-}
-
-fn setup(faults: &[&str]) -> FakeBox {
-    let bin = fake_binary();
-    let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(&bin);
-    cmd.arg("setup")
-        .arg(tmp.path())
-        .args(["--dashboard-port", "0"]);
-    if !faults.is_empty() {
-        cmd.args(["--faults", &faults.join(",")]);
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "setup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    FakeBox { bin, tmp }
 }
 
 fn minimal(model: &Model) -> (Vec<Transition>, Signature) {
@@ -103,7 +83,7 @@ fn the_sims_minimal_sequence_fails_on_the_faulty_fake_box_every_time_and_passes_
         .build()
         .unwrap();
 
-    let faulty = setup(&["stale-caddy-scheme"]);
+    let faulty = FakeBox::setup_with_faults(&["stale-caddy-scheme"]);
     let (outcomes, applies, back) = rt.block_on(on_box(&faulty, &model, &steps, 2));
     for o in &outcomes {
         match o {
@@ -122,7 +102,7 @@ fn the_sims_minimal_sequence_fails_on_the_faulty_fake_box_every_time_and_passes_
     assert_eq!(applies, 6);
     assert!(back, "config.json is the baseline's again");
 
-    let clean = setup(&[]);
+    let clean = FakeBox::setup();
     let (outcomes, _, back) = rt.block_on(on_box(&clean, &model, &steps, 1));
     assert_eq!(outcomes, vec![Outcome::Pass { applies: 2 }]);
     assert!(back);
