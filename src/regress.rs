@@ -121,8 +121,12 @@ pub struct Regression {
     pub seed: String,
     /// Length of the generated sequence, for `--by-seed`.
     pub generated_steps: usize,
-    /// `sim` today.
+    /// Where it was found: `sim`, or a box (`local`, `ssh`).
     pub target: String,
+    /// For a regression found on a box: what that box ran (absent for the sim, and in files
+    /// written before boxes could save regressions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub box_manifest: Option<BoxManifest>,
     pub faults: Vec<String>,
     /// Operation groups the generator mixed in, for `--by-seed` (absent: none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -132,6 +136,28 @@ pub struct Regression {
     /// The steps, in order.
     pub steps: Vec<SavedStep>,
     pub failing: FailingCheck,
+}
+
+/// What the box a regression was found on ran, so a replay elsewhere can say what differs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoxManifest {
+    /// Pithead's version or git rev.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pithead: Option<String>,
+    /// `docker compose version` on the box.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose: Option<String>,
+}
+
+/// The box targets a regression can have been found on.
+pub const BOX_TARGETS: [&str; 2] = ["local", "ssh"];
+
+impl Regression {
+    /// Whether it was found on a box rather than the simulated stack.
+    pub fn found_on_box(&self) -> bool {
+        BOX_TARGETS.contains(&self.target.as_str())
+    }
 }
 
 /// Why a regression file cannot be used.
@@ -178,6 +204,7 @@ impl Regression {
             seed: failure.case_seed.to_string(),
             generated_steps,
             target: "sim".into(),
+            box_manifest: None,
             faults: faults.iter().map(|f| f.name().to_string()).collect(),
             operations: operations.iter().map(|g| g.name().to_string()).collect(),
             baseline: model.labels(&base),
@@ -308,13 +335,20 @@ pub fn resolve(path: &Path, r: &Regression, model: &Model) -> Result<Resolved, R
             r.model, model.name
         )));
     }
-    if r.target != "sim" {
+    if r.target != "sim" && !r.found_on_box() {
         return Err(bad(format!(
-            "target '{}' is not one canary replays on yet (only 'sim')",
-            r.target
+            "unknown target '{}' (sim, {})",
+            r.target,
+            BOX_TARGETS.join(", ")
         )));
     }
-    let faults = faults::parse_all(&r.faults).map_err(|e| bad(e.to_string()))?;
+    // A box's faults are the fake's, switched on in the box: the sim has no counterpart, so a
+    // box-found regression replays on the sim fault-free (the sim is bug-free by default).
+    let faults = if r.found_on_box() {
+        Vec::new()
+    } else {
+        faults::parse_all(&r.faults).map_err(|e| bad(e.to_string()))?
+    };
     let operations = r
         .operations
         .iter()
@@ -437,12 +471,37 @@ pub struct ReplayResult {
 }
 
 impl ReplayResult {
-    /// Whether the replay met the file's expectation.
+    /// Whether the replay met the file's expectation. A regression found on a box and replayed
+    /// on the sim has no expectation there: the replay only says whether the sim reproduces it
+    /// (see [`ReplayResult::sim_reproduces`]), so any completed replay meets it.
     pub fn met(&self) -> bool {
+        if self
+            .regression
+            .as_ref()
+            .is_some_and(Regression::found_on_box)
+        {
+            return self.result.is_ok();
+        }
         match (&self.result, &self.regression) {
             (Ok(Replayed::StillFails { .. }), Some(r)) => r.expect == Expect::Fail,
             (Ok(Replayed::Passes), Some(r)) => r.expect == Expect::Pass,
             _ => false,
+        }
+    }
+}
+
+impl ReplayResult {
+    /// For a regression found on a box and replayed on the sim: whether the sim failed the same
+    /// way (`None` for a sim-found one, or when it could not be replayed).
+    pub fn sim_reproduces(&self) -> Option<bool> {
+        let r = self.regression.as_ref()?;
+        if !r.found_on_box() {
+            return None;
+        }
+        match self.result.as_ref().ok()? {
+            Replayed::StillFails { .. } => Some(r.expect == Expect::Fail),
+            Replayed::Passes => Some(r.expect == Expect::Pass),
+            Replayed::FailsDifferently { .. } => Some(false),
         }
     }
 }
@@ -517,7 +576,27 @@ pub fn replay_file(path: &Path, model: &Model, supplied: &Supplied, by_seed: boo
                         },
                     })
                 });
-            (r, res.warnings)
+            let mut warnings = res.warnings;
+            if regression.found_on_box()
+                && let Ok(replayed) = &r
+            {
+                let reproduces = match replayed {
+                    Replayed::StillFails { .. } => regression.expect == Expect::Fail,
+                    Replayed::Passes => regression.expect == Expect::Pass,
+                    Replayed::FailsDifferently { .. } => false,
+                };
+                warnings.push(format!(
+                    "{}: found on a {} box, replayed on the sim: {}",
+                    path.display(),
+                    regression.target,
+                    if reproduces {
+                        "the sim reproduces it"
+                    } else {
+                        "the sim does not reproduce it (the sim and the box disagree)"
+                    }
+                ));
+            }
+            (r, warnings)
         }
     };
     ReplayResult {

@@ -231,3 +231,41 @@ fn unknown_or_misplaced_operations_name_the_file_and_the_problem() {
     let e = error_of(&model, |v| v["operations"] = serde_json::json!(["chaos"]));
     assert!(e.contains("unknown operation group 'chaos'"), "{e}");
 }
+
+/// A regression found on a box (its faults are the fake's) replays on the sim fault-free and
+/// says whether the sim reproduces it; files without a box manifest read as before.
+#[test]
+fn a_box_found_regression_replayed_on_the_sim_says_whether_the_sim_reproduces_it() {
+    let model = pithead();
+    let mut r = found(&model, Fault::StaleCaddyScheme);
+    let sim_json = serde_json::to_value(&r).unwrap();
+    assert!(sim_json.get("box_manifest").is_none(), "{sim_json}");
+    r.target = "local".into();
+    r.faults = vec!["a-fault-only-the-fake-has".into()];
+    r.box_manifest = Some(regress::BoxManifest {
+        pithead: Some("v1.2.3".into()),
+        compose: Some("2.29.1".into()),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = r.save(dir.path()).unwrap();
+    assert_eq!(Regression::load(&path).unwrap(), r);
+    let res = regress::replay_file(&path, &model, &Supplied::default(), false);
+    // The sim is bug-free: the box's bug does not reproduce there, and that is the finding.
+    assert_eq!(res.result.as_ref().unwrap(), &Replayed::Passes);
+    assert_eq!(res.sim_reproduces(), Some(false));
+    assert!(res.met());
+    assert!(
+        res.warnings
+            .iter()
+            .any(|w| w.contains("the sim and the box disagree")),
+        "{:?}",
+        res.warnings
+    );
+    r.target = "mars".into();
+    let path = r.save(dir.path()).unwrap();
+    let e = regress::replay_file(&path, &model, &Supplied::default(), false)
+        .result
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown target 'mars'"), "{e}");
+}

@@ -14,6 +14,7 @@
 //! [`Target`]s; replaying a regression is [`run_walk`] over its saved steps ([`steps_from`]);
 //! lifecycle operations become more step kinds judged by the same [`oracle::judge`].
 
+pub mod box_session;
 mod operation;
 pub mod progress;
 pub mod redacting;

@@ -369,14 +369,21 @@ pub struct FakeBox {
 
 impl FakeBox {
     pub fn setup() -> Self {
+        Self::setup_with_faults(&[])
+    }
+
+    /// A fake box with `faults` (the fake's names) switched on.
+    pub fn setup_with_faults(faults: &[&str]) -> Self {
         let bin = fake_binary();
         let tmp = tempfile::tempdir().unwrap();
-        let out = Command::new(&bin)
-            .arg("setup")
+        let mut cmd = Command::new(&bin);
+        cmd.arg("setup")
             .arg(tmp.path())
-            .args(["--dashboard-port", "0"])
-            .output()
-            .unwrap();
+            .args(["--dashboard-port", "0"]);
+        if !faults.is_empty() {
+            cmd.args(["--faults", &faults.join(",")]);
+        }
+        let out = cmd.output().unwrap();
         assert!(
             out.status.success(),
             "setup failed: {}",

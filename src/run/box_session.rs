@@ -1,0 +1,266 @@
+//! One box, many sequences: the seam fuzz, shrink and replay share on a box. Each sequence
+//! starts from the box's baseline (config.json written back and applied when it differs, then
+//! verified), runs fail-fast through the one step loop ([`super::run_walk_cached`]) and comes
+//! back as a shrinker [`Outcome`], with every apply counted (the restores too: on a box an
+//! apply is what costs).
+//!
+//! Not here yet: the safety snapshot and restore-on-exit of `run` stay in `cli/run.rs`; a
+//! caller on a real box must take them around the session.
+
+use crate::model::{Config, Model, Supplied, Transition};
+use crate::shrink::{Outcome, Signature};
+use crate::target::{Target, TargetError};
+
+use super::{Baseline, Quiet, RunError, RunOptions, WalkCache};
+
+/// Sequences run on one target, each from the same baseline.
+pub struct BoxSession<'t, 'm, T: Target> {
+    target: &'t mut T,
+    model: &'m Model,
+    supplied: &'m Supplied,
+    /// The box as found when the session opened.
+    baseline: Baseline,
+    /// The model config the baseline's config.json holds.
+    start: Config,
+    options: RunOptions,
+    cache: WalkCache,
+    /// Sequences run.
+    pub runs: usize,
+    /// Applies spent: the sequences' steps and the restores to the baseline.
+    pub applies: usize,
+    /// Whether a sequence ran since the last restore: a sequence can end on the baseline's
+    /// config.json with the box elsewhere (a container left stale), so the config alone does
+    /// not say the box is back.
+    dirty: bool,
+}
+
+impl<'t, 'm, T: Target> BoxSession<'t, 'm, T> {
+    /// Opens a session on `target` as it is now (its baseline), which holds `start`.
+    pub async fn open(
+        target: &'t mut T,
+        model: &'m Model,
+        supplied: &'m Supplied,
+        start: Config,
+        options: &RunOptions,
+    ) -> Result<Self, TargetError> {
+        let baseline = super::snapshot(target).await?;
+        Ok(BoxSession {
+            target,
+            model,
+            supplied,
+            baseline,
+            start,
+            options: RunOptions {
+                fail_fast: true,
+                max_steps: None,
+                ..options.clone()
+            },
+            cache: WalkCache::new(),
+            runs: 0,
+            applies: 0,
+            dirty: false,
+        })
+    }
+
+    /// The baseline the session holds the box to.
+    pub fn baseline(&self) -> &Baseline {
+        &self.baseline
+    }
+
+    /// Brings the box back to its baseline config.json (one apply, unless the box has not been
+    /// touched since the session opened or last restored) and checks it is there, secrets
+    /// included.
+    pub async fn back_to_baseline(&mut self) -> Result<(), TargetError> {
+        if self.dirty || self.target.read_config().await? != self.baseline.config {
+            self.target.write_config(&self.baseline.config).await?;
+            self.applies += 1;
+            let r = self.target.apply().await?;
+            if r.exit_code != 0 {
+                return Err(TargetError::Other(format!(
+                    "restoring the baseline: pithead apply exited {}: {}",
+                    r.exit_code, r.output
+                )));
+            }
+            // Ready by the oracle's rule, as a step would be, before anything is judged.
+            let effective = super::steps_from_transitions(
+                self.model,
+                self.supplied,
+                &self.start,
+                [Transition::Apply(self.start.clone())],
+            )
+            .remove(0)
+            .effective;
+            let expected = self
+                .cache
+                .expected
+                .get(self.model, self.supplied, &effective);
+            let (obs, ready, _) =
+                super::await_ready(self.target, &expected, &self.options.readiness, None).await?;
+            self.target.recycle(obs);
+            if !ready.reached {
+                return Err(TargetError::Other(format!(
+                    "the box was not ready at its baseline {:.0}s after restoring it",
+                    ready.seconds
+                )));
+            }
+        }
+        if self.target.read_config().await? != self.baseline.config {
+            return Err(TargetError::Other(
+                "the box's config.json is not the baseline after restoring it".into(),
+            ));
+        }
+        let obs = self.target.observe().await?;
+        let same = obs.secret_fingerprint == self.baseline.fingerprint();
+        self.target.recycle(obs);
+        self.dirty = false;
+        if !same {
+            return Err(TargetError::Other(
+                "the box's secrets changed from the baseline's".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs `steps` from the baseline, stopping at the first failing step.
+    pub async fn run(&mut self, steps: &[Transition]) -> Result<Outcome, RunError> {
+        self.back_to_baseline()
+            .await
+            .map_err(|source| RunError::Target { step: None, source })?;
+        self.runs += 1;
+        self.dirty = true;
+        let planned = super::steps_from_transitions(
+            self.model,
+            self.supplied,
+            &self.start,
+            steps.iter().cloned(),
+        );
+        let out = super::run_walk_cached(
+            self.target,
+            self.model,
+            self.supplied,
+            &self.baseline,
+            &planned,
+            &self.options,
+            &mut Quiet,
+            &mut self.cache,
+        )
+        .await?;
+        self.applies += out.steps_run;
+        Ok(match out.first_failure() {
+            None => Outcome::Pass {
+                applies: out.steps_run,
+            },
+            Some(f) => Outcome::Fail {
+                signature: signature_of(f),
+                failed_at: f.step,
+                applies: f.step + 1,
+            },
+        })
+    }
+}
+
+/// How often a sequence failed the same way when run again: saved only when every run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confirmation {
+    pub runs: usize,
+    /// Runs that failed with the signature at the same step.
+    pub reproduced: usize,
+}
+
+impl Confirmation {
+    /// Failed every time: a regression to save.
+    pub fn confirmed(&self) -> bool {
+        self.runs > 0 && self.reproduced == self.runs
+    }
+
+    /// Failed some times but not all: reported with its counts, never saved.
+    pub fn flaky(&self) -> bool {
+        self.reproduced > 0 && self.reproduced < self.runs
+    }
+}
+
+impl<T: Target> BoxSession<'_, '_, T> {
+    /// Runs `steps` `times` more times, each from the baseline, counting the runs that fail
+    /// with `signature` at `failed_at`.
+    pub async fn confirm(
+        &mut self,
+        steps: &[Transition],
+        signature: &Signature,
+        failed_at: usize,
+        times: usize,
+    ) -> Result<Confirmation, RunError> {
+        let mut reproduced = 0;
+        for _ in 0..times {
+            if self.run(steps).await?.fails_with(signature) == Some(failed_at) {
+                reproduced += 1;
+            }
+        }
+        Ok(Confirmation {
+            runs: times,
+            reproduced,
+        })
+    }
+}
+
+fn signature_of(f: &super::Failure) -> Signature {
+    crate::fuzz::signature_of(&f.verdict)
+}
+
+/// A [`BoxSession`] as the shrinker's (synchronous) [`crate::shrink::Oracle`]: each candidate
+/// runs on the box from its baseline, driven by `runtime` (call it outside the runtime, as the
+/// CLI's synchronous code does).
+pub struct BlockingOracle<'r, 's, 't, 'm, T: Target> {
+    runtime: &'r tokio::runtime::Runtime,
+    session: &'s mut BoxSession<'t, 'm, T>,
+    start: Config,
+    /// The first error the box gave: the candidate that met it counts as failing differently
+    /// (so it is not taken), and the caller should stop and report it.
+    pub error: Option<RunError>,
+}
+
+impl<'r, 's, 't, 'm, T: Target> BlockingOracle<'r, 's, 't, 'm, T> {
+    pub fn new(
+        runtime: &'r tokio::runtime::Runtime,
+        session: &'s mut BoxSession<'t, 'm, T>,
+    ) -> Self {
+        let start = session.start.clone();
+        BlockingOracle {
+            runtime,
+            session,
+            start,
+            error: None,
+        }
+    }
+}
+
+impl<T: Target> crate::shrink::Oracle<Transition> for BlockingOracle<'_, '_, '_, '_, T> {
+    fn baseline(&self) -> &Config {
+        &self.start
+    }
+
+    fn run(&mut self, steps: &[Transition]) -> Outcome {
+        if self.error.is_some() {
+            // A box that failed once is not trusted with further candidates.
+            return Outcome::Fail {
+                signature: Signature::new("target", "error"),
+                failed_at: 0,
+                applies: 0,
+            };
+        }
+        match self.runtime.block_on(self.session.run(steps)) {
+            Ok(o) => o,
+            Err(e) => {
+                let failed_at = match &e {
+                    RunError::Target { step, .. } => step.unwrap_or(0),
+                    RunError::Journal(_) => 0,
+                };
+                self.error = Some(e);
+                Outcome::Fail {
+                    signature: Signature::new("target", "error"),
+                    failed_at,
+                    applies: failed_at + 1,
+                }
+            }
+        }
+    }
+}
