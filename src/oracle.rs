@@ -11,7 +11,7 @@
 //! | check | passes when |
 //! |---|---|
 //! | `apply_exit` | `pithead apply -y` exited 0 (a refused apply is a verdict, not a crash) |
-//! | `ready` | the readiness predicate ([`is_ready`]) held before its timeout |
+//! | `ready` | the box settled before its timeout ([`settle`]): right ([`is_ready`]) or wrong, judged by the other checks |
 //! | `status_exit` | `pithead status` exited 0 |
 //! | `containers.running` | every container the config needs is running (whole names) |
 //! | `containers.absent` | no other container of the model is running |
@@ -27,8 +27,10 @@
 //! An operation step has no `apply_exit`; its own checks are in [`operation`].
 
 mod operation;
+pub mod settle;
 
 pub use operation::{FaultSeen, OpFacts, ReadmitSeen, fault_shows, judge_operation};
+pub use settle::{SettleRule, Settling, WaitEnd};
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -172,7 +174,10 @@ impl ExpectedCache {
 /// How readiness polling ended.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Readiness {
+    /// The box settled (right or wrong) before the timeout.
     pub reached: bool,
+    /// Why the wait ended.
+    pub ended: WaitEnd,
     /// Target-clock seconds from the end of the apply to ready (or to giving up).
     pub seconds: f64,
     /// The timeout it was polled against.
@@ -526,14 +531,15 @@ pub fn judge(
     out.record(
         "ready",
         ready.reached,
-        || json!({ "reached": ready.reached, "seconds": ready.seconds, "waiting_on": waiting_on(expected, obs) }),
+        || json!({ "reached": ready.reached, "ended": ready.ended.as_str(), "seconds": ready.seconds, "waiting_on": waiting_on(expected, obs) }),
         || json!({ "reached": true, "timeout": ready.timeout }),
         || {
             if ready.polled {
                 format!(
-                    "not ready after {:.0}s (timeout {:.0}s); waiting on {}",
+                    "not settled after {:.0}s (timeout {:.0}s, {}); waiting on {}",
                     ready.seconds,
                     ready.timeout,
+                    ready.ended.as_str(),
                     waiting_on(expected, obs).join(", ")
                 )
             } else {
@@ -835,6 +841,7 @@ mod tests {
 
     const READY: Readiness = Readiness {
         reached: true,
+        ended: WaitEnd::Ready,
         seconds: 3.0,
         timeout: 600.0,
         polled: true,

@@ -21,7 +21,7 @@ use crate::exec::{KnownHostsPolicy, SshOptions};
 use crate::faults::{self, Fault};
 use crate::journal::{Event, JournalWriter};
 use crate::model::{Config, Model, OpGroup, Supplied};
-use crate::oracle::{self, Expected, Readiness, StepFacts, Verdicts};
+use crate::oracle::{self, Expected, StepFacts, Verdicts};
 use crate::plan::{self, PlanOptions, Step};
 use crate::redact::Redactor;
 use crate::rng::Seed;
@@ -607,6 +607,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         },
         fail_fast: args.fail_fast,
         max_steps: args.max_steps,
+        settle: oracle::SettleRule::for_target(&model, args.target.as_str()),
         ..RunOptions::default()
     };
     if box_options.is_some() {
@@ -1263,22 +1264,10 @@ async fn judge_again(
         source,
     };
     let started = std::time::Instant::now();
-    let timeout = ctx.options.readiness.timeout;
-    let mut polls = 0u32;
-    let after = loop {
-        let obs = t.observe().await.map_err(err)?;
-        polls += 1;
-        if oracle::is_ready(&expected, &obs) || started.elapsed() >= timeout {
-            break obs;
-        }
-        t.wait(ctx.options.readiness.max_poll.min(timeout)).await;
-    };
-    let ready = Readiness {
-        reached: oracle::is_ready(&expected, &after),
-        seconds: started.elapsed().as_secs_f64(),
-        timeout: timeout.as_secs_f64(),
-        polled: true,
-    };
+    let (after, ready, polls) =
+        crate::run::wait_settled(t, &expected, &ctx.options.readiness, &ctx.options.settle)
+            .await
+            .map_err(err)?;
     let mut verdicts = Verdicts::new(true);
     oracle::judge(
         &expected,
@@ -1300,6 +1289,7 @@ async fn judge_again(
     sink.event(Event::Ready {
         step: index,
         reached: ready.reached,
+        ended: ready.ended,
         seconds: ready.seconds,
         polls,
     })?;

@@ -146,6 +146,35 @@ pub struct Derived {
     pub cases: Vec<DerivedCase>,
 }
 
+/// The model's `[readiness]` table: what legitimately takes long and how long a box must
+/// stay unchanged to count as settled, per target (see [`crate::oracle::settle`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadinessModel {
+    /// Consecutive equal polls that make a box settled.
+    pub settle_polls: u32,
+    /// The least seconds those polls span, by target name (`local`, `ssh`); `default` for
+    /// the others.
+    pub window: std::collections::BTreeMap<String, f64>,
+    /// The window while a slow field is not yet at its expected value.
+    pub slow_window: f64,
+    /// Expected `/api/state` fields that legitimately take long (sync state).
+    pub slow: Vec<String>,
+    /// `/api/state` subtrees whose movement is progress (heights, percent).
+    pub progress: Vec<String>,
+}
+
+impl Default for ReadinessModel {
+    fn default() -> Self {
+        ReadinessModel {
+            settle_polls: 3,
+            window: [("default".to_string(), 5.0)].into_iter().collect(),
+            slow_window: 60.0,
+            slow: Vec::new(),
+            progress: Vec::new(),
+        }
+    }
+}
+
 /// A loaded, validated model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -172,6 +201,8 @@ pub struct Model {
     pub posture_env: Vec<String>,
     /// Steps that are not config applies: restarts, outages, backup and restore.
     pub operations: Vec<ops::Operation>,
+    /// How a box is waited on after a step (`[readiness]`).
+    pub readiness: ReadinessModel,
     /// Where the model came from, for messages.
     pub source: PathBuf,
     /// sha256 of the model's source text, hex.

@@ -67,6 +67,9 @@ pub struct RunOptions {
     pub max_steps: Option<usize>,
     /// Run the second, must-be-no-op apply after each step (the idempotency check).
     pub second_apply: bool,
+    /// When a box counts as settled after a step ([`oracle::settle`]); the model's rule for
+    /// the target ([`oracle::SettleRule::for_target`]).
+    pub settle: oracle::SettleRule,
     /// Failures kept in [`RunOutcome::failures`]; the rest are only counted (the journal has
     /// them all).
     pub keep_failures: usize,
@@ -79,6 +82,7 @@ impl Default for RunOptions {
             fail_fast: false,
             max_steps: None,
             second_apply: true,
+            settle: oracle::SettleRule::default(),
             keep_failures: 1000,
         }
     }
@@ -341,24 +345,41 @@ fn seconds(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
-/// Polls until the box is ready or the timeout passes; returns the last observation.
+/// Polls until the box is settled (right or wrong, [`oracle::settle`]) or the timeout passes;
+/// returns the last observation, why the wait ended, and the polls. The one readiness wait of
+/// a step, also of a resumed step judged again.
+pub async fn wait_settled<T: Target>(
+    target: &mut T,
+    expected: &Expected,
+    policy: &ReadinessPolicy,
+    settle: &oracle::SettleRule,
+) -> Result<(Observation, Readiness, u32), TargetError> {
+    await_ready(target, expected, policy, settle, None).await
+}
+
 async fn await_ready<T: Target>(
     target: &mut T,
     expected: &Expected,
     policy: &ReadinessPolicy,
+    settle: &oracle::SettleRule,
     mut watch: Option<(&mut operation::ReadmitWatch<'_>, Duration)>,
 ) -> Result<(Observation, Readiness, u32), TargetError> {
     // A target that knows when its observation next changes (the sim) is looked at exactly
-    // then; otherwise polls back off blindly. Either way the predicate is the oracle's.
-    let (obs, reached, waited, polls) = poll_until(target, policy.timeout, policy, |obs, now| {
+    // then; otherwise polls back off blindly. Either way the rule is the oracle's.
+    let mut settling = oracle::Settling::new(settle, expected);
+    let mut ended = None;
+    let (obs, _, waited, polls) = poll_until(target, policy.timeout, policy, |obs, now, quiet| {
         if let Some((w, step_start)) = watch.as_mut() {
             w.poll(obs, seconds(now.saturating_sub(*step_start)));
         }
-        oracle::is_ready(expected, obs)
+        ended = settling.poll(obs, now, quiet);
+        ended.is_some()
     })
     .await?;
+    let ended = ended.unwrap_or_else(|| settling.timed_out());
     let ready = Readiness {
-        reached,
+        reached: ended.settled(),
+        ended,
         seconds: seconds(waited),
         timeout: seconds(policy.timeout),
         polled: true,
@@ -369,12 +390,14 @@ async fn await_ready<T: Target>(
 /// Observes until `holds` or `timeout` passes on the target's clock, looking exactly when the
 /// target says its observation next changes, else backing off by doubling from
 /// `policy.first_poll` to `policy.max_poll`. `holds` also gets the target's clock at the
-/// observation. Returns the last observation, whether it held, the time waited and the polls.
-async fn poll_until<T: Target>(
+/// observation and whether the target knows itself quiet ([`Target::quiet`]). Returns the
+/// last observation, whether it held, the time waited and the polls. The one polling loop of
+/// canary: readiness, an operation's fault phase, the safety net's wait all go through it.
+pub async fn poll_until<T: Target>(
     target: &mut T,
     timeout: Duration,
     policy: &ReadinessPolicy,
-    mut holds: impl FnMut(&Observation, Duration) -> bool,
+    mut holds: impl FnMut(&Observation, Duration, Option<bool>) -> bool,
 ) -> Result<(Observation, bool, Duration, u32), TargetError> {
     let start = target.elapsed();
     let mut interval = policy.first_poll.max(Duration::from_millis(1));
@@ -388,7 +411,7 @@ async fn poll_until<T: Target>(
         polls += 1;
         let now = target.elapsed();
         let waited = now.saturating_sub(start).max(requested);
-        if holds(&obs, now) {
+        if holds(&obs, now, target.quiet()) {
             return Ok((obs, true, waited, polls));
         }
         if waited >= timeout {
@@ -529,6 +552,7 @@ async fn run_step<T: Target, S: Sink>(
             target,
             &expected,
             &options.readiness,
+            &options.settle,
             watch.as_mut().map(|w| (w, step_start)),
         )
         .await
@@ -539,6 +563,7 @@ async fn run_step<T: Target, S: Sink>(
         let obs = target.observe().await.map_err(target_err)?;
         let ready = Readiness {
             reached: false,
+            ended: oracle::WaitEnd::NotPolled,
             seconds: 0.0,
             timeout: seconds(options.readiness.timeout),
             polled: false,
@@ -549,6 +574,7 @@ async fn run_step<T: Target, S: Sink>(
         sink.event(Event::Ready {
             step: index,
             reached: ready.reached,
+            ended: ready.ended,
             seconds: ready.seconds,
             polls,
         })?;

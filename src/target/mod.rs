@@ -124,6 +124,13 @@ pub trait Target {
         None
     }
 
+    /// Whether nothing [`Target::observe`] reports is still due to change by itself, when the
+    /// target knows (the sim); `None` for a real box, which is then judged settled by
+    /// watching it ([`crate::oracle::settle`]).
+    fn quiet(&self) -> Option<bool> {
+        None
+    }
+
     /// Performs one box action of an operation (a restart, a service stopped, a backup).
     /// Targets that cannot perform it say so; the walk then stops with a target error, since
     /// skipping an operation silently would report coverage that did not happen.
