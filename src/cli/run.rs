@@ -123,6 +123,27 @@ pub struct Args {
     #[arg(long, default_value = "10m", value_name = "DURATION")]
     pub ready_timeout: humantime::Duration,
 
+    /// Deadline of each `pithead apply -y` on a box: past it the step fails with
+    /// `deadline.apply`, the walk stops and the box is restored.
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub apply_timeout: humantime::Duration,
+
+    /// Deadline of one observation of a box (pithead status, the container list, /api/state,
+    /// the fingerprint, in one round trip) and of canary's reads and writes of config.json:
+    /// `deadline.observe`.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub observe_timeout: humantime::Duration,
+
+    /// Deadline of each operation action on a box (restart, down, up, backup, restore, a
+    /// compose verb, the proxy token script): `deadline.action`.
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub action_timeout: humantime::Duration,
+
+    /// Deadline of the safety net's restore (config.json back, apply, wait until healthy,
+    /// verify); past it canary says what is left undone and how to finish it by hand.
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub restore_timeout: humantime::Duration,
+
     /// The stack directory on the box (holding pithead, config.json and .env).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<String>,
@@ -224,6 +245,9 @@ impl Args {
         o.pithead = self.pithead.clone();
         o.api_url = self.api_url.clone();
         o.compose = self.compose.clone();
+        o.apply_timeout = *self.apply_timeout;
+        o.command_timeout = *self.observe_timeout;
+        o.action_timeout = *self.action_timeout;
         Ok(Some(o))
     }
 
@@ -731,6 +755,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         steps: &planned.steps,
         options: &options,
         out: &out,
+        restore_timeout: *args.restore_timeout,
     };
     let ended = match opened {
         None => {
@@ -831,8 +856,10 @@ struct Ended {
 /// Prints the end of the run and returns the exit code.
 fn summarise(ended: Ended, seed: &Seed, replay: &str, journal_path: &Path) -> i32 {
     if let Some(sig) = ended.interrupted {
+        let why = ended.result.as_ref().err().cloned();
         eprintln!(
-            "canary: interrupted by {sig}; journal: {}",
+            "canary: {}; journal: {}",
+            why.unwrap_or_else(|| format!("interrupted by {sig}")),
             journal_path.display()
         );
         eprintln!("seed {seed} · replay: {replay}");
@@ -936,6 +963,7 @@ struct Ctx<'a> {
     steps: &'a [Step],
     options: &'a RunOptions,
     out: &'a Path,
+    restore_timeout: std::time::Duration,
 }
 
 /// Opens the box, takes (or reloads) the snapshot, and runs the walk inside the safety net.
@@ -986,6 +1014,7 @@ async fn run_box(
     let restore_opts = RestoreOptions {
         ready_timeout: ctx.options.readiness.timeout,
         poll: std::time::Duration::from_millis(500),
+        deadline: ctx.restore_timeout,
     };
     let guarded = safety::guard_judged(
         &mut target,
@@ -1017,7 +1046,7 @@ async fn run_box(
             let mut sink = Redacting::new(console, &redactor);
             sink.event(Event::Stopped {
                 after_step: steps.saturating_sub(1),
-                reason: format!("interrupted by {sig}"),
+                reason: format!("interrupted by {sig} at step {}", steps + 1),
             })?;
             sink.event(Event::RunEnd {
                 passed: false,
@@ -1026,7 +1055,10 @@ async fn run_box(
                 verdicts_failed,
                 exit_code: sig.exit_code(),
             })?;
-            (Err(format!("interrupted by {sig}")), Some(sig))
+            (
+                Err(format!("interrupted by {sig} at step {}", steps + 1)),
+                Some(sig),
+            )
         }
     };
     Ok(Ended {
@@ -1096,6 +1128,7 @@ async fn box_walk(
         fail_fast: false,
         ..ctx.options.clone()
     };
+    let mut deadline_hit = None;
     for index in start..limit {
         let step = &ctx.steps[index];
         let destructive = step
@@ -1167,9 +1200,18 @@ async fn box_walk(
                         verdicts_failed: outcome.verdicts_failed,
                         exit_code: EXIT_USAGE,
                     })?;
-                    return Err(e);
+                    // The runner saw a one-step walk: name the walk's step.
+                    return Err(match e {
+                        RunError::Target { source, .. } => RunError::Target {
+                            step: Some(index),
+                            source,
+                        },
+                        e => e,
+                    });
                 }
             };
+            // A deadline passed: the step is failed and the walk ends here.
+            deadline_hit = o.stopped.clone();
             outcome.steps_run += o.steps_run;
             outcome.verdicts_passed += o.verdicts_passed;
             outcome.verdicts_failed += o.verdicts_failed;
@@ -1192,6 +1234,10 @@ async fn box_walk(
                 Err(e) => console
                     .progress
                     .println(&format!("     artifacts could not be captured: {e}")),
+            }
+            if let Some(why) = deadline_hit.take() {
+                outcome.stopped = Some(format!("step {}: {why}", index + 1));
+                break;
             }
             if ctx.options.fail_fast && index + 1 < limit {
                 outcome.stopped = Some(format!("--fail-fast: step {index} failed"));

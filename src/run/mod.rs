@@ -327,7 +327,7 @@ impl RunOutcome {
 /// Why a run could not finish (as opposed to finishing with failed verdicts).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("step {step}: {source}", step = .step.map_or("baseline".to_string(), |s| s.to_string()))]
+    #[error("step {step}: {source}", step = .step.map_or("baseline".to_string(), |s| (s + 1).to_string()))]
     Target {
         step: Option<usize>,
         #[source]
@@ -723,6 +723,21 @@ pub async fn run_walk_cached<T: Target, S: Sink>(
         let (after, ready, step_seconds, wall) =
             match run_step(target, input, sink, &mut verdicts, cache).await {
                 Ok(r) => r,
+                Err(RunError::Target {
+                    source:
+                        TargetError::Timeout {
+                            check,
+                            command,
+                            after,
+                        },
+                    ..
+                }) => {
+                    // A command past its deadline is the step's verdict, not a crash: the
+                    // walk stops (the box is in an unknown state) and the caller's safety net
+                    // takes over.
+                    deadline_verdict(index, step, check, &command, after, sink, &mut outcome)?;
+                    break;
+                }
                 Err(e) => {
                     if let RunError::Target { source, .. } = &e
                         && sink.journaling()
@@ -774,6 +789,68 @@ pub async fn run_walk_cached<T: Target, S: Sink>(
     outcome.seconds = seconds(target.elapsed().saturating_sub(started));
     end_walk(&mut outcome, limit, steps.len(), sink)?;
     Ok(outcome)
+}
+
+/// Records a command that passed its deadline during step `index` as the failed verdict
+/// `check` (`deadline.apply`, ...), ends the step, and stops the walk.
+fn deadline_verdict<S: Sink>(
+    index: usize,
+    step: &Step,
+    check: &str,
+    command: &str,
+    after: Duration,
+    sink: &mut S,
+    outcome: &mut RunOutcome,
+) -> Result<(), RunError> {
+    let verdict = Verdict {
+        check: check.to_string(),
+        passed: false,
+        observed: serde_json::json!({ "command": command, "returned": false }),
+        expected: serde_json::json!({ "within_s": seconds(after) }),
+        message: format!(
+            "`{command}` did not return within {after:?}; abandoned, the walk stops here"
+        ),
+    };
+    if sink.journaling() {
+        sink.event(Event::Verdict {
+            step: index,
+            verdict: verdict.clone(),
+        })?;
+        sink.event(Event::StepEnd {
+            step: index,
+            passed: false,
+            seconds: seconds(after),
+        })?;
+    }
+    let mut verdicts = Verdicts::new(true);
+    verdicts.list.push(verdict.clone());
+    verdicts.failed = 1;
+    let ready = Readiness {
+        reached: false,
+        ended: oracle::WaitEnd::NotPolled,
+        seconds: 0.0,
+        timeout: 0.0,
+        polled: false,
+    };
+    sink.step_done(&StepReport {
+        index,
+        step,
+        verdicts: &verdicts,
+        ready,
+        seconds: seconds(after),
+        wall: after,
+    });
+    outcome.steps_run += 1;
+    outcome.steps_failed += 1;
+    outcome.verdicts_failed += 1;
+    outcome.failures.push(Failure {
+        step: index,
+        verdict,
+    });
+    outcome.stopped = Some(format!(
+        "`{command}` did not return within {after:?} ({check}); the walk stops at that step"
+    ));
+    Ok(())
 }
 
 /// Closes a walk: notes a `--max-steps` cut, then journals why the walk stopped early (if it

@@ -70,6 +70,14 @@ pub enum TargetError {
     Unusable(String),
     #[error("{0}")]
     Other(String),
+    /// A command on the box did not return within its deadline (`check` is the verdict it
+    /// becomes: `deadline.apply`, `deadline.observe`, `deadline.action`).
+    #[error("`{command}` did not return within {after:?} ({check}); it was abandoned")]
+    Timeout {
+        check: &'static str,
+        command: String,
+        after: Duration,
+    },
 }
 
 /// A box canary can drive.
