@@ -415,7 +415,7 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
 fn run_id(seed: &Seed) -> String {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let stamp: String = now.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    format!("{stamp}-{}", &seed.to_string()[..8])
+    format!("{stamp}-{}", hex::encode(&seed.0[..4]))
 }
 
 /// Points `reports/latest` at the run directory (a relative symlink where the platform has
@@ -538,6 +538,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let supplied = args.model.supplied(&model)?;
     let faults: Vec<Fault> = faults::parse_all(&args.faults)?;
     let box_options = args.box_options()?;
+    // The sim stands in for what a box's operator would supply: every gated value is planned.
+    let supplied = match box_options {
+        None => supplied.with_sim_stand_ins(&model),
+        Some(_) => supplied,
+    };
     if box_options.is_none() && args.op_timescale.is_some() {
         bail!(
             "--op-timescale is for boxes with faster timers than Pithead's; the simulator runs \

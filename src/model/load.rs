@@ -80,6 +80,7 @@ struct RawPrerequisite {
     help: String,
     #[serde(default)]
     secret: bool,
+    sim: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -269,6 +270,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
             name: p.name.clone(),
             help: p.help.clone(),
             secret: p.secret,
+            sim: p.sim.clone(),
         });
     }
 

@@ -63,6 +63,10 @@ pub struct Prerequisite {
     pub help: String,
     /// Never printed, journaled or saved.
     pub secret: bool,
+    /// What the simulated stack takes for it when nothing is supplied: the sim stands in for
+    /// a remote node, a full data dir, a view key, a cold subnet change, so a walk on it
+    /// covers every gated value. `None`: gated on the sim too.
+    pub sim: Option<String>,
 }
 
 /// A value that is planned only when its prerequisites are supplied.
@@ -220,6 +224,21 @@ pub struct Config(pub Vec<u16>);
 pub struct Supplied(pub BTreeMap<String, String>);
 
 impl Supplied {
+    /// These values plus, for every prerequisite not supplied, the model's stand-in for the
+    /// simulated stack ([`Prerequisite::sim`]). Never for a box: a box skips gated values
+    /// loudly until the operator supplies them.
+    pub fn with_sim_stand_ins(&self, model: &Model) -> Supplied {
+        let mut out = self.clone();
+        for p in &model.prerequisites {
+            if let Some(v) = &p.sim
+                && out.0.get(&p.name).is_none_or(|x| x.is_empty())
+            {
+                out.0.insert(p.name.clone(), v.clone());
+            }
+        }
+        out
+    }
+
     /// Whether every named prerequisite was supplied with a non-empty value.
     pub fn has_all(&self, names: &[String]) -> bool {
         names
