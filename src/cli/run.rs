@@ -1403,7 +1403,14 @@ fn check(opts: BoxTargetOptions, model: &Model, supplied: &Supplied) -> anyhow::
         let raw = config_of_json(model, supplied, &doc);
         let effective = model.effective(&raw);
         let expected = Expected::new(model, supplied, &effective);
-        problems.extend(check_problems(&expected, &obs));
+        // Judged by the oracle's own state checks, like every step.
+        let mut verdicts = Verdicts::new(false);
+        oracle::judge_state(&expected, &obs, &mut verdicts);
+        problems.extend(
+            verdicts
+                .failures()
+                .map(|v| format!("{}: {}", v.check, v.message)),
+        );
         let redactor = t.redactor();
         println!("config: {}", describe(&model.labels(&raw)));
         if problems.is_empty() {
@@ -1424,57 +1431,6 @@ fn describe(labels: &BTreeMap<String, String>) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// What differs between the box and the model's expectations: containers that must (not)
-/// run, .env posture keys, /api/state fields.
-fn check_problems(expected: &Expected, obs: &Observation) -> Vec<String> {
-    let mut out = Vec::new();
-    let running = |name: &str| {
-        obs.containers
-            .iter()
-            .any(|c| c.name == name && c.state == "running")
-    };
-    for s in &expected.running {
-        if !running(s) {
-            out.push(format!("container {s} should run and does not"));
-        }
-    }
-    for s in &expected.absent {
-        if running(s) {
-            out.push(format!("container {s} runs but its profile is off"));
-        }
-    }
-    for e in &expected.env {
-        let got = obs.env.get(&e.key).map(String::as_str).unwrap_or("");
-        let same = if e.membership {
-            let set = |s: &str| {
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|x| !x.is_empty())
-                    .map(str::to_string)
-                    .collect::<std::collections::BTreeSet<_>>()
-            };
-            set(got) == set(&e.value)
-        } else {
-            got == e.value
-        };
-        if !same {
-            out.push(format!(".env {}={got:?}, expected {:?}", e.key, e.value));
-        }
-    }
-    for a in &expected.api {
-        let got = oracle::lookup(&obs.api, &a.path);
-        if got != Some(&a.value) {
-            out.push(format!(
-                "/api/state {} is {}, expected {}",
-                a.path,
-                got.map_or("absent".to_string(), |v| v.to_string()),
-                a.value
-            ));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1609,40 +1565,5 @@ mod tests {
         assert_eq!(config_of_json(&m, &s, &doc), raw);
         // Keys the file lacks are the model's defaults.
         assert_eq!(config_of_json(&m, &s, &json!({})), d);
-    }
-
-    #[test]
-    fn check_names_each_difference() {
-        let m = crate::model::load_str(
-            crate::model::BUILTIN_PITHEAD,
-            std::path::Path::new("pithead.toml"),
-        )
-        .unwrap();
-        let s = Supplied::default();
-        let e = Expected::new(&m, &s, &m.effective(&m.default_config()));
-        let obs = Observation {
-            status_exit: 0,
-            containers: vec![],
-            env: Default::default(),
-            api: std::sync::Arc::new(json!({})),
-            secret_fingerprint: String::new(),
-        };
-        let problems = check_problems(&e, &obs);
-        for c in &e.running {
-            assert!(
-                problems
-                    .iter()
-                    .any(|p| p.contains(&format!("container {c} "))),
-                "{problems:?}"
-            );
-        }
-        assert!(
-            problems.iter().any(|p| p.starts_with(".env ")),
-            "{problems:?}"
-        );
-        assert!(
-            problems.iter().any(|p| p.starts_with("/api/state ")),
-            "{problems:?}"
-        );
     }
 }

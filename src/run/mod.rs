@@ -387,49 +387,14 @@ async fn await_ready<T: Target>(
     Ok((obs, ready, polls))
 }
 
-/// Observes until `holds` or `timeout` passes on the target's clock, looking exactly when the
-/// target says its observation next changes, else backing off by doubling from
-/// `policy.first_poll` to `policy.max_poll`. `holds` also gets the target's clock at the
-/// observation and whether the target knows itself quiet ([`Target::quiet`]). Returns the
-/// last observation, whether it held, the time waited and the polls. The one polling loop of
-/// canary: readiness, an operation's fault phase, the safety net's wait all go through it.
+/// [`crate::target::poll_until`] with a readiness policy's pacing.
 pub async fn poll_until<T: Target>(
     target: &mut T,
     timeout: Duration,
     policy: &ReadinessPolicy,
-    mut holds: impl FnMut(&Observation, Duration, Option<bool>) -> bool,
+    holds: impl FnMut(&Observation, Duration, Option<bool>) -> bool,
 ) -> Result<(Observation, bool, Duration, u32), TargetError> {
-    let start = target.elapsed();
-    let mut interval = policy.first_poll.max(Duration::from_millis(1));
-    let max_poll = policy.max_poll.max(policy.first_poll);
-    // Counted separately from the clock so a target whose clock does not move cannot make
-    // the loop spin for ever.
-    let mut requested = Duration::ZERO;
-    let mut polls = 0u32;
-    loop {
-        let obs = target.observe().await?;
-        polls += 1;
-        let now = target.elapsed();
-        let waited = now.saturating_sub(start).max(requested);
-        if holds(&obs, now, target.quiet()) {
-            return Ok((obs, true, waited, polls));
-        }
-        if waited >= timeout {
-            return Ok((obs, false, waited, polls));
-        }
-        let pause = match target.next_change() {
-            Some(next) => next.max(Duration::from_millis(1)),
-            None => {
-                let pause = interval;
-                interval = (interval * 2).min(max_poll);
-                pause
-            }
-        }
-        .min(timeout - waited);
-        target.recycle(obs);
-        target.wait(pause).await;
-        requested += pause;
-    }
+    crate::target::poll_until(target, timeout, policy.first_poll, policy.max_poll, holds).await
 }
 
 /// Everything one step needs besides the target and the sink.

@@ -808,29 +808,23 @@ impl BoxTarget {
         self.wait_until(timeout, poll, not_ready).await
     }
 
-    /// Polls observations until `pending` finds nothing left to wait for, or `timeout` passes.
-    /// Polls, never sleeps a fixed time before the first look.
+    /// Polls observations until `pending` finds nothing left to wait for, or `timeout` passes,
+    /// every `poll`, through canary's one polling loop ([`super::poll_until`]).
     pub async fn wait_until(
         &mut self,
         timeout: Duration,
         poll: Duration,
         pending: impl Fn(&Observation) -> Vec<String>,
     ) -> Result<(Duration, Observation), TargetError> {
-        let start = Instant::now();
-        loop {
-            let (obs, _) = self.observe_full().await?;
-            let left = pending(&obs);
-            if left.is_empty() {
-                return Ok((start.elapsed(), obs));
-            }
-            if start.elapsed() >= timeout {
-                return Err(TargetError::Other(format!(
-                    "the box was not ready after {timeout:?}: {}",
-                    left.join("; ")
-                )));
-            }
-            tokio::time::sleep(poll).await;
+        let (obs, held, waited, _) =
+            super::poll_until(self, timeout, poll, poll, |o, _, _| pending(o).is_empty()).await?;
+        if held {
+            return Ok((waited, obs));
         }
+        Err(TargetError::Other(format!(
+            "the box was not ready after {timeout:?}: {}",
+            pending(&obs).join("; ")
+        )))
     }
 
     /// Asserts the box's current state without changing anything (`--check`): status exits 0,

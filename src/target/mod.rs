@@ -150,3 +150,49 @@ pub trait Target {
         )))
     }
 }
+
+/// Observes until `holds` or `timeout` passes on the target's clock, looking exactly when the
+/// target says its observation next changes, else backing off by doubling from
+/// `first_poll` to `max_poll`. `holds` also gets the target's clock at the
+/// observation and whether the target knows itself quiet ([`Target::quiet`]). Returns the
+/// last observation, whether it held, the time waited and the polls. The one polling loop of
+/// canary: readiness, an operation's fault phase, the safety net's wait all go through it.
+pub async fn poll_until<T: Target>(
+    target: &mut T,
+    timeout: Duration,
+    first_poll: Duration,
+    max_poll: Duration,
+    mut holds: impl FnMut(&Observation, Duration, Option<bool>) -> bool,
+) -> Result<(Observation, bool, Duration, u32), TargetError> {
+    let start = target.elapsed();
+    let mut interval = first_poll.max(Duration::from_millis(1));
+    let max_poll = max_poll.max(first_poll);
+    // Counted separately from the clock so a target whose clock does not move cannot make
+    // the loop spin for ever.
+    let mut requested = Duration::ZERO;
+    let mut polls = 0u32;
+    loop {
+        let obs = target.observe().await?;
+        polls += 1;
+        let now = target.elapsed();
+        let waited = now.saturating_sub(start).max(requested);
+        if holds(&obs, now, target.quiet()) {
+            return Ok((obs, true, waited, polls));
+        }
+        if waited >= timeout {
+            return Ok((obs, false, waited, polls));
+        }
+        let pause = match target.next_change() {
+            Some(next) => next.max(Duration::from_millis(1)),
+            None => {
+                let pause = interval;
+                interval = (interval * 2).min(max_poll);
+                pause
+            }
+        }
+        .min(timeout - waited);
+        target.recycle(obs);
+        target.wait(pause).await;
+        requested += pause;
+    }
+}
