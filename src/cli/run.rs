@@ -119,7 +119,8 @@ pub struct Args {
     #[arg(long)]
     pub fail_fast: bool,
 
-    /// How long a step may take to become ready after its apply (target clock).
+    /// How long a step may wait for the box to settle after its apply while it is still
+    /// changing (target clock); a box that has settled is judged at once, right or wrong.
     #[arg(long, default_value = "10m", value_name = "DURATION")]
     pub ready_timeout: humantime::Duration,
 

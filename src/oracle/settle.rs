@@ -126,6 +126,31 @@ pub fn in_progress(obs: &Observation) -> Vec<String> {
         .collect()
 }
 
+/// What keeps a box from counting as healthy, the rule of the safety net's waits and of
+/// `--check`: status failing, a container restarting, or a running one unhealthy or still
+/// starting. Stricter than [`in_progress`]: an unhealthy box has settled (and is judged) but is
+/// not back where a restore must leave it.
+pub fn not_healthy(obs: &Observation) -> Vec<String> {
+    let mut why = Vec::new();
+    if obs.status_exit != 0 {
+        why.push(format!("pithead status exited {}", obs.status_exit));
+    }
+    for c in &obs.containers {
+        if c.state == "restarting" {
+            why.push(format!("{} is restarting", c.name));
+        } else if c.state == "running"
+            && matches!(c.health.as_deref(), Some("unhealthy") | Some("starting"))
+        {
+            why.push(format!(
+                "{} is {}",
+                c.name,
+                c.health.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    why
+}
+
 /// Whether the box answers at all: status exits 0 and `/api/state` is a JSON object.
 fn answers(obs: &Observation) -> bool {
     obs.status_exit == 0 && obs.api.is_object()
@@ -246,8 +271,7 @@ impl<'a> Settling<'a> {
 
     fn slow_pending(&self, obs: &Observation) -> bool {
         self.expected.api.iter().any(|a| {
-            self.rule.slow.iter().any(|s| *s == a.path)
-                && lookup(&obs.api, &a.path) != Some(&a.value)
+            self.rule.slow.contains(&a.path) && lookup(&obs.api, &a.path) != Some(&a.value)
         })
     }
 }

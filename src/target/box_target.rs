@@ -955,29 +955,10 @@ impl BoxTarget {
     }
 }
 
-/// What keeps an observation from counting as ready: `pithead status` failing, a container
-/// restarting, or a running container unhealthy or still starting. A stopped container is not
-/// judged here (p2pool held until sync is stopped on purpose): which containers must run is
-/// the oracle's business, or the safety net's comparison with its snapshot.
+/// What keeps an observation from counting as healthy (the safety net's and `--check`'s
+/// rule): the oracle's [`crate::oracle::settle::not_healthy`].
 pub fn not_ready(obs: &Observation) -> Vec<String> {
-    let mut why = Vec::new();
-    if obs.status_exit != 0 {
-        why.push(format!("pithead status exited {}", obs.status_exit));
-    }
-    for c in &obs.containers {
-        if c.state == "restarting" {
-            why.push(format!("{} is restarting", c.name));
-        } else if c.state == "running"
-            && matches!(c.health.as_deref(), Some("unhealthy") | Some("starting"))
-        {
-            why.push(format!(
-                "{} is {}",
-                c.name,
-                c.health.as_deref().unwrap_or("")
-            ));
-        }
-    }
-    why
+    crate::oracle::settle::not_healthy(obs)
 }
 
 /// Maps an executor error: a timeout becomes [`TargetError::Timeout`] naming the real command
