@@ -6,10 +6,12 @@
 # the whole run including the restore, and the first failed check.
 #
 #   cargo build -p canary -p fakes && benches/box_verdicts.sh [target/debug]
+#
+# FAULTS="a b" limits the faults; EXTRA="--supply subnet_cold_apply=yes" adds run flags.
 set -u
 BIN=${1:-target/debug}
 printf 'fault\texit\tfirst_fail_s\trun_s\tfirst_failed_check\n'
-for f in $("$BIN/pithead-fake" faults); do
+for f in ${FAULTS:-$("$BIN/pithead-fake" faults)}; do
   d=$(mktemp -d)
   "$BIN/pithead-fake" setup "$d/box" --dashboard-port 0 --faults "$f" \
     --daemon-env NODE_DOWN_AFTER_SEC=3 --daemon-env NODE_RECOVERY_AFTER_SEC=5 >/dev/null 2>&1
@@ -18,7 +20,7 @@ for f in $("$BIN/pithead-fake" faults); do
   start=$(date +%s.%N)
   "$BIN/canary" run --target local --dir "$d/box" --seed 1 --no-replay \
     --api-url "http://127.0.0.1:$port/api/state" --operations all --op-timescale 1/30 \
-    --out "$d/run" >"$d/out" 2>&1
+    --out "$d/run" ${EXTRA:-} >"$d/out" 2>&1
   code=$?
   end=$(date +%s.%N)
   python3 - "$d/run/journal.jsonl" "$f" "$code" "$start" "$end" <<'PY'

@@ -5,14 +5,14 @@
 //! `--ready-timeout`. The wait ends
 //!
 //! - [`WaitEnd::Ready`]: the box shows what the model expects ([`super::is_ready`]);
-//! - [`WaitEnd::Settled`]: it answers (status exits 0, `/api/state` is a JSON object), no
+//! - [`WaitEnd::Settled`]: it answers (`/api/state` is a JSON object), no
 //!   container is restarting or still in its healthcheck's start, and the judged part of the
 //!   observation (status, containers, posture keys, expected API fields, the model's progress
 //!   fields) stayed the same for the settle window: [`SettleRule::polls`] consecutive polls
 //!   spanning at least [`SettleRule::window`]. While an expected field the model calls slow
 //!   (sync state) is not yet at its value, the window is [`SettleRule::slow_window`];
 //! - [`WaitEnd::Progressing`]: the timeout passed while the box was still changing;
-//! - [`WaitEnd::NeverAnswered`]: the timeout passed and the box never answered.
+//! - [`WaitEnd::NeverAnswered`]: the timeout passed and `/api/state` never answered.
 //!
 //! A target that knows when its observation next changes (the simulated stack) is settled
 //! exactly when nothing is pending: no window is needed on a virtual clock.
@@ -151,9 +151,11 @@ pub fn not_healthy(obs: &Observation) -> Vec<String> {
     why
 }
 
-/// Whether the box answers at all: status exits 0 and `/api/state` is a JSON object.
+/// Whether the box answers at all: `/api/state` is a JSON object. A failing `pithead status`
+/// is an answer (judged by `status_exit`), not a reason to wait: a box with a container
+/// missing for good says so every poll.
 fn answers(obs: &Observation) -> bool {
-    obs.status_exit == 0 && obs.api.is_object()
+    obs.api.is_object()
 }
 
 /// The judged part of an observation, as one value compared between polls.
@@ -386,10 +388,21 @@ mod tests {
         let (r, e) = (rule(), expected());
         let mut s = Settling::new(&r, &e);
         let mut o = obs("Mini", "done", 1, None);
-        o.status_exit = 1;
+        o.api = serde_json::Value::Null.into();
         let seq: Vec<_> = (0..10).map(|t| (t, o.clone())).collect();
         assert_eq!(feed(&mut s, &seq), None);
         assert_eq!(s.timed_out(), WaitEnd::NeverAnswered);
+    }
+
+    #[test]
+    fn a_failing_status_that_stays_is_settled_not_waited_on() {
+        // `pithead status` exits 1 for a container missing for good: an answer, judged.
+        let (r, e) = (rule(), expected());
+        let mut s = Settling::new(&r, &e);
+        let mut o = obs("Main", "done", 1, None);
+        o.status_exit = 1;
+        let seq: Vec<_> = (0..10).map(|t| (t, o.clone())).collect();
+        assert_eq!(feed(&mut s, &seq), Some((2, WaitEnd::Settled)));
     }
 
     #[test]
