@@ -271,10 +271,18 @@ impl<'a> Settling<'a> {
         }
     }
 
+    /// A slow field not yet at its value, on a box whose expected containers all run: a sync
+    /// takes long only where its node is up (a missing container is judged at once).
     fn slow_pending(&self, obs: &Observation) -> bool {
-        self.expected.api.iter().any(|a| {
-            self.rule.slow.contains(&a.path) && lookup(&obs.api, &a.path) != Some(&a.value)
-        })
+        let all_up = self.expected.running.iter().all(|n| {
+            obs.containers
+                .iter()
+                .any(|c| &c.name == n && c.state == "running")
+        });
+        all_up
+            && self.expected.api.iter().any(|a| {
+                self.rule.slow.contains(&a.path) && lookup(&obs.api, &a.path) != Some(&a.value)
+            })
     }
 }
 
@@ -381,6 +389,16 @@ mod tests {
             .map(|t| (t, obs("Main", "syncing", 7, None)))
             .collect();
         assert_eq!(feed(&mut s, &seq), Some((30, WaitEnd::Settled)));
+    }
+
+    #[test]
+    fn a_pending_sync_with_its_node_missing_gets_the_short_window() {
+        let (r, e) = (rule(), expected());
+        let mut s = Settling::new(&r, &e);
+        let mut o = obs("Main", "loading", 0, None);
+        o.containers.clear();
+        let seq: Vec<_> = (0..40).map(|t| (t, o.clone())).collect();
+        assert_eq!(feed(&mut s, &seq), Some((2, WaitEnd::Settled)));
     }
 
     #[test]
