@@ -119,6 +119,7 @@ fn write_journal(dir: &Path, steps: usize) {
         w.write(Event::Ready {
             step: i,
             reached: true,
+            ended: canary::oracle::WaitEnd::Ready,
             seconds: (i % 37) as f64,
             polls: 4,
         })

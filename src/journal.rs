@@ -133,6 +133,9 @@ pub enum Event {
     Ready {
         step: usize,
         reached: bool,
+        /// Why the wait ended (ready, settled, progressed to timeout, never answered).
+        #[serde(default)]
+        ended: crate::oracle::WaitEnd,
         /// Target-clock seconds from the end of the apply to ready (or to the timeout).
         seconds: f64,
         polls: u32,

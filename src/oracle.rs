@@ -11,7 +11,7 @@
 //! | check | passes when |
 //! |---|---|
 //! | `apply_exit` | `pithead apply -y` exited 0 (a refused apply is a verdict, not a crash) |
-//! | `ready` | the readiness predicate ([`is_ready`]) held before its timeout |
+//! | `ready` | the box settled before its timeout ([`settle`]): right ([`is_ready`]) or wrong, judged by the other checks |
 //! | `status_exit` | `pithead status` exited 0 |
 //! | `containers.running` | every container the config needs is running (whole names) |
 //! | `containers.absent` | no other container of the model is running |
@@ -27,8 +27,10 @@
 //! An operation step has no `apply_exit`; its own checks are in [`operation`].
 
 mod operation;
+pub mod settle;
 
 pub use operation::{FaultSeen, OpFacts, ReadmitSeen, fault_shows, judge_operation};
+pub use settle::{SettleRule, Settling, WaitEnd};
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -172,7 +174,10 @@ impl ExpectedCache {
 /// How readiness polling ended.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Readiness {
+    /// The box settled (right or wrong) before the timeout.
     pub reached: bool,
+    /// Why the wait ended.
+    pub ended: WaitEnd,
     /// Target-clock seconds from the end of the apply to ready (or to giving up).
     pub seconds: f64,
     /// The timeout it was polled against.
@@ -487,60 +492,10 @@ fn diff_message(what: &str, observed: &[&str], expected: &[String]) -> String {
     parts.join("; ")
 }
 
-/// Judges one step: appends a verdict per check to `out`.
-pub fn judge(
-    expected: &Expected,
-    prediction: &Prediction,
-    facts: &StepFacts<'_>,
-    out: &mut Verdicts,
-) {
-    let obs = facts.after;
-    let apply = facts.apply;
-    if let Some(op) = facts.operation {
-        judge_operation(op, out);
-    }
-    if let Some(hot) = facts.cold_refusal {
-        out.record(
-            "cold.refused",
-            hot.exit_code != 0,
-            || json!(hot.exit_code),
-            || json!("non-zero"),
-            || "a change the model says cannot be hot-applied was applied hot (exit 0)".to_string(),
-        );
-    }
-    out.record_if(
-        facts.operation.is_none(),
-        "apply_exit",
-        apply.exit_code == 0,
-        || json!(apply.exit_code),
-        || json!(0),
-        || {
-            format!(
-                "pithead apply -y exited {}: {}",
-                apply.exit_code,
-                first_line(&apply.output)
-            )
-        },
-    );
-    let ready = facts.ready;
-    out.record(
-        "ready",
-        ready.reached,
-        || json!({ "reached": ready.reached, "seconds": ready.seconds, "waiting_on": waiting_on(expected, obs) }),
-        || json!({ "reached": true, "timeout": ready.timeout }),
-        || {
-            if ready.polled {
-                format!(
-                    "not ready after {:.0}s (timeout {:.0}s); waiting on {}",
-                    ready.seconds,
-                    ready.timeout,
-                    waiting_on(expected, obs).join(", ")
-                )
-            } else {
-                "readiness not polled: the apply failed".to_string()
-            }
-        },
-    );
+/// The checks of the box's state alone, whatever step led there: `status_exit`, the
+/// containers that must (not) run, the posture keys of .env, the expected `/api/state` fields.
+/// Part of [`judge`]; on its own it is `canary run --check`.
+pub fn judge_state(expected: &Expected, obs: &Observation, out: &mut Verdicts) {
     out.record(
         "status_exit",
         obs.status_exit == 0,
@@ -629,6 +584,64 @@ pub fn judge(
             },
         );
     }
+}
+
+/// Judges one step: appends a verdict per check to `out`.
+pub fn judge(
+    expected: &Expected,
+    prediction: &Prediction,
+    facts: &StepFacts<'_>,
+    out: &mut Verdicts,
+) {
+    let obs = facts.after;
+    let apply = facts.apply;
+    if let Some(op) = facts.operation {
+        judge_operation(op, out);
+    }
+    if let Some(hot) = facts.cold_refusal {
+        out.record(
+            "cold.refused",
+            hot.exit_code != 0,
+            || json!(hot.exit_code),
+            || json!("non-zero"),
+            || "a change the model says cannot be hot-applied was applied hot (exit 0)".to_string(),
+        );
+    }
+    out.record_if(
+        facts.operation.is_none(),
+        "apply_exit",
+        apply.exit_code == 0,
+        || json!(apply.exit_code),
+        || json!(0),
+        || {
+            format!(
+                "pithead apply -y exited {}: {}",
+                apply.exit_code,
+                first_line(&apply.output)
+            )
+        },
+    );
+    let ready = facts.ready;
+    out.record(
+        "ready",
+        ready.reached,
+        || json!({ "reached": ready.reached, "ended": ready.ended.as_str(), "seconds": ready.seconds, "waiting_on": waiting_on(expected, obs) }),
+        || json!({ "reached": true, "timeout": ready.timeout }),
+        || {
+            if ready.polled {
+                format!(
+                    "not settled after {:.0}s (timeout {:.0}s, {}); waiting on {}",
+                    ready.seconds,
+                    ready.timeout,
+                    ready.ended.as_str(),
+                    waiting_on(expected, obs).join(", ")
+                )
+            } else {
+                "readiness not polled: the apply failed".to_string()
+            }
+        },
+    );
+    judge_state(expected, obs, out);
 
     let touched = TouchedNames::between(facts.before, obs);
     let p = prediction;
@@ -835,6 +848,7 @@ mod tests {
 
     const READY: Readiness = Readiness {
         reached: true,
+        ended: WaitEnd::Ready,
         seconds: 3.0,
         timeout: 600.0,
         polled: true,
@@ -1045,6 +1059,37 @@ mod tests {
         assert_eq!(
             failed(&judge_case(&c, &ok(), &noop(), &again)),
             ["env.COMPOSE_PROFILES"]
+        );
+    }
+
+    #[test]
+    fn the_state_checks_name_each_difference() {
+        // What `run --check` reports: an empty box fails every container, posture key and
+        // API field by name, and nothing about applies or ids.
+        let (m, s) = pithead();
+        let e = Expected::new(&m, &s, &m.effective(&m.default_config()));
+        let obs = Observation {
+            status_exit: 0,
+            containers: vec![],
+            env: Default::default(),
+            api: Arc::new(json!({})),
+            secret_fingerprint: String::new(),
+        };
+        let mut v = Verdicts::new(false);
+        judge_state(&e, &obs, &mut v);
+        let failed: Vec<&str> = v.failures().map(|v| v.check.as_str()).collect();
+        assert!(failed.contains(&"containers.running"), "{failed:?}");
+        assert!(!failed.contains(&"status_exit"), "{failed:?}");
+        for x in &e.env {
+            assert!(failed.contains(&x.check.as_str()), "{failed:?}");
+        }
+        for a in &e.api {
+            assert!(failed.contains(&a.check.as_str()), "{failed:?}");
+        }
+        assert!(
+            failed
+                .iter()
+                .all(|c| !matches!(*c, "recreated" | "apply_exit"))
         );
     }
 

@@ -40,9 +40,30 @@ impl Seed {
     }
 }
 
+impl Seed {
+    /// The full seed, 64 hex characters (the plan JSON's contract form).
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// The integer a seed was made from ([`Seed::from_u64`]), when it was.
+    pub fn as_u64(&self) -> Option<u64> {
+        self.0[8..].iter().all(|b| *b == 0).then(|| {
+            let mut n = [0u8; 8];
+            n.copy_from_slice(&self.0[..8]);
+            u64::from_le_bytes(n)
+        })
+    }
+}
+
 impl fmt::Display for Seed {
+    /// The short form a seed was typed as (`1`), else 64 hex characters; both parse back to
+    /// the same seed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
+        match self.as_u64() {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str(&self.hex()),
+        }
     }
 }
 
@@ -91,9 +112,22 @@ mod tests {
     use rand::Rng;
 
     #[test]
+    fn a_short_seed_is_shown_short_and_is_the_same_seed() {
+        let one: Seed = "1".parse().unwrap();
+        assert_eq!(one.to_string(), "1");
+        // The ChaCha seed is today's: the integer in the first eight bytes.
+        let hex = format!("01{}", "0".repeat(62));
+        assert_eq!(hex.parse::<Seed>().unwrap(), one);
+        assert_eq!(one.to_string().parse::<Seed>().unwrap(), one);
+        let long = Seed([7u8; 32]);
+        assert_eq!(long.to_string().len(), 64);
+        assert_eq!(long.to_string().parse::<Seed>().unwrap(), long);
+    }
+
+    #[test]
     fn text_forms_round_trip() {
         let s = Seed::from_u64(7);
-        assert_eq!(s.to_string().len(), 64);
+        assert_eq!(s.to_string(), "7");
         assert_eq!(s.to_string().parse::<Seed>().unwrap(), s);
         assert_eq!("7".parse::<Seed>().unwrap(), s);
         assert!("xyz".parse::<Seed>().is_err());

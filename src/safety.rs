@@ -140,6 +140,9 @@ pub struct RestoreOptions {
     pub ready_timeout: Duration,
     /// Time between readiness polls.
     pub poll: Duration,
+    /// Deadline of the whole restore (write, re-apply, wait, verify); past it canary stops
+    /// waiting and says what is left undone.
+    pub deadline: Duration,
 }
 
 impl Default for RestoreOptions {
@@ -147,7 +150,48 @@ impl Default for RestoreOptions {
         RestoreOptions {
             ready_timeout: Duration::from_secs(240),
             poll: Duration::from_secs(2),
+            deadline: Duration::from_secs(900),
         }
+    }
+}
+
+/// How far a restore got: what is left undone when canary stops waiting for it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RestoreProgress {
+    /// config.json is as the snapshot has it (written back, or it never changed).
+    pub config_back: bool,
+    /// The re-apply returned (whatever its exit code).
+    pub applied: bool,
+    /// The box was seen healthy with its containers back and verified.
+    pub verified: bool,
+}
+
+impl RestoreProgress {
+    /// What is left undone, and the commands that finish it by hand, one line each.
+    pub fn left_undone(&self, dir: &str, pithead: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.config_back {
+            out.push(format!(
+                "config.json is NOT back: the original is in the run directory's \
+                 {SNAPSHOT_FILE} (mode 0600, field `config`, hex); write it to {dir}/config.json"
+            ));
+        } else {
+            out.push("config.json is back as it was (done)".to_string());
+        }
+        if !self.applied {
+            out.push(format!(
+                "the re-apply did not finish: once no `{pithead} apply` of canary's is still \
+                 running on the box, run `cd {dir} && {pithead} apply -y` (it renders .env back \
+                 from config.json and recreates what changed)"
+            ));
+        }
+        if !self.verified {
+            out.push(format!(
+                "nothing was verified: check `cd {dir} && {pithead} status` shows every \
+                 container of the original config running and healthy"
+            ));
+        }
+        out
     }
 }
 
@@ -179,6 +223,18 @@ pub async fn restore(
     snapshot: &Snapshot,
     opts: &RestoreOptions,
 ) -> Result<RestoreReport, TargetError> {
+    restore_tracked(target, snapshot, opts, &mut RestoreProgress::default()).await
+}
+
+/// [`restore`], noting in `progress` how far it got, so a caller that stops waiting (a second
+/// Ctrl-C, the restore's deadline) can say what is left undone.
+pub async fn restore_tracked(
+    target: &mut BoxTarget,
+    snapshot: &Snapshot,
+    opts: &RestoreOptions,
+    progress: &mut RestoreProgress,
+) -> Result<RestoreReport, TargetError> {
+    *progress = RestoreProgress::default();
     let start = std::time::Instant::now();
     let mut differences = Vec::new();
     let current = target.read_config_raw().await?;
@@ -186,7 +242,9 @@ pub async fn restore(
     if config_written {
         target.write_config_raw(&snapshot.config).await?;
     }
+    progress.config_back = true;
     let applied = target.apply().await?;
+    progress.applied = true;
     if applied.exit_code != 0 {
         differences.push(format!(
             "the re-apply of the original config exited {}: {}",
@@ -240,6 +298,7 @@ pub async fn restore(
         took: start.elapsed(),
         differences,
     };
+    progress.verified = report.is_clean();
     if report.is_clean() {
         eprintln!("canary: box restored and verified in {:.1?}", report.took);
     } else {
@@ -453,31 +512,86 @@ pub async fn guard_judged<T>(
             sig = signals.recv() => WalkEnd::Interrupted(sig),
         }
     };
+    // Everything after the walk waits on the box; a second signal stops the waiting.
+    let mut progress = RestoreProgress::default();
+    let finished = {
+        let work = finish(
+            target,
+            snapshot,
+            keep,
+            opts,
+            walk_failed(&end, &failed),
+            &mut progress,
+        );
+        tokio::select! {
+            done = work => Some(done),
+            _ = signals.recv_count(2) => None,
+        }
+    };
+    let (settled, restore, rollback) = match finished {
+        Some(done) => done,
+        None => {
+            let left = progress.left_undone(target.dir(), &target.pithead_command());
+            eprintln!(
+                "canary: !!! stopped waiting for the restore at the second signal; the box is NOT verified restored"
+            );
+            for l in &left {
+                eprintln!("canary: !!!   {l}");
+            }
+            let why = TargetError::Other(format!(
+                "the restore was abandoned at the second signal: {}",
+                left.join("; ")
+            ));
+            (Vec::new(), Some(Err(why)), None)
+        }
+    };
+    Guarded {
+        end,
+        restore,
+        settled,
+        rollback,
+    }
+}
+
+fn walk_failed<T>(end: &WalkEnd<T>, failed: &impl Fn(&T) -> bool) -> bool {
+    match end {
+        WalkEnd::Finished(out) => failed(out),
+        WalkEnd::Interrupted(_) => true,
+    }
+}
+
+type Finished = (
+    Vec<String>,
+    Option<Result<RestoreReport, TargetError>>,
+    Option<Result<RollbackReport, TargetError>>,
+);
+
+/// What follows the walk: owed recoveries, the rollback to the safety backup when the walk
+/// failed, the snapshot restore within its deadline.
+async fn finish(
+    target: &mut BoxTarget,
+    snapshot: &Snapshot,
+    keep: bool,
+    opts: &RestoreOptions,
+    walk_failed: bool,
+    progress: &mut RestoreProgress,
+) -> Finished {
     // A node is never left stopped, nor a token empty, whatever --keep says.
     let settled = settle(target).await;
     if keep {
         eprintln!("canary: --keep: the box is left as the walk left it (not restored)");
-        return Guarded {
-            end,
-            restore: None,
-            settled,
-            rollback: None,
-        };
+        return (settled, None, None);
     }
-    let walk_failed = match &end {
-        WalkEnd::Finished(out) => failed(out),
-        WalkEnd::Interrupted(_) => true,
-    };
     let mut rolled_back = None;
     if walk_failed && target.safety_archive().is_some() {
         rolled_back = Some(rollback(target).await);
     }
-    let mut restored = restore(target, snapshot, opts).await;
+    let mut restored = restore_within(target, snapshot, opts, progress).await;
     let unclean = !matches!(&restored, Ok(r) if r.is_clean());
     if unclean && rolled_back.is_none() && target.safety_archive().is_some() {
         eprintln!("canary: the snapshot restore did not bring the box back; rolling back too");
         rolled_back = Some(rollback(target).await);
-        restored = restore(target, snapshot, opts).await;
+        restored = restore_within(target, snapshot, opts, progress).await;
     }
     if let Err(e) = &restored {
         eprintln!(
@@ -485,11 +599,38 @@ pub async fn guard_judged<T>(
              directory's {SNAPSHOT_FILE} (mode 0600); copy it back and run pithead apply -y"
         );
     }
-    Guarded {
-        end,
-        restore: Some(restored),
-        settled,
-        rollback: rolled_back,
+    (settled, Some(restored), rolled_back)
+}
+
+/// [`restore_tracked`] within `opts.deadline`; past it, says what is left undone.
+async fn restore_within(
+    target: &mut BoxTarget,
+    snapshot: &Snapshot,
+    opts: &RestoreOptions,
+    progress: &mut RestoreProgress,
+) -> Result<RestoreReport, TargetError> {
+    let r = tokio::time::timeout(
+        opts.deadline,
+        restore_tracked(target, snapshot, opts, progress),
+    )
+    .await;
+    match r {
+        Ok(r) => r,
+        Err(_) => {
+            let left = progress.left_undone(target.dir(), &target.pithead_command());
+            eprintln!(
+                "canary: !!! the restore did not finish within {:?} (--restore-timeout)",
+                opts.deadline
+            );
+            for l in &left {
+                eprintln!("canary: !!!   {l}");
+            }
+            Err(TargetError::Timeout {
+                check: "deadline.restore",
+                command: format!("the restore: {}", left.join("; ")),
+                after: opts.deadline,
+            })
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! Ctrl-C and SIGTERM. A live run must not die between a config write and the restore, so the
 //! signals are caught, recorded, and acted on by the safety net ([`crate::safety::guard`]):
 //! the walk is dropped at its next await point, the box is restored, and only then does canary
-//! exit. Further signals during the restore are counted but do not interrupt it; a third one
-//! lets the caller give up (the box may then be left half-restored, and canary says so).
+//! exit. A second signal stops waiting for the restore: canary says what is left undone and how
+//! to finish it by hand, then exits ([`Signals::recv_count`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -43,8 +43,11 @@ impl std::fmt::Display for Interrupt {
 pub struct Signals {
     rx: watch::Receiver<Option<Interrupt>>,
     count: Arc<AtomicU32>,
+    /// Follows `count`, so a caller can wait for the n-th signal.
+    counted: watch::Receiver<u32>,
     /// Keeps the channel open for [`Signals::none`], whose sender no task holds.
     _sender: Option<Arc<watch::Sender<Option<Interrupt>>>>,
+    _count_sender: Option<Arc<watch::Sender<u32>>>,
 }
 
 impl Signals {
@@ -55,6 +58,7 @@ impl Signals {
         let mut int = signal(SignalKind::interrupt())?;
         let mut term = signal(SignalKind::terminate())?;
         let (tx, rx) = watch::channel(None);
+        let (count_tx, counted) = watch::channel(0u32);
         let count = Arc::new(AtomicU32::new(0));
         let seen = count.clone();
         tokio::spawn(async move {
@@ -66,30 +70,49 @@ impl Signals {
                 };
                 let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
                 if n == 1 {
-                    eprintln!("canary: {which} received; stopping the walk and restoring the box");
+                    eprintln!(
+                        "canary: {which} received; stopping the walk and restoring the box \
+                         (press Ctrl-C again to stop waiting for the restore)"
+                    );
                     let _ = tx.send(Some(which));
                 } else {
-                    eprintln!(
-                        "canary: {which} received again; the box is being restored, please wait \
-                         (signal {n})"
-                    );
+                    eprintln!("canary: {which} received again; no longer waiting for the box");
                 }
+                let _ = count_tx.send(n);
             }
         });
         Ok(Signals {
             rx,
             count,
+            counted,
             _sender: None,
+            _count_sender: None,
         })
     }
 
     /// A `Signals` that never fires (for tests and non-interactive embedding).
     pub fn none() -> Self {
         let (tx, rx) = watch::channel(None);
+        let (count_tx, counted) = watch::channel(0u32);
         Signals {
             rx,
             count: Arc::new(AtomicU32::new(0)),
+            counted,
             _sender: Some(Arc::new(tx)),
+            _count_sender: Some(Arc::new(count_tx)),
+        }
+    }
+
+    /// Waits until `n` signals have arrived in all (returns at once if they have); never
+    /// returns when no more can come.
+    pub async fn recv_count(&mut self, n: u32) {
+        loop {
+            if *self.counted.borrow_and_update() >= n {
+                return;
+            }
+            if self.counted.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
         }
     }
 

@@ -96,6 +96,7 @@ async fn a_pool_flip_on_the_fake_box_is_observed_and_restored() {
     let opts = RestoreOptions {
         ready_timeout: Duration::from_secs(30),
         poll: Duration::from_millis(100),
+        ..RestoreOptions::default()
     };
     let report = restore(&mut t, &snap, &opts).await.unwrap();
     assert!(report.is_clean(), "{:?}", report.differences);

@@ -134,6 +134,7 @@ async fn a_failed_walk_is_rolled_back_to_the_safety_backup() {
     let opts = RestoreOptions {
         ready_timeout: Duration::from_secs(30),
         poll: Duration::from_millis(200),
+        ..RestoreOptions::default()
     };
     let mut signals = Signals::none();
     let out = safety::guard_judged(
@@ -181,6 +182,7 @@ async fn a_passing_walk_is_not_rolled_back() {
     let opts = RestoreOptions {
         ready_timeout: Duration::from_secs(30),
         poll: Duration::from_millis(200),
+        ..RestoreOptions::default()
     };
     let mut signals = Signals::none();
     let out = safety::guard_judged(

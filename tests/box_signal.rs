@@ -24,6 +24,7 @@ async fn sigterm_during_a_walk_restores_the_box() {
     let opts = RestoreOptions {
         ready_timeout: Duration::from_secs(5),
         poll: Duration::from_millis(50),
+        ..RestoreOptions::default()
     };
     let steps_done = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     let counter = steps_done.clone();

@@ -249,8 +249,9 @@ fn lost_apply_incomplete_marker_is_caught_through_the_cold_change() {
         "{with:?}"
     );
     assert!(
-        with.iter()
-            .any(|s| s.starts_with("ready") || s.starts_with("containers.running")),
+        with.iter().any(|s| s.starts_with("ready")
+            || s.starts_with("status_exit")
+            || s.starts_with("containers.running")),
         "{with:?}"
     );
 }

@@ -295,10 +295,10 @@ const OPERATION_FAULTS: [Fault; 4] = [
 /// The checks that must fail on the operation's step, per fault.
 fn caught_by(f: Fault) -> &'static [&'static str] {
     match f {
-        // p2pool back on the mini sidechain: the box never shows the pool the config asks.
-        Fault::RestartRevertsArgs => &["api.pool.type", "ready"],
+        // p2pool back on the mini sidechain: the box settles on the wrong pool.
+        Fault::RestartRevertsArgs => &["api.pool.type"],
         // monerod not restarted with tor, and stranded at 0 peers (sync never done).
-        Fault::RestartTorStrandsMonerod => &["restarted", "ready"],
+        Fault::RestartTorStrandsMonerod => &["restarted", "api.sync.monero.state"],
         Fault::PrematureReadmit => &["op.readmit"],
         // `up` started with the empty token and recreated xmrig-proxy.
         Fault::UpAcceptsEmptyToken => &["op.actions", "op.refused", "recreated"],
@@ -381,7 +381,11 @@ fn a_cold_subnet_change_is_refused_hot_then_applied_after_down() {
     // With the marker lost, the post-down apply sees no change and the stack stays down.
     let (out, _, sim) = run_transitions(3, &[Fault::LostApplyIncompleteMarker], &walk[..1]);
     let failed = failed_checks(&out);
-    assert!(failed.contains(&(0, "ready".to_string())), "{failed:?}");
+    // Settled down: nothing answers and nothing is running.
+    assert!(
+        failed.contains(&(0, "status_exit".to_string())),
+        "{failed:?}"
+    );
     assert!(
         failed.contains(&(0, "containers.running".to_string())),
         "{failed:?}"

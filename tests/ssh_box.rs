@@ -164,6 +164,7 @@ async fn dropped_connection_during_a_walk_then_restore_over_ssh() {
     let opts = RestoreOptions {
         ready_timeout: Duration::from_secs(5),
         poll: Duration::from_millis(50),
+        ..RestoreOptions::default()
     };
     let mut signals = Signals::none();
     let sshd_ref = &mut sshd;

@@ -52,6 +52,7 @@ async fn the_fake_box_over_ssh_flips_and_is_restored() {
     let opts = RestoreOptions {
         ready_timeout: wait.0,
         poll: wait.1,
+        ..RestoreOptions::default()
     };
     let report = restore(&mut t, &snap, &opts).await.unwrap();
     assert!(report.is_clean(), "{:?}", report.differences);

@@ -28,6 +28,7 @@ async fn ctrl_c_during_an_ssh_walk_restores_the_box() {
     let opts = RestoreOptions {
         ready_timeout: Duration::from_secs(10),
         poll: Duration::from_millis(50),
+        ..RestoreOptions::default()
     };
     tokio::spawn(async {
         tokio::time::sleep(Duration::from_millis(600)).await;

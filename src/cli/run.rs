@@ -21,7 +21,7 @@ use crate::exec::{KnownHostsPolicy, SshOptions};
 use crate::faults::{self, Fault};
 use crate::journal::{Event, JournalWriter};
 use crate::model::{Config, Model, OpGroup, Supplied};
-use crate::oracle::{self, Expected, Readiness, StepFacts, Verdicts};
+use crate::oracle::{self, Expected, StepFacts, Verdicts};
 use crate::plan::{self, PlanOptions, Step};
 use crate::redact::Redactor;
 use crate::rng::Seed;
@@ -119,9 +119,31 @@ pub struct Args {
     #[arg(long)]
     pub fail_fast: bool,
 
-    /// How long a step may take to become ready after its apply (target clock).
+    /// How long a step may wait for the box to settle after its apply while it is still
+    /// changing (target clock); a box that has settled is judged at once, right or wrong.
     #[arg(long, default_value = "10m", value_name = "DURATION")]
     pub ready_timeout: humantime::Duration,
+
+    /// Deadline of each `pithead apply -y` on a box: past it the step fails with
+    /// `deadline.apply`, the walk stops and the box is restored.
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub apply_timeout: humantime::Duration,
+
+    /// Deadline of one observation of a box (pithead status, the container list, /api/state,
+    /// the fingerprint, in one round trip) and of canary's reads and writes of config.json:
+    /// `deadline.observe`.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub observe_timeout: humantime::Duration,
+
+    /// Deadline of each operation action on a box (restart, down, up, backup, restore, a
+    /// compose verb, the proxy token script): `deadline.action`.
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub action_timeout: humantime::Duration,
+
+    /// Deadline of the safety net's restore (config.json back, apply, wait until healthy,
+    /// verify); past it canary says what is left undone and how to finish it by hand.
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub restore_timeout: humantime::Duration,
 
     /// The stack directory on the box (holding pithead, config.json and .env).
     #[arg(long, value_name = "DIR")]
@@ -224,6 +246,9 @@ impl Args {
         o.pithead = self.pithead.clone();
         o.api_url = self.api_url.clone();
         o.compose = self.compose.clone();
+        o.apply_timeout = *self.apply_timeout;
+        o.command_timeout = *self.observe_timeout;
+        o.action_timeout = *self.action_timeout;
         Ok(Some(o))
     }
 
@@ -391,7 +416,7 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
 fn run_id(seed: &Seed) -> String {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let stamp: String = now.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    format!("{stamp}-{}", &seed.to_string()[..8])
+    format!("{stamp}-{}", hex::encode(&seed.0[..4]))
 }
 
 /// Points `reports/latest` at the run directory (a relative symlink where the platform has
@@ -514,6 +539,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let supplied = args.model.supplied(&model)?;
     let faults: Vec<Fault> = faults::parse_all(&args.faults)?;
     let box_options = args.box_options()?;
+    // The sim stands in for what a box's operator would supply: every gated value is planned.
+    let supplied = match box_options {
+        None => supplied.with_sim_stand_ins(&model),
+        Some(_) => supplied,
+    };
     if box_options.is_none() && args.op_timescale.is_some() {
         bail!(
             "--op-timescale is for boxes with faster timers than Pithead's; the simulator runs \
@@ -607,6 +637,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         },
         fail_fast: args.fail_fast,
         max_steps: args.max_steps,
+        settle: oracle::SettleRule::for_target(&model, args.target.as_str()),
         ..RunOptions::default()
     };
     if box_options.is_some() {
@@ -730,6 +761,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         steps: &planned.steps,
         options: &options,
         out: &out,
+        restore_timeout: *args.restore_timeout,
     };
     let ended = match opened {
         None => {
@@ -830,8 +862,10 @@ struct Ended {
 /// Prints the end of the run and returns the exit code.
 fn summarise(ended: Ended, seed: &Seed, replay: &str, journal_path: &Path) -> i32 {
     if let Some(sig) = ended.interrupted {
+        let why = ended.result.as_ref().err().cloned();
         eprintln!(
-            "canary: interrupted by {sig}; journal: {}",
+            "canary: {}; journal: {}",
+            why.unwrap_or_else(|| format!("interrupted by {sig}")),
             journal_path.display()
         );
         eprintln!("seed {seed} · replay: {replay}");
@@ -935,6 +969,7 @@ struct Ctx<'a> {
     steps: &'a [Step],
     options: &'a RunOptions,
     out: &'a Path,
+    restore_timeout: std::time::Duration,
 }
 
 /// Opens the box, takes (or reloads) the snapshot, and runs the walk inside the safety net.
@@ -985,6 +1020,7 @@ async fn run_box(
     let restore_opts = RestoreOptions {
         ready_timeout: ctx.options.readiness.timeout,
         poll: std::time::Duration::from_millis(500),
+        deadline: ctx.restore_timeout,
     };
     let guarded = safety::guard_judged(
         &mut target,
@@ -1016,7 +1052,7 @@ async fn run_box(
             let mut sink = Redacting::new(console, &redactor);
             sink.event(Event::Stopped {
                 after_step: steps.saturating_sub(1),
-                reason: format!("interrupted by {sig}"),
+                reason: format!("interrupted by {sig} at step {}", steps + 1),
             })?;
             sink.event(Event::RunEnd {
                 passed: false,
@@ -1025,7 +1061,10 @@ async fn run_box(
                 verdicts_failed,
                 exit_code: sig.exit_code(),
             })?;
-            (Err(format!("interrupted by {sig}")), Some(sig))
+            (
+                Err(format!("interrupted by {sig} at step {}", steps + 1)),
+                Some(sig),
+            )
         }
     };
     Ok(Ended {
@@ -1095,6 +1134,7 @@ async fn box_walk(
         fail_fast: false,
         ..ctx.options.clone()
     };
+    let mut deadline_hit = None;
     for index in start..limit {
         let step = &ctx.steps[index];
         let destructive = step
@@ -1166,9 +1206,18 @@ async fn box_walk(
                         verdicts_failed: outcome.verdicts_failed,
                         exit_code: EXIT_USAGE,
                     })?;
-                    return Err(e);
+                    // The runner saw a one-step walk: name the walk's step.
+                    return Err(match e {
+                        RunError::Target { source, .. } => RunError::Target {
+                            step: Some(index),
+                            source,
+                        },
+                        e => e,
+                    });
                 }
             };
+            // A deadline passed: the step is failed and the walk ends here.
+            deadline_hit = o.stopped.clone();
             outcome.steps_run += o.steps_run;
             outcome.verdicts_passed += o.verdicts_passed;
             outcome.verdicts_failed += o.verdicts_failed;
@@ -1191,6 +1240,10 @@ async fn box_walk(
                 Err(e) => console
                     .progress
                     .println(&format!("     artifacts could not be captured: {e}")),
+            }
+            if let Some(why) = deadline_hit.take() {
+                outcome.stopped = Some(format!("step {}: {why}", index + 1));
+                break;
             }
             if ctx.options.fail_fast && index + 1 < limit {
                 outcome.stopped = Some(format!("--fail-fast: step {index} failed"));
@@ -1263,22 +1316,10 @@ async fn judge_again(
         source,
     };
     let started = std::time::Instant::now();
-    let timeout = ctx.options.readiness.timeout;
-    let mut polls = 0u32;
-    let after = loop {
-        let obs = t.observe().await.map_err(err)?;
-        polls += 1;
-        if oracle::is_ready(&expected, &obs) || started.elapsed() >= timeout {
-            break obs;
-        }
-        t.wait(ctx.options.readiness.max_poll.min(timeout)).await;
-    };
-    let ready = Readiness {
-        reached: oracle::is_ready(&expected, &after),
-        seconds: started.elapsed().as_secs_f64(),
-        timeout: timeout.as_secs_f64(),
-        polled: true,
-    };
+    let (after, ready, polls) =
+        crate::run::wait_settled(t, &expected, &ctx.options.readiness, &ctx.options.settle)
+            .await
+            .map_err(err)?;
     let mut verdicts = Verdicts::new(true);
     oracle::judge(
         &expected,
@@ -1300,6 +1341,7 @@ async fn judge_again(
     sink.event(Event::Ready {
         step: index,
         reached: ready.reached,
+        ended: ready.ended,
         seconds: ready.seconds,
         polls,
     })?;
@@ -1362,7 +1404,14 @@ fn check(opts: BoxTargetOptions, model: &Model, supplied: &Supplied) -> anyhow::
         let raw = config_of_json(model, supplied, &doc);
         let effective = model.effective(&raw);
         let expected = Expected::new(model, supplied, &effective);
-        problems.extend(check_problems(&expected, &obs));
+        // Judged by the oracle's own state checks, like every step.
+        let mut verdicts = Verdicts::new(false);
+        oracle::judge_state(&expected, &obs, &mut verdicts);
+        problems.extend(
+            verdicts
+                .failures()
+                .map(|v| format!("{}: {}", v.check, v.message)),
+        );
         let redactor = t.redactor();
         println!("config: {}", describe(&model.labels(&raw)));
         if problems.is_empty() {
@@ -1383,57 +1432,6 @@ fn describe(labels: &BTreeMap<String, String>) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// What differs between the box and the model's expectations: containers that must (not)
-/// run, .env posture keys, /api/state fields.
-fn check_problems(expected: &Expected, obs: &Observation) -> Vec<String> {
-    let mut out = Vec::new();
-    let running = |name: &str| {
-        obs.containers
-            .iter()
-            .any(|c| c.name == name && c.state == "running")
-    };
-    for s in &expected.running {
-        if !running(s) {
-            out.push(format!("container {s} should run and does not"));
-        }
-    }
-    for s in &expected.absent {
-        if running(s) {
-            out.push(format!("container {s} runs but its profile is off"));
-        }
-    }
-    for e in &expected.env {
-        let got = obs.env.get(&e.key).map(String::as_str).unwrap_or("");
-        let same = if e.membership {
-            let set = |s: &str| {
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|x| !x.is_empty())
-                    .map(str::to_string)
-                    .collect::<std::collections::BTreeSet<_>>()
-            };
-            set(got) == set(&e.value)
-        } else {
-            got == e.value
-        };
-        if !same {
-            out.push(format!(".env {}={got:?}, expected {:?}", e.key, e.value));
-        }
-    }
-    for a in &expected.api {
-        let got = oracle::lookup(&obs.api, &a.path);
-        if got != Some(&a.value) {
-            out.push(format!(
-                "/api/state {} is {}, expected {}",
-                a.path,
-                got.map_or("absent".to_string(), |v| v.to_string()),
-                a.value
-            ));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1568,40 +1566,5 @@ mod tests {
         assert_eq!(config_of_json(&m, &s, &doc), raw);
         // Keys the file lacks are the model's defaults.
         assert_eq!(config_of_json(&m, &s, &json!({})), d);
-    }
-
-    #[test]
-    fn check_names_each_difference() {
-        let m = crate::model::load_str(
-            crate::model::BUILTIN_PITHEAD,
-            std::path::Path::new("pithead.toml"),
-        )
-        .unwrap();
-        let s = Supplied::default();
-        let e = Expected::new(&m, &s, &m.effective(&m.default_config()));
-        let obs = Observation {
-            status_exit: 0,
-            containers: vec![],
-            env: Default::default(),
-            api: std::sync::Arc::new(json!({})),
-            secret_fingerprint: String::new(),
-        };
-        let problems = check_problems(&e, &obs);
-        for c in &e.running {
-            assert!(
-                problems
-                    .iter()
-                    .any(|p| p.contains(&format!("container {c} "))),
-                "{problems:?}"
-            );
-        }
-        assert!(
-            problems.iter().any(|p| p.starts_with(".env ")),
-            "{problems:?}"
-        );
-        assert!(
-            problems.iter().any(|p| p.starts_with("/api/state ")),
-            "{problems:?}"
-        );
     }
 }

@@ -46,6 +46,21 @@ struct RawModel {
     posture: Option<RawSecrets>,
     #[serde(default)]
     operation: Vec<Spanned<RawOperation>>,
+    #[serde(default)]
+    readiness: Option<Spanned<RawReadiness>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReadiness {
+    settle_polls: Option<u32>,
+    #[serde(default)]
+    window: BTreeMap<String, f64>,
+    slow_window: Option<f64>,
+    #[serde(default)]
+    slow: Vec<String>,
+    #[serde(default)]
+    progress: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -65,6 +80,7 @@ struct RawPrerequisite {
     help: String,
     #[serde(default)]
     secret: bool,
+    sim: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -254,6 +270,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
             name: p.name.clone(),
             help: p.help.clone(),
             secret: p.secret,
+            sim: p.sim.clone(),
         });
     }
 
@@ -606,6 +623,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
     };
     let env = derived(&mut cx, &raw.env, "env key");
     let api = derived(&mut cx, &raw.api, "api field");
+    let readiness = readiness(&mut cx, raw.readiness.as_ref(), &api);
 
     let mut services: Vec<Service> = Vec::new();
     for s in &raw.service {
@@ -853,6 +871,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
         secret_env,
         posture_env,
         operations,
+        readiness,
         source: path.to_path_buf(),
         hash: hex::encode(Sha256::digest(text.as_bytes())),
     };
@@ -865,6 +884,62 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
         }]));
     }
     Ok(model)
+}
+
+/// `[readiness]`: positive windows, at least two polls, slow fields among the expected ones.
+fn readiness(
+    cx: &mut Ctx<'_>,
+    raw: Option<&Spanned<RawReadiness>>,
+    api: &[Derived],
+) -> crate::model::ReadinessModel {
+    let mut out = crate::model::ReadinessModel::default();
+    let Some(raw) = raw else {
+        return out;
+    };
+    let at = raw.span().start;
+    let r = raw.get_ref();
+    if let Some(n) = r.settle_polls {
+        if n < 2 {
+            cx.error(
+                at,
+                "[readiness] settle_polls must be at least 2",
+                "two equal polls are the least that shows a box stopped changing",
+            );
+        }
+        out.settle_polls = n.max(2);
+    }
+    for (target, secs) in &r.window {
+        if !secs.is_finite() || *secs < 0.0 {
+            cx.error(
+                at,
+                format!("[readiness] window.{target} = {secs} is not a number of seconds"),
+                "use a non-negative number like 5",
+            );
+        }
+        out.window.insert(target.clone(), secs.max(0.0));
+    }
+    if let Some(s) = r.slow_window {
+        if !s.is_finite() || s < 0.0 {
+            cx.error(
+                at,
+                format!("[readiness] slow_window = {s} is not a number of seconds"),
+                "use a non-negative number like 60",
+            );
+        }
+        out.slow_window = s.max(0.0);
+    }
+    for f in &r.slow {
+        if !api.iter().any(|a| &a.key == f) {
+            cx.error(
+                at,
+                format!("[readiness] slow field {f:?} is not an expected [api] field"),
+                "list fields declared as [api.\"...\"]",
+            );
+        }
+    }
+    out.slow = r.slow.clone();
+    out.progress = r.progress.clone();
+    out
 }
 
 fn json_type(v: &serde_json::Value) -> &'static str {

@@ -63,6 +63,10 @@ pub struct Prerequisite {
     pub help: String,
     /// Never printed, journaled or saved.
     pub secret: bool,
+    /// What the simulated stack takes for it when nothing is supplied: the sim stands in for
+    /// a remote node, a full data dir, a view key, a cold subnet change, so a walk on it
+    /// covers every gated value. `None`: gated on the sim too.
+    pub sim: Option<String>,
 }
 
 /// A value that is planned only when its prerequisites are supplied.
@@ -146,6 +150,35 @@ pub struct Derived {
     pub cases: Vec<DerivedCase>,
 }
 
+/// The model's `[readiness]` table: what legitimately takes long and how long a box must
+/// stay unchanged to count as settled, per target (see [`crate::oracle::settle`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadinessModel {
+    /// Consecutive equal polls that make a box settled.
+    pub settle_polls: u32,
+    /// The least seconds those polls span, by target name (`local`, `ssh`); `default` for
+    /// the others.
+    pub window: std::collections::BTreeMap<String, f64>,
+    /// The window while a slow field is not yet at its expected value.
+    pub slow_window: f64,
+    /// Expected `/api/state` fields that legitimately take long (sync state).
+    pub slow: Vec<String>,
+    /// `/api/state` subtrees whose movement is progress (heights, percent).
+    pub progress: Vec<String>,
+}
+
+impl Default for ReadinessModel {
+    fn default() -> Self {
+        ReadinessModel {
+            settle_polls: 3,
+            window: [("default".to_string(), 5.0)].into_iter().collect(),
+            slow_window: 60.0,
+            slow: Vec::new(),
+            progress: Vec::new(),
+        }
+    }
+}
+
 /// A loaded, validated model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -172,6 +205,8 @@ pub struct Model {
     pub posture_env: Vec<String>,
     /// Steps that are not config applies: restarts, outages, backup and restore.
     pub operations: Vec<ops::Operation>,
+    /// How a box is waited on after a step (`[readiness]`).
+    pub readiness: ReadinessModel,
     /// Where the model came from, for messages.
     pub source: PathBuf,
     /// sha256 of the model's source text, hex.
@@ -189,6 +224,21 @@ pub struct Config(pub Vec<u16>);
 pub struct Supplied(pub BTreeMap<String, String>);
 
 impl Supplied {
+    /// These values plus, for every prerequisite not supplied, the model's stand-in for the
+    /// simulated stack ([`Prerequisite::sim`]). Never for a box: a box skips gated values
+    /// loudly until the operator supplies them.
+    pub fn with_sim_stand_ins(&self, model: &Model) -> Supplied {
+        let mut out = self.clone();
+        for p in &model.prerequisites {
+            if let Some(v) = &p.sim
+                && out.0.get(&p.name).is_none_or(|x| x.is_empty())
+            {
+                out.0.insert(p.name.clone(), v.clone());
+            }
+        }
+        out
+    }
+
     /// Whether every named prerequisite was supplied with a non-empty value.
     pub fn has_all(&self, names: &[String]) -> bool {
         names

@@ -229,6 +229,7 @@ pub fn load_pict_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
         secret_env: vec![],
         posture_env: vec![],
         operations: vec![],
+        readiness: Default::default(),
         source: path.to_path_buf(),
         hash: hex::encode(Sha256::digest(text.as_bytes())),
     };

@@ -105,7 +105,7 @@ impl Plan {
         let mut out = json!({
             "model": self.model,
             "model_hash": self.model_hash,
-            "seed": self.seed.to_string(),
+            "seed": self.seed.hex(),
             "strength": self.strength,
             "transitions": self.transitions,
             "baseline": model.labels(&self.baseline),

@@ -68,6 +68,9 @@ pub struct RunOptions {
     pub max_steps: Option<usize>,
     /// Run the second, must-be-no-op apply after each step (the idempotency check).
     pub second_apply: bool,
+    /// When a box counts as settled after a step ([`oracle::settle`]); the model's rule for
+    /// the target ([`oracle::SettleRule::for_target`]).
+    pub settle: oracle::SettleRule,
     /// Failures kept in [`RunOutcome::failures`]; the rest are only counted (the journal has
     /// them all).
     pub keep_failures: usize,
@@ -80,6 +83,7 @@ impl Default for RunOptions {
             fail_fast: false,
             max_steps: None,
             second_apply: true,
+            settle: oracle::SettleRule::default(),
             keep_failures: 1000,
         }
     }
@@ -324,7 +328,7 @@ impl RunOutcome {
 /// Why a run could not finish (as opposed to finishing with failed verdicts).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("step {step}: {source}", step = .step.map_or("baseline".to_string(), |s| s.to_string()))]
+    #[error("step {step}: {source}", step = .step.map_or("baseline".to_string(), |s| (s + 1).to_string()))]
     Target {
         step: Option<usize>,
         #[source]
@@ -342,24 +346,41 @@ fn seconds(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
-/// Polls until the box is ready or the timeout passes; returns the last observation.
+/// Polls until the box is settled (right or wrong, [`oracle::settle`]) or the timeout passes;
+/// returns the last observation, why the wait ended, and the polls. The one readiness wait of
+/// a step, also of a resumed step judged again.
+pub async fn wait_settled<T: Target>(
+    target: &mut T,
+    expected: &Expected,
+    policy: &ReadinessPolicy,
+    settle: &oracle::SettleRule,
+) -> Result<(Observation, Readiness, u32), TargetError> {
+    await_ready(target, expected, policy, settle, None).await
+}
+
 async fn await_ready<T: Target>(
     target: &mut T,
     expected: &Expected,
     policy: &ReadinessPolicy,
+    settle: &oracle::SettleRule,
     mut watch: Option<(&mut operation::ReadmitWatch<'_>, Duration)>,
 ) -> Result<(Observation, Readiness, u32), TargetError> {
     // A target that knows when its observation next changes (the sim) is looked at exactly
-    // then; otherwise polls back off blindly. Either way the predicate is the oracle's.
-    let (obs, reached, waited, polls) = poll_until(target, policy.timeout, policy, |obs, now| {
+    // then; otherwise polls back off blindly. Either way the rule is the oracle's.
+    let mut settling = oracle::Settling::new(settle, expected);
+    let mut ended = None;
+    let (obs, _, waited, polls) = poll_until(target, policy.timeout, policy, |obs, now, quiet| {
         if let Some((w, step_start)) = watch.as_mut() {
             w.poll(obs, seconds(now.saturating_sub(*step_start)));
         }
-        oracle::is_ready(expected, obs)
+        ended = settling.poll(obs, now, quiet);
+        ended.is_some()
     })
     .await?;
+    let ended = ended.unwrap_or_else(|| settling.timed_out());
     let ready = Readiness {
-        reached,
+        reached: ended.settled(),
+        ended,
         seconds: seconds(waited),
         timeout: seconds(policy.timeout),
         polled: true,
@@ -367,47 +388,14 @@ async fn await_ready<T: Target>(
     Ok((obs, ready, polls))
 }
 
-/// Observes until `holds` or `timeout` passes on the target's clock, looking exactly when the
-/// target says its observation next changes, else backing off by doubling from
-/// `policy.first_poll` to `policy.max_poll`. `holds` also gets the target's clock at the
-/// observation. Returns the last observation, whether it held, the time waited and the polls.
-async fn poll_until<T: Target>(
+/// [`crate::target::poll_until`] with a readiness policy's pacing.
+pub async fn poll_until<T: Target>(
     target: &mut T,
     timeout: Duration,
     policy: &ReadinessPolicy,
-    mut holds: impl FnMut(&Observation, Duration) -> bool,
+    holds: impl FnMut(&Observation, Duration, Option<bool>) -> bool,
 ) -> Result<(Observation, bool, Duration, u32), TargetError> {
-    let start = target.elapsed();
-    let mut interval = policy.first_poll.max(Duration::from_millis(1));
-    let max_poll = policy.max_poll.max(policy.first_poll);
-    // Counted separately from the clock so a target whose clock does not move cannot make
-    // the loop spin for ever.
-    let mut requested = Duration::ZERO;
-    let mut polls = 0u32;
-    loop {
-        let obs = target.observe().await?;
-        polls += 1;
-        let now = target.elapsed();
-        let waited = now.saturating_sub(start).max(requested);
-        if holds(&obs, now) {
-            return Ok((obs, true, waited, polls));
-        }
-        if waited >= timeout {
-            return Ok((obs, false, waited, polls));
-        }
-        let pause = match target.next_change() {
-            Some(next) => next.max(Duration::from_millis(1)),
-            None => {
-                let pause = interval;
-                interval = (interval * 2).min(max_poll);
-                pause
-            }
-        }
-        .min(timeout - waited);
-        target.recycle(obs);
-        target.wait(pause).await;
-        requested += pause;
-    }
+    crate::target::poll_until(target, timeout, policy.first_poll, policy.max_poll, holds).await
 }
 
 /// Everything one step needs besides the target and the sink.
@@ -530,6 +518,7 @@ async fn run_step<T: Target, S: Sink>(
             target,
             &expected,
             &options.readiness,
+            &options.settle,
             watch.as_mut().map(|w| (w, step_start)),
         )
         .await
@@ -540,6 +529,7 @@ async fn run_step<T: Target, S: Sink>(
         let obs = target.observe().await.map_err(target_err)?;
         let ready = Readiness {
             reached: false,
+            ended: oracle::WaitEnd::NotPolled,
             seconds: 0.0,
             timeout: seconds(options.readiness.timeout),
             polled: false,
@@ -550,6 +540,7 @@ async fn run_step<T: Target, S: Sink>(
         sink.event(Event::Ready {
             step: index,
             reached: ready.reached,
+            ended: ready.ended,
             seconds: ready.seconds,
             polls,
         })?;
@@ -698,6 +689,21 @@ pub async fn run_walk_cached<T: Target, S: Sink>(
         let (after, ready, step_seconds, wall) =
             match run_step(target, input, sink, &mut verdicts, cache).await {
                 Ok(r) => r,
+                Err(RunError::Target {
+                    source:
+                        TargetError::Timeout {
+                            check,
+                            command,
+                            after,
+                        },
+                    ..
+                }) => {
+                    // A command past its deadline is the step's verdict, not a crash: the
+                    // walk stops (the box is in an unknown state) and the caller's safety net
+                    // takes over.
+                    deadline_verdict(index, step, check, &command, after, sink, &mut outcome)?;
+                    break;
+                }
                 Err(e) => {
                     if let RunError::Target { source, .. } = &e
                         && sink.journaling()
@@ -749,6 +755,68 @@ pub async fn run_walk_cached<T: Target, S: Sink>(
     outcome.seconds = seconds(target.elapsed().saturating_sub(started));
     end_walk(&mut outcome, limit, steps.len(), sink)?;
     Ok(outcome)
+}
+
+/// Records a command that passed its deadline during step `index` as the failed verdict
+/// `check` (`deadline.apply`, ...), ends the step, and stops the walk.
+fn deadline_verdict<S: Sink>(
+    index: usize,
+    step: &Step,
+    check: &str,
+    command: &str,
+    after: Duration,
+    sink: &mut S,
+    outcome: &mut RunOutcome,
+) -> Result<(), RunError> {
+    let verdict = Verdict {
+        check: check.to_string(),
+        passed: false,
+        observed: serde_json::json!({ "command": command, "returned": false }),
+        expected: serde_json::json!({ "within_s": seconds(after) }),
+        message: format!(
+            "`{command}` did not return within {after:?}; abandoned, the walk stops here"
+        ),
+    };
+    if sink.journaling() {
+        sink.event(Event::Verdict {
+            step: index,
+            verdict: verdict.clone(),
+        })?;
+        sink.event(Event::StepEnd {
+            step: index,
+            passed: false,
+            seconds: seconds(after),
+        })?;
+    }
+    let mut verdicts = Verdicts::new(true);
+    verdicts.list.push(verdict.clone());
+    verdicts.failed = 1;
+    let ready = Readiness {
+        reached: false,
+        ended: oracle::WaitEnd::NotPolled,
+        seconds: 0.0,
+        timeout: 0.0,
+        polled: false,
+    };
+    sink.step_done(&StepReport {
+        index,
+        step,
+        verdicts: &verdicts,
+        ready,
+        seconds: seconds(after),
+        wall: after,
+    });
+    outcome.steps_run += 1;
+    outcome.steps_failed += 1;
+    outcome.verdicts_failed += 1;
+    outcome.failures.push(Failure {
+        step: index,
+        verdict,
+    });
+    outcome.stopped = Some(format!(
+        "`{command}` did not return within {after:?} ({check}); the walk stops at that step"
+    ));
+    Ok(())
 }
 
 /// Closes a walk: notes a `--max-steps` cut, then journals why the walk stopped early (if it

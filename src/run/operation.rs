@@ -125,7 +125,7 @@ async fn fault_phase<T: Target, S: Sink>(
     }
     let within = Duration::from_secs_f64(op.during.within);
     let (obs, reached, waited, polls) =
-        super::poll_until(target, within, policy, |o, _| oracle::fault_shows(op, o))
+        super::poll_until(target, within, policy, |o, _, _| oracle::fault_shows(op, o))
             .await
             .map_err(err)?;
     if sink.journaling() {

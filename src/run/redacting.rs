@@ -132,11 +132,13 @@ pub fn shift_event(event: Event, offset: usize) -> Event {
         Event::Ready {
             step,
             reached,
+            ended,
             seconds,
             polls,
         } => Event::Ready {
             step: step + offset,
             reached,
+            ended,
             seconds,
             polls,
         },

@@ -746,6 +746,10 @@ impl Target for SimTarget {
         self.next_change_ms().map(Duration::from_millis)
     }
 
+    fn quiet(&self) -> Option<bool> {
+        Some(self.next_change_ms().is_none())
+    }
+
     async fn act(&mut self, action: &Action) -> Result<CommandResult, TargetError> {
         Ok(self.act_sync(action))
     }

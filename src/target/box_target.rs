@@ -76,10 +76,14 @@ pub struct BoxTargetOptions {
     pub containers: Option<ContainerList>,
     /// The dashboard's state endpoint, fetched on the box.
     pub api_url: String,
-    /// Timeout of reads, observations and `status`.
+    /// Deadline of one observation (status, containers, /api/state, fingerprint in one round
+    /// trip) and of canary's reads and writes of config.json.
     pub command_timeout: Duration,
-    /// Timeout of one `apply -y` (a real apply recreating containers can take minutes).
+    /// Deadline of one `apply -y` (a real apply recreating containers can take minutes).
     pub apply_timeout: Duration,
+    /// Deadline of one operation action (restart, down, up, backup, restore, a compose verb,
+    /// the proxy token script).
+    pub action_timeout: Duration,
     /// SSH settings beyond the host (config file, host keys, reconnects). The destination is
     /// taken from [`BoxKind::Ssh`].
     pub ssh: Option<SshOptions>,
@@ -102,6 +106,7 @@ impl BoxTargetOptions {
             api_url: "http://127.0.0.1:8000/api/state".to_string(),
             command_timeout: Duration::from_secs(60),
             apply_timeout: Duration::from_secs(900),
+            action_timeout: Duration::from_secs(900),
             ssh: None,
             compose: None,
         }
@@ -132,6 +137,7 @@ pub struct BoxTarget {
     api_url: String,
     command_timeout: Duration,
     apply_timeout: Duration,
+    action_timeout: Duration,
     redactor: Redactor,
     /// The fingerprint the redactor was last refreshed at: a change means new secret values.
     redactor_fingerprint: Option<String>,
@@ -416,6 +422,7 @@ impl BoxTarget {
             api_url: opts.api_url.clone(),
             command_timeout: opts.command_timeout,
             apply_timeout: opts.apply_timeout,
+            action_timeout: opts.action_timeout,
             redactor: Redactor::new(),
             redactor_fingerprint: None,
             last_text: ObservationText::default(),
@@ -508,7 +515,7 @@ impl BoxTarget {
             .exec
             .run_script(&[], RUN_PITHEAD, &all, None, timeout, idempotent)
             .await
-            .map_err(conn)?;
+            .map_err(deadline("deadline.action", || argv.join(" ")))?;
         Ok(CommandResult {
             exit_code: out.code,
             output: self.redactor.redact(&out.combined_text()),
@@ -521,7 +528,7 @@ impl BoxTarget {
         argv.extend(args.iter().map(|a| a.to_string()));
         // Stopping, starting and signalling a service again is harmless: retried after a
         // dropped connection, so a recovery is not lost to one.
-        self.run_in_dir(&argv, self.apply_timeout, true).await
+        self.run_in_dir(&argv, self.action_timeout, true).await
     }
 
     /// One of canary's fixed scripts on the proxy token, with the side file's name.
@@ -533,11 +540,13 @@ impl BoxTarget {
                 script,
                 &[&self.dir, KEPT_ENV],
                 None,
-                self.command_timeout,
+                self.action_timeout,
                 script == RESTORE_TOKEN,
             )
             .await
-            .map_err(conn)?;
+            .map_err(deadline("deadline.action", || {
+                "canary's proxy token script".into()
+            }))?;
         Ok(CommandResult {
             exit_code: out.code,
             output: self.redactor.redact(&out.combined_text()),
@@ -548,7 +557,11 @@ impl BoxTarget {
     /// backup canary takes); the archive it printed, when it printed one.
     pub async fn backup(&mut self) -> Result<(CommandResult, Option<String>), TargetError> {
         let out = self
-            .run_pithead(&["backup", "-y", "--no-encrypt"], self.apply_timeout, false)
+            .run_pithead(
+                &["backup", "-y", "--no-encrypt"],
+                self.action_timeout,
+                false,
+            )
             .await?;
         let archive = (out.code == 0)
             .then(|| backup_archive(&out.combined_text()))
@@ -560,7 +573,13 @@ impl BoxTarget {
         Ok((result, archive))
     }
 
-    /// The timeout of one apply, also that of lifecycle commands (down, up, restore).
+    /// The pithead invocation as the operator gave it (`./pithead`, `sudo ./pithead`), for
+    /// advice on finishing something by hand.
+    pub fn pithead_command(&self) -> String {
+        self.pithead.join(" ")
+    }
+
+    /// The timeout of one apply (also the safety net's rollback commands).
     pub fn apply_timeout(&self) -> Duration {
         self.apply_timeout
     }
@@ -621,10 +640,15 @@ impl BoxTarget {
         let mut all: Vec<&str> = vec![&self.dir];
         all.extend(self.pithead.iter().map(String::as_str));
         all.extend(args);
+        let check = if args.first() == Some(&"apply") {
+            "deadline.apply"
+        } else {
+            "deadline.action"
+        };
         self.exec
             .run_script(&[], RUN_PITHEAD, &all, None, timeout, idempotent)
             .await
-            .map_err(conn)
+            .map_err(deadline(check, || all[1..].join(" ")))
     }
 
     /// config.json exactly as it is on the box, or `None` when it is missing. Raw bytes: this
@@ -638,7 +662,9 @@ impl BoxTarget {
                 self.command_timeout,
             )
             .await
-            .map_err(conn)
+            .map_err(deadline("deadline.observe", || {
+                "reading config.json".into()
+            }))
     }
 
     /// Replaces config.json with exactly these bytes, atomically.
@@ -655,7 +681,9 @@ impl BoxTarget {
                 self.command_timeout,
             )
             .await
-            .map_err(conn)
+            .map_err(deadline("deadline.observe", || {
+                "writing config.json".into()
+            }))
     }
 
     /// Writes config.json atomically and runs `<pithead> apply -y` in one round trip (the
@@ -680,7 +708,9 @@ impl BoxTarget {
                 false,
             )
             .await
-            .map_err(conn)?;
+            .map_err(deadline("deadline.apply", || {
+                format!("{} apply -y", self.pithead.join(" "))
+            }))?;
         Ok(CommandResult {
             exit_code: out.code,
             output: self.redactor.redact(&out.combined_text()),
@@ -718,7 +748,12 @@ impl BoxTarget {
                 true,
             )
             .await
-            .map_err(conn)?;
+            .map_err(deadline("deadline.observe", || {
+                format!(
+                    "the observation ({} status, the container list, /api/state)",
+                    self.pithead.join(" ")
+                )
+            }))?;
         let text = out.stdout_text();
         let parsed = parse_observation(&text).ok_or_else(|| {
             TargetError::Other(format!(
@@ -773,29 +808,23 @@ impl BoxTarget {
         self.wait_until(timeout, poll, not_ready).await
     }
 
-    /// Polls observations until `pending` finds nothing left to wait for, or `timeout` passes.
-    /// Polls, never sleeps a fixed time before the first look.
+    /// Polls observations until `pending` finds nothing left to wait for, or `timeout` passes,
+    /// every `poll`, through canary's one polling loop ([`super::poll_until`]).
     pub async fn wait_until(
         &mut self,
         timeout: Duration,
         poll: Duration,
         pending: impl Fn(&Observation) -> Vec<String>,
     ) -> Result<(Duration, Observation), TargetError> {
-        let start = Instant::now();
-        loop {
-            let (obs, _) = self.observe_full().await?;
-            let left = pending(&obs);
-            if left.is_empty() {
-                return Ok((start.elapsed(), obs));
-            }
-            if start.elapsed() >= timeout {
-                return Err(TargetError::Other(format!(
-                    "the box was not ready after {timeout:?}: {}",
-                    left.join("; ")
-                )));
-            }
-            tokio::time::sleep(poll).await;
+        let (obs, held, waited, _) =
+            super::poll_until(self, timeout, poll, poll, |o, _, _| pending(o).is_empty()).await?;
+        if held {
+            return Ok((waited, obs));
         }
+        Err(TargetError::Other(format!(
+            "the box was not ready after {timeout:?}: {}",
+            pending(&obs).join("; ")
+        )))
     }
 
     /// Asserts the box's current state without changing anything (`--check`): status exits 0,
@@ -926,29 +955,26 @@ impl BoxTarget {
     }
 }
 
-/// What keeps an observation from counting as ready: `pithead status` failing, a container
-/// restarting, or a running container unhealthy or still starting. A stopped container is not
-/// judged here (p2pool held until sync is stopped on purpose): which containers must run is
-/// the oracle's business, or the safety net's comparison with its snapshot.
+/// What keeps an observation from counting as healthy (the safety net's and `--check`'s
+/// rule): the oracle's [`crate::oracle::settle::not_healthy`].
 pub fn not_ready(obs: &Observation) -> Vec<String> {
-    let mut why = Vec::new();
-    if obs.status_exit != 0 {
-        why.push(format!("pithead status exited {}", obs.status_exit));
+    crate::oracle::settle::not_healthy(obs)
+}
+
+/// Maps an executor error: a timeout becomes [`TargetError::Timeout`] naming the real command
+/// (never the `sh` wrapper) and the verdict it is; anything else as [`conn`].
+fn deadline(
+    check: &'static str,
+    command: impl FnOnce() -> String,
+) -> impl FnOnce(ExecError) -> TargetError {
+    move |e| match e {
+        ExecError::Timeout { timeout, .. } => TargetError::Timeout {
+            check,
+            command: command(),
+            after: timeout,
+        },
+        other => conn(other),
     }
-    for c in &obs.containers {
-        if c.state == "restarting" {
-            why.push(format!("{} is restarting", c.name));
-        } else if c.state == "running"
-            && matches!(c.health.as_deref(), Some("unhealthy") | Some("starting"))
-        {
-            why.push(format!(
-                "{} is {}",
-                c.name,
-                c.health.as_deref().unwrap_or("")
-            ));
-        }
-    }
-    why
 }
 
 fn conn(e: ExecError) -> TargetError {
@@ -1142,7 +1168,7 @@ impl Target for BoxTarget {
         // Owed before it runs: a command cut short may still have done its part.
         let owed = owed_by(action);
         self.owed.splice(0..0, owed);
-        let t = self.apply_timeout;
+        let t = self.action_timeout;
         let result = match action {
             Action::Restart { service } => {
                 let mut args = vec!["restart"];

@@ -70,6 +70,14 @@ pub enum TargetError {
     Unusable(String),
     #[error("{0}")]
     Other(String),
+    /// A command on the box did not return within its deadline (`check` is the verdict it
+    /// becomes: `deadline.apply`, `deadline.observe`, `deadline.action`).
+    #[error("`{command}` did not return within {after:?} ({check}); it was abandoned")]
+    Timeout {
+        check: &'static str,
+        command: String,
+        after: Duration,
+    },
 }
 
 /// A box canary can drive.
@@ -124,6 +132,13 @@ pub trait Target {
         None
     }
 
+    /// Whether nothing [`Target::observe`] reports is still due to change by itself, when the
+    /// target knows (the sim); `None` for a real box, which is then judged settled by
+    /// watching it ([`crate::oracle::settle`]).
+    fn quiet(&self) -> Option<bool> {
+        None
+    }
+
     /// Performs one box action of an operation (a restart, a service stopped, a backup).
     /// Targets that cannot perform it say so; the walk then stops with a target error, since
     /// skipping an operation silently would report coverage that did not happen.
@@ -133,5 +148,51 @@ pub trait Target {
             self.name(),
             action.command()
         )))
+    }
+}
+
+/// Observes until `holds` or `timeout` passes on the target's clock, looking exactly when the
+/// target says its observation next changes, else backing off by doubling from
+/// `first_poll` to `max_poll`. `holds` also gets the target's clock at the
+/// observation and whether the target knows itself quiet ([`Target::quiet`]). Returns the
+/// last observation, whether it held, the time waited and the polls. The one polling loop of
+/// canary: readiness, an operation's fault phase, the safety net's wait all go through it.
+pub async fn poll_until<T: Target>(
+    target: &mut T,
+    timeout: Duration,
+    first_poll: Duration,
+    max_poll: Duration,
+    mut holds: impl FnMut(&Observation, Duration, Option<bool>) -> bool,
+) -> Result<(Observation, bool, Duration, u32), TargetError> {
+    let start = target.elapsed();
+    let mut interval = first_poll.max(Duration::from_millis(1));
+    let max_poll = max_poll.max(first_poll);
+    // Counted separately from the clock so a target whose clock does not move cannot make
+    // the loop spin for ever.
+    let mut requested = Duration::ZERO;
+    let mut polls = 0u32;
+    loop {
+        let obs = target.observe().await?;
+        polls += 1;
+        let now = target.elapsed();
+        let waited = now.saturating_sub(start).max(requested);
+        if holds(&obs, now, target.quiet()) {
+            return Ok((obs, true, waited, polls));
+        }
+        if waited >= timeout {
+            return Ok((obs, false, waited, polls));
+        }
+        let pause = match target.next_change() {
+            Some(next) => next.max(Duration::from_millis(1)),
+            None => {
+                let pause = interval;
+                interval = (interval * 2).min(max_poll);
+                pause
+            }
+        }
+        .min(timeout - waited);
+        target.recycle(obs);
+        target.wait(pause).await;
+        requested += pause;
     }
 }

@@ -201,8 +201,10 @@ impl Target for ScriptedTarget {
     async fn observe(&mut self) -> Result<Observation, TargetError> {
         self.observes += 1;
         let ready = self.now >= self.ready_at;
-        let mut api = json!({});
+        // Until ready, the dashboard does not answer (a box still coming up).
+        let mut api = serde_json::Value::Null;
         if ready {
+            api = json!({});
             for (path, v) in self.model.expected_api(&self.applied, &self.supplied) {
                 canary::run::set_dotted(&mut api, &path, v);
             }
