@@ -94,8 +94,13 @@ impl<'t, 'm, T: Target> BoxSession<'t, 'm, T> {
                 .cache
                 .expected
                 .get(self.model, self.supplied, &effective);
-            let (obs, ready, _) =
-                super::await_ready(self.target, &expected, &self.options.readiness, None).await?;
+            let (obs, ready, _) = super::wait_settled(
+                self.target,
+                &expected,
+                &self.options.readiness,
+                &self.options.settle,
+            )
+            .await?;
             self.target.recycle(obs);
             if !ready.reached {
                 return Err(TargetError::Other(format!(
