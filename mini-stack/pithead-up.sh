@@ -80,7 +80,7 @@ cat >config.json <<'EOJ'
 {
   "monero": {
     "wallet_address": "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A",
-    "node_username": "canary", "node_password": "canary-node-password"
+    "node_username": "standin-node-user", "node_password": "standin-node-password-5a1f"
   },
   "tari": { "wallet_address": "12FPQNjDAtJNdVdbHYWJWBSGHyD5ZF6mMq6EvZ6cCwZ3uynpxkTWMKBg9cqYLFPvvujhEnzfCMw3zokLwkbR5xoN4c5" },
   "p2pool": { "pool": "mini" }
