@@ -34,9 +34,9 @@ fn hostname_service(path: &str) -> Option<&str> {
 pub fn run(name: &str, args: &[String]) -> Option<i32> {
     match name {
         "test" => Some(match args {
-            [flag, path] if flag == "-f" || flag == "-e" => {
-                i32::from(!(hostname_service(path).is_some() || std::path::Path::new(path).is_file()))
-            }
+            [flag, path] if flag == "-f" || flag == "-e" => i32::from(
+                !(hostname_service(path).is_some() || std::path::Path::new(path).is_file()),
+            ),
             _ => 2,
         }),
         "cat" => {
@@ -90,14 +90,24 @@ mod tests {
         assert_eq!(m, onion("monero"));
         assert_ne!(m, onion("tari"));
         assert_eq!(m.len(), 56 + ".onion".len());
-        assert!(m[..56].bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)));
+        assert!(
+            m[..56]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+        );
     }
 
     #[test]
     fn tools_answer_only_their_own_arguments() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(run("test", &s(&["-f", "/var/lib/tor/tari/hostname"])), Some(0));
-        assert_eq!(run("test", &s(&["-f", "/var/lib/tor/nope/hostname"])), Some(1));
+        assert_eq!(
+            run("test", &s(&["-f", "/var/lib/tor/tari/hostname"])),
+            Some(0)
+        );
+        assert_eq!(
+            run("test", &s(&["-f", "/var/lib/tor/nope/hostname"])),
+            Some(1)
+        );
         assert_eq!(run("caddy", &s(&["version"])), Some(2));
         assert_eq!(run("ls", &s(&[])), None);
     }

@@ -59,8 +59,20 @@ mod tests {
         );
         assert_eq!(m.constraints.len(), before + 1);
         assert_eq!(m.constraints.last().unwrap().why, WHY);
-        assert!(skip_value(&mut m, "tari.mode=sideways").unwrap_err().contains("local"));
-        assert!(skip_value(&mut m, "nope=1").unwrap_err().contains("unknown axis"));
-        assert!(skip_value(&mut m, "tari.mode").unwrap_err().contains("AXIS=VALUE"));
+        assert!(
+            skip_value(&mut m, "tari.mode=sideways")
+                .unwrap_err()
+                .contains("local")
+        );
+        assert!(
+            skip_value(&mut m, "nope=1")
+                .unwrap_err()
+                .contains("unknown axis")
+        );
+        assert!(
+            skip_value(&mut m, "tari.mode")
+                .unwrap_err()
+                .contains("AXIS=VALUE")
+        );
     }
 }

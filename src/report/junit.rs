@@ -212,7 +212,18 @@ fn failing_case(
     w.write_event(Event::Start(start("testcase", attrs)))?;
     w.write_event(Event::Start(start(
         "failure",
-        &[("message", message), ("type", "verdict")],
+        &[
+            ("message", message),
+            // Drift (the box's CLI refuses a planned value) is its own failure type.
+            (
+                "type",
+                if message.starts_with("drift") {
+                    "drift"
+                } else {
+                    "verdict"
+                },
+            ),
+        ],
     )))?;
     w.write_event(Event::Text(BytesText::new(&xml_safe(body))))?;
     w.write_event(Event::End(BytesEnd::new("failure")))?;
