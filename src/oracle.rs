@@ -500,11 +500,11 @@ pub fn judge(
     let apply = facts.apply;
     // The box's CLI refused a planned value by validation, nothing changed: drift, judged
     // alone (its containers and .env are where they were, not where the model went).
-    if facts.operation.is_none() {
-        if let Some(message) = drift::refusal(apply, facts.before, obs) {
-            drift::record(&message, out);
-            return;
-        }
+    if facts.operation.is_none()
+        && let Some(message) = drift::refusal(apply, facts.before, obs)
+    {
+        drift::record(&message, out);
+        return;
     }
     if let Some(op) = facts.operation {
         judge_operation(op, out);

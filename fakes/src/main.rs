@@ -42,10 +42,10 @@ fn main() -> ExitCode {
     // Installed as `test`, `cat` or `caddy` in the image: the in-container tools the CLI runs
     // (`docker exec tor cat …`); also as the first argument, for `docker run IMAGE caddy …`
     // through the image's entrypoint.
-    if let Some(name) = Path::new(&argv0).file_name().and_then(|n| n.to_str()) {
-        if let Some(rc) = fakes::tools::run(name, &args[1..]) {
-            return code(rc);
-        }
+    if let Some(name) = Path::new(&argv0).file_name().and_then(|n| n.to_str())
+        && let Some(rc) = fakes::tools::run(name, &args[1..])
+    {
+        return code(rc);
     }
     if let Some(rc) = args
         .get(1)
