@@ -46,11 +46,7 @@ pub fn record(message: &str, out: &mut Verdicts) {
         false,
         || json!({"apply_exit": 1, "message": message}),
         || json!("the planned value is accepted"),
-        || {
-            format!(
-                "drift: the box's CLI refuses a value the model plans, nothing changed: {message}"
-            )
-        },
+        || format!("the box's CLI refuses a value the model plans, nothing changed: {message}"),
     );
 }
 
