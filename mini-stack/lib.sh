@@ -37,7 +37,8 @@ mini_image_ref() {
 mini_build_image() {
     local ref sum ctx rc
     ref=$(mini_image_ref) || return 1
-    sum=$(mini_binary_sum)
+    # The label also names the image layout (bin-links: /bin/test, cat, caddy).
+    sum="$(mini_binary_sum)+bin-links"
     MINI_IMAGE_REF=$ref
     export MINI_IMAGE_REF
     if [ "$(docker image inspect -f '{{index .Config.Labels "canary.mini-stack.binary"}}' "$ref" 2>/dev/null)" = "$sum" ]; then
@@ -46,6 +47,8 @@ mini_build_image() {
     ctx=$(mktemp -d)
     cp "$MINI_BIN" "$ctx/pithead-fake"
     cp "$MINI_DIR/Dockerfile" "$ctx/Dockerfile"
+    mkdir "$ctx/bin"
+    for tool in test cat caddy; do ln -s /pithead-fake "$ctx/bin/$tool"; done
     mini_log "building image $ref"
     docker build --quiet -t "$ref" --label "canary.mini-stack.binary=$sum" "$ctx" >/dev/null
     rc=$?

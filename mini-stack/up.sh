@@ -2,6 +2,7 @@
 # Brings up a docker mini-stack in DIR: builds the static pithead-fake and the image when
 # needed, then sets up the stack dir in docker mode and starts it with Compose.
 # Usage: mini-stack/up.sh DIR [pithead-fake setup options, e.g. --dashboard-port 0 --faults a,b]
+#        mini-stack/up.sh DIR --pithead CHECKOUT [--dashboard-port N]   (pithead-up.sh)
 set -euo pipefail
 . "$(dirname -- "$0")/lib.sh"
 
@@ -11,6 +12,10 @@ if [ $# -lt 1 ]; then
 fi
 dir=$1
 shift
+# A Pithead checkout (its own CLI and compose file) instead of the fake CLI: pithead-up.sh.
+for a in "$@"; do
+    [ "$a" = --pithead ] && exec "$(dirname -- "$0")/pithead-up.sh" "$dir" "$@"
+done
 docker info >/dev/null 2>&1 || { echo "no Docker engine answers (docker info failed)" >&2; exit 1; }
 mini_build_binary
 mini_build_image

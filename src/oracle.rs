@@ -22,10 +22,12 @@
 //! | `restarted` | exactly the predicted containers kept their id with a new start marker |
 //! | `idempotent` | a second apply printed [`NO_CHANGES`] and touched no container |
 //! | `secret_fingerprint` | the secret fingerprint equals the baseline's |
+//! | `drift` | (a failure kind) the box's CLI refused a planned value by validation, nothing changed |
 //! | `cold.refused` | a cold change (a subnet move) was refused by the hot apply before `down` |
 //!
 //! An operation step has no `apply_exit`; its own checks are in [`operation`].
 
+pub mod drift;
 mod operation;
 pub mod settle;
 
@@ -595,6 +597,14 @@ pub fn judge(
 ) {
     let obs = facts.after;
     let apply = facts.apply;
+    // The box's CLI refused a planned value by validation, nothing changed: drift, judged
+    // alone (its containers and .env are where they were, not where the model went).
+    if facts.operation.is_none()
+        && let Some(message) = drift::refusal(apply, facts.before, obs)
+    {
+        drift::record(&message, out);
+        return;
+    }
     if let Some(op) = facts.operation {
         judge_operation(op, out);
     }

@@ -39,6 +39,20 @@ fn main() -> ExitCode {
         };
         return code(fakes::cli::run(&Stack::new(absolute(&dir)), &args[1..]));
     }
+    // Installed as `test`, `cat` or `caddy` in the image: the in-container tools the CLI runs
+    // (`docker exec tor cat …`); also as the first argument, for `docker run IMAGE caddy …`
+    // through the image's entrypoint.
+    if let Some(name) = Path::new(&argv0).file_name().and_then(|n| n.to_str())
+        && let Some(rc) = fakes::tools::run(name, &args[1..])
+    {
+        return code(rc);
+    }
+    if let Some(rc) = args
+        .get(1)
+        .and_then(|name| fakes::tools::run(name, &args[2..]))
+    {
+        return code(rc);
+    }
     match args.get(1).map(String::as_str) {
         Some("cli") => {
             let mut rest = &args[2..];

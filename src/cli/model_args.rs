@@ -28,6 +28,11 @@ pub struct ModelArgs {
     /// Read prerequisites from a TOML run file with a [supply] table (NAME = "VALUE").
     #[arg(long, value_name = "FILE")]
     pub supply_file: Option<PathBuf>,
+
+    /// Drop a value the box's version does not have, e.g. --skip-value tari.mode=off
+    /// (repeatable); it is planned nowhere and the run says it was dropped.
+    #[arg(long = "skip-value", value_name = "AXIS=VALUE")]
+    pub skip_value: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -40,6 +45,15 @@ struct RunFile {
 impl ModelArgs {
     /// Loads and validates the selected model.
     pub fn load(&self) -> anyhow::Result<Model> {
+        let mut m = self.load_unskipped()?;
+        for spec in &self.skip_value {
+            model::skip::skip_value(&mut m, spec).map_err(anyhow::Error::msg)?;
+            eprintln!("DROPPED {}: {}", spec.trim(), model::skip::WHY);
+        }
+        Ok(m)
+    }
+
+    fn load_unskipped(&self) -> anyhow::Result<Model> {
         Ok(match (&self.model, &self.pict) {
             (Some(p), _) => model::load_file(p)?,
             (None, Some(p)) => model::pict::load_pict_file(p)?,

@@ -12,6 +12,7 @@ mod load;
 pub mod ops;
 pub mod pict;
 mod services;
+pub mod skip;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

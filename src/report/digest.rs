@@ -283,6 +283,15 @@ impl RunDigest {
         self.steps.iter().map(StepDigest::failed_count).sum()
     }
 
+    /// Failed verdicts that are drift (the box's CLI refused a planned value, nothing changed).
+    pub fn verdicts_drift(&self) -> usize {
+        self.steps
+            .iter()
+            .flat_map(|s| &s.failures)
+            .filter(|f| f.check == crate::oracle::drift::CHECK)
+            .count()
+    }
+
     /// Steps that failed.
     pub fn steps_failed(&self) -> usize {
         self.steps

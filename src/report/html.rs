@@ -289,6 +289,14 @@ fn figures(report: &Report, p: &mut Sink) -> std::fmt::Result {
         format!("{vf} / {}", vp + vf),
         "verdicts failed".into(),
     )?;
+    let drift: usize = report.runs.iter().map(RunDigest::verdicts_drift).sum();
+    if drift > 0 {
+        fig(
+            "bad",
+            drift.to_string(),
+            "drift (values the box's CLI refuses)".into(),
+        )?;
+    }
     let (oc, or) = (cov.operations_covered(), cov.goals.operations.len());
     if or > 0 {
         fig(

@@ -203,6 +203,9 @@ fn suite(w: &mut Writer<&mut dyn Write>, run: &RunDigest) -> std::io::Result<()>
     w.write_event(Event::End(BytesEnd::new("testsuite")))
 }
 
+/// How a drift failure's message starts (`check: message`), its JUnit type being `drift`.
+const DRIFT_PREFIX: &str = "the box's CLI refuses";
+
 fn failing_case(
     w: &mut Writer<&mut dyn Write>,
     attrs: &[(&str, &str)],
@@ -212,7 +215,18 @@ fn failing_case(
     w.write_event(Event::Start(start("testcase", attrs)))?;
     w.write_event(Event::Start(start(
         "failure",
-        &[("message", message), ("type", "verdict")],
+        &[
+            ("message", message),
+            // Drift (the box's CLI refuses a planned value) is its own failure type.
+            (
+                "type",
+                if message.starts_with(DRIFT_PREFIX) {
+                    "drift"
+                } else {
+                    "verdict"
+                },
+            ),
+        ],
     )))?;
     w.write_event(Event::Text(BytesText::new(&xml_safe(body))))?;
     w.write_event(Event::End(BytesEnd::new("failure")))?;

@@ -40,6 +40,7 @@ fn run_json(run: &RunDigest) -> Value {
         "steps_failed": run.steps_failed(),
         "verdicts_passed": run.verdicts_passed(),
         "verdicts_failed": run.verdicts_failed(),
+        "verdicts_drift": run.verdicts_drift(),
     })
 }
 

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# CI's walk of a Pithead checkout's own CLI and compose file on the fakes (issue #13), with
+# the stand-in checkout (standin/): canary did not write its model from it.
+#
+# 1. The stand-in: up.sh DIR --pithead standin, a seeded pairwise walk with the lifecycle
+#    operations through ./pithead-shimmed, must pass.
+# 2. A variant whose CLI refuses tari.mode=off (older builds): the walk must end exit 1 with
+#    the refused applies as drift verdicts; with --skip-value tari.mode=off it passes.
+# 3. The host is unchanged: iptables-save, ip6tables-save and the systemd units are the same
+#    before and after, and the shim log recorded the CLI's host calls.
+# 4. Every teardown leaves no container, network, volume or image tag of the stacks.
+# Needs Docker and Compose v2 (ci.sh installs both). Env: MINI_SEED, MINI_OUT.
+set -uo pipefail
+. "$(dirname -- "$0")/lib.sh"
+cd "$REPO_ROOT" || exit 1
+SEED=${MINI_SEED:-20261125}
+OUT=${MINI_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/pithead-walk.XXXXXX")}
+CANARY=$REPO_ROOT/target/debug/canary
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pithead-ci.XXXXXX")
+fail=0
+bad() { echo "pithead-ci: FAILED: $*" >&2; fail=1; }
+dirs=()
+cleanup() {
+    for d in "${dirs[@]}"; do "$MINI_DIR/down.sh" "$d" >/dev/null 2>&1; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The host's firewall and units, without packet counters.
+host_state() {
+    { command -v iptables-save >/dev/null && iptables-save 2>/dev/null | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]//'
+      command -v ip6tables-save >/dev/null && ip6tables-save 2>/dev/null | grep -v '^#' | sed -E 's/\[[0-9]+:[0-9]+\]//'
+      systemctl list-unit-files --no-legend 2>/dev/null | sort
+      ls /etc/systemd/system 2>/dev/null; } >"$1"
+}
+command -v iptables-save >/dev/null || {
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq iptables >/dev/null 2>&1 || sudo -n apt-get install -y -qq iptables >/dev/null 2>&1 ||
+        mini_log "iptables is not installable here: the firewall comparison covers nothing"
+}
+host_state "$WORK/host-before"
+
+cargo build --quiet --bin canary || { echo "pithead-ci: cargo build --bin canary failed" >&2; exit 1; }
+
+# up DIR CHECKOUT PORT; walk DIR PORT OUTDIR [canary args]
+up() {
+    dirs+=("$1")
+    local t0=$(date +%s)
+    "$MINI_DIR/up.sh" "$1" --pithead "$2" --dashboard-port "$3" >"$1.up.log" 2>&1 ||
+        { tail -n 20 "$1.up.log" >&2; bad "up.sh $1 --pithead $2"; return 1; }
+    mini_log "bring-up of $2: $(($(date +%s) - t0)) s"
+}
+walk() {
+    local dir=$1 port=$2 out=$3 t0=$(date +%s) rc=0
+    shift 3
+    "$CANARY" run --target local --dir "$dir" --pithead ./pithead-shimmed \
+        --api-url "http://127.0.0.1:$port/api/state" --operations lifecycle --seed "$SEED" \
+        --strength 2 --ready-timeout 30s --out "$out" "$@" >"$out.log" 2>&1 || rc=$?
+    cp "$dir/.shim-calls.log" "$out/shim-calls.log" 2>/dev/null
+    mini_log "walk $out: exit $rc, $(grep -c '^step ' "$out.log") steps in $(($(date +%s) - t0)) s"
+    return $rc
+}
+down() {
+    local t0=$(date +%s) project
+    project=$(cat "$1/.mini-pithead/project")
+    "$MINI_DIR/down.sh" "$1" >/dev/null || bad "down.sh $1"
+    [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$project")$(docker network ls -q --filter "label=com.docker.compose.project=$project")$(docker volume ls -q --filter "label=com.docker.compose.project=$project")" ] ||
+        bad "containers, networks or volumes of $project remain after down"
+    while read -r tag; do
+        docker image inspect "$tag" >/dev/null 2>&1 && ! docker ps -a --format '{{.Image}}' | grep -qxF "$tag" &&
+            bad "image tag $tag remains after down"
+    done <"$1/.mini-pithead/tags"
+    mini_log "teardown of $1: $(($(date +%s) - t0)) s"
+}
+
+# --- 1. the stand-in --------------------------------------------------------------------------
+box=$WORK/standin
+if up "$box" "$MINI_DIR/standin" 18581; then
+    walk "$box" 18581 "$OUT/standin" || { tail -n 15 "$OUT/standin.log" >&2; bad "the stand-in walk"; }
+    grep -q 'iptables' "$box/.shim-calls.log" || bad "the shim log recorded no iptables call"
+    down "$box"
+fi
+
+# --- 2. a variant without tari.mode=off ---------------------------------------------------------
+variant=$WORK/checkout-no-tari-off
+cp -a "$MINI_DIR/standin" "$variant"
+sed -i 's/^TARI_MODES="local remote off"$/TARI_MODES="local remote"/' "$variant/pithead"
+grep -q '^TARI_MODES="local remote"$' "$variant/pithead" || bad "the variant's sed did not apply"
+box=$WORK/variant
+if up "$box" "$variant" 18582; then
+    rc=0
+    walk "$box" 18582 "$OUT/variant" || rc=$?
+    [ "$rc" = 1 ] || bad "the variant walk exited $rc, not 1"
+    # The refused applies are drift verdicts carrying the CLI's message, counted in the
+    # reports. KNOWN GAP (issue #13, not done): the walk does not yet go on from where the
+    # box is, so the steps after a refusal (operations in the refused config, the change
+    # back) fail wrong-container/env checks too; they are listed, not failed on.
+    drift=$(jq -r '.runs[0].verdicts_drift' "$OUT/variant/summary.json")
+    [ "${drift:-0}" -gt 0 ] 2>/dev/null || bad "variant: summary.json counts no drift verdict"
+    grep -c 'type="drift"' "$OUT/variant/junit.xml" >/dev/null || bad "variant: junit.xml has no drift failure"
+    jq -r 'select(.event=="verdict" and .check=="drift") | .observed.message' "$OUT/variant/journal.jsonl" |
+        grep -q 'must be "local" or "remote"' || bad "variant: no drift verdict carries the CLI's refusal"
+    others=$(jq -r 'select(.event=="verdict" and .passed==false and .check!="drift") | "\(.step):\(.check)"' "$OUT/variant/journal.jsonl" | tr '\n' ' ')
+    [ -z "$others" ] || mini_log "KNOWN GAP: variant failures besides the $drift drift verdicts: $others"
+    # --no-replay: saved regressions that plan tari.mode=off break the dropped value's
+    # constraint and are reported unmet (the walk itself is what is judged here).
+    walk "$box" 18582 "$OUT/variant-skip" --skip-value tari.mode=off --no-replay || bad "the variant walk with --skip-value tari.mode=off"
+    grep -q '^DROPPED tari.mode=off' "$OUT/variant-skip.log" || bad "the run did not say tari.mode=off was dropped"
+    down "$box"
+fi
+
+# --- 3. the host ----------------------------------------------------------------------------------
+host_state "$WORK/host-after"
+diff -u "$WORK/host-before" "$WORK/host-after" >&2 || bad "the host's firewall or units changed during the walks"
+[ "$fail" = 0 ] && echo "pithead-ci: OK (reports in $OUT)"
+exit $fail
