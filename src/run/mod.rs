@@ -370,10 +370,15 @@ async fn await_ready<T: Target>(
     let mut settling = oracle::Settling::new(settle, expected);
     let mut ended = None;
     let (obs, _, waited, polls) = poll_until(target, policy.timeout, policy, |obs, now, quiet| {
-        if let Some((w, step_start)) = watch.as_mut() {
-            w.poll(obs, seconds(now.saturating_sub(*step_start)));
-        }
         ended = settling.poll(obs, now, quiet);
+        if let Some((w, step_start)) = watch.as_mut() {
+            let at = seconds(now.saturating_sub(*step_start));
+            w.poll(obs, at);
+            // Settled in a wrong state while the failover may still readmit: keep waiting.
+            if ended == Some(oracle::WaitEnd::Settled) && w.readmission_pending(at) {
+                ended = None;
+            }
+        }
         ended.is_some()
     })
     .await?;

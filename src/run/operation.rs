@@ -146,6 +146,7 @@ async fn fault_phase<T: Target, S: Sink>(
 pub(super) struct ReadmitWatch<'a> {
     service: &'a str,
     after: &'a str,
+    stable: f64,
     last_poll: Option<f64>,
     seen: ReadmitSeen,
 }
@@ -155,6 +156,7 @@ impl<'a> ReadmitWatch<'a> {
         op.readmit.as_ref().map(|r| ReadmitWatch {
             service: &r.service,
             after: &r.after,
+            stable: r.stable,
             last_poll: None,
             seen: ReadmitSeen::default(),
         })
@@ -177,6 +179,17 @@ impl<'a> ReadmitWatch<'a> {
             self.seen.running_at = Some(at);
         }
         self.last_poll = Some(at);
+    }
+
+    /// Whether the readmission may still legitimately come at `at` seconds since the step
+    /// began: the node is healthy again but the service is not yet back, and its stable window
+    /// (with slack for the failover's own polling) has not run out. A box that looks settled
+    /// then is still on its way, not wrong.
+    pub fn readmission_pending(&self, at: f64) -> bool {
+        match (self.seen.healthy_after, self.seen.running_at) {
+            (Some(healthy), None) => at < healthy + self.stable * 1.5 + 10.0,
+            _ => false,
+        }
     }
 
     /// The recovery began at `at` seconds since the step began: the node cannot have turned
