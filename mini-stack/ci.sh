@@ -114,7 +114,11 @@ BOX=(--target local --dir "$DIR" --compose "./pithead compose" --op-timescale 1/
 te=$(date +%s)
 mini_log "up: $((tw - tu)) s, walk with operations: $((te - tw)) s (reports in $OUT; compose: ${MINI_COMPOSE:-auto})"
 # A Pithead checkout's own CLI and compose file on the fakes (the stand-in; issue #13).
+# The walk's stack goes first: its network holds the same subnet the checkout's baseline
+# asks for, and Docker refuses an overlapping pool ("Pool overlaps with other one").
 if [ "$rc" = 0 ] && [ "${MINI_PITHEAD:-1}" = 1 ]; then
+    cleanup
+    trap - EXIT
     MINI_OUT=$OUT/pithead bash "$MINI_DIR/pithead-ci.sh" || rc=$?
 fi
 mini_log "mini-stack part: $(($(date +%s) - t0)) s in all on $machine"
