@@ -15,6 +15,7 @@ set -uo pipefail
 cd "$REPO_ROOT" || exit 1
 SEED=${MINI_SEED:-20261125}
 OUT=${MINI_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/pithead-walk.XXXXXX")}
+mkdir -p "$OUT" || exit 1
 CANARY=$REPO_ROOT/target/debug/canary
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pithead-ci.XXXXXX")
 fail=0
