@@ -758,6 +758,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = Ctx {
         model: &model,
         supplied: &supplied,
+        start: &planned.baseline,
         steps: &planned.steps,
         options: &options,
         out: &out,
@@ -966,6 +967,8 @@ impl Head {
 struct Ctx<'a> {
     model: &'a Model,
     supplied: &'a Supplied,
+    /// The raw config the walk starts from (the plan's baseline).
+    start: &'a Config,
     steps: &'a [Step],
     options: &'a RunOptions,
     out: &'a Path,
@@ -1129,6 +1132,12 @@ async fn box_walk(
         }
     };
     let mut cache = WalkCache::new();
+    // Where the box is when the walk (or its resumed rest) starts, so that a refused apply
+    // (drift) is followed by steps predicted from where the box stayed.
+    cache.begin_at(match start {
+        0 => ctx.start.clone(),
+        s => ctx.steps[s - 1].config.clone(),
+    });
     let one = RunOptions {
         max_steps: None,
         fail_fast: false,
@@ -1165,6 +1174,7 @@ async fn box_walk(
             )
             .await?;
             before = after;
+            cache.step_ran(ctx.model, step);
             outcome.steps_run += 1;
             outcome.verdicts_passed += verdicts.passed;
             outcome.verdicts_failed += verdicts.failed;

@@ -30,7 +30,7 @@ pub use cover::Effort;
 pub use operations::OperationGoal;
 use search::{CachedPricer, Search};
 use space::Space;
-pub use steps::steps_from_transitions;
+pub use steps::{steps_after_backup, steps_from_transitions};
 
 /// One step of a walk: a config apply, or an operation of the model (`op`).
 #[derive(Debug, Clone, PartialEq, Serialize)]

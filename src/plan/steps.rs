@@ -14,9 +14,21 @@ pub fn steps_from_transitions(
     start: &Config,
     transitions: impl IntoIterator<Item = Transition>,
 ) -> Vec<Step> {
+    steps_after_backup(model, supplied, start, None, transitions)
+}
+
+/// [`steps_from_transitions`] from a point where the box already holds a backup of the raw
+/// config `backup` (what a restore among `transitions` brings back).
+pub fn steps_after_backup(
+    model: &Model,
+    supplied: &Supplied,
+    start: &Config,
+    backup: Option<Config>,
+    transitions: impl IntoIterator<Item = Transition>,
+) -> Vec<Step> {
     let mut raw = start.clone();
     let mut prev = model.effective(start);
-    let mut backup: Option<Config> = None;
+    let mut backup = backup;
     transitions
         .into_iter()
         .map(|t| {

@@ -247,6 +247,10 @@ impl Coverage {
                     run: r,
                     step: step.step,
                 };
+                if step.refused() {
+                    // The box's CLI refused the config: nothing of it was reached.
+                    continue;
+                }
                 let eff = &step.effective;
                 if let Some(op) = &step.operation {
                     // An operation covers its own goals; config coverage is what applies reach.

@@ -211,6 +211,14 @@ pub struct StepDigest {
 }
 
 impl StepDigest {
+    /// Whether the box's CLI refused the step's config (drift): the box stayed where it was,
+    /// so the step reached none of its config.
+    pub fn refused(&self) -> bool {
+        self.failures
+            .iter()
+            .any(|f| f.check == crate::oracle::drift::CHECK)
+    }
+
     /// Verdicts that passed.
     pub fn passed_count(&self) -> usize {
         self.verdicts.iter().filter(|v| v.1).count()
@@ -302,10 +310,10 @@ impl RunDigest {
 
     /// The effective config before `steps[i]`: the previous step's, or the plan's baseline.
     pub fn before(&self, i: usize) -> Option<&Effective> {
-        if i == 0 {
-            self.plan.as_ref().and_then(|p| p.baseline.as_ref())
-        } else {
-            Some(&self.steps[i - 1].effective)
+        // A refused step left the box where the step before it had it.
+        match self.steps[..i].iter().rposition(|s| !s.refused()) {
+            Some(j) => Some(&self.steps[j].effective),
+            None => self.plan.as_ref().and_then(|p| p.baseline.as_ref()),
         }
     }
 

@@ -139,6 +139,7 @@ impl<'t, 'm, T: Target> BoxSession<'t, 'm, T> {
             &self.start,
             steps.iter().cloned(),
         );
+        self.cache.begin_at(self.start.clone());
         let out = super::run_walk_cached(
             self.target,
             self.model,

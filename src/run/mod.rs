@@ -16,11 +16,13 @@
 
 pub mod box_session;
 mod operation;
+mod position;
 pub mod progress;
 pub mod redacting;
 pub mod resume;
 mod saved;
 
+pub use position::Position;
 pub use saved::{SavedPlanError, SavedWalk, walk_from_plan_json};
 
 use std::collections::HashMap;
@@ -169,12 +171,25 @@ pub struct WalkCache {
     /// sha256 of config.json at the last backup operation: what a restore must bring back.
     /// Kept here because box runs feed the runner one step at a time with one cache.
     backup_config: Option<String>,
+    /// Where the box really is, for walks whose box may refuse a planned apply.
+    position: Position,
 }
 
 impl WalkCache {
     /// An empty cache.
     pub fn new() -> WalkCache {
         WalkCache::default()
+    }
+
+    /// Starts a walk (or its resumed rest) at the raw config `start`, so the steps after an
+    /// apply the box refuses can be predicted from where the box is ([`Position`]).
+    pub fn begin_at(&mut self, start: Config) {
+        self.position = Position::at(start);
+    }
+
+    /// Records a step that ran outside [`run_walk_cached`] (a resumed step judged again).
+    pub fn step_ran(&mut self, model: &Model, step: &Step) {
+        self.position.ran(model, step, false);
     }
 
     /// Forgets the cached documents unless they were built on `baseline` (once per walk: a
@@ -681,7 +696,9 @@ pub async fn run_walk_cached<T: Target, S: Sink>(
         .map_or(steps.len(), |m| m.min(steps.len()));
     // The previous observation is moved, not kept: only one lives at a time.
     let mut before = baseline.observation.clone();
-    for (index, step) in steps[..limit].iter().enumerate() {
+    for (index, planned) in steps[..limit].iter().enumerate() {
+        let rebased = cache.position.rebased(model, supplied, planned);
+        let step = rebased.as_ref().unwrap_or(planned);
         let input = StepInput {
             model,
             supplied,
@@ -729,6 +746,20 @@ pub async fn run_walk_cached<T: Target, S: Sink>(
                 }
             };
         target.recycle(std::mem::replace(&mut before, after));
+        let refused = verdicts.failures().any(|v| v.check == oracle::drift::CHECK);
+        cache.position.ran(model, step, refused);
+        if refused && let Some(taken) = cache.position.taken().cloned() {
+            // The box's stack stayed where it was; config.json goes back to match it, so the
+            // next step (an operation, say) finds a config its CLI accepts.
+            let json = cache.config_json(&baseline.config, model, supplied, &taken);
+            target
+                .write_config_shared(&json)
+                .await
+                .map_err(|source| RunError::Target {
+                    step: Some(index),
+                    source,
+                })?;
+        }
         outcome.steps_run += 1;
         outcome.verdicts_passed += verdicts.passed;
         outcome.verdicts_failed += verdicts.failed;
