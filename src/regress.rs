@@ -221,6 +221,17 @@ impl Regression {
     }
 
     /// The failing signature.
+    /// The first of `values` (`(axis, value)`) that the regression's baseline or steps set.
+    pub fn uses_any<'v>(&self, values: &'v [(String, String)]) -> Option<&'v (String, String)> {
+        values.iter().find(|(axis, value)| {
+            self.baseline.get(axis) == Some(value)
+                || self
+                    .steps
+                    .iter()
+                    .any(|s| s.labels().is_some_and(|l| l.get(axis) == Some(value)))
+        })
+    }
+
     pub fn signature(&self) -> Signature {
         Signature::new(self.failing.check.clone(), self.failing.kind.clone())
     }

@@ -34,8 +34,17 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         );
     }
     let results = regress::replay_dir(&args.path, &model, &supplied, args.by_seed)?;
-    let (mut unmet, mut broken) = (0, 0);
+    let dropped = crate::model::skip::dropped(&model);
+    let (mut unmet, mut broken, mut left_out) = (0, 0, 0);
     for r in &results {
+        if let Some((axis, value)) = r.regression.as_ref().and_then(|g| g.uses_any(&dropped)) {
+            left_out += 1;
+            println!(
+                "skip  {}: sets {axis}={value}, dropped with --skip-value",
+                r.path.display()
+            );
+            continue;
+        }
         for w in &r.warnings {
             eprintln!("warning: {w}");
         }
@@ -64,9 +73,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
     }
     println!(
-        "{} regressions: {} met, {unmet} unmet, {broken} unreadable",
+        "{} regressions: {} met, {unmet} unmet, {broken} unreadable{}",
         results.len(),
-        results.len() - unmet - broken
+        results.len() - unmet - broken - left_out,
+        if left_out > 0 {
+            format!(", {left_out} left out for a dropped value")
+        } else {
+            String::new()
+        }
     );
     Ok(if broken > 0 {
         EXIT_USAGE
@@ -89,14 +103,21 @@ pub fn replay_first(
     if paths.is_empty() {
         return Ok(true);
     }
+    let dropped = crate::model::skip::dropped(model);
     let (mut met, mut other_model) = (0, 0);
     let mut problems = Vec::new();
+    let mut left_out = Vec::new();
     for path in paths {
-        if let Ok(r) = regress::Regression::load(&path)
-            && r.model != model.name
-        {
-            other_model += 1;
-            continue;
+        if let Ok(r) = regress::Regression::load(&path) {
+            if r.model != model.name {
+                other_model += 1;
+                continue;
+            }
+            // A value the box's version does not have (--skip-value) cannot be replayed.
+            if let Some((axis, value)) = r.uses_any(&dropped) {
+                left_out.push(format!("{} (sets dropped {axis}={value})", path.display()));
+                continue;
+            }
         }
         let r = regress::replay_file(&path, model, supplied, false);
         if r.met() {
@@ -109,15 +130,23 @@ pub fn replay_first(
         }
     }
     println!(
-        "regressions ({}): {met} met, {} unmet{}",
+        "regressions ({}): {met} met, {} unmet{}{}",
         dir.display(),
         problems.len(),
         if other_model > 0 {
             format!(", {other_model} for another model left out")
         } else {
             String::new()
+        },
+        if left_out.is_empty() {
+            String::new()
+        } else {
+            format!(", {} left out for a dropped value", left_out.len())
         }
     );
+    for l in &left_out {
+        println!("  left out: {l}");
+    }
     for p in &problems {
         println!("  {p}");
     }

@@ -40,6 +40,19 @@ pub fn skip_value(model: &mut Model, spec: &str) -> Result<String, String> {
     Ok(text)
 }
 
+/// The values dropped from `model` with [`skip_value`], as `(axis, value)`.
+pub fn dropped(model: &Model) -> Vec<(String, String)> {
+    model
+        .constraints
+        .iter()
+        .filter(|c| c.why == WHY)
+        .filter_map(|c| {
+            let (axis, value) = c.text.strip_prefix('[')?.split_once("] <> ")?;
+            Some((axis.to_string(), value.trim_matches('"').to_string()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +71,7 @@ mod tests {
             r#"[tari.mode] <> "off""#
         );
         assert_eq!(m.constraints.len(), before + 1);
+        assert_eq!(dropped(&m), vec![("tari.mode".into(), "off".into())]);
         assert_eq!(m.constraints.last().unwrap().why, WHY);
         assert!(
             skip_value(&mut m, "tari.mode=sideways")
