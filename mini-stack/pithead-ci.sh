@@ -79,6 +79,8 @@ box=$WORK/standin
 if up "$box" "$MINI_DIR/standin" 18581; then
     walk "$box" 18581 "$OUT/standin" || { tail -n 15 "$OUT/standin.log" >&2; bad "the stand-in walk"; }
     grep -q 'iptables' "$box/.shim-calls.log" || bad "the shim log recorded no iptables call"
+    grep -q 'served as caddy:' "$box/.shim-calls.log" || bad "the CLI's docker run of the digest-pinned caddy image was not served"
+    cp "$box/build/caddy/Caddyfile" "$OUT/standin/Caddyfile" 2>/dev/null
     down "$box"
 fi
 

@@ -12,7 +12,8 @@
 #   -f reads it) sets the project name (`name:` beats the checkout's `name: pithead`), the
 #   fake's entrypoint and command per service, and healthchecks that probe the fake.
 # - DIR/.shims holds recording stand-ins for the host tools that change a machine; every call
-#   is appended to DIR/.shim-calls.log. DIR/pithead-shimmed runs the checkout's CLI with them
+#   is appended to DIR/.shim-calls.log. Its `docker` is the real one, but for an image pinned
+#   by digest on the command line (`docker run --rm caddy:…@sha256:…`): that becomes its tag. DIR/pithead-shimmed runs the checkout's CLI with them
 #   first on PATH: `canary run --target local --dir DIR --pithead ./pithead-shimmed`.
 # - Then the checkout's own `./pithead apply -y` runs as the baseline.
 set -euo pipefail
@@ -140,6 +141,25 @@ printf '%s %s\n' "\$(date -u +%FT%TZ)" "sudo \$*" >>"$dir/.shim-calls.log"
 while [ \$# -gt 0 ]; do case \$1 in -n|-E|-H|-S) shift ;; -u|-g) shift 2 ;; --) shift; break ;; *) break ;; esac; done
 [ \$# -eq 0 ] && exit 0
 exec "\$@"
+EOS
+# docker stays real. Only an image reference pinned by digest, which cannot be tagged locally
+# (e.g. the CLI's `docker run --rm caddy:…@sha256:… caddy hash-password`), is passed on as the
+# name:tag the fake image is tagged under; each such rewrite is logged.
+for ref in "${!digest_alias[@]}"; do printf '%s %s\n' "$ref" "${digest_alias[$ref]}"; done >.mini-pithead/digest-aliases
+cat >.shims/docker <<EOS
+#!/usr/bin/env bash
+args=()
+for a in "\$@"; do
+    while read -r ref tag; do
+        if [ "\$a" = "\$ref" ]; then
+            printf '%s %s\n' "\$(date -u +%FT%TZ)" "docker: \$ref served as \$tag" >>"$dir/.shim-calls.log"
+            a=\$tag
+            break
+        fi
+    done <"$dir/.mini-pithead/digest-aliases"
+    args+=("\$a")
+done
+exec $(command -v docker) "\${args[@]}"
 EOS
 chmod +x .shims/*
 cat >pithead-shimmed <<'EOS'
