@@ -479,6 +479,8 @@ pub struct ReplayResult {
     /// The replay, or why the file could not be replayed.
     pub result: Result<Replayed, RegressError>,
     pub warnings: Vec<String>,
+    /// Whether the steps ran on a box (else on the simulated stack).
+    pub on_box: bool,
 }
 
 impl ReplayResult {
@@ -486,10 +488,11 @@ impl ReplayResult {
     /// on the sim has no expectation there: the replay only says whether the sim reproduces it
     /// (see [`ReplayResult::sim_reproduces`]), so any completed replay meets it.
     pub fn met(&self) -> bool {
-        if self
-            .regression
-            .as_ref()
-            .is_some_and(Regression::found_on_box)
+        if !self.on_box
+            && self
+                .regression
+                .as_ref()
+                .is_some_and(Regression::found_on_box)
         {
             return self.result.is_ok();
         }
@@ -506,7 +509,7 @@ impl ReplayResult {
     /// way (`None` for a sim-found one, or when it could not be replayed).
     pub fn sim_reproduces(&self) -> Option<bool> {
         let r = self.regression.as_ref()?;
-        if !r.found_on_box() {
+        if self.on_box || !r.found_on_box() {
             return None;
         }
         match self.result.as_ref().ok()? {
@@ -517,105 +520,155 @@ impl ReplayResult {
     }
 }
 
-/// Replays one file by its steps (or, `by_seed`, by regenerating its sequence from its seed).
-pub fn replay_file(path: &Path, model: &Model, supplied: &Supplied, by_seed: bool) -> ReplayResult {
-    let regression = match Regression::load(path) {
-        Ok(r) => r,
-        Err(e) => {
-            return ReplayResult {
+/// A regression file read, resolved against the model and turned into the steps to replay.
+#[derive(Debug)]
+pub struct Prepared {
+    pub path: PathBuf,
+    pub regression: Regression,
+    pub resolved: Resolved,
+    /// What to run: the saved steps, or (`by_seed`) the sequence regenerated from its seed.
+    pub steps: Vec<Transition>,
+}
+
+impl Prepared {
+    /// Reads `path` and prepares its replay; `Err` is the finished result of a file that cannot
+    /// be replayed (unreadable, corrupt, invalid under the model).
+    pub fn load(
+        path: &Path,
+        model: &Model,
+        supplied: &Supplied,
+        by_seed: bool,
+    ) -> Result<Prepared, Box<ReplayResult>> {
+        let failed = |regression, e| {
+            Box::new(ReplayResult {
                 path: path.into(),
-                regression: None,
+                regression,
                 result: Err(e),
                 warnings: Vec::new(),
-            };
+                on_box: false,
+            })
+        };
+        let regression = Regression::load(path).map_err(|e| failed(None, e))?;
+        let resolved = match resolve(path, &regression, model) {
+            Ok(r) => r,
+            Err(e) => return Err(failed(Some(regression), e)),
+        };
+        let steps = if by_seed {
+            crate::strategy::transitions_from_seed(
+                model,
+                supplied,
+                &resolved.operations,
+                &resolved.seed,
+                regression.generated_steps,
+            )
+            .map_err(|e| RegressError::Invalid {
+                path: path.into(),
+                what: e.to_string(),
+            })
+        } else {
+            // The steps are explicit, so any operation the model has may be replayed; the
+            // file's groups only say what its seed generates.
+            crate::shrink::validate_from(
+                model,
+                supplied,
+                &OpGroup::ALL,
+                &resolved.baseline,
+                &resolved.steps,
+            )
+            .map(|()| resolved.steps.clone())
+            .map_err(|e| RegressError::Invalid {
+                path: path.into(),
+                what: format!("its steps are not valid under the model: {e}"),
+            })
+        };
+        match steps {
+            Ok(steps) => Ok(Prepared {
+                path: path.into(),
+                regression,
+                resolved,
+                steps,
+            }),
+            Err(e) => Err(failed(Some(regression), e)),
         }
-    };
-    let (result, warnings) = match resolve(path, &regression, model) {
-        Err(e) => (Err(e), Vec::new()),
-        Ok(res) => {
-            let steps = if by_seed {
-                crate::strategy::transitions_from_seed(
-                    model,
-                    supplied,
-                    &res.operations,
-                    &res.seed,
-                    regression.generated_steps,
-                )
-                .map_err(|e| RegressError::Invalid {
-                    path: path.into(),
-                    what: e.to_string(),
-                })
-            } else {
-                // The steps are explicit, so any operation the model has may be replayed; the
-                // file's groups only say what its seed generates.
-                crate::shrink::validate_from(
-                    model,
-                    supplied,
-                    &OpGroup::ALL,
-                    &res.baseline,
-                    &res.steps,
-                )
-                .map(|()| res.steps.clone())
-                .map_err(|e| RegressError::Invalid {
-                    path: path.into(),
-                    what: format!("its steps are not valid under the model: {e}"),
-                })
-            };
-            let r =
-                steps.and_then(|steps| {
-                    let mut oracle = SimOracle::new(model, supplied, res.seed, &res.faults)
-                        .map_err(|e| RegressError::Read {
-                            path: path.into(),
-                            source: e,
-                        })?;
-                    let want = regression.signature();
-                    oracle.want = Some(want.clone());
-                    Ok(match oracle.run(&steps) {
-                        Outcome::Pass { .. } => Replayed::Passes,
-                        Outcome::Fail {
-                            signature,
-                            failed_at,
-                            ..
-                        } if signature == want => Replayed::StillFails { at: failed_at },
-                        Outcome::Fail {
-                            signature,
-                            failed_at,
-                            ..
-                        } => Replayed::FailsDifferently {
-                            signature,
-                            at: failed_at,
-                        },
-                    })
-                });
-            let mut warnings = res.warnings;
-            if regression.found_on_box()
-                && let Ok(replayed) = &r
-            {
-                let reproduces = match replayed {
-                    Replayed::StillFails { .. } => regression.expect == Expect::Fail,
-                    Replayed::Passes => regression.expect == Expect::Pass,
-                    Replayed::FailsDifferently { .. } => false,
-                };
-                warnings.push(format!(
-                    "{}: found on a {} box, replayed on the sim: {}",
-                    path.display(),
-                    regression.target,
-                    if reproduces {
-                        "the sim reproduces it"
-                    } else {
-                        "the sim does not reproduce it (the sim and the box disagree)"
-                    }
-                ));
-            }
-            (r, warnings)
-        }
-    };
-    ReplayResult {
-        path: path.into(),
-        regression: Some(regression),
-        result,
-        warnings,
     }
+
+    /// What a run of the steps that ended in `outcome` means for this regression.
+    pub fn replayed(&self, outcome: &Outcome) -> Replayed {
+        let want = self.regression.signature();
+        match outcome {
+            Outcome::Pass { .. } => Replayed::Passes,
+            Outcome::Fail {
+                signature,
+                failed_at,
+                ..
+            } if *signature == want => Replayed::StillFails { at: *failed_at },
+            Outcome::Fail {
+                signature,
+                failed_at,
+                ..
+            } => Replayed::FailsDifferently {
+                signature: signature.clone(),
+                at: *failed_at,
+            },
+        }
+    }
+
+    /// The finished replay: `result` of running the steps, `on_box` when they ran on a box.
+    pub fn finish(self, result: Result<Replayed, RegressError>, on_box: bool) -> ReplayResult {
+        let mut warnings = self.resolved.warnings;
+        if !on_box
+            && self.regression.found_on_box()
+            && let Ok(replayed) = &result
+        {
+            let reproduces = match replayed {
+                Replayed::StillFails { .. } => self.regression.expect == Expect::Fail,
+                Replayed::Passes => self.regression.expect == Expect::Pass,
+                Replayed::FailsDifferently { .. } => false,
+            };
+            warnings.push(format!(
+                "{}: found on a {} box, replayed on the sim: {}",
+                self.path.display(),
+                self.regression.target,
+                if reproduces {
+                    "the sim reproduces it"
+                } else {
+                    "the sim does not reproduce it (the sim and the box disagree)"
+                }
+            ));
+        }
+        ReplayResult {
+            path: self.path,
+            regression: Some(self.regression),
+            result,
+            warnings,
+            on_box,
+        }
+    }
+}
+
+/// Replays one file on the simulated stack by its steps (or, `by_seed`, by regenerating its
+/// sequence from its seed), with the faults it was found with.
+pub fn replay_file(path: &Path, model: &Model, supplied: &Supplied, by_seed: bool) -> ReplayResult {
+    let prepared = match Prepared::load(path, model, supplied, by_seed) {
+        Ok(p) => p,
+        Err(done) => return *done,
+    };
+    let result = SimOracle::new(
+        model,
+        supplied,
+        prepared.resolved.seed,
+        &prepared.resolved.faults,
+    )
+    .map_err(|e| RegressError::Read {
+        path: path.into(),
+        source: e,
+    })
+    .map(|mut oracle| {
+        oracle.want = Some(prepared.regression.signature());
+        let outcome = oracle.run(&prepared.steps);
+        prepared.replayed(&outcome)
+    });
+    prepared.finish(result, false)
 }
 
 /// The regression files of `path`: the file itself, or a directory's `*.json` files in name

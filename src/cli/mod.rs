@@ -1,6 +1,7 @@
 //! The command line: argument parsing and wiring. Each subcommand lives in its own module and
 //! calls into the library; nothing here decides behaviour the library should own.
 
+mod box_args;
 mod faults;
 mod fuzz;
 mod model_args;

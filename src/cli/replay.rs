@@ -6,8 +6,13 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
+
+use super::box_args::BoxArgs;
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, ModelArgs};
 use crate::regress::{self, Replayed};
+use crate::run::box_replay;
+use crate::target::box_target::BoxTarget;
 
 /// Arguments of `canary replay`.
 #[derive(Debug, clap::Args)]
@@ -22,6 +27,12 @@ pub struct Args {
     /// Regenerate each sequence from its seed instead of its saved steps.
     #[arg(long)]
     pub by_seed: bool,
+
+    /// Where to replay: the simulated stack (with each file's injected faults), or a box
+    /// (`--target local|ssh`: snapshotted first, each file run from the box's baseline, the
+    /// box restored at the end and on Ctrl-C).
+    #[command(flatten)]
+    pub on: BoxArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -33,7 +44,24 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             args.path.display()
         );
     }
-    let results = regress::replay_dir(&args.path, &model, &supplied, args.by_seed)?;
+    let mut restore_failed = false;
+    let (results, interrupted) = match args.on.box_options()? {
+        None => (
+            regress::replay_dir(&args.path, &model, &supplied, args.by_seed)?,
+            None,
+        ),
+        Some(opts) => {
+            let done = on_box(&args, opts, &model, &supplied)?;
+            if !done
+                .restore
+                .as_ref()
+                .is_none_or(|r| r.as_ref().is_ok_and(|r| r.is_clean()))
+            {
+                restore_failed = true;
+            }
+            (done.results, done.interrupted)
+        }
+    };
     let dropped = crate::model::skip::dropped(&model);
     let (mut unmet, mut broken, mut left_out) = (0, 0, 0);
     for r in &results {
@@ -82,6 +110,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             String::new()
         }
     );
+    if let Some(sig) = interrupted {
+        eprintln!("canary: replay interrupted by {sig}");
+        return Ok(sig.exit_code());
+    }
+    if restore_failed {
+        eprintln!("canary: !!! the box is not verified restored (see above)");
+        return Ok(EXIT_USAGE);
+    }
     Ok(if broken > 0 {
         EXIT_USAGE
     } else if unmet > 0 {
@@ -89,6 +125,50 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     } else {
         EXIT_OK
     })
+}
+
+/// Replays the files of `args.path` on the box of `opts`, inside the safety net.
+fn on_box(
+    args: &Args,
+    opts: crate::target::box_target::BoxTargetOptions,
+    model: &crate::model::Model,
+    supplied: &crate::model::Supplied,
+) -> anyhow::Result<box_replay::BoxReplay> {
+    let paths = regress::files(&args.path)?;
+    let scaled = args
+        .on
+        .op_timescale
+        .map(|f| model.with_operation_timescale(f));
+    let model = scaled.as_ref().unwrap_or(model);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let done = rt.block_on(async {
+        let mut target = BoxTarget::open(opts).await?;
+        println!(
+            "replaying {} regression file(s) on the box {} (snapshotted; restored at the end)",
+            paths.len(),
+            target.dir()
+        );
+        box_replay::replay(
+            &mut target,
+            model,
+            supplied,
+            &paths,
+            args.by_seed,
+            &args.on.run_options(model),
+            &args.on.restore_options(),
+            args.on.keep,
+        )
+        .await
+    })?;
+    println!(
+        "{} applies on the box; {}",
+        done.applies,
+        box_replay::describe_restore(&done.restore)
+    );
+    Ok(done)
 }
 
 /// Replays a regressions folder before a run or a fuzz campaign, as every run must. Files

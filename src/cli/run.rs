@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde_json::json;
 
+use super::box_args::{BoxArgs, KnownHosts, TargetKind};
 use super::{EXIT_USAGE, ModelArgs};
-use crate::exec::{KnownHostsPolicy, SshOptions};
 use crate::faults::{self, Fault};
 use crate::journal::{Event, JournalWriter};
 use crate::model::{Config, Model, OpGroup, Supplied};
@@ -28,45 +28,15 @@ use crate::rng::Seed;
 use crate::run::progress::{Progress, ProgressMode};
 use crate::run::redacting::{Redacting, Shifted, add_supplied_secrets};
 use crate::run::resume::{self, ResumePoint};
-use crate::run::{Baseline, Failure, RunOutcome, WalkCache, config_json, run_walk_cached};
 use crate::run::{
-    ReadinessPolicy, RunError, RunOptions, Sink, StepReport, run_walk, snapshot,
-    walk_from_plan_json,
+    Baseline, Failure, RunOutcome, WalkCache, config_json, config_of_json, run_walk_cached,
 };
+use crate::run::{RunError, RunOptions, Sink, StepReport, run_walk, snapshot, walk_from_plan_json};
 use crate::safety::{self, RestoreOptions, Snapshot, WalkEnd};
 use crate::signal::Signals;
-use crate::target::box_target::{BoxKind, BoxTarget, BoxTargetOptions};
+use crate::target::box_target::{BoxTarget, BoxTargetOptions};
 use crate::target::sim::SimTarget;
 use crate::target::{CommandResult, Observation, Target};
-
-/// Where the walk runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TargetKind {
-    /// The in-process simulated Pithead: deterministic, on a virtual clock.
-    Sim,
-    /// A stack directory on this machine (`--dir`).
-    Local,
-    /// A stack directory on a host reached over SSH (`--host`, `--dir`).
-    Ssh,
-}
-
-impl TargetKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            TargetKind::Sim => "sim",
-            TargetKind::Local => "local",
-            TargetKind::Ssh => "ssh",
-        }
-    }
-}
-
-/// Host key checking of `--target ssh`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum KnownHosts {
-    Strict,
-    Add,
-    Accept,
-}
 
 /// Arguments of `canary run`.
 #[derive(Debug, clap::Args)]
@@ -87,9 +57,9 @@ pub struct Args {
     #[arg(long)]
     pub seed: Option<Seed>,
 
-    /// Where to run the walk.
-    #[arg(long, value_enum, default_value = "sim")]
-    pub target: TargetKind,
+    /// Where the walk runs and how the box is reached.
+    #[command(flatten)]
+    pub on: BoxArgs,
 
     /// Switch on an injected fault (repeatable); `canary faults` lists them.
     #[arg(long = "fault", value_name = "NAME")]
@@ -119,80 +89,6 @@ pub struct Args {
     #[arg(long)]
     pub fail_fast: bool,
 
-    /// How long a step may wait for the box to settle after its apply while it is still
-    /// changing (target clock); a box that has settled is judged at once, right or wrong.
-    #[arg(long, default_value = "10m", value_name = "DURATION")]
-    pub ready_timeout: humantime::Duration,
-
-    /// Deadline of each `pithead apply -y` on a box: past it the step fails with
-    /// `deadline.apply`, the walk stops and the box is restored.
-    #[arg(long, default_value = "15m", value_name = "DURATION")]
-    pub apply_timeout: humantime::Duration,
-
-    /// Deadline of one observation of a box (pithead status, the container list, /api/state,
-    /// the fingerprint, in one round trip) and of canary's reads and writes of config.json:
-    /// `deadline.observe`.
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub observe_timeout: humantime::Duration,
-
-    /// Deadline of each operation action on a box (restart, down, up, backup, restore, a
-    /// compose verb, the proxy token script): `deadline.action`.
-    #[arg(long, default_value = "15m", value_name = "DURATION")]
-    pub action_timeout: humantime::Duration,
-
-    /// Deadline of the safety net's restore (config.json back, apply, wait until healthy,
-    /// verify); past it canary says what is left undone and how to finish it by hand.
-    #[arg(long, default_value = "15m", value_name = "DURATION")]
-    pub restore_timeout: humantime::Duration,
-
-    /// The stack directory on the box (holding pithead, config.json and .env).
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<String>,
-
-    /// The box for `--target ssh`: user@host (an ssh_config alias works too).
-    #[arg(long, value_name = "USER@HOST")]
-    pub host: Option<String>,
-
-    /// How the CLI is invoked on the box, e.g. "sudo ./pithead".
-    #[arg(long, default_value = "./pithead", value_name = "COMMAND")]
-    pub pithead: String,
-
-    /// The dashboard's state endpoint, fetched on the box.
-    #[arg(
-        long,
-        default_value = "http://127.0.0.1:8000/api/state",
-        value_name = "URL"
-    )]
-    pub api_url: String,
-
-    /// An ssh config file to use for `--target ssh` instead of ~/.ssh/config (`ssh -F`).
-    #[arg(long, value_name = "FILE")]
-    pub ssh_config: Option<PathBuf>,
-
-    /// Host key checking for `--target ssh`: strict (the box must be in known_hosts), add
-    /// (remember new keys, refuse changed ones), accept (throwaway test boxes only).
-    #[arg(long, value_enum, default_value = "strict", value_name = "POLICY")]
-    pub known_hosts: KnownHosts,
-
-    /// How compose verbs of operations are invoked on the box, run in --dir (e.g.
-    /// "sudo docker compose"; "./pithead compose" on a fake box or mini-stack). Default:
-    /// docker compose (docker-compose where only v1 is installed) when the box's containers
-    /// are Docker's, else the pithead CLI's own compose verb.
-    #[arg(long, value_name = "COMMAND")]
-    pub compose: Option<String>,
-
-    /// Scales the model's operation windows (how soon a fault must show, how long a node
-    /// must stay healthy before workers are readmitted) for a box whose dashboard runs faster
-    /// timers than Pithead's: 1/30 asks 4 s of health before readmission instead of 120 s,
-    /// for a fake box with NODE_RECOVERY_AFTER_SEC=5 (keep the box's timers a little above
-    /// the scaled windows). Box targets only; recorded in the journal.
-    #[arg(long, value_name = "FACTOR", value_parser = parse_factor)]
-    pub op_timescale: Option<f64>,
-
-    /// Leave the box as the walk left it (no restore at the end or on Ctrl-C).
-    #[arg(long)]
-    pub keep: bool,
-
     /// Saved regressions replayed (on the simulated stack, by their steps) before the walk;
     /// a regression that no longer meets its expectation makes the run fail.
     #[arg(long, value_name = "DIR", default_value = "regressions")]
@@ -211,74 +107,6 @@ pub struct Args {
     /// steps are not repeated, then the box is restored as usual.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["plan", "out", "seed"])]
     pub resume: Option<PathBuf>,
-}
-
-impl Args {
-    /// The box options of `--target local|ssh`; `None` for the sim.
-    fn box_options(&self) -> anyhow::Result<Option<BoxTargetOptions>> {
-        let kind = match self.target {
-            TargetKind::Sim => return Ok(None),
-            TargetKind::Local => BoxKind::Local {
-                dir: self.box_dir()?,
-            },
-            TargetKind::Ssh => BoxKind::Ssh {
-                host: self.host.clone().ok_or_else(|| {
-                    anyhow::anyhow!("--target ssh needs --host user@host (the box to test)")
-                })?,
-                dir: self.box_dir()?,
-            },
-        };
-        let ssh = match &kind {
-            BoxKind::Ssh { host, .. } => {
-                let mut so = SshOptions::new(host.clone());
-                so.config_file = self.ssh_config.clone();
-                so.known_hosts = match self.known_hosts {
-                    KnownHosts::Strict => KnownHostsPolicy::Strict,
-                    KnownHosts::Add => KnownHostsPolicy::Add,
-                    KnownHosts::Accept => KnownHostsPolicy::Accept,
-                };
-                Some(so)
-            }
-            BoxKind::Local { .. } => None,
-        };
-        let mut o = BoxTargetOptions::new(kind);
-        o.ssh = ssh;
-        o.pithead = self.pithead.clone();
-        o.api_url = self.api_url.clone();
-        o.compose = self.compose.clone();
-        o.apply_timeout = *self.apply_timeout;
-        o.command_timeout = *self.observe_timeout;
-        o.action_timeout = *self.action_timeout;
-        Ok(Some(o))
-    }
-
-    fn box_dir(&self) -> anyhow::Result<String> {
-        self.dir.clone().ok_or_else(|| {
-            anyhow::anyhow!(
-                "--target {} needs --dir, the stack directory holding pithead, config.json and .env",
-                self.target.as_str()
-            )
-        })
-    }
-}
-
-/// `--op-timescale`: a positive factor, as a decimal or a fraction (`0.05`, `1/30`).
-fn parse_factor(text: &str) -> Result<f64, String> {
-    let value = match text.split_once('/') {
-        Some((a, b)) => {
-            let a: f64 = a.trim().parse().map_err(|e| format!("{a:?}: {e}"))?;
-            let b: f64 = b.trim().parse().map_err(|e| format!("{b:?}: {e}"))?;
-            a / b
-        }
-        None => text.trim().parse().map_err(|e| format!("{text:?}: {e}"))?,
-    };
-    if value.is_finite() && value > 0.0 {
-        Ok(value)
-    } else {
-        Err(format!(
-            "{text} is not a positive factor (e.g. 1/30 or 0.05)"
-        ))
-    }
 }
 
 /// Shell-quotes one word of a command line, only when needed.
@@ -301,7 +129,7 @@ impl Args {
     pub fn operation_groups(&self) -> Vec<OpGroup> {
         match &self.operations {
             Some(g) => g.0.clone(),
-            None if self.target == TargetKind::Sim => vec![OpGroup::Lifecycle, OpGroup::Faults],
+            None if self.on.target == TargetKind::Sim => vec![OpGroup::Lifecycle, OpGroup::Faults],
             None => Vec::new(),
         }
     }
@@ -316,37 +144,37 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
         }
     };
     push("--seed", Some(seed.to_string()));
-    push("--target", Some(args.target.as_str().to_string()));
-    if let Some(h) = &args.host {
+    push("--target", Some(args.on.target.as_str().to_string()));
+    if let Some(h) = &args.on.host {
         push("--host", Some(h.clone()));
     }
-    if let Some(d) = &args.dir {
+    if let Some(d) = &args.on.dir {
         push("--dir", Some(d.clone()));
     }
-    if let Some(f) = &args.ssh_config {
+    if let Some(f) = &args.on.ssh_config {
         push("--ssh-config", Some(f.display().to_string()));
     }
-    if args.known_hosts != KnownHosts::Strict {
+    if args.on.known_hosts != KnownHosts::Strict {
         push(
             "--known-hosts",
-            Some(format!("{:?}", args.known_hosts).to_lowercase()),
+            Some(format!("{:?}", args.on.known_hosts).to_lowercase()),
         );
     }
-    if args.target != TargetKind::Sim {
-        if args.pithead != "./pithead" {
-            push("--pithead", Some(args.pithead.clone()));
+    if args.on.target != TargetKind::Sim {
+        if args.on.pithead != "./pithead" {
+            push("--pithead", Some(args.on.pithead.clone()));
         }
-        if args.api_url != "http://127.0.0.1:8000/api/state" {
-            push("--api-url", Some(args.api_url.clone()));
+        if args.on.api_url != "http://127.0.0.1:8000/api/state" {
+            push("--api-url", Some(args.on.api_url.clone()));
         }
-        if let Some(c) = &args.compose {
+        if let Some(c) = &args.on.compose {
             push("--compose", Some(c.clone()));
         }
-        if let Some(f) = args.op_timescale {
+        if let Some(f) = args.on.op_timescale {
             // Rust prints the shortest decimal that reads back as the same f64.
             push("--op-timescale", Some(f.to_string()));
         }
-        if args.keep {
+        if args.on.keep {
             push("--keep", None);
         }
     }
@@ -397,8 +225,8 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
     if args.fail_fast {
         push("--fail-fast", None);
     }
-    if args.ready_timeout.to_string() != "10m" {
-        push("--ready-timeout", Some(args.ready_timeout.to_string()));
+    if args.on.ready_timeout.to_string() != "10m" {
+        push("--ready-timeout", Some(args.on.ready_timeout.to_string()));
     }
     // Whether regressions are replayed first decides whether an unmet one fails the run.
     if args.no_replay {
@@ -538,13 +366,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let model = args.model.load()?;
     let supplied = args.model.supplied(&model)?;
     let faults: Vec<Fault> = faults::parse_all(&args.faults)?;
-    let box_options = args.box_options()?;
+    let box_options = args.on.box_options()?;
     // The sim stands in for what a box's operator would supply: every gated value is planned.
     let supplied = match box_options {
         None => supplied.with_sim_stand_ins(&model),
         Some(_) => supplied,
     };
-    if box_options.is_none() && args.op_timescale.is_some() {
+    if box_options.is_none() && args.on.op_timescale.is_some() {
         bail!(
             "--op-timescale is for boxes with faster timers than Pithead's; the simulator runs \
              Pithead's own timings on its virtual clock"
@@ -631,20 +459,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
 
     let mut options = RunOptions {
-        readiness: ReadinessPolicy {
-            timeout: *args.ready_timeout,
-            ..ReadinessPolicy::default()
-        },
         fail_fast: args.fail_fast,
         max_steps: args.max_steps,
-        settle: oracle::SettleRule::for_target(&model, args.target.as_str()),
-        ..RunOptions::default()
+        ..args.on.run_options(&model)
     };
-    if box_options.is_some() {
-        // A real box: poll every second or two, not on the simulator's backoff.
-        options.readiness.max_poll = std::time::Duration::from_secs(2);
-        options.readiness.first_poll = std::time::Duration::from_millis(250);
-    }
     if let Some(p) = &resumed {
         if let Some(n) = p.options.get("max_steps").and_then(|v| v.as_u64()) {
             options.max_steps = Some(n as usize);
@@ -659,7 +477,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // A resumed run keeps the windows it was judged by.
     let op_timescale = match &resumed {
         Some(p) => p.options.get("op_timescale").and_then(|v| v.as_f64()),
-        None => args.op_timescale,
+        None => args.on.op_timescale,
     };
 
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -762,7 +580,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         steps: &planned.steps,
         options: &options,
         out: &out,
-        restore_timeout: *args.restore_timeout,
+        restore_timeout: *args.on.restore_timeout,
     };
     let ended = match opened {
         None => {
@@ -832,7 +650,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 &ctx,
                 &head,
                 resumed.as_ref(),
-                args.keep,
+                args.on.keep,
                 &mut console,
             ))?
         }
@@ -1381,25 +1199,6 @@ async fn judge_again(
     Ok((after, verdicts))
 }
 
-/// The raw config a config.json describes: each axis's value whose JSON is at the axis's
-/// path, the default where the key is absent or holds a value the model does not list.
-pub fn config_of_json(model: &Model, supplied: &Supplied, doc: &serde_json::Value) -> Config {
-    let mut c = model.default_config();
-    for (i, axis) in model.axes.iter().enumerate() {
-        let Some(found) = oracle::lookup(doc, &axis.path) else {
-            continue;
-        };
-        if let Some(v) = axis
-            .values
-            .iter()
-            .position(|v| &crate::model::fill_templates(&v.json, supplied) == found)
-        {
-            c.0[i] = v as u16;
-        }
-    }
-    c
-}
-
 /// `--check`: asserts the box's current state against what the model expects of its current
 /// config.json, changing nothing. Exit 0 when healthy, 1 with every problem listed.
 fn check(opts: BoxTargetOptions, model: &Model, supplied: &Supplied) -> anyhow::Result<i32> {
@@ -1447,15 +1246,6 @@ fn describe(labels: &BTreeMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn op_timescale_takes_decimals_and_fractions() {
-        assert_eq!(parse_factor("0.5"), Ok(0.5));
-        assert_eq!(parse_factor("1/30"), Ok(1.0 / 30.0));
-        for bad in ["0", "-1", "1/0", "x", "inf"] {
-            assert!(parse_factor(bad).is_err(), "{bad}");
-        }
-    }
 
     /// Splits a line the way a POSIX shell splits [`quote`]'s output: single quotes and
     /// backslash escapes.

@@ -14,6 +14,7 @@
 //! [`Target`]s; replaying a regression is [`run_walk`] over its saved steps ([`steps_from`]);
 //! lifecycle operations become more step kinds judged by the same [`oracle::judge`].
 
+pub mod box_replay;
 pub mod box_session;
 mod operation;
 mod position;
@@ -900,6 +901,25 @@ pub async fn check_walk<T: Target>(
         target, model, supplied, &baseline, steps, options, &mut Quiet,
     )
     .await
+}
+
+/// The raw config a config.json describes: each axis's value whose JSON is at the axis's
+/// path, the default where the key is absent or holds a value the model does not list.
+pub fn config_of_json(model: &Model, supplied: &Supplied, doc: &serde_json::Value) -> Config {
+    let mut c = model.default_config();
+    for (i, axis) in model.axes.iter().enumerate() {
+        let Some(found) = oracle::lookup(doc, &axis.path) else {
+            continue;
+        };
+        if let Some(v) = axis
+            .values
+            .iter()
+            .position(|v| &crate::model::fill_templates(&v.json, supplied) == found)
+        {
+            c.0[i] = v as u16;
+        }
+    }
+    c
 }
 
 #[cfg(test)]

@@ -1,0 +1,86 @@
+//! `canary replay --target local` (issue #12): a saved regression replayed on a box. On a fake
+//! box with the bug switched on it fails the same way (met, exit 0); on one without it, it
+//! passes, which misses the file's `expect = "fail"` (exit 1). Either way the box is put back
+//! byte for byte.
+
+#[path = "box_support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::{FakeBox, Sshd};
+
+/// Found with `stale-caddy-scheme`: dashboard.secure off then on again leaves caddy serving
+/// the old scheme (caddy is not restarted).
+const REGRESSION: &str = "regressions/restarted-missing-95b5c285.json";
+
+/// `canary replay` of [`REGRESSION`] on `fake`, locally or (`sshd`) over SSH.
+fn replay(fake: &FakeBox, sshd: Option<&Sshd>) -> (Option<i32>, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_canary"));
+    cmd.arg("replay");
+    match sshd {
+        None => cmd.args(["--target", "local"]),
+        Some(s) => cmd
+            .args(["--target", "ssh", "--host", "canary-test", "--ssh-config"])
+            .arg(s.tmp.path().join("ssh_config"))
+            .args(["--known-hosts", "accept"]),
+    };
+    let o = cmd
+        .arg("--dir")
+        .arg(fake.dir())
+        .arg("--api-url")
+        .arg(format!(
+            "http://127.0.0.1:{}/api/state",
+            fake.dashboard_port()
+        ))
+        .args(["--ready-timeout", "30s"])
+        .arg(root.join(REGRESSION))
+        .current_dir(root)
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+#[test]
+fn a_regression_fails_the_same_way_on_a_box_with_the_bug_and_passes_without_it() {
+    fails_with_the_bug_passes_without(None);
+}
+
+#[test]
+fn the_same_over_ssh() {
+    let sshd = Sshd::start();
+    fails_with_the_bug_passes_without(Some(&sshd));
+}
+
+fn fails_with_the_bug_passes_without(sshd: Option<&Sshd>) {
+    let faulty = FakeBox::setup_with_faults(&["stale-caddy-scheme"]);
+    let before = std::fs::read(faulty.dir().join("config.json")).unwrap();
+    let (code, out) = replay(&faulty, sshd);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("still fails the same way at step 1"), "{out}");
+    assert!(out.contains("restored and verified"), "{out}");
+    assert_eq!(
+        std::fs::read(faulty.dir().join("config.json")).unwrap(),
+        before
+    );
+
+    let fixed = FakeBox::setup();
+    let before = std::fs::read(fixed.dir().join("config.json")).unwrap();
+    let (code, out) = replay(&fixed, sshd);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("UNMET"), "{out}");
+    assert!(out.contains("passes"), "{out}");
+    assert_eq!(
+        std::fs::read(fixed.dir().join("config.json")).unwrap(),
+        before
+    );
+}
