@@ -40,6 +40,13 @@ pub enum KnownHosts {
     Accept,
 }
 
+/// Default deadlines, as `--help` shows them.
+const READY_DEFAULT: &str = "10m";
+const APPLY_DEFAULT: &str = "15m";
+const OBSERVE_DEFAULT: &str = "60s";
+const ACTION_DEFAULT: &str = "15m";
+const RESTORE_DEFAULT: &str = "15m";
+
 /// The target flags.
 #[derive(Debug, clap::Args)]
 pub struct BoxArgs {
@@ -49,28 +56,28 @@ pub struct BoxArgs {
 
     /// How long a step may wait for the box to settle after its apply while it is still
     /// changing (target clock); a box that has settled is judged at once, right or wrong.
-    #[arg(long, default_value = "10m", value_name = "DURATION")]
+    #[arg(long, default_value = READY_DEFAULT, value_name = "DURATION")]
     pub ready_timeout: humantime::Duration,
 
     /// Deadline of each `pithead apply -y` on a box: past it the step fails with
     /// `deadline.apply`, the walk stops and the box is restored.
-    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    #[arg(long, default_value = APPLY_DEFAULT, value_name = "DURATION")]
     pub apply_timeout: humantime::Duration,
 
     /// Deadline of one observation of a box (pithead status, the container list, /api/state,
     /// the fingerprint, in one round trip) and of canary's reads and writes of config.json:
     /// `deadline.observe`.
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    #[arg(long, default_value = OBSERVE_DEFAULT, value_name = "DURATION")]
     pub observe_timeout: humantime::Duration,
 
     /// Deadline of each operation action on a box (restart, down, up, backup, restore, a
     /// compose verb, the proxy token script): `deadline.action`.
-    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    #[arg(long, default_value = ACTION_DEFAULT, value_name = "DURATION")]
     pub action_timeout: humantime::Duration,
 
     /// Deadline of the safety net's restore (config.json back, apply, wait until healthy,
     /// verify); past it canary says what is left undone and how to finish it by hand.
-    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    #[arg(long, default_value = RESTORE_DEFAULT, value_name = "DURATION")]
     pub restore_timeout: humantime::Duration,
 
     /// The stack directory on the box (holding pithead, config.json and .env).
@@ -141,6 +148,22 @@ impl BoxArgs {
             options.readiness.first_poll = std::time::Duration::from_millis(250);
         }
         options
+    }
+
+    /// The deadline flags that differ from their defaults, as `(flag, value)`, for a replay
+    /// line that waits as this run did.
+    pub fn changed_deadlines(&self) -> Vec<(&'static str, String)> {
+        [
+            ("--ready-timeout", &self.ready_timeout, READY_DEFAULT),
+            ("--apply-timeout", &self.apply_timeout, APPLY_DEFAULT),
+            ("--observe-timeout", &self.observe_timeout, OBSERVE_DEFAULT),
+            ("--action-timeout", &self.action_timeout, ACTION_DEFAULT),
+            ("--restore-timeout", &self.restore_timeout, RESTORE_DEFAULT),
+        ]
+        .into_iter()
+        .filter(|(_, value, default)| humantime::parse_duration(default).ok() != Some(***value))
+        .map(|(flag, value, _)| (flag, value.to_string()))
+        .collect()
     }
 
     /// The safety net's restore options.

@@ -178,6 +178,9 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
             push("--keep", None);
         }
     }
+    for (flag, value) in args.on.changed_deadlines() {
+        push(flag, Some(value));
+    }
     for f in &args.faults {
         push("--fault", Some(f.clone()));
     }
@@ -189,6 +192,9 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
     }
     if let Some(p) = &args.model.supply_file {
         push("--supply-file", Some(p.display().to_string()));
+    }
+    for v in &args.model.skip_value {
+        push("--skip-value", Some(v.clone()));
     }
     for s in &args.model.supply {
         let name = s.split_once('=').map_or(s.as_str(), |(k, _)| k.trim());
@@ -224,9 +230,6 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
     }
     if args.fail_fast {
         push("--fail-fast", None);
-    }
-    if args.on.ready_timeout.to_string() != "10m" {
-        push("--ready-timeout", Some(args.on.ready_timeout.to_string()));
     }
     // Whether regressions are replayed first decides whether an unmet one fails the run.
     if args.no_replay {
@@ -1312,6 +1315,16 @@ mod tests {
             "--fail-fast",
             "--ready-timeout",
             "90s",
+            "--apply-timeout",
+            "2m",
+            "--observe-timeout",
+            "20s",
+            "--action-timeout",
+            "3m",
+            "--restore-timeout",
+            "5m",
+            "--skip-value",
+            "tari.mode=off",
             "--regressions",
             "elsewhere",
             "--keep",
@@ -1323,6 +1336,9 @@ mod tests {
             "--op-timescale 0.03333",
             "--regressions elsewhere",
             "--dir '/srv/my stack'",
+            "--apply-timeout 2m",
+            "--restore-timeout 5m",
+            "--skip-value tari.mode=off",
         ] {
             assert!(line.contains(flag), "{flag} missing from {line}");
         }
