@@ -173,3 +173,41 @@ fn a_second_ctrl_c_stops_waiting_for_a_hung_restore_and_says_what_is_left() {
         "{t}"
     );
 }
+
+/// A restore that hangs too is abandoned at `--restore-timeout`, without any signal: the run
+/// ends with exit 2 within both deadlines and says what is left undone (#16.2).
+#[test]
+fn a_hung_restore_is_abandoned_at_its_deadline_and_says_what_is_left() {
+    let fake = FakeBox::setup();
+    let _sleepers = Sleepers(fake.dir());
+    // Step 2's apply and every later one hang, the restore's too.
+    let pithead = hanging_pithead(&fake, 3, 99);
+    let out = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let o = canary(
+        &fake,
+        pithead,
+        out.path(),
+        // The restore's deadline is shorter than one apply's, so it is the one that passes.
+        &["--apply-timeout", "4s", "--restore-timeout", "2s"],
+    )
+    .output()
+    .unwrap();
+    let t = text(&o);
+    // Two steps and the deadlines, with room for a loaded machine; not the 15-minute default.
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}\n{t}",
+        started.elapsed()
+    );
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("deadline.apply"), "{t}");
+    assert!(t.contains("deadline.restore"), "{t}");
+    assert!(
+        t.contains(&format!(
+            "run `cd {} && ./hang apply -y`",
+            fake.dir().display()
+        )),
+        "{t}"
+    );
+}
