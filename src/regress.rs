@@ -220,6 +220,42 @@ impl Regression {
         })
     }
 
+    /// The regression for a failure found and shrunk on a box (`target`: local or ssh)
+    /// whose baseline holds `start`: it fails there today (`expect = "fail"`); replayed on the
+    /// sim it says whether the sim reproduces it.
+    pub fn from_box_failure(
+        model: &Model,
+        target: &str,
+        start: &Config,
+        minimal: &[Transition],
+        verdict: &crate::journal::Verdict,
+        operations: &[OpGroup],
+    ) -> Regression {
+        Regression {
+            format: FORMAT,
+            canary_version: env!("CARGO_PKG_VERSION").to_string(),
+            expect: Expect::Fail,
+            model: model.name.clone(),
+            model_hash: model.hash.clone(),
+            seed: Seed::from_u64(0).to_string(),
+            generated_steps: minimal.len(),
+            target: target.into(),
+            box_manifest: Some(BoxManifest::default()),
+            faults: Vec::new(),
+            operations: operations.iter().map(|g| g.name().to_string()).collect(),
+            baseline: model.labels(start),
+            steps: saved_steps(model, start, minimal),
+            failing: FailingCheck {
+                check: verdict.check.clone(),
+                kind: crate::fuzz::signature_of(verdict).kind,
+                step: minimal.len().saturating_sub(1),
+                observed: verdict.observed.clone(),
+                expected: verdict.expected.clone(),
+                message: verdict.message.clone(),
+            },
+        }
+    }
+
     /// The failing signature.
     /// The first of `values` (`(axis, value)`) that the regression's baseline or steps set.
     pub fn uses_any<'v>(&self, values: &'v [(String, String)]) -> Option<&'v (String, String)> {

@@ -20,11 +20,12 @@ use super::box_args::{BoxArgs, KnownHosts, TargetKind};
 use super::{EXIT_USAGE, ModelArgs};
 use crate::faults::{self, Fault};
 use crate::journal::{Event, JournalWriter};
-use crate::model::{Config, Model, OpGroup, Supplied};
+use crate::model::{Config, Model, OpGroup, Supplied, Transition};
 use crate::oracle::{self, Expected, StepFacts, Verdicts};
 use crate::plan::{self, PlanOptions, Step};
 use crate::redact::Redactor;
 use crate::rng::Seed;
+use crate::run::box_shrink::{BoxShrunk, shrink_on_box};
 use crate::run::progress::{Progress, ProgressMode};
 use crate::run::redacting::{Redacting, Shifted, add_supplied_secrets};
 use crate::run::resume::{self, ResumePoint};
@@ -33,6 +34,7 @@ use crate::run::{
 };
 use crate::run::{RunError, RunOptions, Sink, StepReport, run_walk, snapshot, walk_from_plan_json};
 use crate::safety::{self, RestoreOptions, Snapshot, WalkEnd};
+use crate::shrink::ShrinkOptions;
 use crate::signal::Signals;
 use crate::target::box_target::{BoxTarget, BoxTargetOptions};
 use crate::target::sim::SimTarget;
@@ -97,6 +99,25 @@ pub struct Args {
     /// Do not replay the regressions folder first.
     #[arg(long)]
     pub no_replay: bool,
+
+    /// On a box: when the walk fails, shrink its first failure there, from the box's
+    /// baseline (restored before each candidate), confirm the minimal sequence and save it
+    /// under --regressions; the box is restored again afterwards.
+    #[arg(long)]
+    pub shrink: bool,
+
+    /// Budget of a box shrink in applies (candidates, confirmations and restores).
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub shrink_applies: usize,
+
+    /// Budget of a box shrink in wall time.
+    #[arg(long, default_value = "30m", value_name = "DURATION")]
+    pub shrink_time: humantime::Duration,
+
+    /// Runs of the minimal sequence, after the shrink, that must all fail the same way
+    /// before it is saved (fewer: reported as flaky, not saved).
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub confirm_runs: usize,
 
     /// Only assert the box's current state (containers, status, .env posture, /api/state,
     /// fingerprint) without writing anything; exit 0 when healthy, 1 otherwise.
@@ -642,20 +663,25 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 restore_ok: true,
             }
         }
-        Some(target) => {
+        Some(mut target) => {
             let scaled = op_timescale.map(|f| model.with_operation_timescale(f));
             let ctx = Ctx {
                 model: scaled.as_ref().unwrap_or(&model),
                 ..ctx
             };
-            rt.block_on(run_box(
-                target,
+            let mut ended = rt.block_on(run_box(
+                &mut target,
                 &ctx,
                 &head,
                 resumed.as_ref(),
                 args.on.keep,
                 &mut console,
-            ))?
+            ))?;
+            if args.shrink {
+                console.progress.finish();
+                shrink_after(&rt, &mut target, &ctx, &args, &mut ended)?;
+            }
+            ended
         }
     };
     console.progress.finish();
@@ -798,7 +824,7 @@ struct Ctx<'a> {
 
 /// Opens the box, takes (or reloads) the snapshot, and runs the walk inside the safety net.
 async fn run_box(
-    mut target: BoxTarget,
+    target: &mut BoxTarget,
     ctx: &Ctx<'_>,
     head: &Head,
     resumed: Option<&ResumePoint>,
@@ -807,7 +833,7 @@ async fn run_box(
 ) -> anyhow::Result<Ended> {
     // A proxy token left emptied by a run that was killed outright: put back before the box
     // is snapshotted or judged.
-    safety::settle(&mut target).await;
+    safety::settle(target).await;
     if resumed.is_some() {
         target.set_safety_archive(safety::load_backup(ctx.out));
     }
@@ -822,7 +848,7 @@ async fn run_box(
                 )
             })?,
         None => {
-            let s = Snapshot::take(&mut target)
+            let s = Snapshot::take(target)
                 .await
                 .context("cannot snapshot the box before the first step")?;
             s.save(ctx.out).with_context(|| {
@@ -836,8 +862,8 @@ async fn run_box(
     head.write(
         console,
         ctx.model,
-        &target,
-        &full_redactor(&target, &original, ctx),
+        target,
+        &full_redactor(target, &original, ctx),
     )?;
 
     let mut signals = Signals::install().context("cannot install the Ctrl-C handler")?;
@@ -847,7 +873,7 @@ async fn run_box(
         deadline: ctx.restore_timeout,
     };
     let guarded = safety::guard_judged(
-        &mut target,
+        target,
         &snap,
         &mut signals,
         keep,
@@ -867,7 +893,7 @@ async fn run_box(
     let (result, interrupted) = match guarded.end {
         WalkEnd::Finished(r) => (r.map_err(|e| e.to_string()), None),
         WalkEnd::Interrupted(sig) => {
-            let redactor = full_redactor(&target, &original, ctx);
+            let redactor = full_redactor(target, &original, ctx);
             let (steps, verdicts_passed, verdicts_failed) = (
                 console.steps_ended,
                 console.verdicts_passed,
@@ -1244,6 +1270,149 @@ fn describe(labels: &BTreeMap<String, String>) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `--shrink` on a box: after the walk (and its restore), the first failure that is neither
+/// drift nor a deadline is shrunk on the box, confirmed, saved, and the box restored again.
+fn shrink_after(
+    rt: &tokio::runtime::Runtime,
+    target: &mut BoxTarget,
+    ctx: &Ctx<'_>,
+    args: &Args,
+    ended: &mut Ended,
+) -> anyhow::Result<()> {
+    let Ok(outcome) = &ended.result else {
+        return Ok(());
+    };
+    if ended.interrupted.is_some() || !ended.restore_ok || outcome.passed() {
+        return Ok(());
+    }
+    let Some(failure) = outcome.failures.iter().find(|f| {
+        f.verdict.check != oracle::drift::CHECK && !f.verdict.check.starts_with("deadline.")
+    }) else {
+        println!("shrink: nothing to shrink (only drift or deadline verdicts failed)");
+        return Ok(());
+    };
+    let failing: Vec<Transition> = ctx.steps[..=failure.step]
+        .iter()
+        .map(|s| match s.op {
+            Some(i) => Transition::Operate(i as u16),
+            None => Transition::Apply(s.config.clone()),
+        })
+        .collect();
+    let signature = crate::fuzz::signature_of(&failure.verdict);
+    println!(
+        "shrink: {} at step {} on the box ({} steps; at most {} applies, {})",
+        signature,
+        failure.step + 1,
+        failing.len(),
+        args.shrink_applies,
+        args.shrink_time
+    );
+    let budget = ShrinkOptions {
+        max_applies: Some(args.shrink_applies),
+        max_time: Some(*args.shrink_time),
+        verify: true,
+        operations: args.operation_groups(),
+    };
+    let signals = rt.block_on(async { Signals::install() })?;
+    let shrunk = shrink_on_box(
+        rt,
+        target,
+        ctx.model,
+        ctx.supplied,
+        ctx.start.clone(),
+        ctx.options,
+        &failing,
+        &signature,
+        &budget,
+        args.confirm_runs,
+        Some(signals),
+    );
+    match shrunk {
+        Ok(BoxShrunk::NotReproduced { applies }) => println!(
+            "shrink: run again from the baseline it did not fail the same way ({applies} applies): not saved"
+        ),
+        Ok(BoxShrunk::Stopped {
+            why,
+            interrupted,
+            applies,
+        }) => {
+            println!("shrink: stopped after {applies} applies: {why}");
+            ended.interrupted = ended.interrupted.or(interrupted);
+        }
+        Ok(BoxShrunk::Shrunk {
+            report,
+            confirmation,
+            applies,
+        }) => {
+            println!(
+                "shrink: {} -> {} steps in {applies} applies on the box{}; confirmed {}/{}",
+                failing.len(),
+                report.minimal.len(),
+                if report.budget_exhausted {
+                    " (budget spent)"
+                } else {
+                    ""
+                },
+                confirmation.reproduced,
+                confirmation.runs
+            );
+            for (i, t) in crate::regress::saved_steps(ctx.model, ctx.start, &report.minimal)
+                .iter()
+                .enumerate()
+            {
+                println!("  {}. {}", i + 1, t.describe());
+            }
+            if confirmation.confirmed() {
+                let r = crate::regress::Regression::from_box_failure(
+                    ctx.model,
+                    args.on.target.as_str(),
+                    ctx.start,
+                    &report.minimal,
+                    &failure.verdict,
+                    &args.operation_groups(),
+                );
+                let path = r.save(&args.regressions).with_context(|| {
+                    format!(
+                        "cannot save the regression in {}",
+                        args.regressions.display()
+                    )
+                })?;
+                println!("shrink: saved {}", path.display());
+            } else {
+                println!(
+                    "shrink: flaky ({}/{} confirmations failed the same way): not saved",
+                    confirmation.reproduced, confirmation.runs
+                );
+            }
+        }
+        Err(e) => println!("shrink: the box failed: {e}"),
+    }
+    // The shrink leaves the box at its baseline; the snapshot's restore verifies it.
+    let snap = Snapshot::load(ctx.out)?.ok_or_else(|| {
+        anyhow::anyhow!("the run's snapshot is missing from {}", ctx.out.display())
+    })?;
+    let restore_opts = RestoreOptions {
+        ready_timeout: ctx.options.readiness.timeout,
+        poll: std::time::Duration::from_millis(500),
+        deadline: ctx.restore_timeout,
+    };
+    match rt.block_on(safety::restore(target, &snap, &restore_opts)) {
+        Ok(r) if r.is_clean() => println!("shrink: box restored and verified"),
+        Ok(r) => {
+            eprintln!(
+                "canary: !!! after the shrink the box is NOT back: {}",
+                r.differences.join("; ")
+            );
+            ended.restore_ok = false;
+        }
+        Err(e) => {
+            eprintln!("canary: !!! after the shrink the box could not be restored: {e}");
+            ended.restore_ok = false;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 use crate::model::{Config, Model, Supplied, Transition};
 use crate::shrink::{Outcome, Signature};
+use crate::signal::{Interrupt, Signals};
 use crate::target::{Target, TargetError};
 
 use super::{Baseline, Quiet, RunError, RunOptions, WalkCache};
@@ -222,6 +223,10 @@ pub struct BlockingOracle<'r, 's, 't, 'm, T: Target> {
     /// The first error the box gave: the candidate that met it counts as failing differently
     /// (so it is not taken), and the caller should stop and report it.
     pub error: Option<RunError>,
+    /// Watched while a candidate runs: a signal drops the candidate and stops the shrink.
+    signals: Option<Signals>,
+    /// The signal that stopped it.
+    pub interrupted: Option<Interrupt>,
 }
 
 impl<'r, 's, 't, 'm, T: Target> BlockingOracle<'r, 's, 't, 'm, T> {
@@ -235,7 +240,15 @@ impl<'r, 's, 't, 'm, T: Target> BlockingOracle<'r, 's, 't, 'm, T> {
             session,
             start,
             error: None,
+            signals: None,
+            interrupted: None,
         }
+    }
+
+    /// Stops at Ctrl-C or SIGTERM: the running candidate is dropped and no other runs.
+    pub fn with_signals(mut self, signals: Signals) -> Self {
+        self.signals = Some(signals);
+        self
     }
 }
 
@@ -253,7 +266,32 @@ impl<T: Target> crate::shrink::Oracle<Transition> for BlockingOracle<'_, '_, '_,
                 applies: 0,
             };
         }
-        match self.runtime.block_on(self.session.run(steps)) {
+        let (session, signals) = (&mut *self.session, &mut self.signals);
+        let ran = self.runtime.block_on(async {
+            match signals {
+                None => Ok(session.run(steps).await),
+                Some(signals) => tokio::select! {
+                    out = session.run(steps) => Ok(out),
+                    sig = signals.recv() => Err(sig),
+                },
+            }
+        });
+        let ran = match ran {
+            Ok(r) => r,
+            Err(sig) => {
+                self.interrupted = Some(sig);
+                self.error = Some(RunError::Target {
+                    step: None,
+                    source: TargetError::Other(format!("interrupted by {sig}")),
+                });
+                return Outcome::Fail {
+                    signature: Signature::new("target", "error"),
+                    failed_at: 0,
+                    applies: 0,
+                };
+            }
+        };
+        match ran {
             Ok(o) => o,
             Err(e) => {
                 let failed_at = match &e {

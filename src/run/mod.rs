@@ -16,6 +16,7 @@
 
 pub mod box_replay;
 pub mod box_session;
+pub mod box_shrink;
 mod operation;
 mod position;
 pub mod progress;

@@ -1,0 +1,113 @@
+//! A failure found on a box, shrunk on that box (`canary run --target local|ssh --shrink`):
+//! the failing walk's steps up to the failing one are run again from the box's baseline
+//! through a [`BoxSession`] (the box brought back and verified before each candidate, every
+//! apply counted), shrunk within the budgets, and the minimal sequence confirmed again before
+//! it may be saved. Ctrl-C or SIGTERM drops the running candidate and stops the shrink; the
+//! caller restores the box as after any run.
+//!
+//! The shrinker is synchronous: call this outside the runtime (each candidate is one
+//! `block_on`).
+
+use crate::model::{Config, Model, Supplied, Transition};
+use crate::shrink::{self, Failure, ShrinkOptions, ShrinkReport, Signature};
+use crate::signal::{Interrupt, Signals};
+use crate::target::Target;
+
+use super::box_session::{BlockingOracle, BoxSession, Confirmation};
+use super::{RunError, RunOptions};
+
+/// What shrinking on the box came to.
+#[derive(Debug)]
+pub enum BoxShrunk {
+    /// Run again from the baseline, the walk's failure did not fail the same way every time:
+    /// nothing to shrink (reported, never saved).
+    NotReproduced { applies: usize },
+    /// Shrunk, and the minimal sequence run `confirmation.runs` more times.
+    Shrunk {
+        report: ShrinkReport<Transition>,
+        confirmation: Confirmation,
+        /// Every apply spent on the box: candidates, confirmations, restores to the baseline.
+        applies: usize,
+    },
+    /// A signal or a box error stopped it.
+    Stopped {
+        why: String,
+        interrupted: Option<Interrupt>,
+        applies: usize,
+    },
+}
+
+/// Shrinks `failing` (the walk's steps up to and including the failing one) on `target`,
+/// whose baseline holds `start`.
+#[allow(clippy::too_many_arguments)]
+pub fn shrink_on_box<T: Target>(
+    runtime: &tokio::runtime::Runtime,
+    target: &mut T,
+    model: &Model,
+    supplied: &Supplied,
+    start: Config,
+    options: &RunOptions,
+    failing: &[Transition],
+    signature: &Signature,
+    budget: &ShrinkOptions,
+    confirm_runs: usize,
+    signals: Option<Signals>,
+) -> Result<BoxShrunk, RunError> {
+    let mut session = runtime
+        .block_on(BoxSession::open(target, model, supplied, start, options))
+        .map_err(|source| RunError::Target { step: None, source })?;
+    let mut oracle = BlockingOracle::new(runtime, &mut session);
+    if let Some(s) = signals {
+        oracle = oracle.with_signals(s);
+    }
+    let reproduced = shrink::confirm(failing, signature, &mut oracle, 1);
+    let stopped = |oracle: &mut BlockingOracle<'_, '_, '_, '_, T>| {
+        oracle
+            .error
+            .take()
+            .map(|e| (e.to_string(), oracle.interrupted))
+    };
+    let failure: Failure<Transition> = match reproduced {
+        _ if oracle.error.is_some() => {
+            let (why, interrupted) = stopped(&mut oracle).expect("checked");
+            drop(oracle);
+            return Ok(BoxShrunk::Stopped {
+                why,
+                interrupted,
+                applies: session.applies,
+            });
+        }
+        shrink::Confirmation::Flaky { .. } => {
+            drop(oracle);
+            return Ok(BoxShrunk::NotReproduced {
+                applies: session.applies,
+            });
+        }
+        shrink::Confirmation::Reproduced { failure, .. } => failure,
+    };
+    let report = shrink::shrink(model, supplied, &failure, &mut oracle, budget);
+    if let Some((why, interrupted)) = stopped(&mut oracle) {
+        drop(oracle);
+        return Ok(BoxShrunk::Stopped {
+            why,
+            interrupted,
+            applies: session.applies,
+        });
+    }
+    drop(oracle);
+    let confirmation = runtime.block_on(session.confirm(
+        &report.minimal,
+        signature,
+        report.minimal.len().saturating_sub(1),
+        confirm_runs,
+    ))?;
+    // Leave the box at its baseline, as the walk's restore left it.
+    runtime
+        .block_on(session.back_to_baseline())
+        .map_err(|source| RunError::Target { step: None, source })?;
+    Ok(BoxShrunk::Shrunk {
+        report,
+        confirmation,
+        applies: session.applies,
+    })
+}
