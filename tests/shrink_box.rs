@@ -7,12 +7,14 @@
 #[path = "box_support/mod.rs"]
 mod support;
 
+use std::io::BufRead;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use canary::faults::Fault;
 use canary::regress::Regression;
-use support::FakeBox;
+use support::{FakeBox, Sshd};
 
 fn canary(args: &[String], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_canary"))
@@ -28,6 +30,23 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// `canary VERB` on `fake`, locally or (`sshd`) over SSH.
+fn on_via(fake: &FakeBox, verb: &str, sshd: Option<&Sshd>) -> Vec<String> {
+    let mut args: Vec<String> = vec![verb.into()];
+    match sshd {
+        None => args.extend(["--target", "local"].map(String::from)),
+        Some(s) => {
+            args.extend(
+                ["--target", "ssh", "--host", "canary-test", "--ssh-config"].map(String::from),
+            );
+            args.push(s.tmp.path().join("ssh_config").display().to_string());
+            args.extend(["--known-hosts", "accept"].map(String::from));
+        }
+    }
+    args.extend(on(fake, verb).into_iter().skip(3));
+    args
 }
 
 fn on(fake: &FakeBox, verb: &str) -> Vec<String> {
@@ -46,12 +65,22 @@ fn on(fake: &FakeBox, verb: &str) -> Vec<String> {
 
 #[test]
 fn a_box_failure_shrinks_on_the_box_is_saved_and_replays_there() {
+    shrinks_saves_and_replays(None);
+}
+
+#[test]
+fn the_same_over_ssh() {
+    let sshd = Sshd::start();
+    shrinks_saves_and_replays(Some(&sshd));
+}
+
+fn shrinks_saves_and_replays(sshd: Option<&Sshd>) {
     let fault = Fault::StaleCaddyScheme;
     let faulty = FakeBox::setup_with_faults(&[fault.name()]);
     let before = std::fs::read(faulty.dir().join("config.json")).unwrap();
     let work = tempfile::tempdir().unwrap();
     let regressions = work.path().join("found");
-    let mut args = on(&faulty, "run");
+    let mut args = on_via(&faulty, "run", sshd);
     args.extend(
         [
             "--seed",
@@ -82,13 +111,13 @@ fn a_box_failure_shrinks_on_the_box_is_saved_and_replays_there() {
     let files = canary::regress::files(&regressions).unwrap();
     assert_eq!(files.len(), 1, "{t}");
     let r = Regression::load(&files[0]).unwrap();
-    assert_eq!(r.target, "local");
+    assert_eq!(r.target, if sshd.is_some() { "ssh" } else { "local" });
     assert!(r.found_on_box());
     assert_eq!(r.steps.len(), minimal);
     assert_eq!(r.failing.check, "restarted");
 
     // Replayed on a box with the bug it fails the same way; on one without, it passes.
-    let mut replay = on(&faulty, "replay");
+    let mut replay = on_via(&faulty, "replay", sshd);
     replay.push(files[0].display().to_string());
     let o = canary(&replay, work.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -98,9 +127,84 @@ fn a_box_failure_shrinks_on_the_box_is_saved_and_replays_there() {
         text(&o)
     );
     let fixed = FakeBox::setup();
-    let mut replay = on(&fixed, "replay");
+    let mut replay = on_via(&fixed, "replay", sshd);
     replay.push(files[0].display().to_string());
     let o = canary(&replay, work.path());
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("passes"), "{}", text(&o));
+}
+
+/// Ctrl-C while the box shrinks: the candidate is dropped, nothing is saved, the box is
+/// restored byte for byte, and canary exits as interrupted.
+#[test]
+fn ctrl_c_during_a_box_shrink_restores_the_box_and_saves_nothing() {
+    let faulty = FakeBox::setup_with_faults(&[Fault::StaleCaddyScheme.name()]);
+    let before = std::fs::read(faulty.dir().join("config.json")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let regressions = work.path().join("found");
+    let mut args = on(&faulty, "run");
+    args.extend(
+        [
+            "--seed",
+            "7",
+            "--no-replay",
+            "--shrink",
+            "--regressions",
+            regressions.to_str().unwrap(),
+            "--out",
+            work.path().join("run").to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(&args)
+        .current_dir(work.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read stdout to its end on a thread (canary keeps printing), signalling at the shrink.
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in stdout.lines().map_while(Result::ok) {
+            if line.starts_with("shrink: restarted") {
+                let _ = tx.send(());
+            }
+            seen.push(line);
+        }
+        seen
+    });
+    if rx.recv_timeout(Duration::from_secs(120)).is_ok() {
+        // A candidate or two under way.
+        std::thread::sleep(Duration::from_millis(300));
+        let ok = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let o = child.wait_with_output().unwrap();
+    let seen = reader.join().unwrap();
+    let t = format!(
+        "{}\n{}",
+        seen.join("\n"),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        seen.iter().any(|l| l.starts_with("shrink: restarted")),
+        "the shrink never started:\n{t}"
+    );
+    assert_eq!(o.status.code(), Some(130), "{t}");
+    assert!(t.contains("shrink: stopped"), "{t}");
+    assert!(t.contains("shrink: box restored and verified"), "{t}");
+    assert!(
+        canary::regress::files(&regressions).unwrap().is_empty(),
+        "{t}"
+    );
+    assert_eq!(
+        std::fs::read(faulty.dir().join("config.json")).unwrap(),
+        before
+    );
 }
