@@ -75,6 +75,37 @@ async fn apply_runs_with_the_pinned_environment() {
 }
 
 #[tokio::test]
+async fn every_cli_call_runs_under_the_boxs_own_zone() {
+    let b = ScriptedBox::new();
+    let env = std::fs::read_to_string(b.dir().join(".env")).unwrap();
+    std::fs::write(
+        b.dir().join(".env"),
+        env.replace("DASHBOARD_TZ=UTC", "DASHBOARD_TZ=\"Europe/Berlin\""),
+    )
+    .unwrap();
+    let mut t = BoxTarget::open(b.local_options()).await.unwrap();
+    assert_eq!(t.tz(), "Europe/Berlin");
+    assert_eq!(
+        t.describe()["tz"],
+        "Europe/Berlin",
+        "recorded in the manifest"
+    );
+    t.apply().await.unwrap();
+    t.apply_config(&json!({"p2pool": {"pool": "main"}}))
+        .await
+        .unwrap();
+    t.observe().await.unwrap();
+    let calls = b.calls();
+    assert_eq!(calls.lines().count(), 4, "{calls}");
+    assert!(
+        calls
+            .lines()
+            .all(|l| l.ends_with("| TZ=Europe/Berlin LC_ALL=C")),
+        "{calls}"
+    );
+}
+
+#[tokio::test]
 async fn hostile_config_values_arrive_intact_and_nothing_runs() {
     let b = ScriptedBox::new();
     std::fs::set_permissions(
