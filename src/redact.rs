@@ -2,10 +2,17 @@
 //! artifacts) goes through a [`Redactor`] first, so no journal line, report, artifact or
 //! regression file carries a token, password, view key or onion address.
 //!
-//! Two nets, because either alone leaks: **by value** (every known secret value is replaced by
-//! `<redacted:NAME>` wherever it appears, in any text or JSON string) and **by key** (a
-//! `KEY=value` line of a secret .env key, or a secret leaf of config.json, is masked whatever
-//! its value, which catches a secret minted after the redactor was built).
+//! Two nets, because either alone leaks: **by key and position** (a `KEY=value` line of a
+//! secret .env key, a `"key": "value"` pair in text whose key is a secret one, a secret leaf of
+//! config.json, each masked whatever its value, which catches a secret minted after the
+//! redactor was built) and **by value** (a known secret value is replaced by `<redacted:NAME>`
+//! wherever it appears, in any text or JSON string).
+//!
+//! Masking a value everywhere it occurs is only right for values that are secret and long
+//! enough to be unambiguous: a node username such as `pithead`, chosen by the user, is not a
+//! secret, and masking it by value would blank the CLI's own name in every line of its output.
+//! So usernames are masked by key and position only ([`BY_KEY_ONLY`]), and no value shorter
+//! than [`MIN_SECRET_LEN`] is masked by value.
 
 use serde_json::Value;
 
@@ -68,8 +75,13 @@ pub const SECRET_CONFIG_PATHS: &[&str] = &[
 const NOT_SECRET: &[&str] = &["placeholder", "true", "false", "null", "auto", "none"];
 
 /// Values shorter than this are not redacted by value (they would match everywhere); they are
-/// still masked by key.
-const MIN_SECRET_LEN: usize = 6;
+/// still masked by key and position.
+pub const MIN_SECRET_LEN: usize = 8;
+
+/// Names (.env keys and config.json paths) whose values are identifiers, not secrets: masked
+/// at their position (`KEY=value`, `"node_username": "value"`, the config leaf) but never by
+/// value, since a user-picked name (`pithead`, `admin`) also occurs in ordinary text.
+pub const BY_KEY_ONLY: &[&str] = &["MONERO_NODE_USERNAME", "monero.node_username"];
 
 /// Replaces known secrets by `<redacted:NAME>`.
 #[derive(Debug, Clone, Default)]
@@ -84,11 +96,16 @@ impl Redactor {
         Self::default()
     }
 
-    /// Adds one secret value under `name`. Empty, short and placeholder values are ignored.
+    /// Adds one secret value under `name`, to be masked wherever it occurs. Empty, short and
+    /// placeholder values, and the values of [`BY_KEY_ONLY`] names, are ignored (they are
+    /// still masked by key and position).
     pub fn add(&mut self, name: &str, value: &str) {
         let v = value.trim();
         let v = v.trim_matches('"');
-        if v.len() < MIN_SECRET_LEN || NOT_SECRET.contains(&v.to_ascii_lowercase().as_str()) {
+        if v.chars().count() < MIN_SECRET_LEN
+            || NOT_SECRET.contains(&v.to_ascii_lowercase().as_str())
+            || BY_KEY_ONLY.contains(&name)
+        {
             return;
         }
         if self.secrets.iter().any(|(_, s)| s == v) {
@@ -127,7 +144,8 @@ impl Redactor {
         self.secrets.is_empty()
     }
 
-    /// Redacts a string by value, then masks secret `KEY=value` lines by key.
+    /// Redacts a string by value, then masks secret `KEY=value` lines and `"key": "value"`
+    /// pairs by key.
     pub fn redact(&self, text: &str) -> String {
         let mut s = text.to_string();
         for (name, value) in &self.secrets {
@@ -135,7 +153,7 @@ impl Redactor {
                 s = s.replace(value.as_str(), &format!("<redacted:{name}>"));
             }
         }
-        mask_env_lines(&s)
+        mask_json_pairs(&mask_env_lines(&s))
     }
 
     /// Redacts every string in a JSON value (keys included) and masks config.json secret
@@ -245,6 +263,81 @@ pub fn mask_env_lines(text: &str) -> String {
         }
     }
     out
+}
+
+/// Whether `key`, as a JSON object key in text, names a secret: a secret .env key, or the
+/// last segment of a secret config.json path that holds a string (`node_password`,
+/// `bot_token`...), or a worker's `*token`.
+fn is_secret_json_key(key: &str) -> bool {
+    is_secret_env_key(key)
+        || SECRET_CONFIG_PATHS
+            .iter()
+            .filter_map(|p| p.rsplit('.').next())
+            .filter(|leaf| !matches!(*leaf, "ntfy" | "webhooks"))
+            .any(|leaf| leaf == key)
+        || key.ends_with("token")
+}
+
+/// Masks the string value of every `"key": "value"` pair in text (a config.json or an API
+/// answer the CLI printed) whose key is a secret one ([`is_secret_json_key`]). Empty values
+/// stay visible; the rest of the text is untouched.
+pub fn mask_json_pairs(text: &str) -> String {
+    if !text.contains("\":") && !text.contains("\" :") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('"') {
+        let body = &rest[open + 1..];
+        let key_len = string_body_len(body);
+        let key = &body[..key_len];
+        if key.contains('\n') || key_len == body.len() {
+            // A stray quote in free text, not a key: step over it alone.
+            out.push_str(&rest[..open + 1]);
+            rest = body;
+            continue;
+        }
+        let after_key = &body[key_len + 1..];
+        let value = after_key
+            .trim_start_matches([' ', '\t'])
+            .strip_prefix(':')
+            .map(|v| v.trim_start_matches([' ', '\t']))
+            .and_then(|v| v.strip_prefix('"'));
+        match value {
+            Some(v) if is_secret_json_key(key) => {
+                let len = string_body_len(v);
+                // Everything up to the value's opening quote, then the mask.
+                out.push_str(&rest[..rest.len() - v.len()]);
+                if len == 0 || v[..len].starts_with("<redacted") {
+                    out.push_str(&v[..len]);
+                } else {
+                    out.push_str(&format!("<redacted:{key}>"));
+                }
+                rest = &v[len..];
+            }
+            _ => {
+                out.push_str(&rest[..rest.len() - after_key.len()]);
+                rest = after_key;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Length in bytes of a JSON string body up to (not including) its closing quote, escapes
+/// skipped; the whole text when it is never closed.
+fn string_body_len(v: &str) -> usize {
+    let mut escaped = false;
+    for (i, c) in v.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return i,
+            _ => {}
+        }
+    }
+    v.len()
 }
 
 /// config.json with every secret leaf replaced by `<redacted:path>` (empty values kept, so
@@ -373,6 +466,68 @@ mod tests {
         assert_eq!(out["dashboard"]["auth"]["user"], "admin");
         assert_eq!(out["notifications"]["ntfy"]["token"], "");
         assert_eq!(out["p2pool"]["pool"], "mini");
+    }
+
+    #[test]
+    fn a_username_is_masked_at_its_place_only_and_a_password_everywhere() {
+        let mut r = Redactor::new();
+        r.add_env("MONERO_NODE_USERNAME=pithead\nMONERO_NODE_PASSWORD=n0de-pass-7c1e\n");
+        r.add_config(
+            &json!({"monero": {"node_username": "pithead", "node_password": "n0de-pass-7c1e"}}),
+        );
+        assert_eq!(r.len(), 1, "only the password is masked by value");
+        let line = "[pithead] Parsing configuration... ./pithead apply";
+        assert_eq!(r.redact(line), line);
+        assert_eq!(
+            r.redact("rpc-login=pithead:n0de-pass-7c1e"),
+            "rpc-login=pithead:<redacted:MONERO_NODE_PASSWORD>"
+        );
+        assert_eq!(
+            r.redact("MONERO_NODE_USERNAME=pithead\nDASHBOARD_TZ=UTC"),
+            "MONERO_NODE_USERNAME=<redacted:MONERO_NODE_USERNAME>\nDASHBOARD_TZ=UTC"
+        );
+        assert_eq!(
+            r.redact("{\"node_username\": \"pithead\", \"pool\": \"pithead\"}"),
+            "{\"node_username\": \"<redacted:node_username>\", \"pool\": \"pithead\"}"
+        );
+        let masked =
+            r.redact_json(&json!({"monero": {"node_username": "pithead"}, "note": "pithead"}));
+        assert_eq!(
+            masked["monero"]["node_username"],
+            "<redacted:monero.node_username>"
+        );
+        assert_eq!(masked["note"], "pithead");
+    }
+
+    #[test]
+    fn a_short_secret_is_masked_at_its_place_not_everywhere() {
+        let mut r = Redactor::new();
+        r.add("monero.node_password", "abc1234");
+        assert!(r.is_empty(), "7 characters: too short to mask by value");
+        assert_eq!(r.redact("abc1234 here"), "abc1234 here");
+        assert_eq!(
+            r.redact("MONERO_NODE_PASSWORD=abc1234"),
+            "MONERO_NODE_PASSWORD=<redacted:MONERO_NODE_PASSWORD>"
+        );
+        assert_eq!(
+            r.redact("  \"node_password\" :  \"abc1234\",\n  \"password\": \"\""),
+            "  \"node_password\" :  \"<redacted:node_password>\",\n  \"password\": \"\""
+        );
+    }
+
+    #[test]
+    fn json_pairs_survive_escapes_and_stray_quotes() {
+        let text =
+            "He said \"hi\nthen {\"note\": \"a \\\"q\\\" b\", \"bot_token\": \"t\\\"k\", \"x\": 1}";
+        assert_eq!(
+            mask_json_pairs(text),
+            "He said \"hi\nthen {\"note\": \"a \\\"q\\\" b\", \"bot_token\": \"<redacted:bot_token>\", \"x\": 1}"
+        );
+        assert_eq!(mask_json_pairs("no pairs \"here\""), "no pairs \"here\"");
+        assert_eq!(
+            mask_json_pairs("{\"password\": \"never closed"),
+            "{\"password\": \"<redacted:password>"
+        );
     }
 
     #[test]

@@ -46,6 +46,11 @@ pub struct Snapshot {
     pub fingerprint: String,
     /// Names of the containers that were running.
     pub running: BTreeSet<String>,
+    /// The box's own zone ([`BoxTarget::tz`]), under which every apply of the run and the
+    /// restore run, so DASHBOARD_TZ (rendered from `TZ` on auto) is never changed by canary.
+    /// Absent in snapshots of older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -55,6 +60,7 @@ impl std::fmt::Debug for Snapshot {
             .field("config_sha256", &self.config_sha256)
             .field("fingerprint", &self.fingerprint)
             .field("running", &self.running)
+            .field("tz", &self.tz)
             .finish()
     }
 }
@@ -89,6 +95,7 @@ impl Snapshot {
             config,
             fingerprint: obs.secret_fingerprint,
             running: running_set(&obs.containers),
+            tz: Some(target.tz().to_string()),
         })
     }
 
@@ -235,6 +242,10 @@ pub async fn restore_tracked(
     progress: &mut RestoreProgress,
 ) -> Result<RestoreReport, TargetError> {
     *progress = RestoreProgress::default();
+    if let Some(tz) = &snapshot.tz {
+        // The re-apply renders DASHBOARD_TZ from `TZ`: the zone the box had before the walk.
+        target.set_tz(tz);
+    }
     let start = std::time::Instant::now();
     let mut differences = Vec::new();
     let current = target.read_config_raw().await?;
@@ -664,6 +675,7 @@ mod tests {
             config_sha256: sha256_hex(b"{\"a\": \"s3cret\"}\n"),
             fingerprint: "f".repeat(64),
             running: ["tor".to_string()].into_iter().collect(),
+            tz: Some("Europe/Berlin".to_string()),
         };
         let path = snap.save(dir.path()).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;

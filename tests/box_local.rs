@@ -75,6 +75,88 @@ async fn apply_runs_with_the_pinned_environment() {
 }
 
 #[tokio::test]
+async fn every_cli_call_runs_under_the_boxs_own_zone() {
+    let b = ScriptedBox::new();
+    let env = std::fs::read_to_string(b.dir().join(".env")).unwrap();
+    std::fs::write(
+        b.dir().join(".env"),
+        env.replace("DASHBOARD_TZ=UTC", "DASHBOARD_TZ=\"Europe/Berlin\""),
+    )
+    .unwrap();
+    let mut t = BoxTarget::open(b.local_options()).await.unwrap();
+    assert_eq!(t.tz(), "Europe/Berlin");
+    assert_eq!(
+        t.describe()["tz"],
+        "Europe/Berlin",
+        "recorded in the manifest"
+    );
+    t.apply().await.unwrap();
+    t.apply_config(&json!({"p2pool": {"pool": "main"}}))
+        .await
+        .unwrap();
+    t.observe().await.unwrap();
+    let calls = b.calls();
+    assert_eq!(calls.lines().count(), 4, "{calls}");
+    assert!(
+        calls
+            .lines()
+            .all(|l| l.ends_with("| TZ=Europe/Berlin LC_ALL=C")),
+        "{calls}"
+    );
+}
+
+#[tokio::test]
+async fn a_node_username_that_is_a_common_word_is_not_masked_in_cli_output() {
+    let b = ScriptedBox::new();
+    let pw = "node-pass-41c9e2";
+    std::fs::write(
+        b.dir().join("config.json"),
+        format!(
+            "{{\"monero\": {{\"node_username\": \"pithead\", \"node_password\": \"{pw}\"}}}}\n"
+        ),
+    )
+    .unwrap();
+    let env = std::fs::read_to_string(b.dir().join(".env")).unwrap();
+    std::fs::write(
+        b.dir().join(".env"),
+        format!("{env}MONERO_NODE_USERNAME=pithead\nMONERO_NODE_PASSWORD={pw}\n"),
+    )
+    .unwrap();
+    // A CLI that names itself in every line and prints the password once.
+    std::fs::write(
+        b.dir().join("pithead"),
+        format!(
+            "#!/bin/sh\necho '[pithead] Parsing configuration...'\n\
+             echo '[pithead] rpc-login=pithead:{pw}'\ngrep '^MONERO_NODE' .env\n"
+        ),
+    )
+    .unwrap();
+    let mut t = BoxTarget::open(b.local_options()).await.unwrap();
+    let r = t
+        .pithead(&["doctor"], Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert!(
+        r.output.contains("[pithead] Parsing configuration..."),
+        "{}",
+        r.output
+    );
+    assert!(
+        r.output
+            .contains("[pithead] rpc-login=pithead:<redacted:MONERO_NODE_PASSWORD>"),
+        "{}",
+        r.output
+    );
+    assert!(
+        r.output
+            .contains("MONERO_NODE_USERNAME=<redacted:MONERO_NODE_USERNAME>"),
+        "the username is still masked at its place: {}",
+        r.output
+    );
+    assert!(!r.output.contains(pw), "{}", r.output);
+}
+
+#[tokio::test]
 async fn hostile_config_values_arrive_intact_and_nothing_runs() {
     let b = ScriptedBox::new();
     std::fs::set_permissions(

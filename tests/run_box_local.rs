@@ -192,6 +192,73 @@ fn a_pairwise_walk_passes_restores_the_box_and_leaks_no_secret() {
     }
 }
 
+/// DASHBOARD_TZ as the box's .env has it.
+fn dashboard_tz(fake: &FakeBox) -> String {
+    let env = std::fs::read_to_string(fake.dir().join(".env")).unwrap();
+    parse_env(&env)
+        .into_iter()
+        .find(|(k, _)| k == "DASHBOARD_TZ")
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_walk_on_a_box_in_its_own_zone_leaves_dashboard_tz_alone() {
+    let fake = setup(&[]);
+    // A box whose last apply ran in Berlin (dashboard.timezone on auto renders the caller's TZ).
+    let env_path = fake.dir().join(".env");
+    let env = std::fs::read_to_string(&env_path).unwrap();
+    let env: String = env
+        .lines()
+        .map(|l| {
+            if l.starts_with("DASHBOARD_TZ=") {
+                "DASHBOARD_TZ=Europe/Berlin".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect();
+    std::fs::write(&env_path, env).unwrap();
+    assert_eq!(dashboard_tz(&fake), "Europe/Berlin");
+    // Logs DASHBOARD_TZ as each apply left it.
+    let p = fake.dir().join("tzlog");
+    std::fs::write(
+        &p,
+        "#!/bin/sh
+./pithead \"$@\"; rc=$?
+         [ \"$1\" = apply ] && grep '^DASHBOARD_TZ=' .env >> tz.log
+exit $rc
+",
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out_dir = work.path().join("run");
+    let mut args = box_args(&fake, "./tzlog");
+    args.extend([
+        "--max-steps".into(),
+        "3".into(),
+        "--out".into(),
+        out_dir.display().to_string(),
+    ]);
+    let o = canary(&args, work.path());
+    let all = text(&o);
+    assert!(all.contains("box restored and verified"), "{all}");
+    let log = std::fs::read_to_string(fake.dir().join("tz.log")).unwrap();
+    assert!(log.lines().count() >= 2, "a walk and its restore: {log}");
+    assert!(
+        log.lines().all(|l| l == "DASHBOARD_TZ=Europe/Berlin"),
+        "an apply changed DASHBOARD_TZ: {log}"
+    );
+    assert_eq!(dashboard_tz(&fake), "Europe/Berlin", "after the restore");
+    let journal = std::fs::read_to_string(out_dir.join("journal.jsonl")).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(journal.lines().next().unwrap()).unwrap();
+    assert_eq!(manifest["under_test"]["tz"], "Europe/Berlin", "{manifest}");
+    assert_eq!(o.status.code(), Some(0), "{all}");
+}
+
 #[test]
 fn a_fault_fails_the_run_with_its_replay_line_and_artifacts() {
     let fake = setup(&["spurious-diff"]);

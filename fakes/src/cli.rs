@@ -259,6 +259,7 @@ fn prepare(stack: &Stack) -> Result<(Env, Env, Faults)> {
             old: &old,
             faults: &faults,
             stack_dir: &stack.dir,
+            host_timezone: &render::host_timezone(),
         },
     );
     Ok((old, new, faults))

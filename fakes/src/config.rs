@@ -65,6 +65,8 @@ pub struct Config {
     pub fail_closed: bool,
     pub check_updates: bool,
     pub dashboard_data_dir: String,
+    /// `dashboard.timezone`: "auto" (or empty) renders the host's zone into DASHBOARD_TZ.
+    pub dashboard_timezone: String,
 
     pub subnet: String,
     pub firewall: bool,
@@ -282,6 +284,7 @@ pub fn parse(text: &str) -> Result<Config, Vec<String>> {
         fail_closed: r.boolean("dashboard.fail_closed", false),
         check_updates: r.boolean("dashboard.check_for_updates", true),
         dashboard_data_dir: r.string("dashboard.data_dir", "auto"),
+        dashboard_timezone: r.string("dashboard.timezone", "auto"),
 
         subnet: r.string("network.subnet", "172.28.0.0/24"),
         firewall: r.boolean("network.tor_egress_firewall", true),

@@ -193,6 +193,55 @@ pub struct RenderInput<'a> {
     pub faults: &'a Faults,
     /// The stack directory as the CLI resolved it (used by the spurious-diff fault).
     pub stack_dir: &'a Path,
+    /// The host's zone as the calling process sees it ([`host_timezone`]): DASHBOARD_TZ when
+    /// `dashboard.timezone` is auto.
+    pub host_timezone: &'a str,
+}
+
+/// Pithead's `detect_host_timezone`: the caller's `TZ` first, then `timedatectl`, then
+/// /etc/timezone, then the /etc/localtime link; anything not shaped like an IANA name gives
+/// Etc/UTC. Following the caller's `TZ` is what makes an apply under another `TZ` change
+/// DASHBOARD_TZ (pithead-model.md, host-dependent keys).
+pub fn host_timezone() -> String {
+    let mut tz = std::env::var("TZ").unwrap_or_default();
+    if tz.is_empty()
+        && let Ok(out) = std::process::Command::new("timedatectl")
+            .args(["show", "-p", "Timezone", "--value"])
+            .stderr(std::process::Stdio::null())
+            .output()
+        && out.status.success()
+    {
+        tz = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    }
+    if tz.is_empty() {
+        tz = std::fs::read_to_string("/etc/timezone")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+    }
+    if tz.is_empty()
+        && let Ok(link) = std::fs::read_link("/etc/localtime")
+    {
+        let link = link.to_string_lossy();
+        if let Some((_, zone)) = link.split_once("/zoneinfo/") {
+            tz = zone.to_string();
+        }
+    }
+    if is_zone_name(&tz) {
+        tz
+    } else {
+        "Etc/UTC".to_string()
+    }
+}
+
+/// Pithead's sanity check: `Area/City`, `UTC`, `Etc/GMT+5`...
+fn is_zone_name(tz: &str) -> bool {
+    !tz.is_empty()
+        && tz.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+        })
 }
 
 fn b(v: bool) -> &'static str {
@@ -471,7 +520,14 @@ pub fn render_env(c: &Config, input: &RenderInput) -> Env {
 
     // Dashboard and Caddy.
     e.set("DASHBOARD_SECURE", b(c.secure));
-    e.set("DASHBOARD_TZ", "UTC");
+    e.set(
+        "DASHBOARD_TZ",
+        if c.dashboard_timezone == "auto" || c.dashboard_timezone.is_empty() {
+            input.host_timezone
+        } else {
+            &c.dashboard_timezone
+        },
+    );
     e.set(
         "DASHBOARD_AUTH_USER",
         if c.auth_password.is_empty() {
@@ -596,6 +652,7 @@ mod tests {
                 old,
                 faults,
                 stack_dir: Path::new("/box"),
+                host_timezone: "UTC",
             },
         )
     }
@@ -623,6 +680,31 @@ mod tests {
             render(&off, &Env::default(), &faulty).value("TARI_REQUIRED"),
             "true"
         );
+    }
+
+    #[test]
+    fn dashboard_tz_follows_the_host_zone_on_auto_and_the_config_otherwise() {
+        let none = Faults::default();
+        let at = |c: &Config, zone: &str| {
+            render_env(
+                c,
+                &RenderInput {
+                    old: &Env::default(),
+                    faults: &none,
+                    stack_dir: Path::new("/box"),
+                    host_timezone: zone,
+                },
+            )
+            .value("DASHBOARD_TZ")
+            .to_string()
+        };
+        let auto = cfg(serde_json::json!({}));
+        assert_eq!(at(&auto, "Europe/Berlin"), "Europe/Berlin");
+        assert_eq!(at(&auto, "UTC"), "UTC");
+        let fixed = cfg(serde_json::json!({"dashboard": {"timezone": "America/Chicago"}}));
+        assert_eq!(at(&fixed, "Europe/Berlin"), "America/Chicago");
+        assert!(is_zone_name("Etc/GMT+5") && is_zone_name("UTC"));
+        assert!(!is_zone_name("") && !is_zone_name("a//b") && !is_zone_name("x y"));
     }
 
     #[test]

@@ -154,6 +154,7 @@ pub fn setup(dir: &Path, options: &SetupOptions) -> Result<Stack> {
             old: &seed,
             faults: &faults,
             stack_dir: &dir,
+            host_timezone: &render::host_timezone(),
         },
     );
     stack::write_private(&stack.env(), env.to_text().as_bytes())?;

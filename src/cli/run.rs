@@ -857,6 +857,10 @@ async fn run_box(
             s
         }
     };
+    if let Some(tz) = &snap.tz {
+        // A resumed run keeps the zone it started under (the box's, before any step).
+        target.set_tz(tz);
+    }
     let original: serde_json::Value = serde_json::from_slice(&snap.config)
         .context("the box's config.json is not JSON; fix it before testing the box")?;
     head.write(

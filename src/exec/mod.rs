@@ -259,8 +259,9 @@ fi
 mv -f -- "$tmp" "$2" || exit 2
 trap - EXIT"#;
 
-/// `$1` dir, `$2` file, content on stdin, then a command: [`WRITE_FILE`] followed by the
-/// command under the pinned environment, in one round trip.
+/// `$1` dir, `$2` file, content on stdin, `$3` the zone for `TZ`, then a command:
+/// [`WRITE_FILE`] followed by the command under the pinned environment (that `TZ`,
+/// `LC_ALL=C`), in one round trip.
 pub const WRITE_FILE_THEN_RUN: &str = r#"cd "$1" || exit 2
 umask 077
 tmp=$(mktemp "./.$2.canary.XXXXXX") || exit 2
@@ -271,9 +272,9 @@ if [ -e "$2" ]; then
 fi
 mv -f -- "$tmp" "$2" || { echo "canary: could not replace $2" >&2; exit 2; }
 trap - EXIT
-shift 2
+export TZ="$3" LC_ALL=C
+shift 3
 umask 022
-export TZ=UTC LC_ALL=C
 exec "$@" </dev/null"#;
 
 /// Splits a user-given command line such as `sudo ./pithead` into words. Only whitespace

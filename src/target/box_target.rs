@@ -3,8 +3,10 @@
 //! fake box and the docker mini-stack all go through here with the same commands:
 //!
 //! - config.json is written atomically (temp file + rename, content on stdin);
-//! - `<pithead> apply -y` runs in the stack directory with one pinned environment
-//!   ([`PINNED_ENV`]: an apply under another `TZ` would see a spurious diff);
+//! - `<pithead> apply -y` runs in the stack directory with one pinned environment: the box's
+//!   own zone in `TZ` ([`BoxTarget::tz`]) and `LC_ALL=C`. Pithead renders DASHBOARD_TZ from the
+//!   caller's `TZ` when `dashboard.timezone` is auto, so an apply under any other zone would
+//!   change it and recreate the dashboard;
 //! - one observation is one round trip: a fixed script runs `status`, lists the containers,
 //!   prints `.env` without its secret lines, fetches `/api/state` on the box, and hashes the
 //!   sorted secret lines there, so the plaintext never crosses the wire.
@@ -38,9 +40,8 @@ use crate::exec::{ExecError, Executor, Local, Output, Ssh, SshOptions, split_wor
 use crate::model::Action;
 use crate::redact::{FINGERPRINT_KEYS, Redactor, SECRET_ENV_KEYS, is_secret_env_key, parse_env};
 
-/// The environment every CLI call runs under, whatever the caller's: Pithead derives keys from
-/// `TZ` (DASHBOARD_TZ) and messages from the locale (pithead-model.md §8).
-pub const PINNED_ENV: &[(&str, &str)] = &[("TZ", "UTC"), ("LC_ALL", "C")];
+/// The zone used when the box gives none that looks like one (Pithead's own fallback).
+pub const FALLBACK_TZ: &str = "Etc/UTC";
 
 /// Where the box is.
 #[derive(Debug, Clone)]
@@ -152,17 +153,35 @@ pub struct BoxTarget {
     safety_archive: Option<String>,
     /// Recovery actions owed by fault actions already run, in the order they must run.
     owed: Vec<Action>,
+    /// The zone every CLI call runs under (`TZ`): the box's own, see [`BoxTarget::tz`].
+    tz: String,
 }
 
 /// The side file, in the stack directory, holding the exact .env while its proxy token is
 /// emptied (mode 0600, never read by canary).
 pub const KEPT_ENV: &str = ".env.canary-kept";
 
-/// Script arguments: `$1` dir, then the pithead words and its arguments.
+/// Script arguments: `$1` dir, `$2` the zone for `TZ`, then the pithead words and its
+/// arguments.
 const RUN_PITHEAD: &str = r#"cd "$1" || { echo "canary: no such stack directory: $1" >&2; exit 2; }
-shift
-export TZ=UTC LC_ALL=C
+export TZ="$2" LC_ALL=C
+shift 2
 exec "$@" </dev/null"#;
+
+/// `$1` dir. The box's zone as an apply would see it: DASHBOARD_TZ as last rendered in .env
+/// (`env_tz=`), and the host's own zone the way Pithead's `detect_host_timezone` finds it
+/// (`host_tz=`: `TZ`, timedatectl, /etc/timezone, the /etc/localtime link).
+const READ_ZONE: &str = r#"cd "$1" || exit 2
+[ -f .env ] && echo "env_tz=$(sed -n -E 's/^(export )?DASHBOARD_TZ=//p' .env | tail -n 1)"
+tz=${TZ:-}
+if [ -z "$tz" ] && command -v timedatectl >/dev/null 2>&1; then tz=$(timedatectl show -p Timezone --value 2>/dev/null); fi
+if [ -z "$tz" ] && [ -r /etc/timezone ]; then tz=$(head -n 1 /etc/timezone 2>/dev/null); fi
+if [ -z "$tz" ] && [ -L /etc/localtime ]; then
+  l=$(readlink /etc/localtime 2>/dev/null)
+  case $l in */zoneinfo/*) tz=${l##*/zoneinfo/} ;; esac
+fi
+echo "host_tz=$tz"
+exit 0"#;
 
 /// `$1` dir, `$2` the pithead command (first word). Prints `key=value` facts.
 const PROBE: &str = r#"if ! cd "$1" 2>/dev/null; then echo "dir=missing"; exit 0; fi
@@ -178,11 +197,11 @@ echo "uname=$(uname -srm 2>/dev/null)""#;
 
 /// One observation in one round trip. `$1` dir, `$2` container mode, `$3` shell snippet,
 /// `$4` API URL, `$5` fetcher, `$6` inspect template, `$7` secret-key regex, `$8`
-/// fingerprint-key regex, then the pithead words.
+/// fingerprint-key regex, `$9` the zone for `TZ`, then the pithead words.
 const OBSERVE: &str = r#"cd "$1" || { echo "canary: no such stack directory: $1" >&2; exit 2; }
-mode=$2 snippet=$3 url=$4 fetch=$5 tpl=$6 secret_re=$7 fp_re=$8
-shift 8
-export TZ=UTC LC_ALL=C
+mode=$2 snippet=$3 url=$4 fetch=$5 tpl=$6 secret_re=$7 fp_re=$8 zone=$9
+shift 9
+export TZ="$zone" LC_ALL=C
 echo "@@canary:status@@"
 "$@" status </dev/null 2>&1
 echo "@@canary:status-exit=$?@@"
@@ -228,10 +247,10 @@ const READ_ENV_MASKED: &str = r#"cd "$1" || exit 2
 [ -f .env ] || exit 0
 sed -E "s/^((export )?($2))=.*/\1=<redacted>/" .env"#;
 
-/// `$1` dir, `$2` container mode, then the pithead words: recent logs, best effort.
+/// `$1` dir, `$2` container mode, `$3` the zone for `TZ`, then the pithead words: recent
+/// logs, best effort.
 const LOGS: &str = r#"cd "$1" || exit 2
-mode=$2; shift 2
-export TZ=UTC LC_ALL=C
+mode=$2; export TZ="$3" LC_ALL=C; shift 3
 if [ "$mode" = docker ]; then
   if docker compose version >/dev/null 2>&1; then docker compose logs --no-color --tail 200 2>&1; else docker-compose logs --no-color --tail 200 2>&1; fi
 else
@@ -264,6 +283,29 @@ echo "PROXY_AUTH_TOKEN put back in .env""#;
 // The whole `.State` object, not `.State.Health.Status`: on Docker 20.10 a template that
 // touches `.State.Health` fails outright for a container without a healthcheck.
 const INSPECT_TEMPLATE: &str = r#"{"name":{{json (index .Config.Labels "com.docker.compose.service")}},"container":{{json .Name}},"id":{{json .Id}},"docker_state":{{json .State}}}"#;
+
+/// The zone for `TZ`: with `dashboard.timezone` on auto, the DASHBOARD_TZ the box's last
+/// apply rendered (its applies ran under that zone); else the host's zone; else
+/// [`FALLBACK_TZ`]. Values that are not zone names are passed over.
+pub fn choose_zone(auto: bool, env_tz: &str, host_tz: &str) -> String {
+    [(auto, env_tz), (true, host_tz)]
+        .into_iter()
+        .find(|(usable, z)| *usable && is_zone_name(z))
+        .map_or_else(|| FALLBACK_TZ.to_string(), |(_, z)| z.to_string())
+}
+
+/// Pithead's shape check of a zone name (`Area/City`, `UTC`, `Etc/GMT+5`).
+pub fn is_zone_name(tz: &str) -> bool {
+    !tz.is_empty()
+        && tz.len() <= 64
+        && tz.split('/').all(|part| {
+            !part.is_empty()
+                && part != ".."
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+        })
+}
 
 fn alternation(keys: &[&str]) -> String {
     keys.join("|")
@@ -432,9 +474,60 @@ impl BoxTarget {
             last_backup: None,
             safety_archive: None,
             owed: Vec::new(),
+            tz: FALLBACK_TZ.to_string(),
         };
         target.refresh_redactor().await?;
+        target.tz = target.read_zone().await?;
         Ok(target)
+    }
+
+    /// The box's own zone, read on the box: DASHBOARD_TZ as last rendered in .env while
+    /// `dashboard.timezone` is auto (what the box's own applies ran under), else the host's
+    /// zone as Pithead detects it, else [`FALLBACK_TZ`].
+    async fn read_zone(&self) -> Result<String, TargetError> {
+        let out = self
+            .exec
+            .run_script(
+                &self.privilege,
+                READ_ZONE,
+                &[&self.dir],
+                None,
+                self.command_timeout,
+                true,
+            )
+            .await
+            .map_err(conn)?;
+        let text = out.stdout_text();
+        let fact = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
+                .unwrap_or_default()
+        };
+        let auto = match self.read_config_raw().await? {
+            Some(raw) => serde_json::from_slice::<Value>(&raw).is_ok_and(|v| {
+                matches!(
+                    v.pointer("/dashboard/timezone").and_then(Value::as_str),
+                    None | Some("" | "auto")
+                )
+            }),
+            None => true,
+        };
+        Ok(choose_zone(auto, &fact("env_tz"), &fact("host_tz")))
+    }
+
+    /// The zone every CLI call runs under (`TZ`), read from the box at [`BoxTarget::open`].
+    pub fn tz(&self) -> &str {
+        &self.tz
+    }
+
+    /// Runs every later CLI call under `tz` (the zone recorded in a snapshot, so a resumed
+    /// run and its restore use the zone the run started with). A value that is not a zone
+    /// name is ignored.
+    pub fn set_tz(&mut self, tz: &str) {
+        if is_zone_name(tz) {
+            self.tz = tz.to_string();
+        }
     }
 
     /// The redactor built from the box's secrets; pass every line that leaves canary through it.
@@ -509,7 +602,7 @@ impl BoxTarget {
         timeout: Duration,
         idempotent: bool,
     ) -> Result<CommandResult, TargetError> {
-        let mut all: Vec<&str> = vec![&self.dir];
+        let mut all: Vec<&str> = vec![&self.dir, &self.tz];
         all.extend(argv.iter().map(String::as_str));
         let out = self
             .exec
@@ -637,7 +730,7 @@ impl BoxTarget {
         timeout: Duration,
         idempotent: bool,
     ) -> Result<Output, TargetError> {
-        let mut all: Vec<&str> = vec![&self.dir];
+        let mut all: Vec<&str> = vec![&self.dir, &self.tz];
         all.extend(self.pithead.iter().map(String::as_str));
         all.extend(args);
         let check = if args.first() == Some(&"apply") {
@@ -648,7 +741,7 @@ impl BoxTarget {
         self.exec
             .run_script(&[], RUN_PITHEAD, &all, None, timeout, idempotent)
             .await
-            .map_err(deadline(check, || all[1..].join(" ")))
+            .map_err(deadline(check, || all[2..].join(" ")))
     }
 
     /// config.json exactly as it is on the box, or `None` when it is missing. Raw bytes: this
@@ -694,7 +787,7 @@ impl BoxTarget {
             .map_err(|e| TargetError::Other(format!("cannot serialise config.json: {e}")))?;
         bytes.push(b'\n');
         self.redactor.add_config(config);
-        let mut args: Vec<&str> = vec![&self.dir, "config.json"];
+        let mut args: Vec<&str> = vec![&self.dir, "config.json", &self.tz];
         args.extend(self.pithead.iter().map(String::as_str));
         args.extend(["apply", "-y"]);
         let out = self
@@ -735,6 +828,7 @@ impl BoxTarget {
             INSPECT_TEMPLATE,
             &secret_re,
             &fp_re,
+            &self.tz,
         ];
         args.extend(self.pithead.iter().map(String::as_str));
         let out = self
@@ -924,7 +1018,7 @@ impl BoxTarget {
         } else {
             "pithead"
         };
-        let mut args: Vec<&str> = vec![&self.dir, mode];
+        let mut args: Vec<&str> = vec![&self.dir, mode, &self.tz];
         args.extend(self.pithead.iter().map(String::as_str));
         files.push((
             "logs.txt",
@@ -1109,6 +1203,7 @@ impl Target for BoxTarget {
         d.insert("dir".into(), self.dir.clone());
         d.insert("pithead".into(), self.pithead.join(" "));
         d.insert("compose".into(), self.compose.join(" "));
+        d.insert("tz".into(), self.tz.clone());
         d.insert(
             "containers".into(),
             match &self.containers {
@@ -1218,6 +1313,20 @@ impl Target for BoxTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_zone_is_the_rendered_one_on_auto_else_the_hosts() {
+        assert_eq!(
+            choose_zone(true, "Europe/Berlin", "Etc/UTC"),
+            "Europe/Berlin"
+        );
+        // An explicit dashboard.timezone: DASHBOARD_TZ says nothing of the box's zone.
+        assert_eq!(choose_zone(false, "America/Chicago", "Etc/UTC"), "Etc/UTC");
+        assert_eq!(choose_zone(true, "", "Asia/Tokyo"), "Asia/Tokyo");
+        assert_eq!(choose_zone(true, "not a zone", "../../x"), FALLBACK_TZ);
+        assert!(is_zone_name("Etc/GMT+5") && is_zone_name("UTC"));
+        assert!(!is_zone_name("a//b") && !is_zone_name("$(x)") && !is_zone_name(""));
+    }
 
     #[test]
     fn parses_observation_sections() {

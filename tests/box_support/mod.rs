@@ -64,7 +64,7 @@ impl ScriptedBox {
             format!(
                 "DEPLOYMENT_COMPLETED=true\nXVB_ENABLED=true\nPROXY_AUTH_TOKEN={PLANTED_TOKEN}\n\
                  P2POOL_ONION_ADDRESS=abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwx.onion\n\
-                 MONERO_ONION_ADDRESS=placeholder\nCONFIG_SHA=none\n"
+                 MONERO_ONION_ADDRESS=placeholder\nDASHBOARD_TZ=UTC\nCONFIG_SHA=none\n"
             ),
         )
         .unwrap();
