@@ -48,6 +48,34 @@ pub fn signature_of(v: &Verdict) -> Signature {
     Signature::new(v.check.clone(), kind)
 }
 
+/// What the fuzz loop needs of where it runs its cases: the shrinker's [`Oracle`], plus a
+/// fresh seed per case, the signature a candidate should report when its failing step fails
+/// several, and the failing verdict of the last failing run.
+pub trait CaseOracle: Oracle<Transition> {
+    /// A new case begins with its own seed (the sim seeds its box with it; a box has none).
+    fn begin_case(&mut self, case_seed: Seed);
+    /// The signature to report when the failing step fails it among others.
+    fn set_want(&mut self, want: Option<Signature>);
+    /// The failing verdict of the last failing run, with its step.
+    fn last_failure(&self) -> Option<&(usize, Verdict)>;
+    /// Why no further case can run (a box that failed a command, a signal), if so.
+    fn stopped(&self) -> Option<String> {
+        None
+    }
+}
+
+impl CaseOracle for SimOracle<'_> {
+    fn begin_case(&mut self, case_seed: Seed) {
+        self.set_seed(case_seed);
+    }
+    fn set_want(&mut self, want: Option<Signature>) {
+        self.want = want;
+    }
+    fn last_failure(&self) -> Option<&(usize, Verdict)> {
+        self.last_failure.as_ref()
+    }
+}
+
 /// Replays sequences of transitions (applies and operations, through
 /// [`run::steps_from_transitions`]) on a fresh simulated box each time (the sim with its
 /// faults, seeded with the case seed), stopping at the first failing step. Implements the
@@ -294,6 +322,8 @@ pub struct FuzzReport {
     pub out_of_time: bool,
     /// Wall time spent running cases (shrinking excluded).
     pub case_time: Duration,
+    /// Why the run stopped before its cases were done (a box error, a signal).
+    pub stopped: Option<String>,
 }
 
 /// What the fuzzer tells its caller as it goes.
@@ -321,13 +351,26 @@ pub fn fuzz(
     options: &FuzzOptions,
     on_event: &mut dyn FnMut(FuzzEvent<'_>),
 ) -> Result<FuzzReport, FuzzError> {
+    let mut oracle = SimOracle::new(model, supplied, options.seed, &options.faults)?;
+    fuzz_on(model, supplied, options, &mut oracle, on_event)
+}
+
+/// Runs the fuzz cases through `oracle` (the simulated stack, or a box session), each case
+/// from the oracle's baseline; see the module docs.
+pub fn fuzz_on<O: CaseOracle>(
+    model: &Model,
+    supplied: &Supplied,
+    options: &FuzzOptions,
+    oracle: &mut O,
+    on_event: &mut dyn FnMut(FuzzEvent<'_>),
+) -> Result<FuzzReport, FuzzError> {
     let generator = Generator::new(model, supplied)?.with_operations(&options.operations);
     let shrink_options = ShrinkOptions {
         operations: options.operations.clone(),
         ..options.shrink.clone()
     };
-    let start = model.default_config();
-    let mut oracle = SimOracle::new(model, supplied, options.seed, &options.faults)?;
+    let start = oracle.baseline().clone();
+    let oracle = &mut *oracle;
     let mut report = FuzzReport::default();
     let mut seen: BTreeSet<Signature> = BTreeSet::new();
     let began = Instant::now();
@@ -339,10 +382,14 @@ pub fn fuzz(
         let case_seed = strategy::case_seed(&options.seed, case as u64);
         let sequence =
             generator.transitions(&mut case_seed.rng("fuzz.case"), &start, options.steps);
-        oracle.set_seed(case_seed);
-        oracle.want = None;
+        oracle.begin_case(case_seed);
+        oracle.set_want(None);
         let t = Instant::now();
         let outcome = oracle.run(&sequence);
+        if let Some(why) = oracle.stopped() {
+            report.stopped = Some(why);
+            break;
+        }
         report.case_time += t.elapsed();
         report.cases_run += 1;
         report.steps_run += outcome.applies();
@@ -364,13 +411,11 @@ pub fn fuzz(
             continue;
         }
         let verdict = oracle
-            .last_failure
-            .as_ref()
+            .last_failure()
             .map(|(_, v)| v.clone())
             .unwrap_or_else(|| target_error_verdict(&signature));
-        oracle.want = Some(signature.clone());
-        let found = match shrink::confirm(&sequence, &signature, &mut oracle, options.confirm_runs)
-        {
+        oracle.set_want(Some(signature.clone()));
+        let found = match shrink::confirm(&sequence, &signature, oracle, options.confirm_runs) {
             Confirmation::Flaky {
                 reproduced,
                 outcomes,
@@ -380,13 +425,11 @@ pub fn fuzz(
                 outcomes,
             },
             Confirmation::Reproduced { failure, .. } => {
-                let shrunk =
-                    shrink::shrink(model, supplied, &failure, &mut oracle, &shrink_options);
+                let shrunk = shrink::shrink(model, supplied, &failure, oracle, &shrink_options);
                 // Replay the minimal sequence once more for its observed/expected values.
                 oracle.run(&shrunk.minimal);
                 let verdict = oracle
-                    .last_failure
-                    .as_ref()
+                    .last_failure()
                     .map(|(_, v)| v.clone())
                     .unwrap_or_else(|| target_error_verdict(&signature));
                 Found::Shrunk {
@@ -395,6 +438,11 @@ pub fn fuzz(
                 }
             }
         };
+        if let Some(why) = oracle.stopped() {
+            // Stopped while confirming or shrinking: what was found is not trustworthy.
+            report.stopped = Some(why);
+            break;
+        }
         report.failures.push(FuzzFailure {
             case,
             case_seed,

@@ -150,6 +150,50 @@ impl BoxArgs {
         options
     }
 
+    /// The flags that reach this target again, for a replay line: `(flag, value)`, only
+    /// those that differ from their defaults (the target always).
+    pub fn replay_flags(&self) -> Vec<(&'static str, Option<String>)> {
+        let mut flags = Vec::new();
+        flags.push(("--target", Some(self.target.as_str().to_string())));
+        if let Some(h) = &self.host {
+            flags.push(("--host", Some(h.clone())));
+        }
+        if let Some(d) = &self.dir {
+            flags.push(("--dir", Some(d.clone())));
+        }
+        if let Some(f) = &self.ssh_config {
+            flags.push(("--ssh-config", Some(f.display().to_string())));
+        }
+        if self.known_hosts != KnownHosts::Strict {
+            flags.push((
+                "--known-hosts",
+                Some(format!("{:?}", self.known_hosts).to_lowercase()),
+            ));
+        }
+        if self.target != TargetKind::Sim {
+            if self.pithead != "./pithead" {
+                flags.push(("--pithead", Some(self.pithead.clone())));
+            }
+            if self.api_url != "http://127.0.0.1:8000/api/state" {
+                flags.push(("--api-url", Some(self.api_url.clone())));
+            }
+            if let Some(c) = &self.compose {
+                flags.push(("--compose", Some(c.clone())));
+            }
+            if let Some(f) = self.op_timescale {
+                // Rust prints the shortest decimal that reads back as the same f64.
+                flags.push(("--op-timescale", Some(f.to_string())));
+            }
+            if self.keep {
+                flags.push(("--keep", None));
+            }
+        }
+        for (flag, value) in self.changed_deadlines() {
+            flags.push((flag, Some(value)));
+        }
+        flags
+    }
+
     /// The deadline flags that differ from their defaults, as `(flag, value)`, for a replay
     /// line that waits as this run did.
     pub fn changed_deadlines(&self) -> Vec<(&'static str, String)> {

@@ -7,21 +7,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use super::box_args::BoxArgs;
 use super::{EXIT_FAILED, EXIT_OK, ModelArgs};
 use crate::faults;
 use crate::fuzz::{self, Found, FuzzEvent, FuzzOptions};
 use crate::model::OpGroup;
 use crate::regress::Regression;
 use crate::rng::Seed;
+use crate::run::box_session::{BlockingOracle, BoxSession};
 use crate::run::progress::ProgressMode;
+use crate::safety::{self, Snapshot};
 use crate::shrink::ShrinkOptions;
-
-/// Where the sequences run. More kinds (`local`, `ssh`) join as box targets land.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FuzzTarget {
-    /// The in-process simulated Pithead.
-    Sim,
-}
+use crate::signal::Signals;
+use crate::target::box_target::BoxTarget;
 
 /// Arguments of `canary fuzz`.
 #[derive(Debug, clap::Args)]
@@ -41,9 +39,11 @@ pub struct Args {
     #[arg(long)]
     pub seed: Option<Seed>,
 
-    /// Where to run the sequences.
-    #[arg(long, value_enum, default_value = "sim")]
-    pub target: FuzzTarget,
+    /// Where the sequences run: the simulated stack (default), or a box (`--target
+    /// local|ssh`, the same box flags as `run`: snapshotted first, every case from the box's
+    /// baseline, restored at the end and on Ctrl-C).
+    #[command(flatten)]
+    pub on: BoxArgs,
 
     /// Switch on an injected fault (repeatable); `canary faults` lists them.
     #[arg(long = "fault", value_name = "NAME")]
@@ -87,9 +87,17 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let model = args.model.load()?;
     let supplied = args.model.supplied(&model)?;
     let faults = faults::parse_all(&args.faults)?;
-    let operations = match (&args.operations, args.target) {
+    let box_options = args.on.box_options()?;
+    if box_options.is_some() && !faults.is_empty() {
+        anyhow::bail!(
+            "--fault switches on bugs of the simulated stack; a box has only its own (drop --fault or use --target sim)"
+        );
+    }
+    let operations = match (&args.operations, &box_options) {
         (Some(list), _) => OpGroup::parse_list(list).map_err(anyhow::Error::msg)?,
-        (None, FuzzTarget::Sim) => OpGroup::ALL.to_vec(),
+        (None, None) => OpGroup::ALL.to_vec(),
+        // A live box runs operations only when asked.
+        (None, Some(_)) => Vec::new(),
     };
     let seed = args.seed.unwrap_or_else(Seed::random);
     let options = FuzzOptions {
@@ -109,8 +117,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         confirm_runs: 2,
     };
     println!(
-        "canary fuzz: model {}, target sim, faults [{}], operations {}, {} cases x {} steps, seed {seed}",
+        "canary fuzz: model {}, target {}, faults [{}], operations {}, {} cases x {} steps, seed {seed}",
         model.name,
+        args.on.target.as_str(),
         args.faults.join(", "),
         OpGroup::list_name(&operations),
         args.cases,
@@ -143,7 +152,16 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             }
         };
     }
-    let report = fuzz::fuzz(&model, &supplied, &options, &mut |event| match event {
+    let mut opened = match box_options {
+        Some(opts) => Some(OpenBox::open(opts, &model, &supplied)?),
+        None => None,
+    };
+    // Where the cases start: the default config on the sim, the box's own config on a box.
+    let start = opened
+        .as_ref()
+        .map_or_else(|| model.default_config(), |b| b.start.clone());
+    let box_kind = opened.as_ref().map(|_| args.on.target.as_str());
+    let mut on_event = |event: FuzzEvent<'_>| match event {
         FuzzEvent::CaseDone { case, .. } => match &bar {
             Some(b) => b.set_position(case as u64 + 1),
             None if (case + 1) % every == 0 => say!("  {} cases run", case + 1),
@@ -171,10 +189,24 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 Found::Flaky {
                     reproduced,
                     outcomes,
-                } => say!(
-                    "  FLAKY: reproduced {reproduced} of {} replays; not shrunk",
-                    outcomes.len()
-                ),
+                } => {
+                    say!(
+                        "  FLAKY: reproduced {reproduced} of {} replays; not shrunk",
+                        outcomes.len()
+                    );
+                    for (i, o) in outcomes.iter().enumerate() {
+                        match o {
+                            crate::shrink::Outcome::Pass { .. } => {
+                                say!("    replay {}: passed", i + 1)
+                            }
+                            crate::shrink::Outcome::Fail {
+                                signature,
+                                failed_at,
+                                ..
+                            } => say!("    replay {}: {signature} at step {failed_at}", i + 1),
+                        }
+                    }
+                }
                 Found::Shrunk { report, .. } => {
                     say!(
                         "  shrunk to {} steps in {} applies ({}1-minimal{})",
@@ -201,20 +233,24 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                             p.applies
                         );
                     }
-                    for (i, step) in crate::regress::saved_steps(
-                        &model,
-                        &model.default_config(),
-                        &report.minimal,
-                    )
-                    .iter()
-                    .enumerate()
+                    for (i, step) in crate::regress::saved_steps(&model, &start, &report.minimal)
+                        .iter()
+                        .enumerate()
                     {
                         say!("    step {i}: {}", step.describe());
                     }
                     if !args.no_save
-                        && let Some(r) =
+                        && let Some(mut r) =
                             Regression::from_failure(&model, f, &faults, &operations, args.steps)
                     {
+                        if let Some(kind) = box_kind {
+                            // Found on a box: it fails there today, from the box's config.
+                            r.target = kind.to_string();
+                            r.box_manifest = Some(Default::default());
+                            r.expect = crate::regress::Expect::Fail;
+                            r.baseline = model.labels(&start);
+                            r.steps = crate::regress::saved_steps(&model, &start, &report.minimal);
+                        }
                         match r.save(&args.regressions) {
                             Ok(p) => {
                                 say!("  saved {}", p.display());
@@ -240,10 +276,23 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             for n in &args.faults {
                 line.push_str(&format!(" --fault {n}"));
             }
+            if box_kind.is_some() {
+                for (flag, value) in args.on.replay_flags() {
+                    line.push(' ');
+                    line.push_str(flag);
+                    if let Some(v) = value {
+                        line.push(' ');
+                        line.push_str(&super::quote(&v));
+                    }
+                }
+            }
             say!("{line}");
         }
-    })
-    .context("cannot fuzz")?;
+    };
+    let report = match opened.as_mut() {
+        None => fuzz::fuzz(&model, &supplied, &options, &mut on_event).context("cannot fuzz")?,
+        Some(b) => b.fuzz(&args, &model, &supplied, &options, &mut on_event)?,
+    };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -266,9 +315,91 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             ""
         }
     );
-    Ok(if report.failures.is_empty() && regressions_met {
-        EXIT_OK
-    } else {
-        EXIT_FAILED
-    })
+    if let Some(why) = &report.stopped {
+        println!("stopped early: {why}");
+    }
+    Ok(
+        if report.failures.is_empty() && regressions_met && report.stopped.is_none() {
+            EXIT_OK
+        } else {
+            EXIT_FAILED
+        },
+    )
+}
+
+/// A box opened for fuzzing: snapshotted, with the model config its config.json holds.
+struct OpenBox {
+    rt: tokio::runtime::Runtime,
+    target: BoxTarget,
+    snapshot: Snapshot,
+    start: crate::model::Config,
+}
+
+impl OpenBox {
+    fn open(
+        opts: crate::target::box_target::BoxTargetOptions,
+        model: &crate::model::Model,
+        supplied: &crate::model::Supplied,
+    ) -> anyhow::Result<OpenBox> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let mut target = rt.block_on(BoxTarget::open(opts))?;
+        rt.block_on(safety::settle(&mut target));
+        let snapshot = rt
+            .block_on(Snapshot::take(&mut target))
+            .context("cannot snapshot the box before the first case")?;
+        let original: serde_json::Value = serde_json::from_slice(&snapshot.config)
+            .context("the box's config.json is not JSON; fix it before fuzzing the box")?;
+        let start = crate::run::config_of_json(model, supplied, &original);
+        Ok(OpenBox {
+            rt,
+            target,
+            snapshot,
+            start,
+        })
+    }
+
+    /// The fuzz cases, every one from the box's baseline through a box session (Ctrl-C
+    /// stops at the running case); then the box is restored and verified unless `--keep`.
+    fn fuzz(
+        &mut self,
+        args: &Args,
+        model: &crate::model::Model,
+        supplied: &crate::model::Supplied,
+        options: &FuzzOptions,
+        on_event: &mut dyn FnMut(FuzzEvent<'_>),
+    ) -> anyhow::Result<fuzz::FuzzReport> {
+        let rt = &self.rt;
+        let signals = rt.block_on(async { Signals::install() })?;
+        let run_options = args.on.run_options(model);
+        let report = {
+            let mut session = rt.block_on(BoxSession::open(
+                &mut self.target,
+                model,
+                supplied,
+                self.start.clone(),
+                &run_options,
+            ))?;
+            let mut oracle = BlockingOracle::new(rt, &mut session).with_signals(signals);
+            let report = fuzz::fuzz_on(model, supplied, options, &mut oracle, on_event);
+            println!("{} applies on the box", session.applies);
+            report
+        };
+        if args.on.keep {
+            println!("--keep: the box is left as the last case left it");
+        } else {
+            let restore = rt.block_on(safety::restore(
+                &mut self.target,
+                &self.snapshot,
+                &args.on.restore_options(),
+            ));
+            println!(
+                "the box: {}",
+                crate::run::box_replay::describe_restore(&Some(restore))
+            );
+        }
+        report.context("cannot fuzz")
+    }
 }

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde_json::json;
 
-use super::box_args::{BoxArgs, KnownHosts, TargetKind};
-use super::{EXIT_USAGE, ModelArgs};
+use super::box_args::{BoxArgs, TargetKind};
+use super::{EXIT_USAGE, ModelArgs, quote};
 use crate::faults::{self, Fault};
 use crate::journal::{Event, JournalWriter};
 use crate::model::{Config, Model, OpGroup, Supplied, Transition};
@@ -130,19 +130,6 @@ pub struct Args {
     pub resume: Option<PathBuf>,
 }
 
-/// Shell-quotes one word of a command line, only when needed.
-fn quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._/=:,+@%-".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
 /// The one line that replays this run. Secret prerequisites are never printed: their value
 /// is left as a placeholder to fill in.
 impl Args {
@@ -165,42 +152,8 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
         }
     };
     push("--seed", Some(seed.to_string()));
-    push("--target", Some(args.on.target.as_str().to_string()));
-    if let Some(h) = &args.on.host {
-        push("--host", Some(h.clone()));
-    }
-    if let Some(d) = &args.on.dir {
-        push("--dir", Some(d.clone()));
-    }
-    if let Some(f) = &args.on.ssh_config {
-        push("--ssh-config", Some(f.display().to_string()));
-    }
-    if args.on.known_hosts != KnownHosts::Strict {
-        push(
-            "--known-hosts",
-            Some(format!("{:?}", args.on.known_hosts).to_lowercase()),
-        );
-    }
-    if args.on.target != TargetKind::Sim {
-        if args.on.pithead != "./pithead" {
-            push("--pithead", Some(args.on.pithead.clone()));
-        }
-        if args.on.api_url != "http://127.0.0.1:8000/api/state" {
-            push("--api-url", Some(args.on.api_url.clone()));
-        }
-        if let Some(c) = &args.on.compose {
-            push("--compose", Some(c.clone()));
-        }
-        if let Some(f) = args.on.op_timescale {
-            // Rust prints the shortest decimal that reads back as the same f64.
-            push("--op-timescale", Some(f.to_string()));
-        }
-        if args.on.keep {
-            push("--keep", None);
-        }
-    }
-    for (flag, value) in args.on.changed_deadlines() {
-        push(flag, Some(value));
+    for (flag, value) in args.on.replay_flags() {
+        push(flag, value);
     }
     for f in &args.faults {
         push("--fault", Some(f.clone()));

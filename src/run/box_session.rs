@@ -29,6 +29,10 @@ pub struct BoxSession<'t, 'm, T: Target> {
     pub runs: usize,
     /// Applies spent: the sequences' steps and the restores to the baseline.
     pub applies: usize,
+    /// When set, a failing step that fails this signature among others reports it.
+    pub want: Option<Signature>,
+    /// The failing verdict of the last failing sequence, with its step.
+    pub last_failure: Option<(usize, crate::journal::Verdict)>,
     /// Whether a sequence ran since the last restore: a sequence can end on the baseline's
     /// config.json with the box elsewhere (a container left stale), so the config alone does
     /// not say the box is back.
@@ -59,6 +63,8 @@ impl<'t, 'm, T: Target> BoxSession<'t, 'm, T> {
             cache: WalkCache::new(),
             runs: 0,
             applies: 0,
+            want: None,
+            last_failure: None,
             dirty: false,
         })
     }
@@ -117,13 +123,17 @@ impl<'t, 'm, T: Target> BoxSession<'t, 'm, T> {
         }
         let obs = self.target.observe().await?;
         let same = obs.secret_fingerprint == self.baseline.fingerprint();
-        self.target.recycle(obs);
         self.dirty = false;
         if !same {
+            self.target.recycle(obs);
             return Err(TargetError::Other(
                 "the box's secrets changed from the baseline's".into(),
             ));
         }
+        // The restore recreated or restarted containers: the next sequence's first step is
+        // judged against the box as it is now, not as the session found it.
+        let old = std::mem::replace(&mut self.baseline.observation, obs);
+        self.target.recycle(old);
         Ok(())
     }
 
@@ -153,15 +163,27 @@ impl<'t, 'm, T: Target> BoxSession<'t, 'm, T> {
         )
         .await?;
         self.applies += out.steps_run;
-        Ok(match out.first_failure() {
-            None => Outcome::Pass {
+        let Some(first) = out.first_failure() else {
+            self.last_failure = None;
+            return Ok(Outcome::Pass {
                 applies: out.steps_run,
-            },
-            Some(f) => Outcome::Fail {
-                signature: signature_of(f),
-                failed_at: f.step,
-                applies: f.step + 1,
-            },
+            });
+        };
+        let chosen = self
+            .want
+            .as_ref()
+            .and_then(|w| {
+                out.failures
+                    .iter()
+                    .filter(|f| f.step == first.step)
+                    .find(|f| &signature_of(f) == w)
+            })
+            .unwrap_or(first);
+        self.last_failure = Some((chosen.step, chosen.verdict.clone()));
+        Ok(Outcome::Fail {
+            signature: signature_of(chosen),
+            failed_at: chosen.step,
+            applies: chosen.step + 1,
         })
     }
 }
@@ -306,5 +328,21 @@ impl<T: Target> crate::shrink::Oracle<Transition> for BlockingOracle<'_, '_, '_,
                 }
             }
         }
+    }
+}
+
+impl<T: Target> crate::fuzz::CaseOracle for BlockingOracle<'_, '_, '_, '_, T> {
+    fn begin_case(&mut self, _case_seed: crate::rng::Seed) {}
+
+    fn set_want(&mut self, want: Option<Signature>) {
+        self.session.want = want;
+    }
+
+    fn last_failure(&self) -> Option<&(usize, crate::journal::Verdict)> {
+        self.session.last_failure.as_ref()
+    }
+
+    fn stopped(&self) -> Option<String> {
+        self.error.as_ref().map(ToString::to_string)
     }
 }
