@@ -103,6 +103,9 @@ fn shrinks_saves_and_replays(sshd: Option<&Sshd>) {
         "not shrunk to {minimal} steps:\n{t}"
     );
     assert!(t.contains("confirmed 2/2"), "{t}");
+    // A bug of the box alone: the sim, bug-free, does not reproduce it, and says so.
+    assert!(t.contains("the sim and the box disagree"), "{t}");
+    assert!(t.contains("(shrunk on the box)"), "{t}");
     assert!(t.contains("shrink: box restored and verified"), "{t}");
     assert_eq!(
         std::fs::read(faulty.dir().join("config.json")).unwrap(),
@@ -207,4 +210,61 @@ fn ctrl_c_during_a_box_shrink_restores_the_box_and_saves_nothing() {
         std::fs::read(faulty.dir().join("config.json")).unwrap(),
         before
     );
+}
+
+/// A failure the simulated stack reproduces (here: a model that wrongly says a
+/// `dashboard.secure` change restarts nothing, so both the sim and the box "restart caddy
+/// unexpectedly") is shrunk on the sim; the box only confirms the minimum: no box apply is
+/// spent shrinking, only the confirmation runs (each a restore and its steps).
+#[test]
+fn a_failure_the_sim_reproduces_is_shrunk_there_and_only_confirmed_on_the_box() {
+    let work = tempfile::tempdir().unwrap();
+    let builtin = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("strategies/pithead.toml"),
+    )
+    .unwrap();
+    let wrong = builtin.replace("restart_on = [\"DASHBOARD_SECURE\"]", "restart_on = []");
+    assert_ne!(wrong, builtin, "the caddy restart line moved");
+    let model = work.path().join("wrong.toml");
+    std::fs::write(&model, wrong).unwrap();
+    let fake = FakeBox::setup();
+    let mut args = on(&fake, "run");
+    args.extend(
+        [
+            "--model",
+            model.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--no-replay",
+            "--shrink",
+            "--regressions",
+            work.path().join("found").to_str().unwrap(),
+            "--out",
+            work.path().join("run").to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let o = canary(&args, work.path());
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("the simulated stack reproduces it"), "{t}");
+    let line = t
+        .lines()
+        .find(|l| l.contains("(shrunk on the sim)"))
+        .unwrap_or_else(|| panic!("not shrunk on the sim:\n{t}"));
+    let applies: usize = line
+        .split(" in ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no applies in {line}"));
+    let minimal: usize = line
+        .split("-> ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    // Two confirmation runs, each one restore plus the minimal steps, and nothing else.
+    assert!(applies <= 2 * (minimal + 1), "{line}");
+    assert!(t.contains("confirmed 2/2"), "{t}");
 }

@@ -1300,11 +1300,23 @@ fn shrink_after(
         }
         Ok(BoxShrunk::Shrunk {
             report,
+            shrunk_on,
+            sim_reproduces,
             confirmation,
             applies,
         }) => {
+            match sim_reproduces {
+                Some(true) => println!(
+                    "shrink: the simulated stack reproduces it: shrunk on the sim ({} sim applies), confirmed on the box",
+                    report.applies
+                ),
+                Some(false) => println!(
+                    "shrink: the simulated stack does not reproduce it (the sim and the box disagree): shrunk on the box"
+                ),
+                None => println!("shrink: the box's baseline is not the sim's: shrunk on the box"),
+            }
             println!(
-                "shrink: {} -> {} steps in {applies} applies on the box{}; confirmed {}/{}",
+                "shrink: {} -> {} steps (shrunk on the {shrunk_on}) in {applies} applies on the box{}; confirmed {}/{}",
                 failing.len(),
                 report.minimal.len(),
                 if report.budget_exhausted {

@@ -9,7 +9,7 @@
 //! `block_on`).
 
 use crate::model::{Config, Model, Supplied, Transition};
-use crate::shrink::{self, Failure, ShrinkOptions, ShrinkReport, Signature};
+use crate::shrink::{self, Failure, Oracle, ShrinkOptions, ShrinkReport, Signature};
 use crate::signal::{Interrupt, Signals};
 use crate::target::Target;
 
@@ -22,9 +22,15 @@ pub enum BoxShrunk {
     /// Run again from the baseline, the walk's failure did not fail the same way every time:
     /// nothing to shrink (reported, never saved).
     NotReproduced { applies: usize },
-    /// Shrunk, and the minimal sequence run `confirmation.runs` more times.
+    /// Shrunk, and the minimal sequence run `confirmation.runs` more times on the box.
     Shrunk {
         report: ShrinkReport<Transition>,
+        /// Where it was shrunk: `sim` when the simulated stack reproduced the failure (the
+        /// box then only confirms), else `box`.
+        shrunk_on: &'static str,
+        /// Whether the simulated stack reproduced the box's failure (`None`: not tried, the
+        /// box's baseline is not the sim's).
+        sim_reproduces: Option<bool>,
         confirmation: Confirmation,
         /// Every apply spent on the box: candidates, confirmations, restores to the baseline.
         applies: usize,
@@ -53,6 +59,54 @@ pub fn shrink_on_box<T: Target>(
     confirm_runs: usize,
     signals: Option<Signals>,
 ) -> Result<BoxShrunk, RunError> {
+    // The cheapest target that reproduces it shrinks it: the sim, when it starts where the
+    // box does and fails the same way at the same step; the box then only confirms.
+    let mut sim_reproduces = None;
+    if start == model.default_config()
+        && let Ok(mut sim) =
+            crate::fuzz::SimOracle::new(model, supplied, crate::rng::Seed::from_u64(0), &[])
+    {
+        sim.want = Some(signature.clone());
+        let at = failing.len() - 1;
+        let reproduces = sim.run(failing).fails_with(signature) == Some(at);
+        sim_reproduces = Some(reproduces);
+        if reproduces {
+            let failure = Failure {
+                steps: failing.to_vec(),
+                signature: signature.clone(),
+                failed_at: at,
+            };
+            let report = shrink::shrink(model, supplied, &failure, &mut sim, budget);
+            let mut session = runtime
+                .block_on(BoxSession::open(
+                    target,
+                    model,
+                    supplied,
+                    start.clone(),
+                    options,
+                ))
+                .map_err(|source| RunError::Target { step: None, source })?;
+            let confirmation = runtime.block_on(session.confirm(
+                &report.minimal,
+                signature,
+                report.minimal.len().saturating_sub(1),
+                confirm_runs,
+            ))?;
+            if confirmation.confirmed() {
+                runtime
+                    .block_on(session.back_to_baseline())
+                    .map_err(|source| RunError::Target { step: None, source })?;
+                return Ok(BoxShrunk::Shrunk {
+                    report,
+                    shrunk_on: "sim",
+                    sim_reproduces,
+                    confirmation,
+                    applies: session.applies,
+                });
+            }
+            // The sim's minimum does not fail on the box: shrink on the box after all.
+        }
+    }
     let mut session = runtime
         .block_on(BoxSession::open(target, model, supplied, start, options))
         .map_err(|source| RunError::Target { step: None, source })?;
@@ -107,6 +161,8 @@ pub fn shrink_on_box<T: Target>(
         .map_err(|source| RunError::Target { step: None, source })?;
     Ok(BoxShrunk::Shrunk {
         report,
+        shrunk_on: "box",
+        sim_reproduces,
         confirmation,
         applies: session.applies,
     })
