@@ -302,14 +302,25 @@ fn hostile_supplied_values_are_written_as_data() {
     let work = tempfile::tempdir().unwrap();
     let out_dir = work.path().join("run");
     let pwned = work.path().join("PWNED");
+    // A host is checked for its form before anything runs: refused, the box untouched.
+    let hostile_host = format!("node.lan'\"; touch {p}\nx", p = pwned.display());
+    let mut args = box_args(&fake, pithead);
+    args.extend([
+        "--supply".into(),
+        format!("remote_monero_host={hostile_host}"),
+    ]);
+    let o = canary(&args, work.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!fake.dir().join("applied.log").exists());
+    // A path may hold quotes and shell syntax: it must still reach the box as data.
     let hostile = format!(
-        "node.lan'\"; touch {p}; $(touch {p}) `touch {p}`\nx",
+        "/srv/full'\"; touch {p}; $(touch {p}) `touch {p}`",
         p = pwned.display()
     );
     let mut args = box_args(&fake, pithead);
     args.extend([
         "--supply".into(),
-        format!("remote_monero_host={hostile}"),
+        format!("full_data_dir={hostile}"),
         "--out".into(),
         out_dir.display().to_string(),
     ]);

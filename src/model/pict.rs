@@ -16,7 +16,7 @@ use crate::errors::{ModelError, ModelErrors};
 
 /// Loads a PICT model file.
 pub fn load_pict_file(path: &Path) -> Result<Model, ModelErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::files::read_capped(path, crate::files::INPUT_CAP).map_err(|e| {
         ModelErrors(vec![ModelError {
             file: path.to_path_buf(),
             line: None,
