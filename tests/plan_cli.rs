@@ -190,6 +190,7 @@ fn bad_input_exits_2_with_a_message() {
         (vec!["plan", "--strength", "0"], "strength 0"),
         (vec!["plan", "--strength", "5"], "strength 5"),
         (vec!["plan", "--shards", "0"], "shards"),
+        (vec!["plan", "--shards", "99999999999"], "give 1 to 1000"),
         (vec!["plan", "--format", "xml"], "--format"),
         (vec!["plan", "--effort", "hard"], "--effort"),
         (vec!["plan", "--seed", "xyz"], "seed"),

@@ -593,6 +593,17 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
         None => None,
     };
+    // A journal is the run's only record: never replace one.
+    if let Some(dir) = &args.out
+        && dir.join("journal.jsonl").exists()
+    {
+        bail!(
+            "{} already holds a run (its journal.jsonl): continue it with --resume {} or give \
+             another --out",
+            dir.display(),
+            dir.display()
+        );
+    }
     let seed = match &resumed {
         Some(p) => p
             .seed

@@ -216,6 +216,9 @@ struct Ctx<'a> {
     file: PathBuf,
     text: &'a str,
     errors: Vec<ModelError>,
+    /// Axes already reported and left out: a later "unknown axis" naming one of them is a
+    /// consequence of that error, not a second problem, so it is not reported.
+    rejected_axes: BTreeSet<String>,
 }
 
 impl Ctx<'_> {
@@ -226,10 +229,17 @@ impl Ctx<'_> {
             + 1
     }
     fn error(&mut self, offset: usize, message: impl Into<String>, hint: impl Into<String>) {
+        let message = message.into();
+        if self.rejected_axes.iter().any(|a| {
+            message.contains(&format!("unknown axis [{a}]"))
+                || message.contains(&format!("unknown axis '{a}'"))
+        }) {
+            return;
+        }
         self.errors.push(ModelError {
             file: self.file.clone(),
             line: Some(self.line(offset)),
-            message: message.into(),
+            message,
             hint: hint.into(),
         });
     }
@@ -252,6 +262,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
         file: path.to_path_buf(),
         text,
         errors: vec![],
+        rejected_axes: BTreeSet::new(),
     };
     let header = raw.model.unwrap_or_default();
 
@@ -355,6 +366,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
                 format!("axis '{name}' has no values"),
                 "list at least one value",
             );
+            cx.rejected_axes.insert(name);
             continue;
         }
         if values.len() > u16::MAX as usize - 1 {
@@ -363,6 +375,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
                 format!("axis '{name}' has too many values"),
                 "split it",
             );
+            cx.rejected_axes.insert(name);
             continue;
         }
         let default = match &ra.default {
@@ -1060,5 +1073,17 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("its sim value has a port"), "{e}");
+    }
+
+    #[test]
+    fn an_axis_without_values_is_one_error_not_two() {
+        let e = load(
+            "[[axis]]\nname = \"a\"\nvalues = []\n[[axis]]\nname = \"b\"\nvalues = [1, 2]\n\
+             [[constraint]]\nrule = 'IF [a] = 1 THEN [b] = 2'\n\
+             [[gate]]\naxis = \"a\"\nvalue = 1\nneeds = []\nreason = \"r\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.0.len(), 1, "{e}");
+        assert!(e.to_string().contains("axis 'a' has no values"), "{e}");
     }
 }
