@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufWriter, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -204,7 +204,7 @@ impl JournalWriter {
     /// last line left by a crash is cut off first.
     pub fn append(path: &Path) -> std::io::Result<JournalWriter> {
         let seq = read_journal(path)?.len() as u64;
-        let text = std::fs::read_to_string(path)?;
+        let text = crate::files::read_capped(path, crate::files::JOURNAL_CAP)?;
         let mut good = 0;
         for line in text.split_inclusive('\n') {
             if !line.ends_with('\n') || serde_json::from_str::<Entry>(line.trim()).is_err() {
@@ -240,7 +240,7 @@ impl JournalWriter {
 /// Reads a whole journal. A truncated last line (a crash mid-write) is dropped; any other bad
 /// line is an error naming its line number.
 pub fn read_journal(path: &Path) -> std::io::Result<Vec<Entry>> {
-    let reader = BufReader::new(File::open(path)?);
+    let reader = crate::files::open_capped(path, crate::files::JOURNAL_CAP)?;
     let lines: Vec<String> = reader.lines().collect::<Result<_, _>>()?;
     let mut out = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {

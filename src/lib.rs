@@ -9,6 +9,7 @@ pub mod cli;
 pub mod errors;
 pub mod exec;
 pub mod faults;
+pub mod files;
 pub mod fuzz;
 pub mod journal;
 pub mod model;

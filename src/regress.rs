@@ -307,9 +307,11 @@ impl Regression {
 
     /// Reads and checks the format of one file.
     pub fn load(path: &Path) -> Result<Regression, RegressError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RegressError::Read {
-            path: path.into(),
-            source,
+        let text = crate::files::read_capped(path, crate::files::INPUT_CAP).map_err(|source| {
+            RegressError::Read {
+                path: path.into(),
+                source,
+            }
         })?;
         let r: Regression = serde_json::from_str(&text).map_err(|source| RegressError::Parse {
             path: path.into(),

@@ -122,7 +122,7 @@ impl Snapshot {
     /// Loads a saved snapshot; `Ok(None)` when the run directory has none.
     pub fn load(run_dir: &Path) -> std::io::Result<Option<Self>> {
         let path = run_dir.join(SNAPSHOT_FILE);
-        match std::fs::read(&path) {
+        match crate::files::read_capped_bytes(&path, crate::files::INPUT_CAP) {
             Ok(b) => serde_json::from_slice(&b)
                 .map(Some)
                 .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display()))),
@@ -389,7 +389,7 @@ pub async fn take_backup(
 
 /// The safety backup a run recorded in `run_dir`, if any.
 pub fn load_backup(run_dir: &Path) -> Option<String> {
-    std::fs::read_to_string(run_dir.join(SAFETY_BACKUP_FILE))
+    crate::files::read_capped(&run_dir.join(SAFETY_BACKUP_FILE), crate::files::INPUT_CAP)
         .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())

@@ -190,6 +190,7 @@ fn bad_input_exits_2_with_a_message() {
         (vec!["plan", "--strength", "0"], "strength 0"),
         (vec!["plan", "--strength", "5"], "strength 5"),
         (vec!["plan", "--shards", "0"], "shards"),
+        (vec!["plan", "--shards", "99999999999"], "give 1 to 1000"),
         (vec!["plan", "--format", "xml"], "--format"),
         (vec!["plan", "--effort", "hard"], "--effort"),
         (vec!["plan", "--seed", "xyz"], "seed"),
@@ -231,4 +232,115 @@ fn pict_models_plan_too() {
         v["coverage"]["tuples_covered"],
         v["coverage"]["tuples_total"]
     );
+}
+
+/// Each prerequisite has a type: a value not of it is a usage error naming the prerequisite,
+/// the expected form and an example, and `subnet_cold_apply=no` is not a yes.
+#[test]
+fn supplied_values_are_checked_against_their_type() {
+    for (supply, needle) in [
+        ("remote_monero_host=node.lan:18081", "has a port"),
+        ("remote_tari_host=http://tari.lan", "has a scheme"),
+        ("monero_view_key=xyz", "64 lowercase hex digits"),
+        ("full_data_dir=srv/full", "an absolute path"),
+        ("full_data_dir=", "is empty"),
+        ("subnet_cold_apply=maybe", "yes or no"),
+    ] {
+        let out = canary(&["plan", "--supply", supply]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{supply}: {err}");
+        let name = supply.split_once('=').unwrap().0;
+        assert!(err.contains(&format!("'{name}'")), "{supply}: {err}");
+        assert!(err.contains(needle), "{supply}: {err}");
+        assert!(err.contains(&format!("e.g. {name}=")), "{supply}: {err}");
+    }
+    // `no` is not supplied: the cold subnet change stays SKIPPED, on the sim too.
+    let out = canary(&["plan", "--supply", "subnet_cold_apply=no"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SKIPPED network.subnet=10.84.0.0/24"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = canary(&[
+        "run",
+        "--seed",
+        "1",
+        "--operations",
+        "none",
+        "--supply",
+        "subnet_cold_apply=no",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
+    assert!(
+        !journal.contains(r#""network.subnet":"10.84.0.0/24""#),
+        "the sim walked the cold change"
+    );
+}
+
+#[test]
+fn a_bad_secret_is_refused_without_its_value_and_a_duplicate_is_an_error() {
+    let bad_key = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";
+    let out = canary(&["plan", "--supply", &format!("monero_view_key={bad_key}")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("'monero_view_key'") && err.contains("the value given"),
+        "{err}"
+    );
+    assert!(!err.contains(bad_key), "{err}");
+    let out = canary(&[
+        "plan",
+        "--supply",
+        "remote_monero_host=a.lan",
+        "--supply",
+        "remote_monero_host=b.lan",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("supplied twice"), "{err}");
+}
+
+/// A TOML error in a run file shows the line number and the key, never the line: it may hold
+/// the view key.
+#[test]
+fn a_run_file_error_never_echoes_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.toml");
+    for line in [
+        format!("monero_view_key = \"{VIEW_KEY}"), // unterminated string
+        format!("monero_view_key = {VIEW_KEY}"),   // unquoted
+        format!("monero_view_key = \"{VIEW_KEY}\" x"),
+    ] {
+        std::fs::write(
+            &path,
+            format!("[supply]\nremote_monero_host = \"node.lan\"\n{line}\n"),
+        )
+        .unwrap();
+        let out = canary(&["plan", "--supply-file", path.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(!err.contains(&VIEW_KEY[..16]), "the secret leaked: {err}");
+        assert!(err.contains("run.toml:3"), "{err}");
+        assert!(err.contains("monero_view_key"), "{err}");
+    }
+}
+
+#[test]
+fn an_endless_model_file_is_refused_at_its_cap() {
+    for flag in ["--model", "--pict", "--supply-file"] {
+        let out = canary(&["plan", flag, "/dev/zero"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {err}");
+        assert!(
+            err.contains("/dev/zero is larger than 16 MiB"),
+            "{flag}: {err}"
+        );
+    }
 }

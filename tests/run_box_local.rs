@@ -369,14 +369,25 @@ fn hostile_supplied_values_are_written_as_data() {
     let work = tempfile::tempdir().unwrap();
     let out_dir = work.path().join("run");
     let pwned = work.path().join("PWNED");
+    // A host is checked for its form before anything runs: refused, the box untouched.
+    let hostile_host = format!("node.lan'\"; touch {p}\nx", p = pwned.display());
+    let mut args = box_args(&fake, pithead);
+    args.extend([
+        "--supply".into(),
+        format!("remote_monero_host={hostile_host}"),
+    ]);
+    let o = canary(&args, work.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!fake.dir().join("applied.log").exists());
+    // A path may hold quotes and shell syntax: it must still reach the box as data.
     let hostile = format!(
-        "node.lan'\"; touch {p}; $(touch {p}) `touch {p}`\nx",
+        "/srv/full'\"; touch {p}; $(touch {p}) `touch {p}`",
         p = pwned.display()
     );
     let mut args = box_args(&fake, pithead);
     args.extend([
         "--supply".into(),
-        format!("remote_monero_host={hostile}"),
+        format!("full_data_dir={hostile}"),
         "--out".into(),
         out_dir.display().to_string(),
     ]);
@@ -571,4 +582,40 @@ fn box_options_are_checked_before_anything_runs() {
         0,
         "nothing was written"
     );
+}
+
+/// A CLI that cannot be run is one clear target error before the walk (exit 2, no run
+/// directory), not every container "no longer running" at every step.
+#[test]
+fn a_pithead_that_cannot_run_is_refused_before_the_walk() {
+    let fake = setup(&[]);
+    let before = read_config(&fake);
+    let work = tempfile::tempdir().unwrap();
+    // The entry point is a symlink to the shared fake binary: replace it by a script that is
+    // not executable (a chmod would follow the link and break every other fake box).
+    let cli = fake.dir().join("pithead");
+    let bin = std::fs::read_link(&cli).unwrap();
+    std::fs::remove_file(&cli).unwrap();
+    std::fs::write(
+        &cli,
+        format!("#!/bin/sh\nexec '{}' cli \"$@\"\n", bin.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let chatty = wrapper(&fake, "0"); // executable itself, exec's the broken CLI
+    for (pithead, why) in [("./pithead", "exited 126"), (chatty, "exited 126")] {
+        let out_dir = work.path().join("run");
+        let mut args = box_args(&fake, pithead);
+        args.extend(["--out".into(), out_dir.display().to_string()]);
+        let o = canary(&args, work.path());
+        let all = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{pithead}: {all}");
+        assert!(
+            all.contains(why) && all.contains("--pithead"),
+            "{pithead}: {all}"
+        );
+        assert!(!all.contains("FAIL"), "{pithead}: {all}");
+        assert!(!out_dir.exists(), "{pithead}: a run directory was written");
+    }
+    assert_eq!(read_config(&fake), before);
 }

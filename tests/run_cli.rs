@@ -139,6 +139,29 @@ fn usage_and_model_errors_exit_2() {
     }
 }
 
+/// A run directory's journal is its only record: `--out` onto one is refused, untouched.
+#[test]
+fn out_onto_an_existing_run_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["run", "--seed", "7", "--max-steps", "2", "--out", "r"];
+    let o = canary(dir.path(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let journal = dir.path().join("r/journal.jsonl");
+    let before = std::fs::read(&journal).unwrap();
+    let o = canary(dir.path(), &args);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("--resume r") && out.contains("another --out"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read(&journal).unwrap(),
+        before,
+        "the journal was replaced"
+    );
+}
+
 #[test]
 fn a_saved_plan_runs_as_saved() {
     let dir = tempfile::tempdir().unwrap();

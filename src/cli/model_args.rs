@@ -1,11 +1,12 @@
 //! Options shared by every command that reads a model.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::Args;
 
+use crate::files;
+use crate::model::prereq::{self, Source};
 use crate::model::{self, Model, Supplied};
 
 /// Which model to use and what prerequisites are supplied.
@@ -35,13 +36,6 @@ pub struct ModelArgs {
     pub skip_value: Vec<String>,
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunFile {
-    #[serde(default)]
-    supply: BTreeMap<String, String>,
-}
-
 impl ModelArgs {
     /// Loads and validates the selected model.
     pub fn load(&self) -> anyhow::Result<Model> {
@@ -64,39 +58,82 @@ impl ModelArgs {
         })
     }
 
-    /// The supplied prerequisites, checked against the model.
+    /// The supplied prerequisites, each checked against its prerequisite's type (see
+    /// [`model::prereq`]): a bad, empty, duplicate or unknown one is a usage error.
     pub fn supplied(&self, model: &Model) -> anyhow::Result<Supplied> {
-        let mut out = BTreeMap::new();
+        Ok(self.checked(model)?.supplied)
+    }
+
+    /// [`Self::supplied`], with the prerequisites answered `no`.
+    pub fn checked(&self, model: &Model) -> anyhow::Result<prereq::Checked> {
+        let mut entries = Vec::new();
         if let Some(path) = &self.supply_file {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read run file {}", path.display()))?;
-            let rf: RunFile = toml::from_str(&text)
-                .with_context(|| format!("run file {} is not valid", path.display()))?;
-            out.extend(rf.supply);
+            let source = Source::RunFile(path.display().to_string());
+            for (k, v) in read_run_file(path)? {
+                entries.push((k, v, source.clone()));
+            }
         }
         for s in &self.supply {
             let Some((k, v)) = s.split_once('=') else {
                 bail!("--supply takes NAME=VALUE, got '{s}'");
             };
-            out.insert(k.trim().to_string(), v.to_string());
+            entries.push((k.trim().to_string(), v.to_string(), Source::Flag));
         }
-        for k in out.keys() {
-            if !model.prerequisites.iter().any(|p| &p.name == k) {
-                let known: Vec<&str> = model
-                    .prerequisites
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect();
-                bail!(
-                    "unknown prerequisite '{k}'; the model's prerequisites are: {}",
-                    if known.is_empty() {
-                        "(none)".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                );
-            }
-        }
-        Ok(Supplied(out))
+        prereq::check_supplied(model, &entries).map_err(anyhow::Error::msg)
     }
+}
+
+/// The `[supply]` table of a run file. Its text is never echoed: a TOML error would show the
+/// source line, and the line may hold the view key, so errors name the line and key only.
+fn read_run_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let name = path.display();
+    let text = files::read_capped(path, files::INPUT_CAP)
+        .with_context(|| format!("cannot read run file {name}"))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let start = e.span().map(|s| s.start.min(text.len()));
+        let at = start.map_or(String::new(), |s| {
+            format!(":{}", text[..s].matches('\n').count() + 1)
+        });
+        // The key is a prerequisite's name, never secret: name it when the line has one.
+        let key = start
+            .and_then(|s| {
+                text[..s]
+                    .rsplit('\n')
+                    .next()
+                    .zip(text[s..].split('\n').next())
+            })
+            .and_then(|(before, after)| {
+                format!("{before}{after}")
+                    .split_once('=')
+                    .map(|(k, _)| k.trim().to_string())
+            })
+            .filter(|k| {
+                !k.is_empty()
+                    && k.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            })
+            .map_or(String::new(), |k| format!(" (key {k})"));
+        anyhow!(
+            "run file {name}{at}{key} is not valid TOML (its text is not shown: it may hold a \
+             secret); write each prerequisite as NAME = \"VALUE\" under [supply]"
+        )
+    })?;
+    let mut out = Vec::new();
+    for (key, value) in table {
+        let toml::Value::Table(supply) = value else {
+            bail!(
+                "run file {name}: '{key}' is not a [supply] table; a run file holds only [supply]"
+            );
+        };
+        if key != "supply" {
+            bail!("run file {name}: unknown table [{key}]; a run file holds only [supply]");
+        }
+        for (k, v) in supply {
+            let toml::Value::String(v) = v else {
+                bail!("run file {name}: supply.{k} is not a quoted string; write {k} = \"VALUE\"");
+            };
+            out.push((k, v));
+        }
+    }
+    Ok(out)
 }

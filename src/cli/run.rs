@@ -249,7 +249,7 @@ fn make_plan(
     seed: Seed,
 ) -> anyhow::Result<Planned> {
     if let Some(path) = &args.plan {
-        let text = std::fs::read_to_string(path)
+        let text = crate::files::read_capped(path, crate::files::INPUT_CAP)
             .with_context(|| format!("cannot read the plan {}", path.display()))?;
         let plan_json: serde_json::Value = serde_json::from_str(&text).with_context(|| {
             format!(
@@ -341,12 +341,13 @@ impl Sink for Console {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let model = args.model.load()?;
-    let supplied = args.model.supplied(&model)?;
+    let checked = args.model.checked(&model)?;
+    let supplied = checked.supplied;
     let faults: Vec<Fault> = faults::parse_all(&args.faults)?;
     let box_options = args.on.box_options()?;
     // The sim stands in for what a box's operator would supply: every gated value is planned.
     let supplied = match box_options {
-        None => supplied.with_sim_stand_ins(&model),
+        None => supplied.with_sim_stand_ins(&model, &checked.declined),
         Some(_) => supplied,
     };
     if box_options.is_none() && args.on.op_timescale.is_some() {
@@ -397,6 +398,17 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
         None => None,
     };
+    // A journal is the run's only record: never replace one.
+    if let Some(dir) = &args.out
+        && dir.join("journal.jsonl").exists()
+    {
+        bail!(
+            "{} already holds a run (its journal.jsonl): continue it with --resume {} or give \
+             another --out",
+            dir.display(),
+            dir.display()
+        );
+    }
     let seed = match &resumed {
         Some(p) => p
             .seed

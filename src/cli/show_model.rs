@@ -44,12 +44,19 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if !model.prerequisites.is_empty() {
         writeln!(out, "prerequisites (supply with --supply NAME=VALUE):")?;
         for p in &model.prerequisites {
-            let state = if supplied.0.contains_key(&p.name) {
+            let state = if supplied.has_all(std::slice::from_ref(&p.name)) {
                 "supplied"
             } else {
                 "missing"
             };
-            writeln!(out, "  {:<24} {:<9} {}", p.name, state, p.help)?;
+            writeln!(
+                out,
+                "  {:<24} {:<9} {:<7} {}",
+                p.name,
+                state,
+                p.kind.name(),
+                p.help
+            )?;
         }
     }
     for s in model.skipped(&supplied) {

@@ -11,7 +11,7 @@ use super::expr::{self, MatchOptions};
 use super::ops::{During, OpGroup, OpKind, Operation, RawOperation, Readmit};
 use super::{
     Axis, AxisValue, Constraint, Derived, DerivedCase, DerivedSource, Gate, Model, Normalisation,
-    Prerequisite, Profile, Service, label_of,
+    PrereqType, Prerequisite, Profile, Service, label_of,
 };
 use crate::errors::{ModelError, ModelErrors};
 
@@ -81,6 +81,8 @@ struct RawPrerequisite {
     #[serde(default)]
     secret: bool,
     sim: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -183,7 +185,7 @@ struct RawSecrets {
 
 /// Loads a model file.
 pub fn load_file(path: &Path) -> Result<Model, ModelErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::files::read_capped(path, crate::files::INPUT_CAP).map_err(|e| {
         ModelErrors(vec![ModelError {
             file: path.to_path_buf(),
             line: None,
@@ -214,6 +216,9 @@ struct Ctx<'a> {
     file: PathBuf,
     text: &'a str,
     errors: Vec<ModelError>,
+    /// Axes already reported and left out: a later "unknown axis" naming one of them is a
+    /// consequence of that error, not a second problem, so it is not reported.
+    rejected_axes: BTreeSet<String>,
 }
 
 impl Ctx<'_> {
@@ -224,10 +229,17 @@ impl Ctx<'_> {
             + 1
     }
     fn error(&mut self, offset: usize, message: impl Into<String>, hint: impl Into<String>) {
+        let message = message.into();
+        if self.rejected_axes.iter().any(|a| {
+            message.contains(&format!("unknown axis [{a}]"))
+                || message.contains(&format!("unknown axis '{a}'"))
+        }) {
+            return;
+        }
         self.errors.push(ModelError {
             file: self.file.clone(),
             line: Some(self.line(offset)),
-            message: message.into(),
+            message,
             hint: hint.into(),
         });
     }
@@ -250,6 +262,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
         file: path.to_path_buf(),
         text,
         errors: vec![],
+        rejected_axes: BTreeSet::new(),
     };
     let header = raw.model.unwrap_or_default();
 
@@ -266,10 +279,33 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
                 "rename or remove one",
             );
         }
+        let kind = match p.kind.as_deref() {
+            None => PrereqType::Text,
+            Some(k) => PrereqType::parse(k).unwrap_or_else(|| {
+                let names: Vec<&str> = PrereqType::ALL.iter().map(|t| t.name()).collect();
+                cx.error(
+                    at,
+                    format!("prerequisite '{}' has unknown type '{k}'", p.name),
+                    format!("use one of: {}", names.join(", ")),
+                );
+                PrereqType::Text
+            }),
+        };
+        // The sim's stand-in must be a value a user could supply.
+        if let Some(v) = &p.sim
+            && let Err(why) = kind.check(v)
+        {
+            cx.error(
+                at,
+                format!("prerequisite '{}': its sim value {why}", p.name),
+                format!("give {}, e.g. {}", kind.form(), kind.example()),
+            );
+        }
         prerequisites.push(Prerequisite {
             name: p.name.clone(),
             help: p.help.clone(),
             secret: p.secret,
+            kind,
             sim: p.sim.clone(),
         });
     }
@@ -330,6 +366,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
                 format!("axis '{name}' has no values"),
                 "list at least one value",
             );
+            cx.rejected_axes.insert(name);
             continue;
         }
         if values.len() > u16::MAX as usize - 1 {
@@ -338,6 +375,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
                 format!("axis '{name}' has too many values"),
                 "split it",
             );
+            cx.rejected_axes.insert(name);
             continue;
         }
         let default = match &ra.default {
@@ -1009,5 +1047,43 @@ mod tests {
 
         let e = load("").unwrap_err();
         assert!(e.to_string().contains("no axes"), "{e}");
+    }
+
+    #[test]
+    fn a_prerequisite_declares_its_type_and_its_sim_value_must_fit_it() {
+        let axis = "[[axis]]\nname = \"a\"\nvalues = [1]\n";
+        let m = load(&format!(
+            "[[prerequisite]]\nname = \"h\"\nhelp = \"x\"\ntype = \"host\"\n{axis}"
+        ))
+        .unwrap();
+        assert_eq!(m.prerequisites[0].kind, PrereqType::Host);
+        let e = load(&format!(
+            "{axis}[[prerequisite]]\nname = \"h\"\nhelp = \"x\"\ntype = \"url\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("test.toml:4") && e.contains("unknown type 'url'"),
+            "{e}"
+        );
+        assert!(e.contains("yes-no, host, hex64, path"), "{e}");
+        let e = load(&format!(
+            "{axis}[[prerequisite]]\nname = \"h\"\nhelp = \"x\"\ntype = \"host\"\nsim = \"h:1\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("its sim value has a port"), "{e}");
+    }
+
+    #[test]
+    fn an_axis_without_values_is_one_error_not_two() {
+        let e = load(
+            "[[axis]]\nname = \"a\"\nvalues = []\n[[axis]]\nname = \"b\"\nvalues = [1, 2]\n\
+             [[constraint]]\nrule = 'IF [a] = 1 THEN [b] = 2'\n\
+             [[gate]]\naxis = \"a\"\nvalue = 1\nneeds = []\nreason = \"r\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.0.len(), 1, "{e}");
+        assert!(e.to_string().contains("axis 'a' has no values"), "{e}");
     }
 }

@@ -11,6 +11,7 @@ pub mod expr;
 mod load;
 pub mod ops;
 pub mod pict;
+pub mod prereq;
 mod services;
 pub mod skip;
 
@@ -20,6 +21,7 @@ use std::path::PathBuf;
 pub use expr::{Expr, UNSET};
 pub use load::{BUILTIN_PITHEAD, load_file, load_str};
 pub use ops::{Action, OpGroup, OpKind, Operation, Transition};
+pub use prereq::PrereqType;
 pub use services::{Prediction, Rendered};
 
 /// One value of an axis.
@@ -64,6 +66,8 @@ pub struct Prerequisite {
     pub help: String,
     /// Never printed, journaled or saved.
     pub secret: bool,
+    /// The form a supplied value must take (`type = "host"` in the model).
+    pub kind: PrereqType,
     /// What the simulated stack takes for it when nothing is supplied: the sim stands in for
     /// a remote node, a full data dir, a view key, a cold subnet change, so a walk on it
     /// covers every gated value. `None`: gated on the sim too.
@@ -227,11 +231,17 @@ pub struct Supplied(pub BTreeMap<String, String>);
 impl Supplied {
     /// These values plus, for every prerequisite not supplied, the model's stand-in for the
     /// simulated stack ([`Prerequisite::sim`]). Never for a box: a box skips gated values
-    /// loudly until the operator supplies them.
-    pub fn with_sim_stand_ins(&self, model: &Model) -> Supplied {
+    /// loudly until the operator supplies them. Nor for those the user `declined` (a yes-no
+    /// answered `no`): the sim leaves their values out too.
+    pub fn with_sim_stand_ins(
+        &self,
+        model: &Model,
+        declined: &std::collections::BTreeSet<String>,
+    ) -> Supplied {
         let mut out = self.clone();
         for p in &model.prerequisites {
             if let Some(v) = &p.sim
+                && !declined.contains(&p.name)
                 && out.0.get(&p.name).is_none_or(|x| x.is_empty())
             {
                 out.0.insert(p.name.clone(), v.clone());
@@ -304,7 +314,13 @@ impl Model {
                     g.reason,
                     g.needs
                         .iter()
-                        .map(|n| format!("--supply {n}=..."))
+                        .map(|n| {
+                            let yes_no = self
+                                .prerequisites
+                                .iter()
+                                .any(|p| &p.name == n && p.kind == PrereqType::YesNo);
+                            format!("--supply {n}={}", if yes_no { "yes" } else { "..." })
+                        })
                         .collect::<Vec<_>>()
                         .join(" and ")
                 ),

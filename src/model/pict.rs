@@ -16,7 +16,7 @@ use crate::errors::{ModelError, ModelErrors};
 
 /// Loads a PICT model file.
 pub fn load_pict_file(path: &Path) -> Result<Model, ModelErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::files::read_capped(path, crate::files::INPUT_CAP).map_err(|e| {
         ModelErrors(vec![ModelError {
             file: path.to_path_buf(),
             line: None,
@@ -65,6 +65,8 @@ pub fn load_pict_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
         hint: hint.to_string(),
     };
     let mut axes: Vec<Axis> = Vec::new();
+    // Parameters already reported and left out: a constraint naming one is not a second error.
+    let mut rejected: Vec<String> = Vec::new();
     let mut constraint_start: Option<(usize, usize)> = None; // (line number, byte offset)
     let mut offset = 0;
     for (i, line) in text.lines().enumerate() {
@@ -112,6 +114,15 @@ pub fn load_pict_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
             ));
             continue;
         }
+        if values.trim().is_empty() {
+            errors.push(err(
+                lineno,
+                format!("parameter '{name}' has no values"),
+                "list at least one value: 'Name: v1, v2'",
+            ));
+            rejected.push(name);
+            continue;
+        }
         let mut vals: Vec<AxisValue> = Vec::new();
         for raw in values.split(',') {
             if raw.trim().starts_with('<') {
@@ -147,6 +158,7 @@ pub fn load_pict_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
             vals.push(AxisValue { label, json });
         }
         if vals.is_empty() {
+            rejected.push(name);
             continue;
         }
         axes.push(Axis {
@@ -187,7 +199,15 @@ pub fn load_pict_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
                         case_insensitive: true,
                     },
                 ) {
-                    Err(e) => errors.push(err(line, e, "fix the parameter or value name")),
+                    Err(e) => {
+                        let lower = e.to_lowercase();
+                        let consequence = rejected.iter().any(|r| {
+                            lower.contains(&format!("unknown axis [{}]", r.to_lowercase()))
+                        });
+                        if !consequence {
+                            errors.push(err(line, e, "fix the parameter or value name"));
+                        }
+                    }
                     Ok(e) => constraints.push(Constraint {
                         text: stmt.trim().to_string(),
                         expr: e,
@@ -317,6 +337,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("sub-models"), "{e}");
+    }
+
+    #[test]
+    fn a_parameter_without_values_is_one_error_not_two() {
+        let e = load_pict_str(
+            "A:\nB: 1, 2\nIF [a] = 1 THEN [B] = 2;\n",
+            Path::new("m.txt"),
+        )
+        .unwrap_err();
+        assert_eq!(e.0.len(), 1, "{e}");
+        assert!(
+            e.to_string()
+                .contains("m.txt:1: parameter 'A' has no values"),
+            "{e}"
+        );
     }
 
     #[test]

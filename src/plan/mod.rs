@@ -185,13 +185,16 @@ impl Default for PlanOptions {
     }
 }
 
+/// The most shards a plan is split into: each is a box, and each starts as a walk in memory.
+pub const MAX_SHARDS: usize = 1000;
+
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
     #[error("strength {0} is out of range: give 1 (each value), 2 (pairs), 3 or 4")]
     Strength(usize),
-    #[error("shards must be at least 1")]
-    Shards,
+    #[error("--shards {0} is out of range: give 1 to {MAX_SHARDS} (one closed walk per box)")]
+    Shards(usize),
     #[error("the baseline has {got} values but the model has {want} axes")]
     BaselineShape { got: usize, want: usize },
     #[error("the baseline breaks a constraint of the model: {0}; start from a valid config")]
@@ -213,8 +216,8 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
     if !(1..=4).contains(&options.strength) {
         return Err(PlanError::Strength(options.strength));
     }
-    if options.shards == 0 {
-        return Err(PlanError::Shards);
+    if !(1..=MAX_SHARDS).contains(&options.shards) {
+        return Err(PlanError::Shards(options.shards));
     }
     let supplied = &options.supplied;
     let baseline = options

@@ -9,8 +9,7 @@
 //! Anything else that does not parse is an error naming the file and the line.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -347,11 +346,13 @@ const OUTPUT_KEEP: usize = 4096;
 
 /// Reads `journal` (a `journal.jsonl`) into a digest, streaming.
 pub fn read_run(dir: &Path, journal: &Path) -> Result<RunDigest, ReportError> {
-    let file = File::open(journal).map_err(|source| ReportError::NoJournal {
-        path: journal.to_path_buf(),
-        source,
-    })?;
-    let mut reader = BufReader::new(file);
+    let mut reader =
+        crate::files::open_capped(journal, crate::files::JOURNAL_CAP).map_err(|source| {
+            ReportError::NoJournal {
+                path: journal.to_path_buf(),
+                source,
+            }
+        })?;
     let mut state = Reader {
         digest: RunDigest {
             dir: dir.to_path_buf(),

@@ -195,6 +195,15 @@ if docker compose version >/dev/null 2>&1; then echo "compose=v2"; elif command 
 if command -v docker >/dev/null 2>&1 && { [ -f docker-compose.yml ] || [ -f compose.yaml ] || [ -f docker-compose.yaml ] || [ -f compose.yml ]; }; then echo "containers=docker"; else echo "containers=pithead"; fi
 echo "uname=$(uname -srm 2>/dev/null)""#;
 
+/// Runs the CLI once, harmlessly (`--help`), to learn whether it can be run at all: the
+/// probe's `-x` sees only the last word of `--pithead`, not a wrapper or a privilege prefix.
+/// `$1` dir, then the pithead words. Prints the exit code, then the shell's first words.
+const RUNS: &str = r#"cd "$1" || exit 0
+shift
+err=$("$@" --help </dev/null 2>&1 >/dev/null)
+echo "exit=$?"
+printf '%s\n' "$err" | head -n 2"#;
+
 /// One observation in one round trip. `$1` dir, `$2` container mode, `$3` shell snippet,
 /// `$4` API URL, `$5` fetcher, `$6` inspect template, `$7` secret-key regex, `$8`
 /// fingerprint-key regex, `$9` the zone for `TZ`, then the pithead words.
@@ -477,8 +486,52 @@ impl BoxTarget {
             tz: FALLBACK_TZ.to_string(),
         };
         target.refresh_redactor().await?;
+        target.check_cli_runs().await?;
         target.tz = target.read_zone().await?;
         Ok(target)
+    }
+
+    /// Refuses a box whose CLI cannot be run (exit 126: not executable, 127: not found), which
+    /// would otherwise fail every check of every step as if the stack had gone down.
+    async fn check_cli_runs(&self) -> Result<(), TargetError> {
+        let mut args: Vec<&str> = vec![&self.dir];
+        args.extend(self.pithead.iter().map(String::as_str));
+        let out = self
+            .exec
+            .run_script(
+                &self.privilege,
+                RUNS,
+                &args,
+                None,
+                self.command_timeout,
+                true,
+            )
+            .await
+            .map_err(conn)?;
+        let text = out.stdout_text();
+        let mut lines = text.lines();
+        let code = lines
+            .next()
+            .and_then(|l| l.strip_prefix("exit="))
+            .and_then(|c| c.trim().parse::<i32>().ok());
+        let why = match code {
+            Some(126) => "exited 126: the CLI, or a program it runs, is not executable",
+            Some(127) => "exited 127: the CLI, or a program it runs, was not found",
+            _ => return Ok(()),
+        };
+        let said: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
+        Err(TargetError::Unusable(format!(
+            "`{} --help` in {} on {} {why}{}; make it executable (chmod +x) or set \
+             --pithead to how the CLI is invoked. Nothing was changed on the box.",
+            self.pithead.join(" "),
+            self.dir,
+            self.exec.host(),
+            if said.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", self.redactor.redact(&said.join("; ")))
+            }
+        )))
     }
 
     /// The box's own zone, read on the box: DASHBOARD_TZ as last rendered in .env while
