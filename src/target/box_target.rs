@@ -197,9 +197,11 @@ echo "uname=$(uname -srm 2>/dev/null)""#;
 
 /// Runs the CLI once, harmlessly (`--help`), to learn whether it can be run at all: the
 /// probe's `-x` sees only the last word of `--pithead`, not a wrapper or a privilege prefix.
-/// `$1` dir, then the pithead words. Prints the exit code, then the shell's first words.
+/// `$1` dir, `$2` the zone for `TZ`, then the pithead words. Prints the exit code, then the
+/// shell's first words.
 const RUNS: &str = r#"cd "$1" || exit 0
-shift
+export TZ="$2" LC_ALL=C
+shift 2
 err=$("$@" --help </dev/null 2>&1 >/dev/null)
 echo "exit=$?"
 printf '%s\n' "$err" | head -n 2"#;
@@ -486,15 +488,15 @@ impl BoxTarget {
             tz: FALLBACK_TZ.to_string(),
         };
         target.refresh_redactor().await?;
-        target.check_cli_runs().await?;
         target.tz = target.read_zone().await?;
+        target.check_cli_runs().await?;
         Ok(target)
     }
 
     /// Refuses a box whose CLI cannot be run (exit 126: not executable, 127: not found), which
     /// would otherwise fail every check of every step as if the stack had gone down.
     async fn check_cli_runs(&self) -> Result<(), TargetError> {
-        let mut args: Vec<&str> = vec![&self.dir];
+        let mut args: Vec<&str> = vec![&self.dir, &self.tz];
         args.extend(self.pithead.iter().map(String::as_str));
         let out = self
             .exec
