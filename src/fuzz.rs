@@ -48,6 +48,22 @@ pub fn signature_of(v: &Verdict) -> Signature {
     Signature::new(v.check.clone(), kind)
 }
 
+/// The failure a failing run reports: the first, unless its step also failed `want`, so the
+/// order of checks within a step does not change how a candidate is judged.
+pub fn reported_failure<'f>(
+    failures: &'f [run::Failure],
+    want: Option<&Signature>,
+) -> Option<&'f run::Failure> {
+    let first = failures.first()?;
+    want.and_then(|w| {
+        failures
+            .iter()
+            .filter(|f| f.step == first.step)
+            .find(|f| &signature_of(&f.verdict) == w)
+    })
+    .or(Some(first))
+}
+
 /// What the fuzz loop needs of where it runs its cases: the shrinker's [`Oracle`], plus a
 /// fresh seed per case, the signature a candidate should report when its failing step fails
 /// several, and the failing verdict of the last failing run.
@@ -207,16 +223,7 @@ impl Oracle<Transition> for SimOracle<'_> {
             };
         };
         let at = first.step;
-        let chosen = self
-            .want
-            .as_ref()
-            .and_then(|w| {
-                out.failures
-                    .iter()
-                    .filter(|f| f.step == at)
-                    .find(|f| &signature_of(&f.verdict) == w)
-            })
-            .unwrap_or(first);
+        let chosen = reported_failure(&out.failures, self.want.as_ref()).unwrap_or(first);
         self.last_failure = Some((at, chosen.verdict.clone()));
         Outcome::Fail {
             signature: signature_of(&chosen.verdict),

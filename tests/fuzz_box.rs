@@ -8,35 +8,29 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use canary::faults::Fault;
 use canary::regress::Regression;
 use support::FakeBox;
+use support::cli::{canary, on_box, text};
 
 fn fuzz(fake: &FakeBox, work: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(["fuzz", "--target", "local", "--dir"])
-        .arg(fake.dir())
-        .arg("--api-url")
-        .arg(format!(
-            "http://127.0.0.1:{}/api/state",
-            fake.dashboard_port()
-        ))
-        .args(["--ready-timeout", "30s", "--seed", "3", "--no-replay"])
-        .args(["--cases", "10", "--steps", "8"])
-        .args(extra)
-        .current_dir(work)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    let mut args = on_box(fake, "fuzz", None);
+    args.extend(
+        [
+            "--seed",
+            "3",
+            "--no-replay",
+            "--cases",
+            "10",
+            "--steps",
+            "8",
+        ]
+        .map(String::from),
+    );
+    args.extend(extra.iter().map(|a| a.to_string()));
+    canary(&args, work)
 }
 
 #[test]

@@ -7,8 +7,8 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
+use support::cli::{canary, on_box, text};
 use support::{FakeBox, Sshd};
 
 /// Found with `stale-caddy-scheme`: dashboard.secure off then on again leaves caddy serving
@@ -18,36 +18,10 @@ const REGRESSION: &str = "regressions/restarted-missing-95b5c285.json";
 /// `canary replay` of [`REGRESSION`] on `fake`, locally or (`sshd`) over SSH.
 fn replay(fake: &FakeBox, sshd: Option<&Sshd>) -> (Option<i32>, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_canary"));
-    cmd.arg("replay");
-    match sshd {
-        None => cmd.args(["--target", "local"]),
-        Some(s) => cmd
-            .args(["--target", "ssh", "--host", "canary-test", "--ssh-config"])
-            .arg(s.tmp.path().join("ssh_config"))
-            .args(["--known-hosts", "accept"]),
-    };
-    let o = cmd
-        .arg("--dir")
-        .arg(fake.dir())
-        .arg("--api-url")
-        .arg(format!(
-            "http://127.0.0.1:{}/api/state",
-            fake.dashboard_port()
-        ))
-        .args(["--ready-timeout", "30s"])
-        .arg(root.join(REGRESSION))
-        .current_dir(root)
-        .output()
-        .unwrap();
-    (
-        o.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
+    let mut args = on_box(fake, "replay", sshd);
+    args.push(root.join(REGRESSION).display().to_string());
+    let o = canary(&args, root);
+    (o.status.code(), text(&o))
 }
 
 #[test]

@@ -9,59 +9,13 @@ mod support;
 
 use std::io::BufRead;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use canary::faults::Fault;
 use canary::regress::Regression;
+use support::cli::{canary, on_box, text};
 use support::{FakeBox, Sshd};
-
-fn canary(args: &[String], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// `canary VERB` on `fake`, locally or (`sshd`) over SSH.
-fn on_via(fake: &FakeBox, verb: &str, sshd: Option<&Sshd>) -> Vec<String> {
-    let mut args: Vec<String> = vec![verb.into()];
-    match sshd {
-        None => args.extend(["--target", "local"].map(String::from)),
-        Some(s) => {
-            args.extend(
-                ["--target", "ssh", "--host", "canary-test", "--ssh-config"].map(String::from),
-            );
-            args.push(s.tmp.path().join("ssh_config").display().to_string());
-            args.extend(["--known-hosts", "accept"].map(String::from));
-        }
-    }
-    args.extend(on(fake, verb).into_iter().skip(3));
-    args
-}
-
-fn on(fake: &FakeBox, verb: &str) -> Vec<String> {
-    vec![
-        verb.into(),
-        "--target".into(),
-        "local".into(),
-        "--dir".into(),
-        fake.dir().display().to_string(),
-        "--api-url".into(),
-        format!("http://127.0.0.1:{}/api/state", fake.dashboard_port()),
-        "--ready-timeout".into(),
-        "30s".into(),
-    ]
-}
 
 #[test]
 fn a_box_failure_shrinks_on_the_box_is_saved_and_replays_there() {
@@ -80,7 +34,7 @@ fn shrinks_saves_and_replays(sshd: Option<&Sshd>) {
     let before = std::fs::read(faulty.dir().join("config.json")).unwrap();
     let work = tempfile::tempdir().unwrap();
     let regressions = work.path().join("found");
-    let mut args = on_via(&faulty, "run", sshd);
+    let mut args = on_box(&faulty, "run", sshd);
     args.extend(
         [
             "--seed",
@@ -120,7 +74,7 @@ fn shrinks_saves_and_replays(sshd: Option<&Sshd>) {
     assert_eq!(r.failing.check, "restarted");
 
     // Replayed on a box with the bug it fails the same way; on one without, it passes.
-    let mut replay = on_via(&faulty, "replay", sshd);
+    let mut replay = on_box(&faulty, "replay", sshd);
     replay.push(files[0].display().to_string());
     let o = canary(&replay, work.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -130,7 +84,7 @@ fn shrinks_saves_and_replays(sshd: Option<&Sshd>) {
         text(&o)
     );
     let fixed = FakeBox::setup();
-    let mut replay = on_via(&fixed, "replay", sshd);
+    let mut replay = on_box(&fixed, "replay", sshd);
     replay.push(files[0].display().to_string());
     let o = canary(&replay, work.path());
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -145,7 +99,7 @@ fn ctrl_c_during_a_box_shrink_restores_the_box_and_saves_nothing() {
     let before = std::fs::read(faulty.dir().join("config.json")).unwrap();
     let work = tempfile::tempdir().unwrap();
     let regressions = work.path().join("found");
-    let mut args = on(&faulty, "run");
+    let mut args = on_box(&faulty, "run", None);
     args.extend(
         [
             "--seed",
@@ -228,7 +182,7 @@ fn a_failure_the_sim_reproduces_is_shrunk_there_and_only_confirmed_on_the_box() 
     let model = work.path().join("wrong.toml");
     std::fs::write(&model, wrong).unwrap();
     let fake = FakeBox::setup();
-    let mut args = on(&fake, "run");
+    let mut args = on_box(&fake, "run", None);
     args.extend(
         [
             "--model",

@@ -169,16 +169,8 @@ impl<'t, 'm, T: Target> BoxSession<'t, 'm, T> {
                 applies: out.steps_run,
             });
         };
-        let chosen = self
-            .want
-            .as_ref()
-            .and_then(|w| {
-                out.failures
-                    .iter()
-                    .filter(|f| f.step == first.step)
-                    .find(|f| &signature_of(f) == w)
-            })
-            .unwrap_or(first);
+        let chosen =
+            crate::fuzz::reported_failure(&out.failures, self.want.as_ref()).unwrap_or(first);
         self.last_failure = Some((chosen.step, chosen.verdict.clone()));
         Ok(Outcome::Fail {
             signature: signature_of(chosen),

@@ -86,16 +86,14 @@ pub fn shrink_on_box<T: Target>(
                     options,
                 ))
                 .map_err(|source| RunError::Target { step: None, source })?;
-            let confirmation = runtime.block_on(session.confirm(
+            let confirmation = confirm_minimal(
+                runtime,
+                &mut session,
                 &report.minimal,
                 signature,
-                report.minimal.len().saturating_sub(1),
                 confirm_runs,
-            ))?;
+            )?;
             if confirmation.confirmed() {
-                runtime
-                    .block_on(session.back_to_baseline())
-                    .map_err(|source| RunError::Target { step: None, source })?;
                 return Ok(BoxShrunk::Shrunk {
                     report,
                     shrunk_on: "sim",
@@ -149,16 +147,13 @@ pub fn shrink_on_box<T: Target>(
         });
     }
     drop(oracle);
-    let confirmation = runtime.block_on(session.confirm(
+    let confirmation = confirm_minimal(
+        runtime,
+        &mut session,
         &report.minimal,
         signature,
-        report.minimal.len().saturating_sub(1),
         confirm_runs,
-    ))?;
-    // Leave the box at its baseline, as the walk's restore left it.
-    runtime
-        .block_on(session.back_to_baseline())
-        .map_err(|source| RunError::Target { step: None, source })?;
+    )?;
     Ok(BoxShrunk::Shrunk {
         report,
         shrunk_on: "box",
@@ -166,4 +161,21 @@ pub fn shrink_on_box<T: Target>(
         confirmation,
         applies: session.applies,
     })
+}
+
+/// Runs `minimal` `runs` more times on the box, each from the baseline, then leaves the box
+/// at its baseline again (as the walk's restore left it), confirmed or not.
+fn confirm_minimal<T: Target>(
+    runtime: &tokio::runtime::Runtime,
+    session: &mut BoxSession<'_, '_, T>,
+    minimal: &[Transition],
+    signature: &Signature,
+    runs: usize,
+) -> Result<Confirmation, RunError> {
+    let at = minimal.len().saturating_sub(1);
+    let confirmation = runtime.block_on(session.confirm(minimal, signature, at, runs))?;
+    runtime
+        .block_on(session.back_to_baseline())
+        .map_err(|source| RunError::Target { step: None, source })?;
+    Ok(confirmation)
 }

@@ -2,6 +2,7 @@
 //! `pithead` that logs its calls) and a real sshd on 127.0.0.1 with throwaway keys.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod ops;
 
 use std::io::Write;
