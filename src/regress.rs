@@ -150,6 +150,17 @@ pub struct BoxManifest {
     pub compose: Option<String>,
 }
 
+impl BoxManifest {
+    /// What a box target described of itself ([`crate::target::Target::describe`]): the
+    /// checkout's git rev, the compose version.
+    pub fn from_description(d: &std::collections::BTreeMap<String, String>) -> BoxManifest {
+        BoxManifest {
+            pithead: d.get("pithead_rev").cloned(),
+            compose: d.get("compose_version").cloned(),
+        }
+    }
+}
+
 /// The box targets a regression can have been found on.
 pub const BOX_TARGETS: [&str; 2] = ["local", "ssh"];
 
@@ -230,6 +241,7 @@ impl Regression {
         minimal: &[Transition],
         verdict: &crate::journal::Verdict,
         operations: &[OpGroup],
+        manifest: BoxManifest,
     ) -> Regression {
         Regression {
             format: FORMAT,
@@ -240,7 +252,7 @@ impl Regression {
             seed: Seed::from_u64(0).to_string(),
             generated_steps: minimal.len(),
             target: target.into(),
-            box_manifest: Some(BoxManifest::default()),
+            box_manifest: Some(manifest),
             faults: Vec::new(),
             operations: operations.iter().map(|g| g.name().to_string()).collect(),
             baseline: model.labels(start),

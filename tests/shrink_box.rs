@@ -70,6 +70,21 @@ fn shrinks_saves_and_replays(sshd: Option<&Sshd>) {
     let r = Regression::load(&files[0]).unwrap();
     assert_eq!(r.target, if sshd.is_some() { "ssh" } else { "local" });
     assert!(r.found_on_box());
+    // Where it was found: the compose version the box answers with, when it has one.
+    let manifest = r.box_manifest.clone().expect("a box manifest");
+    let v2 = Command::new("docker")
+        .args(["compose", "version", "--short"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if v2 {
+        assert!(
+            manifest
+                .compose
+                .as_deref()
+                .is_some_and(|c| c.starts_with("v2 ")),
+            "{manifest:?}"
+        );
+    }
     assert_eq!(r.steps.len(), minimal);
     assert_eq!(r.failing.check, "restarted");
 

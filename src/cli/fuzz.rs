@@ -161,6 +161,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .as_ref()
         .map_or_else(|| model.default_config(), |b| b.start.clone());
     let box_kind = opened.as_ref().map(|_| args.on.target.as_str());
+    let box_manifest = opened.as_ref().map(|b| {
+        crate::regress::BoxManifest::from_description(&crate::target::Target::describe(&b.target))
+    });
     let mut on_event = |event: FuzzEvent<'_>| match event {
         FuzzEvent::CaseDone { case, .. } => match &bar {
             Some(b) => b.set_position(case as u64 + 1),
@@ -246,7 +249,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                         if let Some(kind) = box_kind {
                             // Found on a box: it fails there today, from the box's config.
                             r.target = kind.to_string();
-                            r.box_manifest = Some(Default::default());
+                            r.box_manifest = box_manifest.clone();
                             r.expect = crate::regress::Expect::Fail;
                             r.baseline = model.labels(&start);
                             r.steps = crate::regress::saved_steps(&model, &start, &report.minimal);

@@ -1353,6 +1353,7 @@ fn shrink_after(
                     &report.minimal,
                     &failure.verdict,
                     &args.operation_groups(),
+                    crate::regress::BoxManifest::from_description(&target.describe()),
                 );
                 let path = r.save(&args.regressions).with_context(|| {
                     format!(

@@ -191,7 +191,8 @@ if [ -x "$2" ] || command -v "$2" >/dev/null 2>&1; then echo "pithead=ok"; else 
 [ -f .env ] && echo "env=ok" || echo "env=missing"
 if command -v curl >/dev/null 2>&1; then echo "fetch=curl"; elif command -v python3 >/dev/null 2>&1; then echo "fetch=python3"; else echo "fetch=none"; fi
 if command -v sha256sum >/dev/null 2>&1; then echo "sha=ok"; elif command -v python3 >/dev/null 2>&1; then echo "sha=python3"; else echo "sha=none"; fi
-if docker compose version >/dev/null 2>&1; then echo "compose=v2"; elif command -v docker-compose >/dev/null 2>&1; then echo "compose=v1"; else echo "compose=none"; fi
+if docker compose version >/dev/null 2>&1; then echo "compose=v2"; echo "compose_version=v2 $(docker compose version --short 2>/dev/null)"; elif command -v docker-compose >/dev/null 2>&1; then echo "compose=v1"; echo "compose_version=v1 $(docker-compose version --short 2>/dev/null)"; else echo "compose=none"; fi
+rev=$(git -C . rev-parse --short HEAD 2>/dev/null) && echo "pithead_rev=git $rev"
 if command -v docker >/dev/null 2>&1 && { [ -f docker-compose.yml ] || [ -f compose.yaml ] || [ -f docker-compose.yaml ] || [ -f compose.yml ]; }; then echo "containers=docker"; else echo "containers=pithead"; fi
 echo "uname=$(uname -srm 2>/dev/null)""#;
 
@@ -1267,8 +1268,10 @@ impl Target for BoxTarget {
                 ContainerList::Shell(s) => s.clone(),
             },
         );
-        if let Some(u) = self.facts.get("uname") {
-            d.insert("uname".into(), u.clone());
+        for key in ["uname", "compose_version", "pithead_rev"] {
+            if let Some(v) = self.facts.get(key).filter(|v| !v.trim().is_empty()) {
+                d.insert(key.into(), v.trim().to_string());
+            }
         }
         d
     }
