@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 pub use coverage::{Coverage, GoalSource, Goals, PairCell, StepAt, Transition, Tuple};
 pub use digest::{
-    Containers, Failure, Manifest, PlanDigest, RunDigest, RunEnd, Skipped, StepDigest, StepStatus,
-    read_run,
+    Containers, Failure, Manifest, PlanDigest, RunDigest, RunEnd, RunStatus, Skipped, StepDigest,
+    StepStatus, read_run,
 };
 
 /// The journal's file name inside a run directory.
