@@ -53,6 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         cov.transitions_covered(),
         cov.goals.transitions.len()
     );
+    println!("{}", report.coverage_line());
     for f in files.all() {
         println!("wrote {}", f.display());
     }

@@ -153,8 +153,10 @@ pub fn summary(report: &Report) -> Value {
         "coverage": {
             "strength": cov.goals.strength,
             "tuples": {"required": tr, "covered": tc, "ratio": ratio(tc, tr),
+                       "infeasible": cov.goals.tuples_infeasible,
                        "goals_from": cov.goals.tuples_from.as_str()},
             "transitions": {"required": xr, "covered": xc, "ratio": ratio(xc, xr),
+                            "infeasible": cov.goals.transitions_infeasible,
                             "goals_from": cov.goals.transitions_from.as_str()},
             "operations": {"required": cov.goals.operations.len(),
                            "covered": cov.operations_covered(),

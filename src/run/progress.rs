@@ -142,7 +142,7 @@ impl Progress {
             humantime::format_duration(round(d)).to_string()
         });
         let msg = format!(
-            "coverage {coverage:.0}% · {} failed · ready in {:.0}s · eta {eta}",
+            "walk coverage {coverage:.0}% · {} failed · ready in {:.0}s · eta {eta}",
             self.failed_steps, report.ready.seconds
         );
         match self.mode {
