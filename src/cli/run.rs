@@ -571,6 +571,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 );
             }
             let point = resume::read(dir)?;
+            if let Some(w) = &point.torn {
+                eprintln!("warning: {}: {w}", dir.join("journal.jsonl").display());
+            }
             if point.ended {
                 println!(
                     "the run in {} already ended; nothing to resume",
