@@ -490,16 +490,11 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
     drop(pricer);
 
     // The walks and their figures.
-    // When the constraints leave the baseline as the only config, the tour is empty; the
-    // first walk then re-applies the baseline once, so its tuples are covered by an apply
-    // (as the lower bound of one apply says) rather than reported covered by none.
-    let lone = k > 0 && cycles.iter().all(|c| c.len() < 2);
     let walks: Vec<Walk> = cycles
         .iter()
-        .enumerate()
-        .map(|(w, cyc)| {
+        .map(|cyc| {
             let mut steps = Vec::new();
-            if cyc.len() < 2 && !(lone && w == 0 && !cyc.is_empty()) {
+            if cyc.len() < 2 {
                 return Walk { steps };
             }
             let mut prev = base_eff.clone();
