@@ -240,6 +240,37 @@ impl JournalWriter {
 /// Reads a whole journal. A truncated last line (a crash mid-write) is dropped; any other bad
 /// line is an error naming its line number.
 pub fn read_journal(path: &Path) -> std::io::Result<Vec<Entry>> {
+    read_journal_torn(path).map(|(entries, _)| entries)
+}
+
+/// A last journal line that does not parse: a run killed while writing it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TornLine {
+    /// 1-based line number.
+    pub line: usize,
+    /// What was written of it.
+    pub text: String,
+}
+
+impl TornLine {
+    /// The event it names, when that much was written (`"event":"apply"`).
+    pub fn event(&self) -> Option<&str> {
+        let rest = &self.text[self.text.find("\"event\":\"")? + 9..];
+        rest.find('"').map(|end| &rest[..end])
+    }
+
+    /// The number after `"key":` when it was written whole (followed by `,` or `}`).
+    pub fn number(&self, key: &str) -> Option<i64> {
+        let pat = format!("\"{key}\":");
+        let rest = &self.text[self.text.find(&pat)? + pat.len()..];
+        let end = rest.find([',', '}'])?;
+        rest[..end].trim().parse().ok()
+    }
+}
+
+/// Like [`read_journal`], also returning the torn last line it dropped, if any, so a caller
+/// that acts on the journal (a resume) can say so and not take the line as never written.
+pub fn read_journal_torn(path: &Path) -> std::io::Result<(Vec<Entry>, Option<TornLine>)> {
     let reader = crate::files::open_capped(path, crate::files::JOURNAL_CAP)?;
     let lines: Vec<String> = reader.lines().collect::<Result<_, _>>()?;
     let mut out = Vec::with_capacity(lines.len());
@@ -249,7 +280,13 @@ pub fn read_journal(path: &Path) -> std::io::Result<Vec<Entry>> {
         }
         match serde_json::from_str::<Entry>(line) {
             Ok(e) => out.push(e),
-            Err(_) if i + 1 == lines.len() => break,
+            Err(_) if i + 1 == lines.len() => {
+                let torn = TornLine {
+                    line: i + 1,
+                    text: line.clone(),
+                };
+                return Ok((out, Some(torn)));
+            }
             Err(e) => {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
@@ -258,7 +295,7 @@ pub fn read_journal(path: &Path) -> std::io::Result<Vec<Entry>> {
             }
         }
     }
-    Ok(out)
+    Ok((out, None))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use canary::report::{GoalSource, Report, ReportError, StepStatus};
+use canary::report::{GoalSource, Report, ReportError, RunStatus, StepStatus};
 
 fn handwritten() -> (tempfile::TempDir, PathBuf) {
     let src =
@@ -122,4 +122,74 @@ fn a_step_run_again_after_a_resume_replaces_the_first_attempt() {
     assert_eq!(r.steps[0].status(), StepStatus::Passed);
     assert_eq!(r.verdicts_failed(), 0);
     assert!(r.warnings.iter().any(|w| w.contains("no manifest")));
+}
+
+/// A journal of a run that stopped after `done` of 8 planned steps, without a `run_end` line.
+fn unfinished(done: usize) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("stopped");
+    std::fs::create_dir(&run).unwrap();
+    let walk: Vec<String> = (0..8)
+        .map(|i| format!(r#"{{"config":{{"a":"{}"}}}}"#, ["x", "y"][i % 2]))
+        .collect();
+    let mut lines = vec![
+        r#"{"seq":0,"event":"manifest","run_id":"stopped-1","model":"tiny","replay":"canary run --seed 1"}"#.to_string(),
+        format!(
+            r#"{{"seq":1,"event":"plan","plan":{{"axes":{{"a":["x","y"]}},"walk":[{}],"skipped":[],"coverage":{{"strength":1}}}}}}"#,
+            walk.join(",")
+        ),
+    ];
+    for step in 0..done {
+        let value = ["y", "x"][step % 2];
+        lines.push(format!(
+            r#"{{"event":"step_start","step":{step},"effective":{{"a":"{value}"}},"changed":["a"]}}"#
+        ));
+        lines.push(format!(
+            r#"{{"event":"verdict","step":{step},"check":"c","passed":true,"observed":1,"expected":1}}"#
+        ));
+        lines.push(format!(
+            r#"{{"event":"step_end","step":{step},"passed":true,"seconds":1}}"#
+        ));
+    }
+    std::fs::write(run.join("journal.jsonl"), lines.join("\n") + "\n").unwrap();
+    (dir, run)
+}
+
+#[test]
+fn a_run_that_never_finished_is_incomplete_in_every_report_never_passed() {
+    for done in [0, 3] {
+        let (_dir, run) = unfinished(done);
+        let report = Report::read(std::slice::from_ref(&run)).unwrap();
+        assert_eq!(report.runs[0].status(), RunStatus::Incomplete);
+        let files = report.write(&run).unwrap();
+
+        let s: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&files.summary_json).unwrap()).unwrap();
+        assert_eq!(s["passed"], false, "{done} of 8: {s:#}");
+        assert_eq!(s["status"], "incomplete");
+        let r = &s["runs"][0];
+        assert_eq!(r["passed"], false);
+        assert_eq!(r["status"], "incomplete");
+        assert_eq!(r["finished"], false);
+        assert_eq!(r["steps_done"], done);
+        assert_eq!(r["planned_steps"], 8);
+        let f = &s["failures"][0];
+        assert_eq!(f["check"], "run");
+        assert_eq!(f["observed"], "incomplete");
+        let want = format!("{done} of 8 planned steps done");
+        assert!(f["message"].as_str().unwrap().contains(&want), "{f}");
+
+        let xml = std::fs::read_to_string(&files.junit_xml).unwrap();
+        assert!(!xml.contains(r#"failures="0""#), "{xml}");
+        assert!(xml.contains(r#"type="incomplete""#), "{xml}");
+        assert!(xml.contains(&want), "{xml}");
+
+        let html = std::fs::read_to_string(&files.report_html).unwrap();
+        assert!(html.contains(">INCOMPLETE</span>"), "badge");
+        assert!(
+            !html.contains("PASSED"),
+            "an unfinished run is never PASSED"
+        );
+        assert!(html.contains(&want));
+    }
 }

@@ -280,3 +280,46 @@ fn an_operation_fault_fails_at_its_operation_and_only_with_operations() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("unknown operation group 'sometimes'"));
 }
+
+/// A model whose constraints leave only the default config: the console once said coverage
+/// 100% and PASSED while summary.json said 0/91 tuples (the walk has nothing to apply). The
+/// console now prints summary.json's own figures, and what the constraints rule out is
+/// reported as infeasible, never as covered.
+#[test]
+fn a_model_pinned_to_its_default_reports_the_same_coverage_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let model =
+        canary::model::load_str(canary::model::BUILTIN_PITHEAD, Path::new("p.toml")).unwrap();
+    let default = model.labels(&model.default_config());
+    let mut text_model = canary::model::BUILTIN_PITHEAD.to_string();
+    for (axis, value) in &default {
+        text_model.push_str(&format!(
+            "\n[[constraint]]\nrule = '[{axis}] = \"{value}\"'\nwhy = \"pinned\"\n"
+        ));
+    }
+    std::fs::write(dir.path().join("pinned.toml"), text_model).unwrap();
+    let o = canary(
+        dir.path(),
+        &["run", "--model", "pinned.toml", "--out", "pinned"],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("pinned/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let t = &s["coverage"]["tuples"];
+    let x = &s["coverage"]["transitions"];
+    assert_eq!(t["required"], 91, "{s:#}");
+    assert_eq!(t["covered"], 0, "no apply is planned, none is covered");
+    assert_eq!(x["required"], 0, "no value change is reachable: {s:#}");
+    assert!(t["infeasible"].as_u64().unwrap() > 0);
+    assert!(x["infeasible"].as_u64().unwrap() > 0);
+    let line = format!(
+        "coverage: {}/{} 2-way tuples, {}/{} value changes; infeasible under the constraints \
+         (not goals, not covered): {} tuples, {} value changes",
+        t["covered"], t["required"], x["covered"], x["required"], t["infeasible"], x["infeasible"]
+    );
+    assert!(out.contains(&line), "{line}\n{out}");
+    assert!(!out.contains("coverage 100%"), "{out}");
+}

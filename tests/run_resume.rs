@@ -268,3 +268,116 @@ fn the_journal_tells_done_steps_and_the_cut_apply() {
     // A journal without a manifest is not a run's.
     assert!(from_entries(&entries[1..]).is_err());
 }
+
+/// A run killed while writing the cut step's apply record leaves a torn last line. The
+/// resume once dropped it silently, applied the step again and failed it as "predicted but
+/// not recreated"; now it names the torn line and judges the step from the box as it is.
+#[test]
+fn a_torn_apply_record_is_reported_and_its_step_judged_from_the_box() {
+    let fake = setup();
+    let before = std::fs::read(fake.dir().join("config.json")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("run");
+    let journal = out.join("journal.jsonl");
+    let out_s = out.display().to_string();
+    let common = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "run",
+            "--target",
+            "local",
+            "--dir",
+            &fake.dir().display().to_string(),
+            "--pithead",
+            "./counting",
+            "--api-url",
+            &format!("http://127.0.0.1:{}/api/state", fake.dashboard_port()),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(common(&[
+            "--seed",
+            "11",
+            "--ready-timeout",
+            "30s",
+            "--out",
+            &out_s,
+        ]))
+        .current_dir(work.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let evs = events(&journal);
+        let done = count(&evs, "step_end", None);
+        if done >= 2 && evs.last().is_some_and(|e| e["event"] == "apply") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "never caught an apply"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(800)); // the orphaned apply finishes
+    let evs = events(&journal);
+    let confirmed = count(&evs, "step_end", None);
+    // Tear the cut step's apply record half-way, as a kill mid-write leaves it.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["event"] == "apply" && v["step"] == confirmed as u64
+        })
+        .unwrap();
+    let apply_line = lines[at];
+    let mut torn = lines[..at].join("\n");
+    torn.push('\n');
+    torn.push_str(&apply_line[..apply_line.len() / 2]);
+    std::fs::write(&journal, torn).unwrap();
+    let applies_before = applies(&fake);
+
+    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(common(&["--resume", &out_s]))
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains(&format!("line {} of the journal is torn", at + 1)),
+        "{all}"
+    );
+    assert!(!all.contains("not recreated"), "{all}");
+    let evs = events(&journal);
+    let steps = count(&evs, "step_start", None);
+    assert_eq!(count(&evs, "step_end", Some(confirmed as u64)), 1);
+    assert_eq!(count(&evs, "run_end", None), 1);
+    // The torn step is not applied again: one apply and one no-op apply per later step,
+    // then the restore's apply.
+    assert_eq!(
+        applies(&fake) - applies_before,
+        2 * (steps - confirmed - 1) + 1,
+        "applies during the resume"
+    );
+    assert_eq!(
+        std::fs::read(fake.dir().join("config.json")).unwrap(),
+        before,
+        "the box is restored"
+    );
+}

@@ -33,6 +33,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         for w in &run.warnings {
             eprintln!("warning: {}: {w}", run.dir.display());
         }
+        if run.run_end.is_none() {
+            eprintln!(
+                "INCOMPLETE {}: the run did not finish (no run_end line): {}",
+                run.id(),
+                run.progress()
+            );
+        }
     }
     let cov = &report.coverage;
     let steps: usize = report.runs.iter().map(|r| r.steps.len()).sum();
@@ -46,6 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         cov.transitions_covered(),
         cov.goals.transitions.len()
     );
+    println!("{}", report.coverage_line());
     for f in files.all() {
         println!("wrote {}", f.display());
     }

@@ -377,6 +377,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 );
             }
             let point = resume::read(dir)?;
+            if let Some(w) = &point.torn {
+                eprintln!("warning: {}: {w}", dir.join("journal.jsonl").display());
+            }
             if point.ended {
                 println!(
                     "the run in {} already ended; nothing to resume",
@@ -651,14 +654,18 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     };
     console.progress.finish();
     drop(console);
-    let reports = crate::report::write_reports(&out);
+    let reports = crate::report::derive_reports(&out);
+    // The coverage figures of summary.json, so the console never says more than the reports.
+    if let Ok((report, _)) = &reports {
+        println!("{}", report.coverage_line());
+    }
     let mut code = summarise(ended, &seed, &replay, &journal_path);
     if !regressions_met && code == super::EXIT_OK {
         println!("FAILED: a saved regression no longer meets its expectation (see above)");
         code = super::EXIT_FAILED;
     }
     match reports {
-        Ok(files) => println!("reports: {}", files.report_html.display()),
+        Ok((_, files)) => println!("reports: {}", files.report_html.display()),
         Err(e) => eprintln!("warning: the reports could not be written: {e}"),
     }
     Ok(code)

@@ -235,7 +235,14 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
 
 /// Whether counting every t-tuple stays within [`MAX_TUPLES`].
 fn fits_in_memory(sizes: &[usize], t: usize) -> bool {
-    // Elementary symmetric sum of degree t of the sizes = number of t-tuples, in f64.
+    tuple_count(sizes, t) <= MAX_TUPLES as f64
+}
+
+/// The number of t-tuples over axes of these sizes (`t` at most 4), in f64 so that spaces
+/// too large to count in memory are measured without overflow or allocation.
+pub fn tuple_count(sizes: &[usize], t: usize) -> f64 {
+    // Elementary symmetric sum of degree t of the sizes.
+    let t = t.min(4);
     let mut e = [0f64; 5];
     e[0] = 1.0;
     for &s in sizes {
@@ -243,7 +250,7 @@ fn fits_in_memory(sizes: &[usize], t: usize) -> bool {
             e[j] += e[j - 1] * s as f64;
         }
     }
-    e[t] <= MAX_TUPLES as f64
+    e[t]
 }
 
 fn space_is_large(sizes: &[usize], t: usize) -> bool {

@@ -77,6 +77,35 @@ fn walk_json(model: &Model, shown: &Supplied, walk: &Walk) -> Value {
 }
 
 impl Plan {
+    /// Ordered changes between planned values that are not goals (no valid config holds one
+    /// of the two values); none when value changes are not covered at all.
+    fn infeasible_transitions(&self, model: &Model) -> Vec<Value> {
+        if !self.transitions {
+            return Vec::new();
+        }
+        let goals: std::collections::HashSet<(usize, u16, u16)> = self
+            .coverage
+            .transitions
+            .iter()
+            .map(|g| (g.axis, g.from, g.to))
+            .collect();
+        let mut out = Vec::new();
+        for (a, vals) in self.axes.iter().enumerate() {
+            for &from in vals {
+                for &to in vals {
+                    if from != to && !goals.contains(&(a, from, to)) {
+                        out.push(json!({
+                            "axis": model.axes[a].name,
+                            "from": model.label(a, from),
+                            "to": model.label(a, to),
+                        }));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The plan as the JSON object `canary plan --format json` prints: `axes` (name → planned
     /// value labels), `walk` (the first walk's steps; each `config` maps axis names, and the
     /// extra keys of gated values, to the JSON written to config.json, secrets redacted),
@@ -118,6 +147,7 @@ impl Plan {
                 "transitions_total": c.transitions_total,
                 "transitions_covered": c.transitions_covered,
                 "infeasible": c.infeasible.iter().map(|t| cells(t)).collect::<Vec<_>>(),
+                "infeasible_transitions": self.infeasible_transitions(model),
                 "applies": c.applies,
                 "cost": c.cost,
                 "lower_bound": c.lower_bound,

@@ -209,7 +209,30 @@ pub enum PlanError {
         "axis '{0}' has no value that may be planned; supply the prerequisites of its gated values"
     )]
     NoValue(String),
+    #[error(
+        "strength {strength} over {axes} axes asks for {tuples} {strength}-way tuples, more than \
+         the {bound} a plan may track (about {PLAN_BYTES_PER_TUPLE} bytes each); lower \
+         --strength, or plan sub-models with fewer axes or values"
+    )]
+    TooManyTuples {
+        strength: usize,
+        axes: usize,
+        tuples: u64,
+        bound: usize,
+    },
+    #[error(
+        "the covering array was built at strength {used}, not the {asked} asked for; refusing \
+         to plan less than was asked"
+    )]
+    StrengthLowered { asked: usize, used: usize },
 }
+
+/// The most t-tuples a plan tracks. Each costs about [`PLAN_BYTES_PER_TUPLE`] bytes (its goal
+/// with its cells and first step, its counters in the walk search, the covering array's
+/// bookkeeping), so this bounds a plan's memory to about 2 GB.
+pub const MAX_PLAN_TUPLES: usize = 10_000_000;
+/// Rough memory per tracked tuple, for the refusal's message.
+pub const PLAN_BYTES_PER_TUPLE: usize = 200;
 
 /// Plans closed walks covering the model's goals. See the module docs for how.
 pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
@@ -281,6 +304,18 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
             reason: skip.map_or_else(String::new, |s| s.reason),
         });
     }
+    // Refuse before anything per tuple is allocated: a plan never covers a lower strength
+    // than the one asked for.
+    let sizes: Vec<usize> = allowed.iter().map(Vec::len).collect();
+    let tuples = cover::tuple_count(&sizes, options.strength.min(k));
+    if tuples > MAX_PLAN_TUPLES as f64 {
+        return Err(PlanError::TooManyTuples {
+            strength: options.strength,
+            axes: k,
+            tuples: tuples as u64,
+            bound: MAX_PLAN_TUPLES,
+        });
+    }
     let mut space = Space::new(
         allowed,
         &model.planning_constraints(supplied),
@@ -324,6 +359,12 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
             &mut cover_rng,
         )
     };
+    if result.strength != space.t {
+        return Err(PlanError::StrengthLowered {
+            asked: space.t,
+            used: result.strength,
+        });
+    }
     let mut infeasible_model = Vec::new();
     for cells in &result.infeasible {
         if let Some(i) = space.cells_index(cells) {

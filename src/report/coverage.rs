@@ -51,6 +51,10 @@ pub struct Goals {
     pub transitions_from: GoalSource,
     /// (operation name, state class) goals, as the plan lists them.
     pub operations: Vec<(String, Tuple)>,
+    /// Tuples and value changes no valid config can reach under the constraints, as the plan
+    /// lists them: not goals, never counted as covered, reported apart.
+    pub tuples_infeasible: usize,
+    pub transitions_infeasible: usize,
 }
 
 impl Goals {
@@ -65,6 +69,8 @@ impl Goals {
                 transitions: Vec::new(),
                 transitions_from: GoalSource::Computed,
                 operations: Vec::new(),
+                tuples_infeasible: 0,
+                transitions_infeasible: 0,
             };
         };
         let cov = &plan.coverage;
@@ -78,6 +84,16 @@ impl Goals {
             .flatten()
             .find_map(|v| v.as_array())
         };
+        let infeasible_tuples: HashSet<Tuple> = listed("infeasible")
+            .and_then(|l| parse_tuples(l))
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let infeasible_transitions: HashSet<Transition> = listed("infeasible_transitions")
+            .and_then(|l| parse_transitions(l))
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let (tuples, tuples_from, strength) = match listed("tuples").map(|l| parse_tuples(l)) {
             Some(Some(t)) => {
                 let s = plan
@@ -87,13 +103,8 @@ impl Goals {
                 (t, GoalSource::Plan, s)
             }
             _ => {
-                let infeasible: HashSet<Tuple> = listed("infeasible")
-                    .and_then(|l| parse_tuples(l))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect();
                 let mut pairs = all_pairs(&plan.axes);
-                pairs.retain(|p| !infeasible.contains(p));
+                pairs.retain(|p| !infeasible_tuples.contains(p));
                 (pairs, GoalSource::Computed, 2)
             }
         };
@@ -104,7 +115,11 @@ impl Goals {
         let (transitions, transitions_from) =
             match listed("transitions").map(|l| parse_transitions(l)) {
                 Some(Some(t)) => (t, GoalSource::Plan),
-                _ if wanted => (all_transitions(&plan.axes), GoalSource::Computed),
+                _ if wanted => {
+                    let mut all = all_transitions(&plan.axes);
+                    all.retain(|x| !infeasible_transitions.contains(x));
+                    (all, GoalSource::Computed)
+                }
                 _ => (Vec::new(), GoalSource::Computed),
             };
         let operations = cov
@@ -134,6 +149,12 @@ impl Goals {
             transitions,
             transitions_from,
             operations,
+            tuples_infeasible: infeasible_tuples.len(),
+            transitions_infeasible: if wanted {
+                infeasible_transitions.len()
+            } else {
+                0
+            },
         }
     }
 
@@ -180,6 +201,9 @@ impl Goals {
                     out.operations.push(o);
                 }
             }
+            // Shards of one plan list the same infeasible goals.
+            out.tuples_infeasible = out.tuples_infeasible.max(g.tuples_infeasible);
+            out.transitions_infeasible = out.transitions_infeasible.max(g.transitions_infeasible);
         }
         out
     }

@@ -179,6 +179,40 @@ impl StepStatus {
     }
 }
 
+/// How a run ended, as every report states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Finished (a `run_end` line) with every step passed.
+    Passed,
+    /// A step failed, or the run ended saying it failed.
+    Failed,
+    /// No `run_end` line and no failed step: the run stopped before it could pass. Not a pass,
+    /// however many of its steps passed.
+    Incomplete,
+}
+
+impl RunStatus {
+    /// Lower-case name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Passed => "passed",
+            RunStatus::Failed => "failed",
+            RunStatus::Incomplete => "incomplete",
+        }
+    }
+
+    /// The worst of several runs' statuses (failed, then incomplete, then passed).
+    pub fn worst(statuses: impl IntoIterator<Item = RunStatus>) -> RunStatus {
+        statuses
+            .into_iter()
+            .fold(RunStatus::Passed, |acc, s| match (acc, s) {
+                (RunStatus::Failed, _) | (_, RunStatus::Failed) => RunStatus::Failed,
+                (RunStatus::Incomplete, _) | (_, RunStatus::Incomplete) => RunStatus::Incomplete,
+                _ => RunStatus::Passed,
+            })
+    }
+}
+
 /// Everything the reports need about one step.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepDigest {
@@ -305,6 +339,32 @@ impl RunDigest {
             .iter()
             .filter(|s| s.status() == StepStatus::Failed)
             .count()
+    }
+
+    /// Steps that ended (passed or failed); a step the run stopped inside is not done.
+    pub fn steps_done(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| s.status() != StepStatus::Unfinished)
+            .count()
+    }
+
+    /// Passed, failed or incomplete; see [`RunStatus`].
+    pub fn status(&self) -> RunStatus {
+        match &self.run_end {
+            _ if self.steps_failed() > 0 => RunStatus::Failed,
+            Some(e) if !e.passed => RunStatus::Failed,
+            Some(_) => RunStatus::Passed,
+            None => RunStatus::Incomplete,
+        }
+    }
+
+    /// "3 of 8 planned steps done" (or "3 steps done" when the plan does not say).
+    pub fn progress(&self) -> String {
+        match self.plan.as_ref().and_then(|p| p.planned_steps) {
+            Some(planned) => format!("{} of {planned} planned steps done", self.steps_done()),
+            None => format!("{} steps done", self.steps_done()),
+        }
     }
 
     /// The effective config before `steps[i]`: the previous step's, or the plan's baseline.

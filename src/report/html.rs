@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use super::{Report, RunDigest, StepDigest, StepStatus, join_values, show, xml_safe};
+use super::{Report, RunDigest, RunStatus, StepDigest, StepStatus, join_values, show, xml_safe};
 
 /// Escapes text for HTML content and attribute values alike.
 pub fn esc(text: &str) -> String {
@@ -44,6 +44,7 @@ header .sub { color:#c5cedb; }
 .badge { padding:3px 10px; border-radius:999px; font-weight:700; font-size:12px;
          letter-spacing:.6px; }
 .badge.pass { background:var(--ok); } .badge.fail { background:var(--bad); }
+.badge.incomplete { background:var(--unk); }
 main { padding:8px 32px 40px; max-width:1400px; }
 section { background:#fff; border:1px solid var(--line); border-radius:10px; padding:14px 20px;
           margin:18px 0; }
@@ -151,8 +152,8 @@ impl std::fmt::Write for Sink<'_> {
 
 fn render(report: &Report, p: &mut Sink) -> std::fmt::Result {
     let ids: Vec<String> = report.runs.iter().map(RunDigest::id).collect();
-    let failed_steps: usize = report.runs.iter().map(RunDigest::steps_failed).sum();
-    let passed = failed_steps == 0;
+    // An unfinished run is INCOMPLETE, never PASSED, however many of its steps passed.
+    let status = RunStatus::worst(report.runs.iter().map(RunDigest::status));
     let first = &report.runs[0].manifest;
     writeln!(
         p,
@@ -165,8 +166,12 @@ fn render(report: &Report, p: &mut Sink) -> std::fmt::Result {
         p,
         "<header><h1>canary report</h1><span id=\"verdict\" class=\"badge {}\">{}</span>\
          <span class=\"sub\">model {} · {} · {}</span></header><main>",
-        if passed { "pass" } else { "fail" },
-        if passed { "PASSED" } else { "FAILED" },
+        match status {
+            RunStatus::Passed => "pass",
+            RunStatus::Failed => "fail",
+            RunStatus::Incomplete => "incomplete",
+        },
+        status.as_str().to_uppercase(),
         esc(&first.model),
         esc(&short_hash(&first.model_hash)),
         esc(&if ids.len() == 1 {
@@ -247,7 +252,7 @@ fn manifest(report: &Report, p: &mut Sink) -> std::fmt::Result {
         }
         let state = match &run.run_end {
             Some(e) => format!("finished, exit code {}", e.exit_code),
-            None => "did not finish (no run_end line)".into(),
+            None => format!("did not finish (no run_end line): {}", run.progress()),
         };
         row("run", esc(&state))?;
         row(

@@ -1,7 +1,9 @@
 //! `junit.xml`: one `<testsuite>` per run, one `<testcase>` per step and check, for CI
 //! dashboards. The classname is the step with its changed values, the name the check; a
 //! failure carries observed and expected in its message and the replay command in its body.
-//! Skipped (gated) values appear as skipped test cases so dashboards show them too.
+//! Skipped (gated) values appear as skipped test cases so dashboards show them too. A run that
+//! did not finish (no `run_end` line) carries one more failing case, `run: finished`, so a
+//! dashboard never shows it green.
 
 use std::io::Write;
 
@@ -9,6 +11,9 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 use super::{Failure, Report, RunDigest, StepStatus, join_values, show, xml_safe};
+
+/// Classname and name of the case an unfinished run fails.
+const RUN_CASE: (&str, &str) = ("run", "finished");
 
 /// Longest failure `message` attribute; the full values are in the failure's body.
 const MESSAGE_MAX: usize = 400;
@@ -92,7 +97,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
 /// Test cases of a run: a check per verdict, one for a step without verdicts, one per skip.
 fn cases(run: &RunDigest) -> usize {
     let steps: usize = run.steps.iter().map(|s| s.verdicts.len().max(1)).sum();
-    steps + run.skipped.len()
+    steps + run.skipped.len() + usize::from(run.run_end.is_none())
 }
 
 fn failed_cases(run: &RunDigest) -> usize {
@@ -105,7 +110,8 @@ fn failed_cases(run: &RunDigest) -> usize {
                 s.failed_count()
             }
         })
-        .sum()
+        .sum::<usize>()
+        + usize::from(run.run_end.is_none())
 }
 
 fn run_seconds(run: &RunDigest) -> f64 {
@@ -191,6 +197,19 @@ fn suite(w: &mut Writer<&mut dyn Write>, run: &RunDigest) -> std::io::Result<()>
             failing_case(w, &attrs, &failure_message(f), &body)?;
         }
     }
+    if run.run_end.is_none() {
+        let message = format!(
+            "the run did not finish (no run_end line): {}",
+            run.progress()
+        );
+        let body = format!("{message}\nreplay: {}", m.replay);
+        failing_case(
+            w,
+            &[("classname", RUN_CASE.0), ("name", RUN_CASE.1)],
+            &message,
+            &body,
+        )?;
+    }
     for sk in &run.skipped {
         let name = format!("{}={}", sk.axis, sk.value);
         w.write_event(Event::Start(start(
@@ -222,6 +241,8 @@ fn failing_case(
                 "type",
                 if message.starts_with(DRIFT_PREFIX) {
                     "drift"
+                } else if attrs.first() == Some(&("classname", RUN_CASE.0)) {
+                    "incomplete"
                 } else {
                     "verdict"
                 },

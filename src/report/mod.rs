@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 pub use coverage::{Coverage, GoalSource, Goals, PairCell, StepAt, Transition, Tuple};
 pub use digest::{
-    Containers, Failure, Manifest, PlanDigest, RunDigest, RunEnd, Skipped, StepDigest, StepStatus,
-    read_run,
+    Containers, Failure, Manifest, PlanDigest, RunDigest, RunEnd, RunStatus, Skipped, StepDigest,
+    StepStatus, read_run,
 };
 
 /// The journal's file name inside a run directory.
@@ -168,6 +168,29 @@ impl Report {
         self.runs[at.run].id()
     }
 
+    /// The coverage as one console line, with the same figures as `summary.json`: goals
+    /// covered of required, and apart from them the goals no valid config can reach.
+    pub fn coverage_line(&self) -> String {
+        let cov = &self.coverage;
+        let g = &cov.goals;
+        let mut line = format!(
+            "coverage: {}/{} {}-way tuples, {}/{} value changes",
+            cov.tuples_covered(),
+            g.tuples.len(),
+            g.strength,
+            cov.transitions_covered(),
+            g.transitions.len()
+        );
+        if g.tuples_infeasible + g.transitions_infeasible > 0 {
+            line.push_str(&format!(
+                "; infeasible under the constraints (not goals, not covered): {} tuples, {} value \
+                 changes",
+                g.tuples_infeasible, g.transitions_infeasible
+            ));
+        }
+        line
+    }
+
     /// Writes every format into `dir` (created if missing), each file replaced atomically.
     pub fn write(&self, dir: &Path) -> Result<ReportFiles, ReportError> {
         fs::create_dir_all(dir).map_err(|source| ReportError::Io {
@@ -188,6 +211,13 @@ impl Report {
 /// to it.
 pub fn write_reports(run_dir: &Path) -> Result<ReportFiles, ReportError> {
     Report::read(&[run_dir.to_path_buf()])?.write(run_dir)
+}
+
+/// Like [`write_reports`], also returning the report for the console's figures.
+pub fn derive_reports(run_dir: &Path) -> Result<(Report, ReportFiles), ReportError> {
+    let report = Report::read(&[run_dir.to_path_buf()])?;
+    let files = report.write(run_dir)?;
+    Ok((report, files))
 }
 
 /// Merges the runs of several shards into one report written into `out`.

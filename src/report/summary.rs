@@ -3,15 +3,16 @@
 //! command that replays its run.
 //!
 //! Shape: `model`, `model_hash`, `runs` (one object per run: `run_id`, `seed`, `target`,
-//! `tool_version`, `faults`, `replay`, `finished`, `passed`, counts), `counts`, `coverage`,
-//! `failures`, `skipped`, `warnings`; for a single run, `run_id`, `seed`, `target` and `replay`
+//! `tool_version`, `faults`, `replay`, `finished`, `status`, `passed`, counts), `counts`,
+//! `coverage`, `status` (`passed`, `failed` or `incomplete`), `passed`, `failures`, `skipped`,
+//! `warnings`; for a single run, `run_id`, `seed`, `target` and `replay`
 //! are also at the top level.
 
 use std::io::Write;
 
 use serde_json::{Value, json};
 
-use super::{Report, RunDigest, StepStatus};
+use super::{Report, RunDigest, RunStatus, StepStatus};
 
 fn ratio(covered: usize, required: usize) -> Value {
     if required == 0 {
@@ -33,10 +34,12 @@ fn run_json(run: &RunDigest) -> Value {
         "faults": m.faults,
         "replay": m.replay,
         "finished": run.run_end.is_some(),
-        "passed": run.steps_failed() == 0 && run.run_end.as_ref().is_none_or(|e| e.passed),
+        "status": run.status().as_str(),
+        "passed": run.status() == RunStatus::Passed,
         "exit_code": run.run_end.as_ref().map(|e| e.exit_code),
         "planned_steps": run.plan.as_ref().and_then(|p| p.planned_steps),
         "steps": run.steps.len(),
+        "steps_done": run.steps_done(),
         "steps_failed": run.steps_failed(),
         "verdicts_passed": run.verdicts_passed(),
         "verdicts_failed": run.verdicts_failed(),
@@ -84,6 +87,36 @@ pub fn summary(report: &Report) -> Value {
                 }));
             }
         }
+        // A run that stopped, or ended failed, without a failing step is still not a pass.
+        if run.steps_failed() == 0 && run.status() != RunStatus::Passed {
+            let (observed, message) = match &run.run_end {
+                None => (
+                    RunStatus::Incomplete.as_str(),
+                    format!(
+                        "the run did not finish (no run_end line): {}",
+                        run.progress()
+                    ),
+                ),
+                Some(e) => (
+                    RunStatus::Failed.as_str(),
+                    format!("the run ended failed, exit code {}", e.exit_code),
+                ),
+            };
+            failures.push(json!({
+                "run_id": run.id(),
+                "step": Value::Null,
+                "changed": {},
+                "check": "run",
+                "observed": observed,
+                "expected": "passed",
+                "message": message,
+                "replay": run.manifest.replay,
+            }));
+        }
+    }
+    let mut status = RunStatus::worst(report.runs.iter().map(RunDigest::status));
+    if status == RunStatus::Passed && !failures.is_empty() {
+        status = RunStatus::Failed;
     }
     let skipped: Vec<Value> = report
         .runs
@@ -120,14 +153,17 @@ pub fn summary(report: &Report) -> Value {
         "coverage": {
             "strength": cov.goals.strength,
             "tuples": {"required": tr, "covered": tc, "ratio": ratio(tc, tr),
+                       "infeasible": cov.goals.tuples_infeasible,
                        "goals_from": cov.goals.tuples_from.as_str()},
             "transitions": {"required": xr, "covered": xc, "ratio": ratio(xc, xr),
+                            "infeasible": cov.goals.transitions_infeasible,
                             "goals_from": cov.goals.transitions_from.as_str()},
             "operations": {"required": cov.goals.operations.len(),
                            "covered": cov.operations_covered(),
                            "ratio": ratio(cov.operations_covered(), cov.goals.operations.len())},
         },
-        "passed": failures.is_empty(),
+        "status": status.as_str(),
+        "passed": status == RunStatus::Passed,
         "failures": failures,
         "skipped": skipped,
         "warnings": warnings,

@@ -34,13 +34,21 @@ impl ProgressMode {
 }
 
 /// Fraction of the walk's coverage reached after each step: the values, value pairs and
-/// value changes (per axis, on effective configs) seen so far over all those the whole walk
-/// covers. The last entry is 1.0 for a non-empty walk.
+/// value changes (per axis, on effective configs) the applies reached so far over all those
+/// the whole walk's applies reach. The last entry is 1.0 for a walk with an apply, 0.0 for a
+/// walk of operations only.
 pub fn coverage_curve(model: &Model, start: &crate::model::Config, steps: &[Step]) -> Vec<f64> {
     let mut seen: HashSet<u64> = HashSet::new();
     let mut counts = Vec::with_capacity(steps.len());
     let mut prev = model.effective(start);
     for step in steps {
+        // Coverage is what applies reach (as in the plan and the reports): an operation earns
+        // none, though the next apply starts from where it left the box.
+        if step.op.is_some() {
+            prev = step.effective.clone();
+            counts.push(seen.len());
+            continue;
+        }
         let c = &step.effective.0;
         for a in 0..c.len() {
             seen.insert(key(0, a, c[a], 0, 0));
@@ -142,7 +150,7 @@ impl Progress {
             humantime::format_duration(round(d)).to_string()
         });
         let msg = format!(
-            "coverage {coverage:.0}% · {} failed · ready in {:.0}s · eta {eta}",
+            "walk coverage {coverage:.0}% · {} failed · ready in {:.0}s · eta {eta}",
             self.failed_steps, report.ready.seconds
         );
         match self.mode {

@@ -3,13 +3,16 @@
 //! A step whose `step_end` was journaled is done and is never repeated. A step whose apply was
 //! journaled without a `step_end` was cut between its apply and its verdicts: when the box's
 //! config.json already is that step's config it is re-observed and judged, not re-applied;
-//! otherwise it runs again from the start. Everything else (seed, plan, options) comes from the
+//! otherwise it runs again from the start. A torn last line (the run killed while writing it)
+//! is reported; when it is the cut step's apply record, the apply may or may not have run, so
+//! the step is judged from the box as it is (when config.json holds its config), never applied
+//! again and expected to recreate what is already recreated. Everything else (seed, plan, options) comes from the
 //! manifest and the plan line, so the rest of the walk is the one the run started.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::journal::{Entry, Event, read_journal};
+use crate::journal::{Entry, Event, TornLine, read_journal_torn};
 use crate::target::{CommandResult, Observation};
 
 /// What the journal of a dropped run says.
@@ -41,6 +44,8 @@ pub struct ResumePoint {
     pub last_observed: Option<Observation>,
     /// Whether the run already ended (a `run_end` line): nothing to resume.
     pub ended: bool,
+    /// What the resume did about a torn last journal line, to be shown as a warning.
+    pub torn: Option<String>,
     /// Verdict counts of the steps already done.
     pub verdicts_passed: usize,
     pub verdicts_failed: usize,
@@ -77,11 +82,11 @@ pub enum ResumeError {
 /// Reads `<run_dir>/journal.jsonl` into a [`ResumePoint`].
 pub fn read(run_dir: &Path) -> Result<ResumePoint, ResumeError> {
     let path = run_dir.join("journal.jsonl");
-    let entries = read_journal(&path).map_err(|source| ResumeError::Read {
+    let (entries, torn) = read_journal_torn(&path).map_err(|source| ResumeError::Read {
         path: path.display().to_string(),
         source,
     })?;
-    from_entries(&entries).map_err(|e| match e {
+    from_entries_torn(&entries, torn.as_ref()).map_err(|e| match e {
         ResumeError::NoManifest(_) => ResumeError::NoManifest(path.display().to_string()),
         ResumeError::NoPlan(_) => ResumeError::NoPlan(path.display().to_string()),
         other => other,
@@ -90,6 +95,14 @@ pub fn read(run_dir: &Path) -> Result<ResumePoint, ResumeError> {
 
 /// The resume point of a journal's entries.
 pub fn from_entries(entries: &[Entry]) -> Result<ResumePoint, ResumeError> {
+    from_entries_torn(entries, None)
+}
+
+/// The resume point of a journal's entries followed by a torn last line.
+pub fn from_entries_torn(
+    entries: &[Entry],
+    torn: Option<&TornLine>,
+) -> Result<ResumePoint, ResumeError> {
     let mut point: Option<ResumePoint> = None;
     let mut plan = None;
     let mut applied: BTreeMap<usize, CommandResult> = BTreeMap::new();
@@ -117,6 +130,7 @@ pub fn from_entries(entries: &[Entry]) -> Result<ResumePoint, ResumeError> {
                     done: BTreeSet::new(),
                     failed: BTreeSet::new(),
                     half_applied: None,
+                    torn: None,
                     last_observed: None,
                     ended: false,
                     verdicts_passed: 0,
@@ -167,5 +181,54 @@ pub fn from_entries(entries: &[Entry]) -> Result<ResumePoint, ResumeError> {
         n => observed.remove(&(n - 1)),
     };
     pt.half_applied = applied.remove(&next).map(|r| (next, r));
+    if let Some(t) = torn {
+        pt.torn = Some(torn_apply(&mut pt, entries, t, next));
+    }
     Ok(pt)
+}
+
+/// Takes a torn last line that may be the cut step's apply record (it names no event or
+/// `apply`, no other step, and the step had started) as that apply: its exit code when it was
+/// written whole, else 0 with a note (the box's own state is what gets judged). Returns the
+/// warning to show.
+fn torn_apply(pt: &mut ResumePoint, entries: &[Entry], t: &TornLine, next: usize) -> String {
+    let started = entries
+        .iter()
+        .any(|e| matches!(&e.event, Event::StepStart { step, .. } if *step == next));
+    let event = t.event();
+    let may_be_apply = matches!(event, None | Some("apply"))
+        && t.number("step").is_none_or(|s| s == next as i64)
+        && started
+        && pt.half_applied.is_none();
+    if !may_be_apply {
+        return format!(
+            "line {} of the journal is torn ({}), dropped; step {} starts again",
+            t.line,
+            event.map_or("an unreadable event".to_string(), |e| format!(
+                "a {e} event"
+            )),
+            next + 1
+        );
+    }
+    let exit = t.number("exit_code").and_then(|c| i32::try_from(c).ok());
+    let output = match exit {
+        Some(_) => "(the apply record was torn after its exit code)".to_string(),
+        None => "(the apply record was torn before its exit code: taken as 0, the box's state \
+                 is judged)"
+            .to_string(),
+    };
+    pt.half_applied = Some((
+        next,
+        CommandResult {
+            exit_code: exit.unwrap_or(0),
+            output,
+        },
+    ));
+    format!(
+        "line {} of the journal is torn (a half-written apply record of step {}): the apply may \
+         or may not have run, so step {} is judged from the box as it is, not applied again",
+        t.line,
+        next + 1,
+        next + 1
+    )
 }
