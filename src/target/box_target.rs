@@ -38,6 +38,9 @@ use crate::exec::{ExecError, Executor, Local, Output, Ssh, SshOptions, split_wor
 use crate::model::Action;
 use crate::redact::{FINGERPRINT_KEYS, Redactor, SECRET_ENV_KEYS, is_secret_env_key, parse_env};
 
+mod keep;
+pub use keep::ENV_ORIG;
+
 /// The environment every CLI call runs under, whatever the caller's: Pithead derives keys from
 /// `TZ` (DASHBOARD_TZ) and messages from the locale (pithead-model.md §8).
 pub const PINNED_ENV: &[(&str, &str)] = &[("TZ", "UTC"), ("LC_ALL", "C")];
@@ -174,7 +177,9 @@ if command -v curl >/dev/null 2>&1; then echo "fetch=curl"; elif command -v pyth
 if command -v sha256sum >/dev/null 2>&1; then echo "sha=ok"; elif command -v python3 >/dev/null 2>&1; then echo "sha=python3"; else echo "sha=none"; fi
 if docker compose version >/dev/null 2>&1; then echo "compose=v2"; elif command -v docker-compose >/dev/null 2>&1; then echo "compose=v1"; else echo "compose=none"; fi
 if command -v docker >/dev/null 2>&1 && { [ -f docker-compose.yml ] || [ -f compose.yaml ] || [ -f docker-compose.yaml ] || [ -f compose.yml ]; }; then echo "containers=docker"; else echo "containers=pithead"; fi
-echo "uname=$(uname -srm 2>/dev/null)""#;
+echo "uname=$(uname -srm 2>/dev/null)"
+echo "realdir=$(pwd -P)"
+echo "hostname=$(uname -n 2>/dev/null)""#;
 
 /// One observation in one round trip. `$1` dir, `$2` container mode, `$3` shell snippet,
 /// `$4` API URL, `$5` fetcher, `$6` inspect template, `$7` secret-key regex, `$8`
