@@ -1213,6 +1213,7 @@ async fn box_walk(
         ..ctx.options.clone()
     };
     let mut deadline_hit = None;
+    let mut watch = crate::run::broken::BrokenWatch::default();
     for index in start..limit {
         let step = &ctx.steps[index];
         let destructive = step
@@ -1327,6 +1328,16 @@ async fn box_walk(
                 outcome.stopped = Some(format!("--fail-fast: step {index} failed"));
                 break;
             }
+        }
+        // A box broken beyond the walk would fail every step alike: stop here, once.
+        let missing = t
+            .missing_stack_files()
+            .await
+            .map_err(target_err(Some(index)))?;
+        if let Some(why) = watch.after_step(index, &missing, &outcome.failures) {
+            console.progress.println(&format!("     stopping: {why}"));
+            outcome.stopped = Some(why);
+            break;
         }
         if index + 1 < limit {
             before = t.observe().await.map_err(target_err(Some(index + 1)))?;

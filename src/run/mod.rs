@@ -15,6 +15,7 @@
 //! lifecycle operations become more step kinds judged by the same [`oracle::judge`].
 
 pub mod box_session;
+pub mod broken;
 mod operation;
 pub mod progress;
 pub mod redacting;

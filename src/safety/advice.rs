@@ -55,7 +55,9 @@ fn line(words: &[String]) -> String {
 
 /// The command line that puts the box back as the snapshot had it: .env from its kept copy
 /// only when .env is gone (a present .env is re-rendered by the apply), config.json from the
-/// run directory's plain copy, then `apply -y`. Runnable by `sh` as printed.
+/// run directory's plain copy, `apply -y`, then `up` (a .env put back is already the original,
+/// so the apply sees no change: `up` recreates what still runs from the walk's .env).
+/// Runnable by `sh` as printed.
 pub fn restore_command(t: &BoxTarget, run_dir: &Path) -> String {
     let run_dir = std::path::absolute(run_dir).unwrap_or_else(|_| run_dir.to_path_buf());
     let copy = run_dir.join(CONFIG_ORIG).display().to_string();
@@ -68,6 +70,9 @@ pub fn restore_command(t: &BoxTarget, run_dir: &Path) -> String {
     };
     let mut apply = pithead.clone();
     apply.extend(["apply".to_string(), "-y".to_string()]);
+    let mut up = pithead.clone();
+    up.push("up".to_string());
+    let apply = format!("{} && {}", line(&apply), line(&up));
     let env_back = format!(
         "{{ [ -f .env ] || {}; }}",
         with_privilege(&["cp", ENV_ORIG, ".env"])
@@ -77,7 +82,7 @@ pub fn restore_command(t: &BoxTarget, run_dir: &Path) -> String {
             let host = t.executor().host();
             let dir = t.dir();
             let write = with_privilege(&["tee", &format!("{dir}/config.json")]);
-            let remote = format!("cd {} && {env_back} && {}", quote(dir), line(&apply));
+            let remote = format!("cd {} && {env_back} && {apply}", quote(dir));
             format!(
                 "ssh {h} {} < {} && ssh {h} {}",
                 quote(&format!("{write} >/dev/null")),
@@ -92,10 +97,9 @@ pub fn restore_command(t: &BoxTarget, run_dir: &Path) -> String {
                 .filter(|d| !d.is_empty())
                 .unwrap_or(t.dir());
             format!(
-                "cd {} && {env_back} && {} && {}",
+                "cd {} && {env_back} && {} && {apply}",
                 quote(dir),
                 with_privilege(&["cp", &copy, "config.json"]),
-                line(&apply)
             )
         }
     }
