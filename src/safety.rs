@@ -5,7 +5,8 @@
 //! waits until the box is healthy and verifies that config hash, container set and fingerprint
 //! are back, reporting every difference loudly. `--keep` skips the restore.
 //!
-//! canary writes nothing on the box but config.json and deletes nothing.
+//! canary writes nothing on the box but config.json and the 0600 copy of .env beside it, and
+//! deletes nothing but that copy.
 //!
 //! ## Where the snapshot lives
 //!
