@@ -394,3 +394,56 @@ fn a_resume_onto_another_box_is_refused_before_it_is_touched() {
     assert!(all.contains("resuming at step"), "{all}");
     assert!(all.contains("box restored and verified"), "{all}");
 }
+
+#[test]
+fn a_resume_on_its_own_box_changed_since_is_refused_with_the_way_back() {
+    let fake = setup();
+    let config = std::fs::read(fake.dir().join("config.json")).unwrap();
+    let env = std::fs::read(fake.dir().join(".env")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("run");
+    killed_run(&fake, work.path(), &out, 1);
+    // Edited by hand since: a config.json neither the snapshot's nor one the walk writes.
+    let mut edited: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fake.dir().join("config.json")).unwrap()).unwrap();
+    edited["canary_test_note"] = "edited by hand".into();
+    std::fs::write(
+        fake.dir().join("config.json"),
+        serde_json::to_vec_pretty(&edited).unwrap(),
+    )
+    .unwrap();
+
+    let out_s = out.display().to_string();
+    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(run_args(
+            fake.dir(),
+            fake.dashboard_port(),
+            &["--resume", &out_s],
+        ))
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    assert!(all.contains("nor one the walk writes"), "{all}");
+    let advice = all
+        .split_once("This is the box the run started on, changed since. Put it back with `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(cmd, _)| cmd.to_string())
+        .unwrap_or_else(|| panic!("no way back: {all}"));
+    let r = Command::new("sh")
+        .args(["-c", &advice])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "`{advice}` failed: {r:?}");
+    assert_eq!(
+        std::fs::read(fake.dir().join("config.json")).unwrap(),
+        config
+    );
+    assert_eq!(std::fs::read(fake.dir().join(".env")).unwrap(), env);
+}

@@ -1122,9 +1122,14 @@ async fn same_box(t: &mut BoxTarget, snap: &Snapshot, ctx: &Ctx<'_>) -> anyhow::
         return Ok(());
     }
     let here = &seen.identity;
+    let (what, end) = if snap.identity.as_ref() == Some(here) {
+        ("has changed since the run in", " started on it")
+    } else {
+        ("is not the box the run in", " started on")
+    };
     let mut msg = format!(
-        "refusing to resume: the box at {} on {} is not the box the run in {} started on; \
-         nothing was changed on it. What differs:",
+        "refusing to resume: the box at {} on {} {what} {}{end}; nothing was changed on it. \
+         What differs:",
         here.dir,
         here.host,
         ctx.out.display()
@@ -1133,6 +1138,13 @@ async fn same_box(t: &mut BoxTarget, snap: &Snapshot, ctx: &Ctx<'_>) -> anyhow::
         msg.push_str(&format!("\n  - {d}"));
     }
     match &snap.identity {
+        // The box it started on, changed since (secrets, config.json, .env): it can only be
+        // put back, not walked on.
+        Some(was) if *was == seen.identity => msg.push_str(&format!(
+            "\nThis is the box the run started on, changed since. Put it back with `{}`, then \
+             start a new run.",
+            safety::restore_command(t, ctx.out)
+        )),
         Some(was) => msg.push_str(&format!(
             "\nTo go on with that run, give the box it started on (--target {} --dir {}{}). \
              To test this box, start a new run (without --resume).",

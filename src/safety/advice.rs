@@ -59,9 +59,29 @@ fn line(words: &[String]) -> String {
 /// so the apply sees no change: `up` recreates what still runs from the walk's .env).
 /// Runnable by `sh` as printed.
 pub fn restore_command(t: &BoxTarget, run_dir: &Path) -> String {
+    let dir = match t.executor().kind() {
+        // A local box: the directory as the box resolved it, so the line works from anywhere.
+        "local" => t
+            .fact("realdir")
+            .filter(|d| !d.is_empty())
+            .unwrap_or(t.dir()),
+        _ => t.dir(),
+    };
+    command_line(
+        t.executor().kind(),
+        &t.executor().host(),
+        dir,
+        &t.pithead_command(),
+        run_dir,
+    )
+}
+
+/// [`restore_command`] from its parts: `kind` `local` or `ssh`, the SSH destination, the
+/// stack directory, how the CLI is invoked (`sudo ./pithead`: `sudo` goes before the copies).
+pub fn command_line(kind: &str, host: &str, dir: &str, pithead: &str, run_dir: &Path) -> String {
     let run_dir = std::path::absolute(run_dir).unwrap_or_else(|_| run_dir.to_path_buf());
     let copy = run_dir.join(CONFIG_ORIG).display().to_string();
-    let pithead = split_words(&t.pithead_command());
+    let pithead = split_words(pithead);
     let privilege = &pithead[..pithead.len().saturating_sub(1)];
     let with_privilege = |words: &[&str]| {
         let mut w = privilege.to_vec();
@@ -77,30 +97,66 @@ pub fn restore_command(t: &BoxTarget, run_dir: &Path) -> String {
         "{{ [ -f .env ] || {}; }}",
         with_privilege(&["cp", ENV_ORIG, ".env"])
     );
-    match t.executor().kind() {
-        "ssh" => {
-            let host = t.executor().host();
-            let dir = t.dir();
-            let write = with_privilege(&["tee", &format!("{dir}/config.json")]);
-            let remote = format!("cd {} && {env_back} && {apply}", quote(dir));
+    if kind == "ssh" {
+        let write = with_privilege(&["tee", &format!("{dir}/config.json")]);
+        let remote = format!("cd {} && {env_back} && {apply}", quote(dir));
+        format!(
+            "ssh {h} {} < {} && ssh {h} {}",
+            quote(&format!("{write} >/dev/null")),
+            quote(&copy),
+            quote(&remote),
+            h = quote(host),
+        )
+    } else {
+        format!(
+            "cd {} && {env_back} && {} && {apply}",
+            quote(dir),
+            with_privilege(&["cp", &copy, "config.json"]),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ssh_line_writes_config_through_the_privilege_and_applies_on_the_box() {
+        let cmd = command_line(
+            "ssh",
+            "admin@rig",
+            "/opt/pit head",
+            "sudo ./pithead",
+            Path::new("/runs/r 1"),
+        );
+        assert_eq!(
+            cmd,
+            "ssh admin@rig 'sudo tee '\\''/opt/pit head/config.json'\\'' >/dev/null' \
+             < '/runs/r 1/.canary-config.json.orig' && ssh admin@rig 'cd '\\''/opt/pit \
+             head'\\'' && { [ -f .env ] || sudo cp .env.canary-orig .env; } && sudo ./pithead \
+             apply -y && sudo ./pithead up'"
+        );
+    }
+
+    #[test]
+    fn the_local_line_names_absolute_paths_only() {
+        let cmd = command_line(
+            "local",
+            "localhost",
+            "/opt/pithead",
+            "./pithead",
+            Path::new("run"),
+        );
+        let here = std::env::current_dir()
+            .unwrap()
+            .join("run/.canary-config.json.orig");
+        assert_eq!(
+            cmd,
             format!(
-                "ssh {h} {} < {} && ssh {h} {}",
-                quote(&format!("{write} >/dev/null")),
-                quote(&copy),
-                quote(&remote),
-                h = quote(&host),
+                "cd /opt/pithead && {{ [ -f .env ] || cp .env.canary-orig .env; }} && cp {} \
+                 config.json && ./pithead apply -y && ./pithead up",
+                here.display()
             )
-        }
-        _ => {
-            let dir = t
-                .fact("realdir")
-                .filter(|d| !d.is_empty())
-                .unwrap_or(t.dir());
-            format!(
-                "cd {} && {env_back} && {} && {apply}",
-                quote(dir),
-                with_privilege(&["cp", &copy, "config.json"]),
-            )
-        }
+        );
     }
 }

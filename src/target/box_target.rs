@@ -173,6 +173,7 @@ echo "dir=ok"
 if [ -x "$2" ] || command -v "$2" >/dev/null 2>&1; then echo "pithead=ok"; else echo "pithead=missing"; fi
 [ -f config.json ] && echo "config=ok" || echo "config=missing"
 [ -f .env ] && echo "env=ok" || echo "env=missing"
+[ -f .env.canary-orig ] && echo "env_copy=ok"
 if command -v curl >/dev/null 2>&1; then echo "fetch=curl"; elif command -v python3 >/dev/null 2>&1; then echo "fetch=python3"; else echo "fetch=none"; fi
 if command -v sha256sum >/dev/null 2>&1; then echo "sha=ok"; elif command -v python3 >/dev/null 2>&1; then echo "sha=python3"; else echo "sha=none"; fi
 if docker compose version >/dev/null 2>&1; then echo "compose=v2"; elif command -v docker-compose >/dev/null 2>&1; then echo "compose=v1"; else echo "compose=none"; fi
@@ -375,6 +376,13 @@ impl BoxTarget {
             return Err(TargetError::Unusable(format!(
                 "`{}` is not an executable in {place}; set --pithead to how the CLI is invoked",
                 pithead[pithead.len() - 1]
+            )));
+        }
+        if fact("config") == "ok" && fact("env") != "ok" && fact("env_copy") == "ok" {
+            return Err(TargetError::Unusable(format!(
+                "{place} has no .env, and a canary run kept a copy of it: put it back with \
+                 `cp {dir}/{ENV_ORIG} {dir}/.env` (mode 0600; the run's restore advice says what \
+                 else to do)"
             )));
         }
         if fact("config") != "ok" || fact("env") != "ok" {
