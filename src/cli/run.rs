@@ -1346,13 +1346,24 @@ async fn box_walk(
             .missing_stack_files()
             .await
             .map_err(target_err(Some(index)))?;
-        if let Some(why) = watch.after_step(index, &missing, &outcome.failures) {
+        let mut running = None;
+        if index + 1 < limit && missing.is_empty() {
+            before = t.observe().await.map_err(target_err(Some(index + 1)))?;
+            // Only a box that had containers running can lose them all.
+            if !snap.running.is_empty() {
+                running = Some(
+                    before
+                        .containers
+                        .iter()
+                        .filter(|c| c.state == "running")
+                        .count(),
+                );
+            }
+        }
+        if let Some(why) = watch.after_step(index, &missing, running, &outcome.failures) {
             console.progress.println(&format!("     stopping: {why}"));
             outcome.stopped = Some(why);
             break;
-        }
-        if index + 1 < limit {
-            before = t.observe().await.map_err(target_err(Some(index + 1)))?;
         }
     }
     let redactor = full_redactor(t, original, ctx);
