@@ -5,15 +5,19 @@
 //! waits until the box is healthy and verifies that config hash, container set and fingerprint
 //! are back, reporting every difference loudly. `--keep` skips the restore.
 //!
-//! canary writes nothing on the box but config.json and deletes nothing.
+//! canary writes nothing on the box but config.json and the 0600 copy of .env beside it, and
+//! deletes nothing but that copy.
 //!
 //! ## Where the snapshot lives
 //!
 //! The snapshot must be able to restore the real config, so it holds the secrets in clear.
 //! It is kept in memory and, for `canary run --resume`, saved as `.canary-snapshot` in the run
-//! directory with mode 0600 (see [`Snapshot::save`]). Report code derives everything from the
-//! journal and never copies dot-files of the run directory; only redacted copies of config.json
-//! ever appear in reports and artifacts.
+//! directory with mode 0600 (see [`Snapshot::save`]), beside a plain 0600 copy of config.json
+//! that a restore by hand can use as it is ([`advice`]); the plain copy is removed after a
+//! verified restore. The original .env never leaves the box: a 0600 copy is kept beside it
+//! ([`ENV_ORIG`]) for the same reason and the same time. Report code derives everything from
+//! the journal and never copies dot-files of the run directory; only redacted copies of
+//! config.json ever appear in reports and artifacts.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -25,7 +29,13 @@ use sha2::{Digest, Sha256};
 use crate::model::OpKind;
 use crate::signal::{Interrupt, Signals};
 use crate::target::box_target::BoxTarget;
+pub use crate::target::box_target::ENV_ORIG;
 use crate::target::{Target, TargetError};
+
+pub mod advice;
+pub mod identity;
+pub use advice::{CONFIG_ORIG, restore_command};
+pub use identity::BoxIdentity;
 
 /// File name of the saved snapshot inside a run directory.
 pub const SNAPSHOT_FILE: &str = ".canary-snapshot";
@@ -51,6 +61,9 @@ pub struct Snapshot {
     /// Absent in snapshots of older runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tz: Option<String>,
+    /// Which box this is (absent in snapshots of older versions).
+    #[serde(default)]
+    pub identity: Option<BoxIdentity>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -61,6 +74,7 @@ impl std::fmt::Debug for Snapshot {
             .field("fingerprint", &self.fingerprint)
             .field("running", &self.running)
             .field("tz", &self.tz)
+            .field("identity", &self.identity)
             .finish()
     }
 }
@@ -96,12 +110,15 @@ impl Snapshot {
             fingerprint: obs.secret_fingerprint,
             running: running_set(&obs.containers),
             tz: Some(target.tz().to_string()),
+            identity: Some(BoxIdentity::of(target)),
         })
     }
 
     /// Saves the snapshot as `<run_dir>/.canary-snapshot`, created with mode 0600 (and the
-    /// mode forced to 0600 if the file existed), written to a temp file and renamed.
+    /// mode forced to 0600 if the file existed), written to a temp file and renamed; and the
+    /// config as it was, plain, as `<run_dir>/.canary-config.json.orig` (0600 too).
     pub fn save(&self, run_dir: &Path) -> std::io::Result<PathBuf> {
+        advice::save_config_copy(run_dir, &self.config)?;
         use std::io::Write;
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let path = run_dir.join(SNAPSHOT_FILE);
@@ -150,6 +167,9 @@ pub struct RestoreOptions {
     /// Deadline of the whole restore (write, re-apply, wait, verify); past it canary stops
     /// waiting and says what is left undone.
     pub deadline: Duration,
+    /// The run directory holding the saved snapshot: the advice for a restore by hand names
+    /// its plain copy of config.json, removed after a verified restore.
+    pub run_dir: Option<PathBuf>,
 }
 
 impl Default for RestoreOptions {
@@ -158,6 +178,7 @@ impl Default for RestoreOptions {
             ready_timeout: Duration::from_secs(240),
             poll: Duration::from_secs(2),
             deadline: Duration::from_secs(900),
+            run_dir: None,
         }
     }
 }
@@ -175,13 +196,17 @@ pub struct RestoreProgress {
 
 impl RestoreProgress {
     /// What is left undone, and the commands that finish it by hand, one line each.
-    pub fn left_undone(&self, dir: &str, pithead: &str) -> Vec<String> {
+    /// `by_hand` is [`restore_command`], when the run directory is known.
+    pub fn left_undone(&self, dir: &str, pithead: &str, by_hand: Option<&str>) -> Vec<String> {
         let mut out = Vec::new();
         if !self.config_back {
-            out.push(format!(
-                "config.json is NOT back: the original is in the run directory's \
-                 {SNAPSHOT_FILE} (mode 0600, field `config`, hex); write it to {dir}/config.json"
-            ));
+            out.push(match by_hand {
+                Some(cmd) => format!("config.json is NOT back: put the box back with `{cmd}`"),
+                None => format!(
+                    "config.json is NOT back: the original is in the run directory's \
+                     {CONFIG_ORIG} (mode 0600); copy it to {dir}/config.json"
+                ),
+            });
         } else {
             out.push("config.json is back as it was (done)".to_string());
         }
@@ -254,6 +279,25 @@ pub async fn restore_tracked(
         target.write_config_raw(&snapshot.config).await?;
     }
     progress.config_back = true;
+    // Without .env an apply can only fail (or mint new secrets): say how to put it back.
+    let missing = target.missing_stack_files().await?;
+    if !missing.is_empty() {
+        differences.push(format!(
+            "{} gone from the stack directory: not re-applied",
+            missing.join(" and ")
+        ));
+        return Ok(report_restore(
+            target,
+            opts,
+            RestoreReport {
+                config_written,
+                apply_exit: -1,
+                took: start.elapsed(),
+                differences,
+            },
+        )
+        .await);
+    }
     let applied = target.apply().await?;
     progress.applied = true;
     if applied.exit_code != 0 {
@@ -310,15 +354,39 @@ pub async fn restore_tracked(
         differences,
     };
     progress.verified = report.is_clean();
+    Ok(report_restore(target, opts, report).await)
+}
+
+/// The restore command of [`advice`], when the run directory is known.
+fn by_hand(target: &BoxTarget, opts: &RestoreOptions) -> Option<String> {
+    opts.run_dir.as_deref().map(|d| restore_command(target, d))
+}
+
+/// Says how a restore ended; after a verified one, removes the copies kept for a restore by
+/// hand (the box holds the originals again), else prints the command that restores by hand.
+async fn report_restore(
+    target: &BoxTarget,
+    opts: &RestoreOptions,
+    report: RestoreReport,
+) -> RestoreReport {
     if report.is_clean() {
         eprintln!("canary: box restored and verified in {:.1?}", report.took);
+        if let Some(dir) = &opts.run_dir {
+            advice::remove_config_copy(dir);
+            if let Err(e) = target.drop_env_copy().await {
+                eprintln!("canary: could not remove {ENV_ORIG} from the stack directory: {e}");
+            }
+        }
     } else {
         eprintln!("canary: !!! THE BOX IS NOT BACK WHERE IT WAS !!!");
         for d in &report.differences {
             eprintln!("canary: !!!   {d}");
         }
+        if let Some(cmd) = by_hand(target, opts) {
+            eprintln!("canary: !!! to put it back by hand: {cmd}");
+        }
     }
-    Ok(report)
+    report
 }
 
 fn set_differences(before: &BTreeSet<String>, now: &BTreeSet<String>) -> Vec<String> {
@@ -542,7 +610,9 @@ pub async fn guard_judged<T>(
     let (settled, restore, rollback) = match finished {
         Some(done) => done,
         None => {
-            let left = progress.left_undone(target.dir(), &target.pithead_command());
+            let cmd = by_hand(target, opts);
+            let left =
+                progress.left_undone(target.dir(), &target.pithead_command(), cmd.as_deref());
             eprintln!(
                 "canary: !!! stopped waiting for the restore at the second signal; the box is NOT verified restored"
             );
@@ -591,6 +661,9 @@ async fn finish(
     let settled = settle(target).await;
     if keep {
         eprintln!("canary: --keep: the box is left as the walk left it (not restored)");
+        if let Some(cmd) = by_hand(target, opts) {
+            eprintln!("canary: to put it back later: {cmd}");
+        }
         return (settled, None, None);
     }
     let mut rolled_back = None;
@@ -605,10 +678,15 @@ async fn finish(
         restored = restore_within(target, snapshot, opts, progress).await;
     }
     if let Err(e) = &restored {
-        eprintln!(
-            "canary: !!! could not restore the box: {e}. The original config.json is in the run \
-             directory's {SNAPSHOT_FILE} (mode 0600); copy it back and run pithead apply -y"
-        );
+        match by_hand(target, opts) {
+            Some(cmd) => {
+                eprintln!("canary: !!! could not restore the box: {e}. Put it back by hand: {cmd}")
+            }
+            None => eprintln!(
+                "canary: !!! could not restore the box: {e}. Write the snapshot's config.json \
+                 back and run pithead apply -y"
+            ),
+        }
     }
     (settled, Some(restored), rolled_back)
 }
@@ -628,7 +706,9 @@ async fn restore_within(
     match r {
         Ok(r) => r,
         Err(_) => {
-            let left = progress.left_undone(target.dir(), &target.pithead_command());
+            let cmd = by_hand(target, opts);
+            let left =
+                progress.left_undone(target.dir(), &target.pithead_command(), cmd.as_deref());
             eprintln!(
                 "canary: !!! the restore did not finish within {:?} (--restore-timeout)",
                 opts.deadline
@@ -676,11 +756,17 @@ mod tests {
             fingerprint: "f".repeat(64),
             running: ["tor".to_string()].into_iter().collect(),
             tz: Some("Europe/Berlin".to_string()),
+            identity: None,
         };
         let path = snap.save(dir.path()).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert_eq!(Snapshot::load(dir.path()).unwrap(), Some(snap.clone()));
+        // The plain copy a restore by hand uses as it is: the config's exact bytes, 0600.
+        let copy = dir.path().join(CONFIG_ORIG);
+        assert_eq!(std::fs::read(&copy).unwrap(), snap.config);
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
         assert!(
             !format!("{snap:?}").contains("s3cret"),
             "Debug must not print the config"

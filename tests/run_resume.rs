@@ -269,6 +269,185 @@ fn the_journal_tells_done_steps_and_the_cut_apply() {
     assert!(from_entries(&entries[1..]).is_err());
 }
 
+/// The canary arguments of a walk of `dir` (through its counting wrapper).
+fn run_args(dir: &Path, port: u64, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "run",
+        "--target",
+        "local",
+        "--dir",
+        &dir.display().to_string(),
+        "--pithead",
+        "./counting",
+        "--api-url",
+        &format!("http://127.0.0.1:{port}/api/state"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+/// Starts a walk of `fake` into `out` and kills it once `steps` steps have ended.
+fn killed_run(fake: &FakeBox, work: &Path, out: &Path, steps: usize) {
+    let out_s = out.display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(run_args(
+            fake.dir(),
+            fake.dashboard_port(),
+            &["--seed", "11", "--ready-timeout", "30s", "--out", &out_s],
+        ))
+        .current_dir(work)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = out.join("journal.jsonl");
+    let start = Instant::now();
+    while count(&events(&journal), "step_end", None) < steps {
+        assert!(start.elapsed() < Duration::from_secs(120), "no step ended");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(800)); // the orphaned apply finishes
+}
+
+#[test]
+fn a_resume_onto_another_box_is_refused_before_it_is_touched() {
+    let first = setup();
+    let other = setup();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("run");
+    killed_run(&first, work.path(), &out, 1);
+    let journal_before = std::fs::read(out.join("journal.jsonl")).unwrap();
+    let other_config = std::fs::read(other.dir().join("config.json")).unwrap();
+    let other_env = std::fs::read(other.dir().join(".env")).unwrap();
+
+    let out_s = out.display().to_string();
+    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(run_args(
+            other.dir(),
+            other.dashboard_port(),
+            &["--resume", &out_s],
+        ))
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    assert!(all.contains("refusing to resume"), "{all}");
+    assert!(all.contains("nothing was changed on it"), "{all}");
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap().display().to_string();
+    assert!(
+        all.contains(&format!(
+            "the stack directory: {} now, {} when the run started",
+            real(other.dir()),
+            real(first.dir())
+        )),
+        "{all}"
+    );
+    assert!(all.contains("config.json: sha256"), "{all}");
+    assert!(all.contains("the secret fingerprint"), "{all}");
+    assert!(
+        all.contains(&format!("--target local --dir {}", real(first.dir()))),
+        "{all}"
+    );
+    assert!(!all.contains("resuming at step"), "{all}");
+    // The other box was not touched, the run's journal not appended to.
+    assert_eq!(applies(&other), 0, "an apply ran on the other box");
+    assert_eq!(
+        std::fs::read(other.dir().join("config.json")).unwrap(),
+        other_config
+    );
+    assert_eq!(std::fs::read(other.dir().join(".env")).unwrap(), other_env);
+    assert_eq!(
+        std::fs::read(out.join("journal.jsonl")).unwrap(),
+        journal_before
+    );
+
+    // The box it started on, reached through a symlink, is the same box: the resume goes on
+    // and restores it.
+    let link = work.path().join("first-box");
+    std::os::unix::fs::symlink(first.dir(), &link).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(run_args(
+            &link,
+            first.dashboard_port(),
+            &["--resume", &out_s],
+        ))
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    assert!(all.contains("resuming at step"), "{all}");
+    assert!(all.contains("box restored and verified"), "{all}");
+}
+
+#[test]
+fn a_resume_on_its_own_box_changed_since_is_refused_with_the_way_back() {
+    let fake = setup();
+    let config = std::fs::read(fake.dir().join("config.json")).unwrap();
+    let env = std::fs::read(fake.dir().join(".env")).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("run");
+    killed_run(&fake, work.path(), &out, 1);
+    // Edited by hand since: a config.json neither the snapshot's nor one the walk writes.
+    let mut edited: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fake.dir().join("config.json")).unwrap()).unwrap();
+    edited["canary_test_note"] = "edited by hand".into();
+    std::fs::write(
+        fake.dir().join("config.json"),
+        serde_json::to_vec_pretty(&edited).unwrap(),
+    )
+    .unwrap();
+
+    let out_s = out.display().to_string();
+    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(run_args(
+            fake.dir(),
+            fake.dashboard_port(),
+            &["--resume", &out_s],
+        ))
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    assert!(all.contains("nor one the walk writes"), "{all}");
+    let advice = all
+        .split_once("This is the box the run started on, changed since. Put it back with `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(cmd, _)| cmd.to_string())
+        .unwrap_or_else(|| panic!("no way back: {all}"));
+    let r = Command::new("sh")
+        .args(["-c", &advice])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "`{advice}` failed: {r:?}");
+    assert_eq!(
+        std::fs::read(fake.dir().join("config.json")).unwrap(),
+        config
+    );
+    assert_eq!(std::fs::read(fake.dir().join(".env")).unwrap(), env);
+}
+
 /// A run killed while writing the cut step's apply record leaves a torn last line. The
 /// resume once dropped it silently, applied the step again and failed it as "predicted but
 /// not recreated"; now it names the torn line and judges the step from the box as it is.

@@ -216,6 +216,8 @@ impl BoxArgs {
             ready_timeout: *self.ready_timeout,
             poll: std::time::Duration::from_millis(500),
             deadline: *self.restore_timeout,
+            // Replay and fuzz keep their snapshot in memory: no copy on disk to name.
+            run_dir: None,
         }
     }
 

@@ -803,29 +803,38 @@ async fn run_box(
     keep: bool,
     console: &mut Console,
 ) -> anyhow::Result<Ended> {
-    // A proxy token left emptied by a run that was killed outright: put back before the box
-    // is snapshotted or judged.
-    safety::settle(target).await;
-    if resumed.is_some() {
-        target.set_safety_archive(safety::load_backup(ctx.out));
-    }
     let snap = match resumed {
-        Some(_) => Snapshot::load(ctx.out)
-            .with_context(|| format!("cannot read the snapshot in {}", ctx.out.display()))?
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "{} has no {}: the run was dropped before its first step; start it again",
-                    ctx.out.display(),
-                    safety::SNAPSHOT_FILE
-                )
-            })?,
+        Some(_) => {
+            let s = Snapshot::load(ctx.out)
+                .with_context(|| format!("cannot read the snapshot in {}", ctx.out.display()))?
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{} has no {}: the run was dropped before its first step; start it again",
+                        ctx.out.display(),
+                        safety::SNAPSHOT_FILE
+                    )
+                })?;
+            // Before anything changes on this box: is it the box the run started on?
+            same_box(target, &s, ctx).await?;
+            // A proxy token left emptied by the dropped run: put back before it is judged.
+            safety::settle(target).await;
+            target.set_safety_archive(safety::load_backup(ctx.out));
+            s
+        }
         None => {
+            // A proxy token left emptied by a run that was killed outright: put back before
+            // the box is snapshotted.
+            safety::settle(target).await;
             let s = Snapshot::take(target)
                 .await
                 .context("cannot snapshot the box before the first step")?;
             s.save(ctx.out).with_context(|| {
                 format!("cannot save the box's snapshot in {}", ctx.out.display())
             })?;
+            target
+                .keep_env_copy()
+                .await
+                .context("cannot keep a copy of .env before the first step")?;
             s
         }
     };
@@ -847,6 +856,7 @@ async fn run_box(
         ready_timeout: ctx.options.readiness.timeout,
         poll: std::time::Duration::from_millis(500),
         deadline: ctx.restore_timeout,
+        run_dir: Some(ctx.out.to_path_buf()),
     };
     let guarded = safety::guard_judged(
         target,
@@ -898,6 +908,86 @@ async fn run_box(
         interrupted,
         restore_ok,
     })
+}
+
+/// Refuses to resume on a box that is not the one the run started on (another target kind,
+/// host or stack directory, a config.json neither the snapshot's nor the walk's, other
+/// secrets), naming every difference, before anything is changed on it.
+async fn same_box(t: &mut BoxTarget, snap: &Snapshot, ctx: &Ctx<'_>) -> anyhow::Result<()> {
+    let config = t
+        .read_config_raw()
+        .await
+        .context("cannot read config.json")?;
+    let fingerprint = match t
+        .kept_env_fingerprint()
+        .await
+        .context("cannot read the box")?
+    {
+        Some(fp) => fp,
+        None => {
+            t.observe()
+                .await
+                .context("cannot observe the box")?
+                .secret_fingerprint
+        }
+    };
+    let original: serde_json::Value =
+        serde_json::from_slice(&snap.config).context("the snapshot's config.json is not JSON")?;
+    let walk: Vec<serde_json::Value> = ctx
+        .steps
+        .iter()
+        .map(|s| config_json(&original, ctx.model, ctx.supplied, &s.config))
+        .collect();
+    let seen = safety::identity::Seen {
+        identity: safety::BoxIdentity::of(t),
+        config: config.as_deref(),
+        fingerprint,
+    };
+    let differences = safety::identity::differences(snap, &seen, &walk);
+    if differences.is_empty() {
+        return Ok(());
+    }
+    let here = &seen.identity;
+    let (what, end) = if snap.identity.as_ref() == Some(here) {
+        ("has changed since the run in", " started on it")
+    } else {
+        ("is not the box the run in", " started on")
+    };
+    let mut msg = format!(
+        "refusing to resume: the box at {} on {} {what} {}{end}; nothing was changed on it. \
+         What differs:",
+        here.dir,
+        here.host,
+        ctx.out.display()
+    );
+    for d in &differences {
+        msg.push_str(&format!("\n  - {d}"));
+    }
+    match &snap.identity {
+        // The box it started on, changed since (secrets, config.json, .env): it can only be
+        // put back, not walked on.
+        Some(was) if *was == seen.identity => msg.push_str(&format!(
+            "\nThis is the box the run started on, changed since. Put it back with `{}`, then \
+             start a new run.",
+            safety::restore_command(t, ctx.out)
+        )),
+        Some(was) => msg.push_str(&format!(
+            "\nTo go on with that run, give the box it started on (--target {} --dir {}{}). \
+             To test this box, start a new run (without --resume).",
+            was.kind,
+            was.dir,
+            if was.kind == "ssh" {
+                format!(" --host {}", was.host)
+            } else {
+                String::new()
+            }
+        )),
+        None => msg.push_str(
+            "\nTo go on with that run, give the box it started on. To test this box, start a \
+             new run (without --resume).",
+        ),
+    }
+    bail!(msg)
 }
 
 /// Everything a box run must never write: the box's secrets as the target knows them, the
@@ -967,6 +1057,7 @@ async fn box_walk(
         ..ctx.options.clone()
     };
     let mut deadline_hit = None;
+    let mut watch = crate::run::broken::BrokenWatch::default();
     for index in start..limit {
         let step = &ctx.steps[index];
         let destructive = step
@@ -1083,8 +1174,29 @@ async fn box_walk(
                 break;
             }
         }
-        if index + 1 < limit {
+        // A box broken beyond the walk would fail every step alike: stop here, once.
+        let missing = t
+            .missing_stack_files()
+            .await
+            .map_err(target_err(Some(index)))?;
+        let mut running = None;
+        if index + 1 < limit && missing.is_empty() {
             before = t.observe().await.map_err(target_err(Some(index + 1)))?;
+            // Only a box that had containers running can lose them all.
+            if !snap.running.is_empty() {
+                running = Some(
+                    before
+                        .containers
+                        .iter()
+                        .filter(|c| c.state == "running")
+                        .count(),
+                );
+            }
+        }
+        if let Some(why) = watch.after_step(index, &missing, running, &outcome.failures) {
+            console.progress.println(&format!("     stopping: {why}"));
+            outcome.stopped = Some(why);
+            break;
         }
     }
     let redactor = full_redactor(t, original, ctx);
@@ -1386,6 +1498,7 @@ fn shrink_after(
         ready_timeout: ctx.options.readiness.timeout,
         poll: std::time::Duration::from_millis(500),
         deadline: ctx.restore_timeout,
+        run_dir: Some(ctx.out.to_path_buf()),
     };
     match rt.block_on(safety::restore(target, &snap, &restore_opts)) {
         Ok(r) if r.is_clean() => println!("shrink: box restored and verified"),

@@ -17,6 +17,7 @@
 pub mod box_replay;
 pub mod box_session;
 pub mod box_shrink;
+pub mod broken;
 mod operation;
 mod position;
 pub mod progress;

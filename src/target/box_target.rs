@@ -40,6 +40,9 @@ use crate::exec::{ExecError, Executor, Local, Output, Ssh, SshOptions, split_wor
 use crate::model::Action;
 use crate::redact::{FINGERPRINT_KEYS, Redactor, SECRET_ENV_KEYS, is_secret_env_key, parse_env};
 
+mod keep;
+pub use keep::ENV_ORIG;
+
 /// The zone used when the box gives none that looks like one (Pithead's own fallback).
 pub const FALLBACK_TZ: &str = "Etc/UTC";
 
@@ -189,12 +192,15 @@ echo "dir=ok"
 if [ -x "$2" ] || command -v "$2" >/dev/null 2>&1; then echo "pithead=ok"; else echo "pithead=missing"; fi
 [ -f config.json ] && echo "config=ok" || echo "config=missing"
 [ -f .env ] && echo "env=ok" || echo "env=missing"
+[ -f .env.canary-orig ] && echo "env_copy=ok"
 if command -v curl >/dev/null 2>&1; then echo "fetch=curl"; elif command -v python3 >/dev/null 2>&1; then echo "fetch=python3"; else echo "fetch=none"; fi
 if command -v sha256sum >/dev/null 2>&1; then echo "sha=ok"; elif command -v python3 >/dev/null 2>&1; then echo "sha=python3"; else echo "sha=none"; fi
 if docker compose version >/dev/null 2>&1; then echo "compose=v2"; echo "compose_version=v2 $(docker compose version --short 2>/dev/null)"; elif command -v docker-compose >/dev/null 2>&1; then echo "compose=v1"; echo "compose_version=v1 $(docker-compose version --short 2>/dev/null)"; else echo "compose=none"; fi
 rev=$(git -C . rev-parse --short HEAD 2>/dev/null) && echo "pithead_rev=git $rev"
 if command -v docker >/dev/null 2>&1 && { [ -f docker-compose.yml ] || [ -f compose.yaml ] || [ -f docker-compose.yaml ] || [ -f compose.yml ]; }; then echo "containers=docker"; else echo "containers=pithead"; fi
-echo "uname=$(uname -srm 2>/dev/null)""#;
+echo "uname=$(uname -srm 2>/dev/null)"
+echo "realdir=$(pwd -P)"
+echo "hostname=$(uname -n 2>/dev/null)""#;
 
 /// Runs the CLI once, harmlessly (`--help`), to learn whether it can be run at all: the
 /// probe's `-x` sees only the last word of `--pithead`, not a wrapper or a privilege prefix.
@@ -424,6 +430,13 @@ impl BoxTarget {
             return Err(TargetError::Unusable(format!(
                 "`{}` is not an executable in {place}; set --pithead to how the CLI is invoked",
                 pithead[pithead.len() - 1]
+            )));
+        }
+        if fact("config") == "ok" && fact("env") != "ok" && fact("env_copy") == "ok" {
+            return Err(TargetError::Unusable(format!(
+                "{place} has no .env, and a canary run kept a copy of it: put it back with \
+                 `cp {dir}/{ENV_ORIG} {dir}/.env` (mode 0600; the run's restore advice says what \
+                 else to do)"
             )));
         }
         if fact("config") != "ok" || fact("env") != "ok" {

@@ -1,0 +1,92 @@
+//! What the safety net keeps and checks on the box itself: a 0600 copy of the original .env
+//! (so a .env lost mid-walk can be put back without its secrets ever crossing the wire), the
+//! stack files that must exist for a walk to mean anything, and the fingerprint of a .env kept
+//! aside by a token emptying (what the box's secrets really are while the token is out).
+
+use super::{BoxTarget, KEPT_ENV, TargetError, deadline};
+use crate::redact::FINGERPRINT_KEYS;
+
+/// The 0600 copy of the box's original .env, in the stack directory, taken with the snapshot
+/// and removed after a verified restore.
+pub const ENV_ORIG: &str = ".env.canary-orig";
+
+/// `$1` dir, `$2` the copy: copies .env to it with mode 0600 (never read by canary).
+const KEEP_ENV: &str = r#"cd "$1" || exit 2
+[ -f .env ] || { echo "canary: there is no .env to keep a copy of" >&2; exit 3; }
+umask 077
+{ cp .env "$2.tmp" && chmod 600 "$2.tmp" && mv -f "$2.tmp" "$2"; } || { rm -f "$2.tmp"; exit 2; }"#;
+
+/// `$1` dir, `$2` the copy: removes it.
+const DROP_ENV: &str = r#"cd "$1" || exit 2
+rm -f "$2""#;
+
+/// `$1` dir: names the stack files that are missing, one a line.
+const MISSING: &str = r#"cd "$1" || { echo "the stack directory"; exit 0; }
+for f in config.json .env; do [ -f "$f" ] || echo "$f"; done"#;
+
+/// `$1` dir, `$2` fingerprint-key regex, `$3` the kept .env: its fingerprint, or nothing
+/// when there is none (the same computation as the observation's).
+const KEPT_FINGERPRINT: &str = r#"cd "$1" || exit 2
+[ -f "$3" ] || exit 0
+if command -v sha256sum >/dev/null 2>&1; then grep -E "^($2)=" "$3" | LC_ALL=C sort | sha256sum | cut -d' ' -f1
+else grep -E "^($2)=" "$3" | LC_ALL=C sort | python3 -c 'import sys,hashlib; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'; fi"#;
+
+impl BoxTarget {
+    async fn keep_script(&self, script: &str, args: &[&str]) -> Result<(i32, String), TargetError> {
+        let mut all = vec![self.dir.as_str()];
+        all.extend(args);
+        let out = self
+            .exec
+            .run_script(
+                &self.privilege,
+                script,
+                &all,
+                None,
+                self.command_timeout,
+                true,
+            )
+            .await
+            .map_err(deadline("deadline.observe", || {
+                "canary's stack file check".into()
+            }))?;
+        Ok((out.code, self.redactor.redact(&out.combined_text())))
+    }
+
+    /// Copies .env to [`ENV_ORIG`] (mode 0600) on the box.
+    pub async fn keep_env_copy(&self) -> Result<(), TargetError> {
+        match self.keep_script(KEEP_ENV, &[ENV_ORIG]).await? {
+            (0, _) => Ok(()),
+            (code, out) => Err(TargetError::Other(format!(
+                "cannot keep a copy of .env as {ENV_ORIG} in {} (exit {code}): {}",
+                self.dir,
+                out.trim()
+            ))),
+        }
+    }
+
+    /// Removes the [`ENV_ORIG`] copy (after a verified restore).
+    pub async fn drop_env_copy(&self) -> Result<(), TargetError> {
+        self.keep_script(DROP_ENV, &[ENV_ORIG]).await.map(|_| ())
+    }
+
+    /// The stack files that are gone (`config.json`, `.env`, or the directory itself): a box
+    /// missing one is broken beyond anything a walk does.
+    pub async fn missing_stack_files(&self) -> Result<Vec<String>, TargetError> {
+        let (_, out) = self.keep_script(MISSING, &[]).await?;
+        Ok(out.lines().map(str::to_string).collect())
+    }
+
+    /// The fingerprint of the .env a token emptying kept aside ([`KEPT_ENV`]), when there is
+    /// one: the box's real secrets while its token is out.
+    pub async fn kept_env_fingerprint(&self) -> Result<Option<String>, TargetError> {
+        let re = FINGERPRINT_KEYS.join("|");
+        let (_, out) = self.keep_script(KEPT_FINGERPRINT, &[&re, KEPT_ENV]).await?;
+        let fp = out.trim();
+        Ok((fp.len() == 64).then(|| fp.to_string()))
+    }
+
+    /// A fact the box's probe found when the target was opened (`realdir`, `hostname`, ...).
+    pub fn fact(&self, key: &str) -> Option<&str> {
+        self.facts.get(key).map(String::as_str)
+    }
+}
