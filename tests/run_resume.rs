@@ -64,61 +64,24 @@ fn a_killed_run_resumes_without_repeating_confirmed_applies() {
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("run");
     let journal = out.join("journal.jsonl");
-    let common = |extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = vec![
-            "run".into(),
-            "--target".into(),
-            "local".into(),
-            "--dir".into(),
-            fake.dir().display().to_string(),
-            "--pithead".into(),
-            "./counting".into(),
-            "--api-url".into(),
-            format!("http://127.0.0.1:{}/api/state", fake.dashboard_port()),
-        ];
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
-    let out_s = out.display().to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(common(&[
-            "--seed",
-            "11",
-            "--ready-timeout",
-            "30s",
-            "--out",
-            &out_s,
-        ]))
-        .current_dir(work.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kill it right after a step's apply was journaled, before that step ended.
-    let start = Instant::now();
-    loop {
-        let evs = events(&journal);
-        let done = count(&evs, "step_end", None);
-        // After the apply and before step_end: readiness, observation, the second apply
-        // (slowed by the wrapper, so this window is wide).
-        let cut = evs.last().is_some_and(|e| {
-            ["apply", "ready", "observed"]
-                .iter()
-                .any(|k| e["event"] == *k)
-        });
-        if done >= 2 && cut {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "never caught a step between apply and step_end"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(800)); // the orphaned apply finishes
+    let common = |extra: &[&str]| run_args(fake.dir(), fake.dashboard_port(), extra);
+    // Kill it right after a step's apply was journaled, before that step ended: after the
+    // apply and before step_end come readiness, the observation and the second apply
+    // (slowed by the wrapper, so this window is wide).
+    kill_when(
+        &fake,
+        work.path(),
+        &out,
+        "a step between apply and step_end",
+        |evs| {
+            count(evs, "step_end", None) >= 2
+                && evs.last().is_some_and(|e| {
+                    ["apply", "ready", "observed"]
+                        .iter()
+                        .any(|k| e["event"] == *k)
+                })
+        },
+    );
     let evs = events(&journal);
     let confirmed = count(&evs, "step_end", None);
     let cut = confirmed as u64;
@@ -287,6 +250,43 @@ fn run_args(dir: &Path, port: u64, extra: &[&str]) -> Vec<String> {
     .collect();
     v.extend(extra.iter().map(|s| s.to_string()));
     v
+}
+
+/// Starts a walk of `fake` (seed 11) into `out` and kills it as soon as its journal's events
+/// satisfy `when` (`what` names that moment for the timeout message), then waits for the
+/// orphaned apply to finish.
+fn kill_when(
+    fake: &FakeBox,
+    work: &Path,
+    out: &Path,
+    what: &str,
+    when: impl Fn(&[serde_json::Value]) -> bool,
+) {
+    let out_s = out.display().to_string();
+    let journal = out.join("journal.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(run_args(
+            fake.dir(),
+            fake.dashboard_port(),
+            &["--seed", "11", "--ready-timeout", "30s", "--out", &out_s],
+        ))
+        .current_dir(work)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !when(&events(&journal)) {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "never caught {what}"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(800)); // the orphaned apply finishes
 }
 
 /// Starts a walk of `fake` into `out` and kills it once `steps` steps have ended.
@@ -459,55 +459,10 @@ fn a_torn_apply_record_is_reported_and_its_step_judged_from_the_box() {
     let out = work.path().join("run");
     let journal = out.join("journal.jsonl");
     let out_s = out.display().to_string();
-    let common = |extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = [
-            "run",
-            "--target",
-            "local",
-            "--dir",
-            &fake.dir().display().to_string(),
-            "--pithead",
-            "./counting",
-            "--api-url",
-            &format!("http://127.0.0.1:{}/api/state", fake.dashboard_port()),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(common(&[
-            "--seed",
-            "11",
-            "--ready-timeout",
-            "30s",
-            "--out",
-            &out_s,
-        ]))
-        .current_dir(work.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    loop {
-        let evs = events(&journal);
-        let done = count(&evs, "step_end", None);
-        if done >= 2 && evs.last().is_some_and(|e| e["event"] == "apply") {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "never caught an apply"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(800)); // the orphaned apply finishes
+    let common = |extra: &[&str]| run_args(fake.dir(), fake.dashboard_port(), extra);
+    kill_when(&fake, work.path(), &out, "an apply", |evs| {
+        count(evs, "step_end", None) >= 2 && evs.last().is_some_and(|e| e["event"] == "apply")
+    });
     let evs = events(&journal);
     let confirmed = count(&evs, "step_end", None);
     // Tear the cut step's apply record half-way, as a kill mid-write leaves it.
