@@ -45,7 +45,14 @@ fn run(sizes: &[usize], effort: Effort) -> (Vec<Vec<u16>>, f64) {
     };
     let mut rng = Seed::from_u64(1).rng("cover");
     let start = Instant::now();
-    let r = cover(&problem, &CoverOptions { effort }, &mut rng);
+    let r = cover(
+        &problem,
+        &CoverOptions {
+            effort,
+            deadline: None,
+        },
+        &mut rng,
+    );
     (r.rows, start.elapsed().as_secs_f64())
 }
 
@@ -116,7 +123,14 @@ fn pithead(t: usize, effort: Effort) -> (usize, usize, usize, f64) {
     };
     let mut rng = Seed::from_u64(1).rng("cover");
     let start = Instant::now();
-    let r = cover(&problem, &CoverOptions { effort }, &mut rng);
+    let r = cover(
+        &problem,
+        &CoverOptions {
+            effort,
+            deadline: None,
+        },
+        &mut rng,
+    );
     let took = start.elapsed().as_secs_f64();
     (r.rows.len(), r.tuples_total, r.infeasible.len(), took)
 }

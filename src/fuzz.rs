@@ -247,7 +247,8 @@ pub struct FuzzOptions {
     pub operations: Vec<OpGroup>,
     /// Collect every distinct failure instead of stopping at the first.
     pub keep_going: bool,
-    /// Stop starting cases after this much wall time.
+    /// Stop starting cases after this much wall time; a shrink running then stops too (its
+    /// smallest failure so far is reported).
     pub time_budget: Option<Duration>,
     /// Budgets of each shrink.
     pub shrink: ShrinkOptions,
@@ -432,7 +433,16 @@ pub fn fuzz_on<O: CaseOracle>(
                 outcomes,
             },
             Confirmation::Reproduced { failure, .. } => {
-                let shrunk = shrink::shrink(model, supplied, &failure, oracle, &shrink_options);
+                let left = options
+                    .time_budget
+                    .map(|b| b.saturating_sub(began.elapsed()));
+                let shrunk = shrink::shrink(
+                    model,
+                    supplied,
+                    &failure,
+                    oracle,
+                    &within(&shrink_options, left),
+                );
                 // Replay the minimal sequence once more for its observed/expected values.
                 oracle.run(&shrunk.minimal);
                 let verdict = oracle
@@ -467,6 +477,18 @@ pub fn fuzz_on<O: CaseOracle>(
         }
     }
     Ok(report)
+}
+
+/// The shrink budgets capped by what is left of the run's time budget.
+fn within(shrink: &ShrinkOptions, left: Option<Duration>) -> ShrinkOptions {
+    let max_time = match (shrink.max_time, left) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    ShrinkOptions {
+        max_time,
+        ..shrink.clone()
+    }
 }
 
 fn target_error_verdict(signature: &Signature) -> Verdict {
@@ -578,6 +600,20 @@ mod tests {
                 .iter()
                 .any(|f| f.sequence.iter().any(|t| t.operation().is_some()))
         );
+    }
+
+    #[test]
+    fn a_shrink_gets_at_most_what_is_left_of_the_time_budget() {
+        let secs = Duration::from_secs;
+        let own = |t: Option<u64>| ShrinkOptions {
+            max_time: t.map(secs),
+            ..ShrinkOptions::default()
+        };
+        assert_eq!(within(&own(None), Some(secs(3))).max_time, Some(secs(3)));
+        assert_eq!(within(&own(Some(5)), Some(secs(3))).max_time, Some(secs(3)));
+        assert_eq!(within(&own(Some(2)), Some(secs(3))).max_time, Some(secs(2)));
+        assert_eq!(within(&own(Some(2)), None).max_time, Some(secs(2)));
+        assert_eq!(within(&own(None), None).max_time, None);
     }
 
     #[test]

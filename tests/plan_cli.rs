@@ -377,3 +377,68 @@ fn too_many_tuples_are_refused_not_planned_at_a_lower_strength() {
         "refused up front"
     );
 }
+
+/// A PICT model of `count` axes with `values` values each (`P0: v0, v1, …`).
+fn uniform_pict(count: usize, values: usize) -> String {
+    let vals: Vec<String> = (0..values).map(|v| format!("v{v}")).collect();
+    (0..count)
+        .map(|a| format!("P{a}: {}\n", vals.join(", ")))
+        .collect()
+}
+
+#[test]
+fn effort_seconds_bound_the_wall_time_on_the_largest_classic_instances() {
+    let dir = tempfile::tempdir().unwrap();
+    for (count, values) in [(100, 3), (20, 10)] {
+        let path = dir.path().join(format!("{values}^{count}.txt"));
+        std::fs::write(&path, uniform_pict(count, values)).unwrap();
+        let start = std::time::Instant::now();
+        let out = canary(&[
+            "plan",
+            "--pict",
+            path.to_str().unwrap(),
+            "--effort",
+            "2",
+            "--format",
+            "json",
+        ]);
+        let took = start.elapsed();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Generous slack: tests share two cores and this is a debug build.
+        assert!(
+            took < std::time::Duration::from_secs(2 + 5),
+            "{values}^{count} --effort 2 took {took:?}"
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let c = &v["coverage"];
+        assert_eq!(c["tuples_covered"], c["tuples_total"], "{values}^{count}");
+        assert_eq!(c["transitions_covered"], c["transitions_total"]);
+        // And independently of the plan's own figures: every pair occurs in some step.
+        let rows: Vec<Vec<usize>> = v["walk"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (0..count)
+                    .map(|a| {
+                        let label = s["config"][format!("P{a}")].as_str().unwrap();
+                        label[1..].parse().unwrap()
+                    })
+                    .collect()
+            })
+            .collect();
+        for a in 0..count {
+            for b in a + 1..count {
+                let mut seen = vec![false; values * values];
+                for r in &rows {
+                    seen[r[a] * values + r[b]] = true;
+                }
+                assert!(!seen.contains(&false), "{values}^{count}: axes {a}, {b}");
+            }
+        }
+    }
+}

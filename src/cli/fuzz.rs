@@ -54,7 +54,7 @@ pub struct Args {
     #[arg(long, value_name = "GROUPS")]
     pub operations: Option<String>,
 
-    /// Stop starting new cases after this many seconds.
+    /// Stop starting new cases after this many seconds; a shrink still running stops too.
     #[arg(long, value_name = "SECONDS")]
     pub time_budget: Option<u64>,
 

@@ -34,7 +34,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub shards: usize,
 
-    /// How hard to search: quick, thorough, or a number of seconds.
+    /// How hard to search: quick, thorough (10 s), or a number of seconds, which is also a
+    /// limit on wall time: past it the best complete plan found so far is printed.
     #[arg(long, default_value = "quick", value_name = "quick|thorough|SECONDS")]
     pub effort: String,
 

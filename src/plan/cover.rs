@@ -52,6 +52,11 @@ pub struct CoverProblem<'a> {
 pub struct CoverOptions {
     /// How much work to spend shrinking the array; [`Effort::Quick`] by default.
     pub effort: Effort,
+    /// A wall-clock time by which [`cover`] returns: past it, the greedy takes the first
+    /// candidate row and the shrinking stops, keeping the smallest complete array so far. The
+    /// result is complete however early it is (only the search for infeasible tuples, which
+    /// completeness needs, runs to its end). `None`: the effort alone decides.
+    pub deadline: Option<Instant>,
 }
 
 /// How much work to spend shrinking the array.
@@ -144,7 +149,7 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
         return result;
     }
 
-    let budget = match options.effort {
+    let mut budget = match options.effort {
         Effort::Quick => Budget {
             greedy: QUICK.0,
             improve: QUICK.1,
@@ -169,6 +174,10 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
                     .checked_add(Duration::from_secs_f64((2.0 * seconds + 1.0).min(1e6))),
             }
         }
+    };
+    budget.deadline = match (budget.deadline, options.deadline) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     };
     let lower = lower_bound(&cov.space, &infeasible);
 
@@ -392,6 +401,7 @@ mod tests {
     /// Small test budget: enough for the search to run, cheap in debug builds.
     const SMALL: CoverOptions = CoverOptions {
         effort: Effort::Work { lookups: 20_000 },
+        deadline: None,
     };
 
     fn rng(n: u64) -> ChaCha8Rng {
@@ -513,6 +523,7 @@ mod tests {
             &p,
             &CoverOptions {
                 effort: Effort::Work { lookups: 0 },
+                deadline: None,
             },
             &mut rng(3),
         );
@@ -715,6 +726,7 @@ IF [Format] IN {\"FAT\", \"FAT32\"} THEN [Compression] = \"off\";
             &p,
             &CoverOptions {
                 effort: Effort::Work { lookups: 0 },
+                deadline: None,
             },
             &mut rng(12),
         );
@@ -722,6 +734,7 @@ IF [Format] IN {\"FAT\", \"FAT32\"} THEN [Compression] = \"off\";
             &p,
             &CoverOptions {
                 effort: Effort::Work { lookups: 200_000 },
+                deadline: None,
             },
             &mut rng(12),
         );
@@ -729,6 +742,31 @@ IF [Format] IN {\"FAT\", \"FAT32\"} THEN [Compression] = \"off\";
         assert!(searched.rows.len() <= greedy.rows.len());
         // CAN(2, 6, 3) = 12; the OA on GF(7) needs 49, so this is the search's doing.
         assert!(searched.rows.len() <= 13, "got {}", searched.rows.len());
+    }
+
+    #[test]
+    fn a_passed_deadline_still_gives_a_complete_array_at_once() {
+        // IF [0] = 0 THEN [1] <> 0: some tuples infeasible, so the completion search runs too.
+        let implies = Expr::Or(
+            Box::new(Expr::Not(Box::new(Expr::In(0, vec![true, false, false])))),
+            Box::new(Expr::In(1, vec![false, true, true])),
+        );
+        for (sizes, constraints) in [
+            (vec![3; 12], vec![]),
+            (vec![3, 3, 2, 2, 3, 2, 3, 3], vec![implies]),
+        ] {
+            let p = problem(&sizes, &constraints, 2);
+            let start = Instant::now();
+            // The effort alone would search for minutes.
+            let options = CoverOptions {
+                effort: Effort::Thorough { seconds: 600.0 },
+                deadline: Some(start),
+            };
+            let r = cover(&p, &options, &mut rng(5));
+            let took = start.elapsed();
+            check(&p, &r);
+            assert!(took < Duration::from_secs(10), "{sizes:?} took {took:?}");
+        }
     }
 
     fn arb_problem() -> impl Strategy<Value = (Vec<usize>, Vec<Expr>, usize, u64)> {

@@ -21,6 +21,8 @@ mod search;
 mod space;
 mod steps;
 
+use std::time::{Duration, Instant};
+
 use serde::Serialize;
 
 use crate::model::{Config, Model, OpGroup, Prediction, Skip, Supplied, Transition, UNSET};
@@ -28,7 +30,7 @@ use crate::rng::Seed;
 
 pub use cover::Effort;
 pub use operations::OperationGoal;
-use search::{CachedPricer, Search};
+use search::{CachedPricer, Search, expired};
 use space::Space;
 pub use steps::{steps_after_backup, steps_from_transitions};
 
@@ -160,7 +162,9 @@ pub struct PlanOptions {
     /// Number of closed walks to split the work into (at least 1).
     pub shards: usize,
     /// How hard the covering-array engine and the walk search try. The walk search turns
-    /// `Thorough { seconds }` into a fixed iteration budget, so plans stay reproducible.
+    /// `Thorough { seconds }` into a fixed iteration budget, so plans stay reproducible on a
+    /// fast enough machine; `seconds` is also a wall-clock limit on the whole plan (half of it
+    /// for the covering array), past which the best complete plan found so far is returned.
     pub effort: Effort,
     pub supplied: Supplied,
     /// The raw config the box is at; `None` is the model's default config.
@@ -236,6 +240,16 @@ pub const PLAN_BYTES_PER_TUPLE: usize = 200;
 
 /// Plans closed walks covering the model's goals. See the module docs for how.
 pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
+    let started = Instant::now();
+    // `--effort SECONDS` is a promise on wall time: the array gets half, the walks the rest.
+    let by = |share: f64| match options.effort {
+        Effort::Thorough { seconds } if seconds.is_finite() => {
+            started.checked_add(Duration::from_secs_f64((seconds.max(0.0) * share).min(1e6)))
+        }
+        Effort::Thorough { .. } => Some(started),
+        Effort::Quick | Effort::Work { .. } => None,
+    };
+    let (cover_deadline, deadline) = (by(0.5), by(1.0));
     if !(1..=4).contains(&options.strength) {
         return Err(PlanError::Strength(options.strength));
     }
@@ -355,6 +369,7 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
             },
             &cover::CoverOptions {
                 effort: options.effort,
+                deadline: cover_deadline,
             },
             &mut cover_rng,
         )
@@ -456,7 +471,7 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
     let mut best = search.cycles.clone();
     let mut spent = 0;
     let mut failures = 0;
-    while spent < budget && failures < 2 {
+    while spent < budget && failures < 2 && !expired(deadline) {
         let total: usize = search.applies().iter().sum();
         if shards == 1 && total <= lower_bound {
             break;
@@ -466,7 +481,7 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
         };
         search.remove_row(c, p);
         let attempt = (budget / 4).max(1000);
-        let (reached, used) = search.anneal_goals(&mut rng, attempt);
+        let (reached, used) = search.anneal_goals(&mut rng, attempt, deadline);
         spent += used;
         if reached {
             search.collapse();
@@ -485,6 +500,7 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
             &mut rng,
             &mut pricer,
             (budget / 4).min(20_000 * scale as usize),
+            deadline,
         );
     }
     search.collapse();

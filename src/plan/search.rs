@@ -9,6 +9,7 @@
 //! cell changes, relocations and reversals (Or-opt and 2-opt moves).
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -333,9 +334,14 @@ impl<'a> Search<'a> {
         }
     }
 
-    /// Anneals towards every goal hit; returns whether it got there within `iterations`, and
-    /// the iterations spent.
-    pub fn anneal_goals(&mut self, rng: &mut ChaCha8Rng, iterations: usize) -> (bool, usize) {
+    /// Anneals towards every goal hit; returns whether it got there within `iterations` (and
+    /// before `deadline`), and the iterations spent.
+    pub fn anneal_goals(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        iterations: usize,
+        deadline: Option<Instant>,
+    ) -> (bool, usize) {
         if self.uncovered == 0 {
             return (true, 0);
         }
@@ -344,6 +350,9 @@ impl<'a> Search<'a> {
         }
         let (t0, t1) = (1.0f64, 0.05f64);
         for it in 0..iterations {
+            if it % 64 == 0 && expired(deadline) {
+                return (false, it);
+            }
             let temp = t0 * (t1 / t0).powf(it as f64 / iterations as f64);
             let Some((c, p)) = self.random_slot(rng) else {
                 return (false, it);
@@ -417,12 +426,14 @@ impl<'a> Search<'a> {
         best.map(|(_, _, c, p)| (c, p))
     }
 
-    /// Anneals the summed cost while every goal stays hit and no apply is added.
+    /// Anneals the summed cost while every goal stays hit and no apply is added, for
+    /// `iterations` or until `deadline`.
     pub fn anneal_cost(
         &mut self,
         rng: &mut ChaCha8Rng,
         pricer: &mut dyn Pricer,
         iterations: usize,
+        deadline: Option<Instant>,
     ) {
         if self.uncovered != 0 || iterations == 0 {
             return;
@@ -432,6 +443,10 @@ impl<'a> Search<'a> {
         let scale = (cost / self.slot_count().max(1) as f64).max(1.0);
         let (t0, t1) = (0.3 * scale, 0.002 * scale);
         for it in 0..iterations {
+            // Every accepted state hits every goal, so stopping anywhere is safe.
+            if it % 64 == 0 && expired(deadline) {
+                return;
+            }
             let temp = t0 * (t1 / t0).powf(it as f64 / iterations as f64);
             let Some((c, p)) = self.random_slot(rng) else {
                 return;
@@ -483,6 +498,11 @@ impl<'a> Search<'a> {
             }
         }
     }
+}
+
+/// Whether a wall-clock deadline has passed.
+pub(crate) fn expired(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 /// Caches predicted costs of applies between planned rows; rows are interned so a lookup

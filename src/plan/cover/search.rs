@@ -15,12 +15,19 @@ use super::tuples::Coverage;
 use crate::model::expr::UNSET;
 
 /// How much work the search may do. Work is counted in tuple look-ups, so a budget gives the
-/// same result on every machine; the deadline is only a guard for slow machines.
+/// same result on every machine; the deadline is a wall-clock stop for slow machines and for
+/// callers with a time limit.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Budget {
     pub greedy: u64,
     pub improve: u64,
     pub deadline: Option<Instant>,
+}
+
+impl Budget {
+    fn expired(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
 }
 
 pub(crate) struct Search<'r, 'a> {
@@ -89,6 +96,8 @@ impl<'r, 'a> Search<'r, 'a> {
         let candidates =
             ((budget.greedy as f64 / (per_candidate * est_rows)) as usize).clamp(1, 64);
         while !self.cov.uncovered.is_empty() {
+            // Out of time: one candidate per row still completes the array, only larger.
+            let candidates = if budget.expired() { 1 } else { candidates };
             let mut best: Option<(Vec<u16>, usize)> = None;
             for _ in 0..candidates {
                 let (row, gain) = self.candidate(rng);
@@ -235,7 +244,8 @@ impl<'r, 'a> Search<'r, 'a> {
                 break;
             }
             moves += 1;
-            if moves.is_multiple_of(256) && budget.deadline.is_some_and(|d| Instant::now() >= d) {
+            // From the first move on: a deadline already passed costs no repair work.
+            if moves % 256 == 1 && budget.expired() {
                 break;
             }
             let (mut cols, mut vals) = ([0usize; 4], [0u16; 4]);
