@@ -71,6 +71,28 @@ pub fn read_capped_bytes(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Writes `bytes` to `path` as a private file: created with mode 0600 (never readable by
+/// others, not even for a moment), through a temp file beside it renamed into place, so a
+/// reader sees the old file or the whole new one.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    // The umask cannot widen 0600, but an inherited ACL could: say it once more.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

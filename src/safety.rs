@@ -119,20 +119,11 @@ impl Snapshot {
     /// config as it was, plain, as `<run_dir>/.canary-config.json.orig` (0600 too).
     pub fn save(&self, run_dir: &Path) -> std::io::Result<PathBuf> {
         advice::save_config_copy(run_dir, &self.config)?;
-        use std::io::Write;
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let path = run_dir.join(SNAPSHOT_FILE);
-        let tmp = run_dir.join(format!("{SNAPSHOT_FILE}.tmp"));
-        let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        f.write_all(&serde_json::to_vec(self).map_err(std::io::Error::other)?)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
+        crate::files::write_private(
+            &path,
+            &serde_json::to_vec(self).map_err(std::io::Error::other)?,
+        )?;
         Ok(path)
     }
 

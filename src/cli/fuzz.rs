@@ -349,13 +349,13 @@ impl OpenBox {
             .build()
             .context("cannot start the async runtime")?;
         let mut target = rt.block_on(BoxTarget::open(opts))?;
-        rt.block_on(safety::settle(&mut target));
-        let snapshot = rt
-            .block_on(Snapshot::take(&mut target))
+        let (snapshot, start) = rt
+            .block_on(crate::run::box_replay::snapshot_at_start(
+                &mut target,
+                model,
+                supplied,
+            ))
             .context("cannot snapshot the box before the first case")?;
-        let original: serde_json::Value = serde_json::from_slice(&snapshot.config)
-            .context("the box's config.json is not JSON; fix it before fuzzing the box")?;
-        let start = crate::run::config_of_json(model, supplied, &original);
         Ok(OpenBox {
             rt,
             target,

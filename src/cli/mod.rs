@@ -95,15 +95,4 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
-/// Shell-quotes one word of a command line, only when needed.
-pub(crate) fn quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._/=:,+@%-".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
+pub(crate) use crate::exec::shell_quote as quote;

@@ -794,6 +794,19 @@ struct Ctx<'a> {
     restore_timeout: std::time::Duration,
 }
 
+impl Ctx<'_> {
+    /// The safety net's restore: the walk's readiness wait and `--restore-timeout`, naming
+    /// the run directory's plain copy of config.json in its advice.
+    fn restore_options(&self) -> RestoreOptions {
+        RestoreOptions {
+            ready_timeout: self.options.readiness.timeout,
+            poll: std::time::Duration::from_millis(500),
+            deadline: self.restore_timeout,
+            run_dir: Some(self.out.to_path_buf()),
+        }
+    }
+}
+
 /// Opens the box, takes (or reloads) the snapshot, and runs the walk inside the safety net.
 async fn run_box(
     target: &mut BoxTarget,
@@ -852,12 +865,7 @@ async fn run_box(
     )?;
 
     let mut signals = Signals::install().context("cannot install the Ctrl-C handler")?;
-    let restore_opts = RestoreOptions {
-        ready_timeout: ctx.options.readiness.timeout,
-        poll: std::time::Duration::from_millis(500),
-        deadline: ctx.restore_timeout,
-        run_dir: Some(ctx.out.to_path_buf()),
-    };
+    let restore_opts = ctx.restore_options();
     let guarded = safety::guard_judged(
         target,
         &snap,
@@ -1383,10 +1391,7 @@ fn shrink_after(
     };
     let failing: Vec<Transition> = ctx.steps[..=failure.step]
         .iter()
-        .map(|s| match s.op {
-            Some(i) => Transition::Operate(i as u16),
-            None => Transition::Apply(s.config.clone()),
-        })
+        .map(Step::transition)
         .collect();
     let signature = crate::fuzz::signature_of(&failure.verdict);
     println!(
@@ -1437,6 +1442,9 @@ fn shrink_after(
             applies,
         }) => {
             match sim_reproduces {
+                Some(true) if shrunk_on == "box" => println!(
+                    "shrink: the simulated stack reproduces it, but its minimum does not fail on the box: shrunk on the box"
+                ),
                 Some(true) => println!(
                     "shrink: the simulated stack reproduces it: shrunk on the sim ({} sim applies), confirmed on the box",
                     report.applies
@@ -1494,12 +1502,7 @@ fn shrink_after(
     let snap = Snapshot::load(ctx.out)?.ok_or_else(|| {
         anyhow::anyhow!("the run's snapshot is missing from {}", ctx.out.display())
     })?;
-    let restore_opts = RestoreOptions {
-        ready_timeout: ctx.options.readiness.timeout,
-        poll: std::time::Duration::from_millis(500),
-        deadline: ctx.restore_timeout,
-        run_dir: Some(ctx.out.to_path_buf()),
-    };
+    let restore_opts = ctx.restore_options();
     match rt.block_on(safety::restore(target, &snap, &restore_opts)) {
         Ok(r) if r.is_clean() => println!("shrink: box restored and verified"),
         Ok(r) => {

@@ -61,6 +61,17 @@ pub struct Walk {
     pub steps: Vec<Step>,
 }
 
+impl Step {
+    /// The transition this step performs: its operation, or the apply of its raw config.
+    pub fn transition(&self) -> crate::model::Transition {
+        match self.op {
+            // Operation indices come from the model, whose operation count fits a u16.
+            Some(i) => crate::model::Transition::Operate(i as u16),
+            None => crate::model::Transition::Apply(self.config.clone()),
+        }
+    }
+}
+
 impl Walk {
     /// Number of config applies (the return to the baseline included).
     pub fn applies(&self) -> usize {

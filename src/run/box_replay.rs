@@ -44,15 +44,7 @@ pub async fn replay(
     restore: &RestoreOptions,
     keep: bool,
 ) -> Result<BoxReplay, TargetError> {
-    // A proxy token left emptied by a run that was killed outright goes back first.
-    safety::settle(target).await;
-    let snapshot = Snapshot::take(target).await?;
-    let original: serde_json::Value = serde_json::from_slice(&snapshot.config).map_err(|e| {
-        TargetError::Other(format!(
-            "the box's config.json is not JSON ({e}); fix it before replaying on the box"
-        ))
-    })?;
-    let start = super::config_of_json(model, supplied, &original);
+    let (snapshot, start) = snapshot_at_start(target, model, supplied).await?;
     let mut signals = Signals::install()
         .map_err(|e| TargetError::Other(format!("cannot install the Ctrl-C handler: {e}")))?;
     let mut results = Vec::new();
@@ -119,6 +111,25 @@ pub async fn replay(
         interrupted,
         restore: guarded.restore,
     })
+}
+
+/// Before a box is used for many sequences: a proxy token left emptied by a run that was
+/// killed outright goes back, the box is snapshotted (what its restore brings back), and its
+/// config.json read as the model config the sequences start from.
+pub async fn snapshot_at_start(
+    target: &mut BoxTarget,
+    model: &Model,
+    supplied: &Supplied,
+) -> Result<(Snapshot, crate::model::Config), TargetError> {
+    safety::settle(target).await;
+    let snapshot = Snapshot::take(target).await?;
+    let original: serde_json::Value = serde_json::from_slice(&snapshot.config).map_err(|e| {
+        TargetError::Other(format!(
+            "the box's config.json is not JSON ({e}); fix it before using the box"
+        ))
+    })?;
+    let start = super::config_of_json(model, supplied, &original);
+    Ok((snapshot, start))
 }
 
 /// One line on how the restore went.

@@ -3,7 +3,7 @@
 //! was, so the steps after the refusal are derived again from the config the box holds: the
 //! same transitions, predicted from where the box is rather than where the plan put it.
 
-use crate::model::{Config, Model, OpKind, Supplied, Transition};
+use crate::model::{Config, Model, OpKind, Supplied};
 use crate::plan::{Step, steps_after_backup};
 
 /// The raw config the box's stack runs (the last apply it took) and the one its last backup
@@ -43,12 +43,14 @@ impl Position {
             return None;
         }
         let taken = self.taken.as_ref()?;
-        let transition = match planned.op {
-            // Operation indices come from the model, whose operation count fits a u16.
-            Some(i) => Transition::Operate(u16::try_from(i).ok()?),
-            None => Transition::Apply(planned.config.clone()),
-        };
-        steps_after_backup(model, supplied, taken, self.backup.clone(), [transition]).pop()
+        steps_after_backup(
+            model,
+            supplied,
+            taken,
+            self.backup.clone(),
+            [planned.transition()],
+        )
+        .pop()
     }
 
     /// Records that `step` ran; `refused`: the box's CLI refused it and nothing changed.

@@ -14,20 +14,8 @@ pub const CONFIG_ORIG: &str = ".canary-config.json.orig";
 /// Writes `config` as `<run_dir>/.canary-config.json.orig`, mode 0600 from its creation,
 /// through a temp file renamed into place.
 pub fn save_config_copy(run_dir: &Path, config: &[u8]) -> std::io::Result<PathBuf> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let path = run_dir.join(CONFIG_ORIG);
-    let tmp = run_dir.join(format!("{CONFIG_ORIG}.tmp"));
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    f.write_all(config)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
+    crate::files::write_private(&path, config)?;
     Ok(path)
 }
 
@@ -36,18 +24,7 @@ pub fn remove_config_copy(run_dir: &Path) {
     let _ = std::fs::remove_file(run_dir.join(CONFIG_ORIG));
 }
 
-/// Shell-quotes one word, only when needed.
-fn quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._/=:,+@%-".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
+use crate::exec::shell_quote as quote;
 
 fn line(words: &[String]) -> String {
     words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
