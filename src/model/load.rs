@@ -590,6 +590,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
             profiles.push(Profile {
                 name: p.name.clone(),
                 when,
+                line: cx.line(at),
             });
         }
     }
@@ -709,6 +710,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
             restart_on: s.restart_on.clone(),
             restart_with: s.restart_with.clone(),
             cost: s.cost,
+            line: cx.line(at),
         });
     }
     for s in &services {

@@ -107,6 +107,8 @@ pub struct Normalisation {
 pub struct Profile {
     pub name: String,
     pub when: Expr,
+    /// Line of its `[[profile]]` table in the model file (0 when not from a file).
+    pub line: usize,
 }
 
 /// A container of the stack and what makes an apply touch it.
@@ -124,6 +126,8 @@ pub struct Service {
     pub restart_with: Vec<String>,
     /// Rough seconds to get back to ready after a recreate; prices a step.
     pub cost: f64,
+    /// Line of its `[[service]]` table in the model file (0 when not from a file).
+    pub line: usize,
 }
 
 /// One case of a derived value: the first case whose `when` holds gives the value.
