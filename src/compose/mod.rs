@@ -2,10 +2,12 @@
 //! claims about it: each service's interpolated variables (with the field and line that reads
 //! them), profiles, `depends_on` edges (with `restart: true`), healthcheck and image.
 //! `compare.rs` holds the comparison with a loaded model; `interp.rs` the `${VAR}` grammar;
-//! `yaml.rs` the line-keeping YAML tree.
+//! `yaml.rs` the line-keeping YAML tree; `preflight.rs` the box run's check. A top-level
+//! `x-canary-restart-with` declares `restart: true` edges the stack provides outside Compose.
 
 pub mod compare;
 pub mod interp;
+pub mod preflight;
 pub mod yaml;
 
 use std::fmt;
@@ -299,8 +301,62 @@ fn services(name: &str, text: &str) -> Result<Vec<Service>, ComposeError> {
         }
         out.push(s);
     }
+    declared_restart_edges(name, &root, &mut out).map_err(|(l, m)| err(l, m))?;
     Ok(out)
 }
+
+/// `x-canary-restart-with: {SERVICE: [DEPENDENCY, ...]}` at the top level: `restart: true`
+/// edges a stack provides outside Compose (the mini-stack's engine, because Compose v1 cannot
+/// say them), read as those edges.
+fn declared_restart_edges(
+    file: &str,
+    root: &Node,
+    services: &mut [Service],
+) -> Result<(), (usize, String)> {
+    let Some(decl) = root.get(RESTART_WITH_KEY) else {
+        return Ok(());
+    };
+    let bad = |line| {
+        (
+            line,
+            format!("`{RESTART_WITH_KEY}` maps a service to a list of services"),
+        )
+    };
+    for (k, v) in decl.as_map().ok_or_else(|| bad(decl.line))? {
+        let name = k.as_str().unwrap_or_default();
+        let s = services
+            .iter_mut()
+            .find(|s| s.name == name)
+            .ok_or_else(|| {
+                (
+                    k.line,
+                    format!("`{RESTART_WITH_KEY}` names no service '{name}'"),
+                )
+            })?;
+        for d in v.as_seq().ok_or_else(|| bad(v.line))? {
+            let dep = d.as_str().ok_or_else(|| bad(d.line))?.to_string();
+            let condition = s
+                .depends_on
+                .iter()
+                .find(|x| x.service == dep)
+                .and_then(|x| x.condition.clone());
+            s.depends_on.retain(|x| x.service != dep);
+            s.depends_on.push(Dependency {
+                service: dep,
+                condition,
+                restart: true,
+                at: Loc {
+                    file: file.to_string(),
+                    line: d.line,
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The top-level key of [`declared_restart_edges`].
+pub const RESTART_WITH_KEY: &str = "x-canary-restart-with";
 
 /// The keys of an `environment` or `labels` block, list (`KEY=v`) or mapping form.
 fn entry_keys(node: &Node) -> impl Iterator<Item = String> + '_ {
