@@ -247,7 +247,7 @@ fn services(name: &str, text: &str) -> Result<Vec<Service>, ComposeError> {
         };
         let Some(fields) = body.as_map() else {
             // `svc:` with nothing under it (only legal in an override) reads nothing.
-            if matches!(&body.value, Value::Scalar(s) if s.is_empty() || s == "~" || s == "null") {
+            if body.value == Value::Null {
                 out.push(empty_service(sname, at(key.line)));
                 continue;
             }
@@ -313,7 +313,10 @@ fn declared_restart_edges(
     root: &Node,
     services: &mut [Service],
 ) -> Result<(), (usize, String)> {
-    let Some(decl) = root.get(RESTART_WITH_KEY) else {
+    let Some(decl) = root
+        .get(RESTART_WITH_KEY)
+        .filter(|d| d.value != Value::Null)
+    else {
         return Ok(());
     };
     let bad = |line| {
@@ -415,7 +418,7 @@ fn depends_on(file: &str, sname: &str, node: &Node) -> Result<Vec<Dependency>, (
                 at: at(k.line),
             })
             .collect()),
-        Value::Scalar(_) => Err((
+        Value::Scalar(_) | Value::Null => Err((
             node.line,
             format!("service '{sname}': `depends_on` is neither a list nor a mapping"),
         )),
@@ -485,14 +488,12 @@ fn collect_vars(
         (Value::Map(entries), true) => {
             for (k, v) in entries {
                 let key = k.as_str().unwrap_or_default().to_string();
-                match v.as_str() {
-                    Some("") | Some("~") | Some("null")
-                        if field == "environment" && v.line == k.line =>
-                    {
+                match &v.value {
+                    Value::Null if field == "environment" => {
                         push(&format!("${{{key}}}"), k.line, Some(key))?
                     }
-                    Some(text) => push(text, v.line, Some(key))?,
-                    None => {}
+                    Value::Scalar(text) => push(text, v.line, Some(key))?,
+                    _ => {}
                 }
             }
         }
@@ -507,6 +508,7 @@ fn walk(
 ) -> Result<(), (usize, String)> {
     match &node.value {
         Value::Scalar(s) => f(s, node.line),
+        Value::Null => Ok(()),
         Value::Seq(items) => items.iter().try_for_each(|n| walk(n, f)),
         Value::Map(entries) => entries.iter().try_for_each(|(_, v)| walk(v, f)),
     }
@@ -537,6 +539,8 @@ services:
     environment:
       MONERO_PRUNE: ${MONERO_PRUNE}
       LITERAL: plain
+      BARE:
+      EMPTY: \"\"
     depends_on:
       tor: { condition: service_healthy, restart: true }
     ports: [\"${MONERO_RPC_BIND:-127.0.0.1}:18081:18081\"]
@@ -573,12 +577,21 @@ services:
         assert_eq!(m.profiles[0].value, "local_node");
         assert_eq!(m.profiles[0].at.line, 16);
         assert!(m.reads("LITERAL").is_none());
+        assert_eq!(
+            m.reads("BARE").unwrap().at.line,
+            21,
+            "a bare entry passes BARE through"
+        );
+        assert!(
+            m.reads("EMPTY").is_none(),
+            "a quoted empty value is a value"
+        );
         assert_eq!(m.reads("MONERO_PRUNE").unwrap().at.line, 19);
         assert_eq!(m.reads("MONERO_RPC_BIND").unwrap().field, "ports");
         let d = &m.depends_on[0];
         assert_eq!(
             (d.service.as_str(), d.restart, d.at.line),
-            ("tor", true, 22)
+            ("tor", true, 24)
         );
         assert_eq!(d.condition.as_deref(), Some("service_healthy"));
     }

@@ -4,7 +4,7 @@
 //! mapping's own keys win over merged ones.
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 /// One YAML node and the line it starts on (1-based).
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,8 @@ pub struct Node {
 /// quoted `"true"` read the same for every question asked here.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// A plain empty scalar, `~` or `null` (an `environment` entry without a value).
+    Null,
     Scalar(String),
     Seq(Vec<Node>),
     /// Keys in file order.
@@ -110,7 +112,7 @@ impl Builder {
                     }
                 }
             },
-            Value::Scalar(_) => {}
+            Value::Scalar(_) | Value::Null => {}
         }
     }
 }
@@ -137,13 +139,16 @@ impl MarkedEventReceiver for Builder {
         }
         let line = mark.line();
         match ev {
-            Event::Scalar(text, _, anchor, _) => self.finish(
-                Node {
-                    line,
-                    value: Value::Scalar(text),
-                },
-                anchor,
-            ),
+            Event::Scalar(text, style, anchor, _) => {
+                let null = style == TScalarStyle::Plain
+                    && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL");
+                let value = if null {
+                    Value::Null
+                } else {
+                    Value::Scalar(text)
+                };
+                self.finish(Node { line, value }, anchor)
+            }
             Event::SequenceStart(anchor, _) => self.stack.push((
                 Node {
                     line,
@@ -210,5 +215,21 @@ mod tests {
     #[test]
     fn empty_text_is_an_empty_mapping() {
         assert_eq!(parse("").unwrap().as_map().map(|m| m.len()), Some(0));
+    }
+
+    #[test]
+    fn plain_empties_are_null_and_quoted_ones_text() {
+        let root = parse(
+            "a:
+b: ~
+c: \"\"
+d: 'null'
+",
+        )
+        .unwrap();
+        assert_eq!(root.get("a").unwrap().value, Value::Null);
+        assert_eq!(root.get("b").unwrap().value, Value::Null);
+        assert_eq!(root.get("c").unwrap().as_str(), Some(""));
+        assert_eq!(root.get("d").unwrap().as_str(), Some("null"));
     }
 }
