@@ -502,10 +502,13 @@ fn collect_vars(
     Ok(())
 }
 
+/// A problem and its line, before the file name is put on it.
+type LineError = (usize, String);
+
 fn walk(
     node: &Node,
-    f: &mut dyn FnMut(&str, usize) -> Result<(), (usize, String)>,
-) -> Result<(), (usize, String)> {
+    f: &mut dyn FnMut(&str, usize) -> Result<(), LineError>,
+) -> Result<(), LineError> {
     match &node.value {
         Value::Scalar(s) => f(s, node.line),
         Value::Null => Ok(()),
