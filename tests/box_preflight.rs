@@ -84,6 +84,7 @@ fn a_box_run_compares_the_box_compose_file_with_the_model_first() {
         html.contains("model preflight"),
         "report.html has no preflight row"
     );
+    assert!(html.contains("<span class=\"st pass\">agrees</span>"));
 
     // Drift: a loud warning with both places, journaled before the first step, reported.
     let (text, line) = drifted();
@@ -112,10 +113,10 @@ fn a_box_run_compares_the_box_compose_file_with_the_model_first() {
     assert_eq!(p["drift"][0]["compose_at"]["line"], line);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
-        html.contains("DRIFT"),
+        html.contains("<span class=\"st fail\">DRIFT</span>"),
         "report.html does not show the drift"
     );
-    assert!(html.contains("MONERO_PRUNE"));
+    assert!(html.contains(&format!("docker-compose.yml:{line}</code>")));
     let journal = std::fs::read_to_string(out.join("journal.jsonl")).unwrap();
     let events: Vec<String> = journal
         .lines()

@@ -322,9 +322,12 @@ fn the_model_command_exits_by_drift_and_names_both_places() {
         "{out}"
     );
 
-    let (code, out) = canary(&[&m[..], &[&b, "--emit", "services"]].concat());
-    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = canary(&[&m[..], &[&b, "--override", &o, "--emit", "services"]].concat());
+    assert_eq!(code, Some(0), "emitting is output, not a verdict: {out}");
     assert!(out.contains("[[service]]\nname = \"tor\""), "{out}");
+    let caddy =
+        "name = \"caddy\"\ninputs = [\"DASHBOARD_SECURE\"]\nrestart_on = [\"DASHBOARD_SECURE\"]";
+    assert!(out.contains(caddy), "{out}");
 
     // Bad YAML: an error with file:line, usage exit, no panic.
     std::fs::write(&base, "services:\n  tor:\n    environment: [a\n  x: 1\n").unwrap();

@@ -144,8 +144,9 @@ pub fn read(path: &Path, override_path: Option<&Path>) -> Result<ComposeFile, Co
     )
 }
 
-/// `canary model --compose`: the comparison's report (or, with `emit_services`, the derived
-/// `[[service]]` tables) and whether the model has drifted.
+/// `canary model --compose`: the comparison's report and whether the model has drifted; with
+/// `emit_services`, the derived `[[service]]` tables instead (output, not a verdict: never
+/// drifted).
 pub fn check_files(
     model: &crate::model::Model,
     path: &Path,
@@ -159,7 +160,7 @@ pub fn check_files(
     } else {
         cmp.render()
     };
-    Ok((text, !cmp.agrees()))
+    Ok((text, !emit_services && !cmp.agrees()))
 }
 
 /// Parses a Compose file's text (named `name` in messages) and an optional override.
