@@ -41,6 +41,7 @@ use crate::model::Action;
 use crate::redact::{FINGERPRINT_KEYS, Redactor, SECRET_ENV_KEYS, is_secret_env_key, parse_env};
 
 mod keep;
+mod stack_file;
 pub use keep::ENV_ORIG;
 
 /// The zone used when the box gives none that looks like one (Pithead's own fallback).
