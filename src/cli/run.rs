@@ -1196,7 +1196,7 @@ async fn box_walk(
                     before
                         .containers
                         .iter()
-                        .filter(|c| c.state == "running")
+                        .filter(|c| c.state == crate::target::RunState::Running)
                         .count(),
                 );
             }

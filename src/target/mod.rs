@@ -38,9 +38,82 @@ pub struct ContainerState {
     /// Start marker (StartedAt): changes when the container is restarted or recreated.
     pub started: String,
     /// `running`, `exited`, `created`, `restarting`, ...
-    pub state: String,
+    pub state: RunState,
     /// `healthy`, `unhealthy`, `starting`, or `None` without a healthcheck.
     pub health: Option<String>,
+}
+
+/// A container's run state, as Docker names it (`State.Status`) and `compose ps` prints it.
+/// Serialised as that name, so journals and artifacts read as before; a name canary does not
+/// know is kept as it was given ([`RunState::Other`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RunState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+    Other(String),
+}
+
+impl RunState {
+    /// The name as Docker prints it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            RunState::Created => "created",
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+            RunState::Restarting => "restarting",
+            RunState::Removing => "removing",
+            RunState::Exited => "exited",
+            RunState::Dead => "dead",
+            RunState::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for RunState {
+    fn from(s: &str) -> Self {
+        match s {
+            "created" => RunState::Created,
+            "running" => RunState::Running,
+            "paused" => RunState::Paused,
+            "restarting" => RunState::Restarting,
+            "removing" => RunState::Removing,
+            "exited" => RunState::Exited,
+            "dead" => RunState::Dead,
+            other => RunState::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<String> for RunState {
+    fn from(s: String) -> Self {
+        match RunState::from(s.as_str()) {
+            RunState::Other(_) => RunState::Other(s),
+            known => known,
+        }
+    }
+}
+
+impl std::fmt::Display for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for RunState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RunState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(RunState::from)
+    }
 }
 
 /// Everything the oracle reads from the box after a step.

@@ -199,7 +199,7 @@ fn container_from(v: &Value) -> Option<ContainerState> {
             name,
             id,
             started: text(st.get("StartedAt")),
-            state: text(st.get("Status")).to_ascii_lowercase(),
+            state: text(st.get("Status")).to_ascii_lowercase().into(),
             health: (!health.is_empty() && health != "none").then_some(health),
         });
     }
@@ -210,7 +210,8 @@ fn container_from(v: &Value) -> Option<ContainerState> {
         started: field(&["started", "StartedAt", "started_at"]).unwrap_or_default(),
         state: field(&["state", "State", "status", "Status"])
             .unwrap_or_default()
-            .to_ascii_lowercase(),
+            .to_ascii_lowercase()
+            .into(),
         health,
     })
 }
@@ -218,6 +219,7 @@ fn container_from(v: &Value) -> Option<ContainerState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::target::RunState;
 
     #[test]
     fn the_zone_is_the_rendered_one_on_auto_else_the_hosts() {
@@ -258,13 +260,13 @@ mod tests {
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].name, "monerod");
         assert_eq!(c[0].health.as_deref(), Some("healthy"));
-        assert_eq!(c[1].state, "exited");
+        assert_eq!(c[1].state, RunState::Exited);
         assert_eq!(c[1].health, None);
         let fake =
             r#"[{"Service":"p2pool","ID":"1","StartedAt":"s","State":"Running","Health":""}]"#;
         let c = parse_containers(fake);
         assert_eq!(c[0].name, "p2pool");
-        assert_eq!(c[0].state, "running");
+        assert_eq!(c[0].state, RunState::Running);
         assert_eq!(c[0].health, None);
     }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::BoxTarget;
-use crate::target::{Observation, TargetError};
+use crate::target::{Observation, RunState, TargetError};
 
 impl BoxTarget {
     /// Polls until `pithead status` exits 0 and no running container is restarting, unhealthy
@@ -44,7 +44,7 @@ impl BoxTarget {
         let (obs, _) = self.observe_full().await?;
         let mut problems = not_ready(&obs);
         for c in &obs.containers {
-            if c.state != "running" && c.state != "restarting" {
+            if !matches!(c.state, RunState::Running | RunState::Restarting) {
                 problems.push(format!("{} is {}", c.name, c.state));
             }
         }
