@@ -15,9 +15,11 @@
 //! lifecycle operations become more step kinds judged by the same [`oracle::judge`].
 
 pub mod box_replay;
+pub mod box_run;
 pub mod box_session;
 pub mod box_shrink;
 pub mod broken;
+pub mod console;
 mod operation;
 mod position;
 pub mod progress;
@@ -26,6 +28,13 @@ pub mod resume;
 mod saved;
 
 pub use position::Position;
+
+/// Exit code when every verdict passed.
+pub const EXIT_OK: i32 = 0;
+/// Exit code when any verdict failed.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code for usage, model or target errors (a run that could not finish).
+pub const EXIT_USAGE: i32 = 2;
 pub use saved::{SavedPlanError, SavedWalk, walk_from_plan_json};
 
 use std::collections::HashMap;
@@ -1019,5 +1028,24 @@ mod tests {
         assert!(steps[1].prediction.is_noop());
         assert!(steps[1].changed.is_empty());
         assert_eq!(steps[2].changed, [m.axis_index("p2pool.pool").unwrap()]);
+    }
+
+    #[test]
+    fn config_json_reads_back_as_the_config_that_wrote_it() {
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("pithead.toml"),
+        )
+        .unwrap();
+        let s = Supplied::default();
+        let d = m.default_config();
+        let raw = m
+            .config_from_labels(&d, [("p2pool.pool", "nano"), ("tari.mode", "off")])
+            .unwrap();
+        assert_ne!(raw, d);
+        let doc = config_json(&json!({"config_version": "2.0.0"}), &m, &s, &raw);
+        assert_eq!(config_of_json(&m, &s, &doc), raw);
+        // Keys the file lacks are the model's defaults.
+        assert_eq!(config_of_json(&m, &s, &json!({})), d);
     }
 }
