@@ -14,31 +14,24 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use serde_json::json;
 
 use super::box_args::{BoxArgs, TargetKind};
 use super::{EXIT_USAGE, ModelArgs, quote};
 use crate::faults::{self, Fault};
-use crate::journal::{Event, JournalWriter};
-use crate::model::{Config, Model, OpGroup, Supplied, Transition};
-use crate::oracle::{self, Expected, Verdicts};
-use crate::plan::{self, PlanOptions, Step};
-use crate::redact::Redactor;
+use crate::model::{Model, OpGroup, Supplied, Transition};
+use crate::oracle::{self};
+use crate::plan::Step;
 use crate::rng::Seed;
-use crate::run::box_run::{BoxCtx, Ended, run_box};
+use crate::run::RunOptions;
+use crate::run::box_run::{BoxCtx, Ended};
 use crate::run::box_shrink::{BoxShrunk, shrink_on_box};
-use crate::run::config_of_json;
-use crate::run::console::{Console, Head};
-use crate::run::progress::{Progress, ProgressMode};
-use crate::run::redacting::{Redacting, add_supplied_secrets};
-use crate::run::resume;
-use crate::run::{RunError, RunOptions, run_walk, snapshot, walk_from_plan_json};
+use crate::run::check::check_box;
+use crate::run::session::{Prepared, RunBuilder};
 use crate::safety::{self, Snapshot};
 use crate::shrink::ShrinkOptions;
 use crate::signal::Signals;
 use crate::target::Target;
 use crate::target::box_target::{BoxTarget, BoxTargetOptions};
-use crate::target::sim::SimTarget;
 
 /// Arguments of `canary run`.
 #[derive(Debug, clap::Args)]
@@ -217,77 +210,6 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
     w.join(" ")
 }
 
-/// A run id: UTC time to the second and the seed's first 8 hex characters.
-fn run_id(seed: &Seed) -> String {
-    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let stamp: String = now.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    format!("{stamp}-{}", hex::encode(&seed.0[..4]))
-}
-
-/// Points `reports/latest` at the run directory (a relative symlink where the platform has
-/// them; failing to update it is not worth failing the run).
-fn update_latest(reports: &Path, id: &str) {
-    let link = reports.join("latest");
-    let _ = std::fs::remove_file(&link);
-    #[cfg(unix)]
-    let _ = std::os::unix::fs::symlink(id, &link);
-    #[cfg(not(unix))]
-    let _ = std::fs::write(&link, id);
-}
-
-/// The walk to run and the plan's JSON for the journal.
-struct Planned {
-    baseline: Config,
-    steps: Vec<Step>,
-    plan_json: serde_json::Value,
-}
-
-fn make_plan(
-    args: &Args,
-    model: &Model,
-    supplied: &Supplied,
-    seed: Seed,
-) -> anyhow::Result<Planned> {
-    if let Some(path) = &args.plan {
-        let text = crate::files::read_capped(path, crate::files::INPUT_CAP)
-            .with_context(|| format!("cannot read the plan {}", path.display()))?;
-        let plan_json: serde_json::Value = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is not JSON; give a plan written by `canary plan --format json`",
-                path.display()
-            )
-        })?;
-        let walk = walk_from_plan_json(model, supplied, &plan_json)
-            .with_context(|| format!("the plan {} cannot be run", path.display()))?;
-        return Ok(Planned {
-            baseline: walk.baseline,
-            steps: walk.steps,
-            plan_json,
-        });
-    }
-    let options = PlanOptions {
-        strength: args.strength,
-        transitions: args.transitions,
-        seed,
-        supplied: supplied.clone(),
-        operations: args.operation_groups(),
-        ..PlanOptions::default()
-    };
-    let plan = plan::plan(model, &options)?;
-    let plan_json = plan.to_json(model, supplied);
-    let steps = plan
-        .walks
-        .into_iter()
-        .next()
-        .map(|w| w.steps)
-        .unwrap_or_default();
-    Ok(Planned {
-        baseline: plan.baseline,
-        steps,
-        plan_json,
-    })
-}
-
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let model = args.model.load()?;
     let checked = args.model.checked(&model)?;
@@ -317,298 +239,54 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         };
         return check(opts, &model, &supplied);
     }
-    let resumed = match &args.resume {
-        Some(dir) => {
-            if box_options.is_none() {
-                bail!(
-                    "--resume continues a box run: give --target local|ssh and --dir as the \
-                     dropped run had"
-                );
-            }
-            let point = resume::read(dir)?;
-            if let Some(w) = &point.torn {
-                eprintln!("warning: {}: {w}", dir.join("journal.jsonl").display());
-            }
-            if point.ended {
-                println!(
-                    "the run in {} already ended; nothing to resume",
-                    dir.display()
-                );
-                return Ok(super::EXIT_OK);
-            }
-            if point.model_hash != model.hash {
-                bail!(
-                    "the run in {} used the model {} ({}), not this one ({}); resume with the \
-                     same --model",
-                    dir.display(),
-                    point.model,
-                    &point.model_hash[..point.model_hash.len().min(12)],
-                    &model.hash[..model.hash.len().min(12)]
-                );
-            }
-            Some(point)
-        }
-        None => None,
-    };
-    // A journal is the run's only record: never replace one.
-    if let Some(dir) = &args.out
-        && dir.join("journal.jsonl").exists()
-    {
-        bail!(
-            "{} already holds a run (its journal.jsonl): continue it with --resume {} or give \
-             another --out",
-            dir.display(),
-            dir.display()
-        );
-    }
-    let seed = match &resumed {
-        Some(p) => p
-            .seed
-            .parse::<Seed>()
-            .map_err(|e| anyhow::anyhow!("the journal's seed {:?} is not a seed: {e}", p.seed))?,
-        None => args.seed.unwrap_or_else(Seed::random),
-    };
-    let replay = match &resumed {
-        Some(p) => p.replay.clone(),
-        None => replay_line(&args, &seed, &model),
-    };
-    println!("seed {seed}");
-    let regressions_met = if args.no_replay || resumed.is_some() {
-        true
-    } else {
-        super::replay::replay_first(&args.regressions, &model, &supplied)?
-    };
-
-    let planned = match &resumed {
-        Some(p) => {
-            let walk = walk_from_plan_json(&model, &supplied, &p.plan)
-                .context("the journal's plan cannot be run with this model")?;
-            Planned {
-                baseline: walk.baseline,
-                steps: walk.steps,
-                plan_json: p.plan.clone(),
-            }
-        }
-        None => make_plan(&args, &model, &supplied, seed)?,
-    };
-    let skipped = model.skipped(&supplied);
-    for s in &skipped {
-        println!("SKIPPED {}={}: {}", s.axis, s.value, s.reason);
-    }
-    if planned.steps.is_empty() {
-        bail!("the walk has no steps: nothing to run");
-    }
-
-    let mut options = RunOptions {
+    let options = RunOptions {
         fail_fast: args.fail_fast,
         max_steps: args.max_steps,
         ..args.on.run_options(&model)
     };
-    if let Some(p) = &resumed {
-        if let Some(n) = p.options.get("max_steps").and_then(|v| v.as_u64()) {
-            options.max_steps = Some(n as usize);
+    let prepared = RunBuilder::new(&model, &supplied)
+        .faults(faults)
+        .seed(args.seed)
+        .plan_file(args.plan.clone())
+        .planning(args.strength, args.transitions, args.operation_groups())
+        .options(options)
+        .op_timescale(args.on.op_timescale)
+        .out(args.out.clone())
+        .resume(args.resume.clone())
+        .on_box(box_options, args.on.keep, *args.on.restore_timeout)
+        .prepare(|seed| replay_line(&args, seed, &model))?;
+    let session = match prepared {
+        Prepared::AlreadyEnded(dir) => {
+            println!(
+                "the run in {} already ended; nothing to resume",
+                dir.display()
+            );
+            return Ok(super::EXIT_OK);
         }
-        if let Some(b) = p.options.get("fail_fast").and_then(|v| v.as_bool()) {
-            options.fail_fast = b;
-        }
-        if let Some(t) = p.options.get("ready_timeout_s").and_then(|v| v.as_f64()) {
-            options.readiness.timeout = std::time::Duration::from_secs_f64(t.max(0.0));
-        }
+        Prepared::Ready(session) => *session,
+    };
+    let (seed, replay) = (session.seed, session.replay.clone());
+    println!("seed {seed}");
+    let regressions_met = if args.no_replay || session.is_resumed() {
+        true
+    } else {
+        super::replay::replay_first(&args.regressions, &model, &supplied)?
+    };
+    let planned = session.plan()?;
+    for s in &model.skipped(&supplied) {
+        println!("SKIPPED {}={}: {}", s.axis, s.value, s.reason);
     }
-    // A resumed run keeps the windows it was judged by.
-    let op_timescale = match &resumed {
-        Some(p) => p.options.get("op_timescale").and_then(|v| v.as_f64()),
-        None => args.on.op_timescale,
-    };
-
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    // The box is opened before anything is written: a box that cannot be used leaves no
-    // run directory behind.
-    let opened = match box_options {
-        Some(o) => Some(
-            rt.block_on(BoxTarget::open(o))
-                .context("cannot use the box")?,
-        ),
-        None => None,
-    };
-    let (out, journal) = match &args.resume {
-        Some(dir) => {
-            let path = dir.join("journal.jsonl");
-            let j = JournalWriter::append(&path)
-                .with_context(|| format!("cannot append to {}", path.display()))?;
-            (dir.clone(), j)
-        }
-        None => {
-            let id = run_id(&seed);
-            let out = match &args.out {
-                Some(dir) => dir.clone(),
-                None => PathBuf::from("reports").join(&id),
-            };
-            std::fs::create_dir_all(&out)
-                .with_context(|| format!("cannot create the run directory {}", out.display()))?;
-            if args.out.is_none() {
-                update_latest(Path::new("reports"), &id);
-            }
-            let path = out.join("journal.jsonl");
-            let j = JournalWriter::create(&path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            (out, j)
-        }
-    };
-    let journal_path = out.join("journal.jsonl");
-
-    let limit = options
-        .max_steps
-        .map_or(planned.steps.len(), |n| n.min(planned.steps.len()));
-    let progress = Progress::new(
-        &model,
-        &planned.baseline,
-        &planned.steps[..limit],
-        ProgressMode::for_stdout(),
-    );
-    let mut console = Console {
-        journal,
-        progress,
-        seed,
-        replay: replay.clone(),
-        steps_ended: 0,
-        verdicts_passed: 0,
-        verdicts_failed: 0,
-    };
-    let mut opts = BTreeMap::new();
-    opts.insert("strength".into(), json!(args.strength));
-    opts.insert("transitions".into(), json!(args.transitions));
-    opts.insert(
-        "operations".into(),
-        json!(OpGroup::list_name(&args.operation_groups())),
-    );
-    opts.insert("max_steps".into(), json!(options.max_steps));
-    opts.insert("fail_fast".into(), json!(options.fail_fast));
-    opts.insert(
-        "ready_timeout_s".into(),
-        json!(options.readiness.timeout.as_secs_f64()),
-    );
-    if let Some(f) = op_timescale {
-        opts.insert("op_timescale".into(), json!(f));
-    }
-    opts.insert(
-        "plan_file".into(),
-        json!(args.plan.as_ref().map(|p| p.display().to_string())),
-    );
-    let head = Head {
-        manifest: resumed.is_none(),
-        run_id: out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        seed,
-        replay: replay.clone(),
-        faults: faults.iter().map(|f| f.name().to_string()).collect(),
-        options: opts,
-        plan_json: planned.plan_json.clone(),
-        skipped: skipped
-            .iter()
-            .map(|s| (s.axis.clone(), s.value.clone(), s.reason.clone()))
-            .collect(),
-    };
-    let ctx = BoxCtx {
-        model: &model,
-        supplied: &supplied,
-        start: &planned.baseline,
-        steps: &planned.steps,
-        options: &options,
-        out: &out,
-        restore_timeout: *args.on.restore_timeout,
-    };
-    let ended = match opened {
-        None => {
-            let mut target = SimTarget::new(seed, &faults);
-            // The simulator holds no secret of its own; the secret `--supply` values are
-            // still kept out of its journal (redacting only when there are some keeps the
-            // simulator's journal fast).
-            let mut secrets = Redactor::new();
-            add_supplied_secrets(&mut secrets, &model, &supplied);
-            head.write(&mut console, &model, &target, &secrets)?;
-            let result = rt.block_on(async {
-                let baseline = match snapshot(&mut target).await {
-                    Ok(b) => b,
-                    Err(source) => {
-                        console.journal.write(Event::TargetFailed {
-                            step: None,
-                            error: source.to_string(),
-                        })?;
-                        console.journal.write(Event::RunEnd {
-                            passed: false,
-                            steps: 0,
-                            verdicts_passed: 0,
-                            verdicts_failed: 0,
-                            exit_code: EXIT_USAGE,
-                        })?;
-                        return Err(RunError::Target { step: None, source });
-                    }
-                };
-                if secrets.is_empty() {
-                    run_walk(
-                        &mut target,
-                        &model,
-                        &supplied,
-                        &baseline,
-                        &planned.steps,
-                        &options,
-                        &mut console,
-                    )
-                    .await
-                } else {
-                    run_walk(
-                        &mut target,
-                        &model,
-                        &supplied,
-                        &baseline,
-                        &planned.steps,
-                        &options,
-                        &mut Redacting::new(&mut console, &secrets),
-                    )
-                    .await
-                }
-            });
-            Ended {
-                result: result.map_err(|e| e.to_string()),
-                interrupted: None,
-                restore_ok: true,
-            }
-        }
-        Some(mut target) => {
-            let scaled = op_timescale.map(|f| model.with_operation_timescale(f));
-            let ctx = BoxCtx {
-                model: scaled.as_ref().unwrap_or(&model),
-                ..ctx
-            };
-            let mut ended = rt.block_on(run_box(
-                &mut target,
-                &ctx,
-                &head,
-                resumed.as_ref(),
-                args.on.keep,
-                &mut console,
-            ))?;
-            if args.shrink {
-                console.progress.finish();
-                shrink_after(&rt, &mut target, &ctx, &args, &mut ended)?;
-            }
-            ended
-        }
-    };
-    console.progress.finish();
-    drop(console);
-    let reports = crate::report::derive_reports(&out);
+    let mut shrink =
+        |rt: &tokio::runtime::Runtime, t: &mut BoxTarget, ctx: &BoxCtx<'_>, ended: &mut Ended| {
+            shrink_after(rt, t, ctx, &args, ended)
+        };
+    let finished = session.run(&planned, if args.shrink { Some(&mut shrink) } else { None })?;
+    let reports = crate::report::derive_reports(&finished.out);
     // The coverage figures of summary.json, so the console never says more than the reports.
     if let Ok((report, _)) = &reports {
         println!("{}", report.coverage_line());
     }
-    let mut code = summarise(ended, &seed, &replay, &journal_path);
+    let mut code = summarise(finished.ended, &seed, &replay, &finished.journal_path);
     if !regressions_met && code == super::EXIT_OK {
         println!("FAILED: a saved regression no longer meets its expectation (see above)");
         code = super::EXIT_FAILED;
@@ -682,27 +360,14 @@ fn check(opts: BoxTargetOptions, model: &Model, supplied: &Supplied) -> anyhow::
         .context("cannot start the async runtime")?;
     rt.block_on(async {
         let mut t = BoxTarget::open(opts).await.context("cannot use the box")?;
-        let doc = t.read_config().await?;
-        let (obs, mut problems) = t.check_only().await?;
-        let raw = config_of_json(model, supplied, &doc);
-        let effective = model.effective(&raw);
-        let expected = Expected::new(model, supplied, &effective);
-        // Judged by the oracle's own state checks, like every step.
-        let mut verdicts = Verdicts::new(false);
-        oracle::judge_state(&expected, &obs, &mut verdicts);
-        problems.extend(
-            verdicts
-                .failures()
-                .map(|v| format!("{}: {}", v.check, v.message)),
-        );
-        let redactor = t.redactor();
-        println!("config: {}", describe(&model.labels(&raw)));
-        if problems.is_empty() {
+        let report = check_box(&mut t, model, supplied).await?;
+        println!("config: {}", describe(&report.labels));
+        if report.problems.is_empty() {
             println!("OK: the box is as the model expects of its config");
             Ok(super::EXIT_OK)
         } else {
-            for p in &problems {
-                println!("FAIL {}", redactor.redact(p));
+            for p in &report.problems {
+                println!("FAIL {p}");
             }
             Ok(super::EXIT_FAILED)
         }

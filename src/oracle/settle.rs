@@ -151,6 +151,25 @@ pub fn not_healthy(obs: &Observation) -> Vec<String> {
     why
 }
 
+/// `--check`'s judgement of a box, model aside: [`not_healthy`], a container neither running
+/// nor restarting, `/api/state` (fetched from `api_url`) not answering JSON, a secret
+/// fingerprint that could not be computed.
+pub fn not_sound(obs: &Observation, api_url: &str) -> Vec<String> {
+    let mut problems = not_healthy(obs);
+    for c in &obs.containers {
+        if !matches!(c.state, RunState::Running | RunState::Restarting) {
+            problems.push(format!("{} is {}", c.name, c.state));
+        }
+    }
+    if obs.api.is_null() {
+        problems.push(format!("{api_url} did not answer with JSON"));
+    }
+    if obs.secret_fingerprint.len() != 64 {
+        problems.push("the secret fingerprint could not be computed on the box".into());
+    }
+    problems
+}
+
 /// Whether the box answers at all: `/api/state` is a JSON object. A failing `pithead status`
 /// is an answer (judged by `status_exit`), not a reason to wait: a box with a container
 /// missing for good says so every poll.

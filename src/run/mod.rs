@@ -19,13 +19,16 @@ pub mod box_run;
 pub mod box_session;
 pub mod box_shrink;
 pub mod broken;
+pub mod check;
 pub mod console;
+pub mod manifest;
 mod operation;
 mod position;
 pub mod progress;
 pub mod redacting;
 pub mod resume;
 mod saved;
+pub mod session;
 
 pub use position::Position;
 

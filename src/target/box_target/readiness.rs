@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::BoxTarget;
-use crate::target::{Observation, RunState, TargetError};
+use crate::target::{Observation, TargetError};
 
 impl BoxTarget {
     /// Polls until `pithead status` exits 0 and no running container is restarting, unhealthy
@@ -42,18 +42,7 @@ impl BoxTarget {
     /// computed. Returns the observation and the problems found (empty when healthy).
     pub async fn check_only(&mut self) -> Result<(Observation, Vec<String>), TargetError> {
         let (obs, _) = self.observe_full().await?;
-        let mut problems = not_ready(&obs);
-        for c in &obs.containers {
-            if !matches!(c.state, RunState::Running | RunState::Restarting) {
-                problems.push(format!("{} is {}", c.name, c.state));
-            }
-        }
-        if obs.api.is_null() {
-            problems.push(format!("{} did not answer with JSON", self.api_url));
-        }
-        if obs.secret_fingerprint.len() != 64 {
-            problems.push("the secret fingerprint could not be computed on the box".into());
-        }
+        let problems = crate::oracle::settle::not_sound(&obs, &self.api_url);
         Ok((obs, problems))
     }
 }
