@@ -7,6 +7,7 @@ mod fuzz;
 mod model_args;
 mod plan;
 mod replay;
+mod replay_line;
 mod report;
 mod run;
 mod show_model;

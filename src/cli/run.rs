@@ -16,21 +16,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use super::box_args::{BoxArgs, TargetKind};
-use super::{EXIT_USAGE, ModelArgs, quote};
+use super::{EXIT_USAGE, ModelArgs};
 use crate::faults::{self, Fault};
-use crate::model::{Model, OpGroup, Supplied, Transition};
-use crate::oracle::{self};
-use crate::plan::Step;
+use crate::model::{Model, OpGroup, Supplied};
 use crate::rng::Seed;
 use crate::run::RunOptions;
 use crate::run::box_run::{BoxCtx, Ended};
-use crate::run::box_shrink::{BoxShrunk, shrink_on_box};
+use crate::run::box_shrink::{AfterWalk, shrink_after_walk};
 use crate::run::check::check_box;
 use crate::run::session::{Prepared, RunBuilder};
-use crate::safety::{self, Snapshot};
-use crate::shrink::ShrinkOptions;
-use crate::signal::Signals;
-use crate::target::Target;
 use crate::target::box_target::{BoxTarget, BoxTargetOptions};
 
 /// Arguments of `canary run`.
@@ -123,8 +117,6 @@ pub struct Args {
     pub resume: Option<PathBuf>,
 }
 
-/// The one line that replays this run. Secret prerequisites are never printed: their value
-/// is left as a placeholder to fill in.
 impl Args {
     /// The operation groups this run walks (see `--operations`).
     pub fn operation_groups(&self) -> Vec<OpGroup> {
@@ -134,80 +126,6 @@ impl Args {
             None => Vec::new(),
         }
     }
-}
-
-fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
-    let mut w: Vec<String> = vec!["canary".into(), "run".into()];
-    let mut push = |flag: &str, value: Option<String>| {
-        w.push(flag.to_string());
-        if let Some(v) = value {
-            w.push(quote(&v));
-        }
-    };
-    push("--seed", Some(seed.to_string()));
-    for (flag, value) in args.on.replay_flags() {
-        push(flag, value);
-    }
-    for f in &args.faults {
-        push("--fault", Some(f.clone()));
-    }
-    if let Some(p) = &args.model.model {
-        push("--model", Some(p.display().to_string()));
-    }
-    if let Some(p) = &args.model.pict {
-        push("--pict", Some(p.display().to_string()));
-    }
-    if let Some(p) = &args.model.supply_file {
-        push("--supply-file", Some(p.display().to_string()));
-    }
-    for v in &args.model.skip_value {
-        push("--skip-value", Some(v.clone()));
-    }
-    for s in &args.model.supply {
-        let name = s.split_once('=').map_or(s.as_str(), |(k, _)| k.trim());
-        let secret = model
-            .prerequisites
-            .iter()
-            .any(|p| p.name == name && p.secret);
-        let shown = if secret {
-            format!("{name}=<secret>")
-        } else {
-            s.clone()
-        };
-        push("--supply", Some(shown));
-    }
-    if let Some(p) = &args.plan {
-        push("--plan", Some(p.display().to_string()));
-    } else {
-        if args.strength != 2 {
-            push("--strength", Some(args.strength.to_string()));
-        }
-        if let Some(t) = args.transitions {
-            push("--transitions", Some(t.to_string()));
-        }
-        if args.operations.is_some() {
-            push(
-                "--operations",
-                Some(OpGroup::list_name(&args.operation_groups())),
-            );
-        }
-    }
-    if let Some(n) = args.max_steps {
-        push("--max-steps", Some(n.to_string()));
-    }
-    if args.fail_fast {
-        push("--fail-fast", None);
-    }
-    // Whether regressions are replayed first decides whether an unmet one fails the run.
-    if args.no_replay {
-        push("--no-replay", None);
-    } else if args.regressions != Path::new("regressions") {
-        push(
-            "--regressions",
-            Some(args.regressions.display().to_string()),
-        );
-    }
-    w.join(" ")
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -254,7 +172,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .out(args.out.clone())
         .resume(args.resume.clone())
         .on_box(box_options, args.on.keep, *args.on.restore_timeout)
-        .prepare(|seed| replay_line(&args, seed, &model))?;
+        .prepare(|seed| super::replay_line::replay_line(&args, seed, &model))?;
     let session = match prepared {
         Prepared::AlreadyEnded(dir) => {
             println!(
@@ -278,7 +196,15 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     let mut shrink =
         |rt: &tokio::runtime::Runtime, t: &mut BoxTarget, ctx: &BoxCtx<'_>, ended: &mut Ended| {
-            shrink_after(rt, t, ctx, &args, ended)
+            let settings = AfterWalk {
+                max_applies: args.shrink_applies,
+                max_time: args.shrink_time,
+                confirm_runs: args.confirm_runs,
+                operations: args.operation_groups(),
+                target_kind: args.on.target.as_str(),
+                regressions: &args.regressions,
+            };
+            shrink_after_walk(rt, t, ctx, &settings, ended)
         };
     let finished = session.run(&planned, if args.shrink { Some(&mut shrink) } else { None })?;
     let reports = crate::report::derive_reports(&finished.out);
@@ -380,276 +306,4 @@ fn describe(labels: &BTreeMap<String, String>) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// `--shrink` on a box: after the walk (and its restore), the first failure that is neither
-/// drift nor a deadline is shrunk on the box, confirmed, saved, and the box restored again.
-fn shrink_after(
-    rt: &tokio::runtime::Runtime,
-    target: &mut BoxTarget,
-    ctx: &BoxCtx<'_>,
-    args: &Args,
-    ended: &mut Ended,
-) -> anyhow::Result<()> {
-    let Ok(outcome) = &ended.result else {
-        return Ok(());
-    };
-    if ended.interrupted.is_some() || !ended.restore_ok || outcome.passed() {
-        return Ok(());
-    }
-    let Some(failure) = outcome.failures.iter().find(|f| {
-        f.verdict.check != oracle::drift::CHECK && !f.verdict.check.starts_with("deadline.")
-    }) else {
-        println!("shrink: nothing to shrink (only drift or deadline verdicts failed)");
-        return Ok(());
-    };
-    let failing: Vec<Transition> = ctx.steps[..=failure.step]
-        .iter()
-        .map(Step::transition)
-        .collect();
-    let signature = crate::fuzz::signature_of(&failure.verdict);
-    println!(
-        "shrink: {} at step {} on the box ({} steps; at most {} applies, {})",
-        signature,
-        failure.step + 1,
-        failing.len(),
-        args.shrink_applies,
-        args.shrink_time
-    );
-    let budget = ShrinkOptions {
-        max_applies: Some(args.shrink_applies),
-        max_time: Some(*args.shrink_time),
-        verify: true,
-        operations: args.operation_groups(),
-    };
-    let signals = rt.block_on(async { Signals::install() })?;
-    let shrunk = shrink_on_box(
-        rt,
-        target,
-        ctx.model,
-        ctx.supplied,
-        ctx.start.clone(),
-        ctx.options,
-        &failing,
-        &signature,
-        &budget,
-        args.confirm_runs,
-        Some(signals),
-    );
-    match shrunk {
-        Ok(BoxShrunk::NotReproduced { applies }) => println!(
-            "shrink: run again from the baseline it did not fail the same way ({applies} applies): not saved"
-        ),
-        Ok(BoxShrunk::Stopped {
-            why,
-            interrupted,
-            applies,
-        }) => {
-            println!("shrink: stopped after {applies} applies: {why}");
-            ended.interrupted = ended.interrupted.or(interrupted);
-        }
-        Ok(BoxShrunk::Shrunk {
-            report,
-            shrunk_on,
-            sim_reproduces,
-            confirmation,
-            applies,
-        }) => {
-            match sim_reproduces {
-                Some(true) if shrunk_on == "box" => println!(
-                    "shrink: the simulated stack reproduces it, but its minimum does not fail on the box: shrunk on the box"
-                ),
-                Some(true) => println!(
-                    "shrink: the simulated stack reproduces it: shrunk on the sim ({} sim applies), confirmed on the box",
-                    report.applies
-                ),
-                Some(false) => println!(
-                    "shrink: the simulated stack does not reproduce it (the sim and the box disagree): shrunk on the box"
-                ),
-                None => println!("shrink: the box's baseline is not the sim's: shrunk on the box"),
-            }
-            println!(
-                "shrink: {} -> {} steps (shrunk on the {shrunk_on}) in {applies} applies on the box{}; confirmed {}/{}",
-                failing.len(),
-                report.minimal.len(),
-                if report.budget_exhausted {
-                    " (budget spent)"
-                } else {
-                    ""
-                },
-                confirmation.reproduced,
-                confirmation.runs
-            );
-            for (i, t) in crate::regress::saved_steps(ctx.model, ctx.start, &report.minimal)
-                .iter()
-                .enumerate()
-            {
-                println!("  {}. {}", i + 1, t.describe());
-            }
-            if confirmation.confirmed() {
-                let r = crate::regress::Regression::from_box_failure(
-                    ctx.model,
-                    args.on.target.as_str(),
-                    ctx.start,
-                    &report.minimal,
-                    &failure.verdict,
-                    &args.operation_groups(),
-                    crate::regress::BoxManifest::from_description(&target.describe()),
-                );
-                let path = r.save(&args.regressions).with_context(|| {
-                    format!(
-                        "cannot save the regression in {}",
-                        args.regressions.display()
-                    )
-                })?;
-                println!("shrink: saved {}", path.display());
-            } else {
-                println!(
-                    "shrink: flaky ({}/{} confirmations failed the same way): not saved",
-                    confirmation.reproduced, confirmation.runs
-                );
-            }
-        }
-        Err(e) => println!("shrink: the box failed: {e}"),
-    }
-    // The shrink leaves the box at its baseline; the snapshot's restore verifies it.
-    let snap = Snapshot::load(ctx.out)?.ok_or_else(|| {
-        anyhow::anyhow!("the run's snapshot is missing from {}", ctx.out.display())
-    })?;
-    let restore_opts = ctx.restore_options();
-    match rt.block_on(safety::restore(target, &snap, &restore_opts)) {
-        Ok(r) if r.is_clean() => println!("shrink: box restored and verified"),
-        Ok(r) => {
-            eprintln!(
-                "canary: !!! after the shrink the box is NOT back: {}",
-                r.differences.join("; ")
-            );
-            ended.restore_ok = false;
-        }
-        Err(e) => {
-            eprintln!("canary: !!! after the shrink the box could not be restored: {e}");
-            ended.restore_ok = false;
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Splits a line the way a POSIX shell splits [`quote`]'s output: single quotes and
-    /// backslash escapes.
-    fn shell_words(line: &str) -> Vec<String> {
-        let mut words = Vec::new();
-        let mut word: Option<String> = None;
-        let mut chars = line.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                ' ' => words.extend(word.take()),
-                '\'' => {
-                    let w = word.get_or_insert_with(String::new);
-                    w.extend(chars.by_ref().take_while(|&c| c != '\''));
-                }
-                '\\' => word.get_or_insert_with(String::new).extend(chars.next()),
-                c => word.get_or_insert_with(String::new).push(c),
-            }
-        }
-        words.extend(word);
-        words
-    }
-
-    fn parse_run(words: &[&str]) -> Args {
-        #[derive(clap::Parser)]
-        struct Cli {
-            #[command(flatten)]
-            args: Args,
-        }
-        <Cli as clap::Parser>::try_parse_from(std::iter::once("run").chain(words.iter().copied()))
-            .unwrap()
-            .args
-    }
-
-    #[test]
-    fn the_replay_line_carries_every_flag_that_shapes_the_run() {
-        let m = crate::model::load_str(
-            crate::model::BUILTIN_PITHEAD,
-            std::path::Path::new("pithead.toml"),
-        )
-        .unwrap();
-        let args = parse_run(&[
-            "--seed",
-            "7",
-            "--target",
-            "local",
-            "--dir",
-            "/srv/my stack",
-            "--pithead",
-            "sudo ./pithead",
-            "--api-url",
-            "http://127.0.0.1:8001/api/state",
-            "--compose",
-            "./pithead compose",
-            "--op-timescale",
-            "1/30",
-            "--operations",
-            "lifecycle,faults",
-            "--strength",
-            "3",
-            "--transitions",
-            "false",
-            "--max-steps",
-            "4",
-            "--fail-fast",
-            "--ready-timeout",
-            "90s",
-            "--apply-timeout",
-            "2m",
-            "--observe-timeout",
-            "20s",
-            "--action-timeout",
-            "3m",
-            "--restore-timeout",
-            "5m",
-            "--skip-value",
-            "tari.mode=off",
-            "--regressions",
-            "elsewhere",
-            "--keep",
-        ]);
-        let seed = Seed::from_u64(7);
-        let line = replay_line(&args, &seed, &m);
-        for flag in [
-            "--compose './pithead compose'",
-            "--op-timescale 0.03333",
-            "--regressions elsewhere",
-            "--dir '/srv/my stack'",
-            "--apply-timeout 2m",
-            "--restore-timeout 5m",
-            "--skip-value tari.mode=off",
-        ] {
-            assert!(line.contains(flag), "{flag} missing from {line}");
-        }
-        // Read back by a shell and parsed again, the line asks for the very same run.
-        let words = shell_words(&line);
-        assert_eq!(words[..2], ["canary", "run"], "{line}");
-        let words: Vec<&str> = words[2..].iter().map(String::as_str).collect();
-        let again = parse_run(&words);
-        assert_eq!(format!("{again:?}"), format!("{args:?}"), "{line}");
-        assert_eq!(replay_line(&again, &seed, &m), line, "a fixed point");
-
-        // Not replaying regressions/ is part of the run too.
-        let args = parse_run(&["--no-replay", "--regressions", "elsewhere"]);
-        let line = replay_line(&args, &seed, &m);
-        assert!(line.ends_with(" --no-replay"), "{line}");
-    }
-
-    #[test]
-    fn quoting_leaves_plain_words_and_wraps_the_rest() {
-        assert_eq!(quote("--fault"), "--fault");
-        assert_eq!(quote("strategies/x.toml"), "strategies/x.toml");
-        assert_eq!(quote("a b"), "'a b'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote(""), "''");
-    }
 }

@@ -45,3 +45,29 @@ pub async fn check_box(
         problems: problems.iter().map(|p| redactor.redact(p)).collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::config_json;
+    use serde_json::json;
+
+    #[test]
+    fn config_json_reads_back_as_the_config_that_wrote_it() {
+        let m = crate::model::load_str(
+            crate::model::BUILTIN_PITHEAD,
+            std::path::Path::new("pithead.toml"),
+        )
+        .unwrap();
+        let s = Supplied::default();
+        let d = m.default_config();
+        let raw = m
+            .config_from_labels(&d, [("p2pool.pool", "nano"), ("tari.mode", "off")])
+            .unwrap();
+        assert_ne!(raw, d);
+        let doc = config_json(&json!({"config_version": "2.0.0"}), &m, &s, &raw);
+        assert_eq!(config_of_json(&m, &s, &doc), raw);
+        // Keys the file lacks are the model's defaults.
+        assert_eq!(config_of_json(&m, &s, &json!({})), d);
+    }
+}

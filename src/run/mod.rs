@@ -1032,23 +1032,4 @@ mod tests {
         assert!(steps[1].changed.is_empty());
         assert_eq!(steps[2].changed, [m.axis_index("p2pool.pool").unwrap()]);
     }
-
-    #[test]
-    fn config_json_reads_back_as_the_config_that_wrote_it() {
-        let m = crate::model::load_str(
-            crate::model::BUILTIN_PITHEAD,
-            std::path::Path::new("pithead.toml"),
-        )
-        .unwrap();
-        let s = Supplied::default();
-        let d = m.default_config();
-        let raw = m
-            .config_from_labels(&d, [("p2pool.pool", "nano"), ("tari.mode", "off")])
-            .unwrap();
-        assert_ne!(raw, d);
-        let doc = config_json(&json!({"config_version": "2.0.0"}), &m, &s, &raw);
-        assert_eq!(config_of_json(&m, &s, &doc), raw);
-        // Keys the file lacks are the model's defaults.
-        assert_eq!(config_of_json(&m, &s, &json!({})), d);
-    }
 }
