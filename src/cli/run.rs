@@ -2,13 +2,10 @@
 //! journal everything under `reports/<run-id>/`, and exit 0 when every verdict passed, 1 when
 //! any failed, 2 on usage, model or target errors.
 //!
-//! On a box (`--target local|ssh`) the walk runs inside the safety net: a [`Snapshot`] is
-//! taken (and saved 0600 in the run directory) before the first step, the walk runs under
-//! [`safety::guard`] so Ctrl-C, SIGTERM and a dropped connection restore the box, and after the
-//! last step the box is restored and verified. Every journal line passes through the box's
-//! [`Redactor`] (plus the secret `--supply` values) first; every failing step leaves its
-//! artifacts under `artifacts/step-N/`. `--check` only asserts the box's current state;
-//! `--resume DIR` continues a dropped box run from its journal.
+//! The run itself is the library's [`crate::run::session`]: this module turns the arguments
+//! into its builder and prints what it came to. On a box (`--target local|ssh`) the walk runs
+//! inside the safety net ([`crate::run::box_run`]); `--check` only asserts the box's current
+//! state ([`crate::run::check`]); `--resume DIR` continues a dropped box run from its journal.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
