@@ -535,3 +535,63 @@ fn update_latest(reports: &Path, id: &str) {
     #[cfg(not(unix))]
     let _ = std::fs::write(&link, id);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pithead() -> Model {
+        crate::model::load_str(crate::model::BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap()
+    }
+
+    #[test]
+    fn a_sim_session_plans_runs_and_journals_and_never_replaces_a_run() {
+        let model = pithead();
+        let supplied = Supplied::default();
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("run");
+        let builder = || {
+            RunBuilder::new(&model, &supplied)
+                .seed(Some(Seed::from_u64(7)))
+                .options(RunOptions {
+                    max_steps: Some(3),
+                    ..RunOptions::default()
+                })
+                .out(Some(out.clone()))
+        };
+        let Prepared::Ready(session) = builder().prepare(|s| format!("replay {s}")).unwrap() else {
+            panic!("nothing is resumed");
+        };
+        assert_eq!(session.replay, "replay 7");
+        let planned = session.plan().unwrap();
+        assert!(planned.steps.len() > 3, "a whole pairwise walk is planned");
+        let finished = session.run(&planned, None).unwrap();
+        let outcome = finished.ended.result.expect("the walk ran");
+        assert_eq!(outcome.steps_run, 3, "--max-steps is kept");
+        let journal = std::fs::read_to_string(&finished.journal_path).unwrap();
+        let first: serde_json::Value =
+            serde_json::from_str(journal.lines().next().unwrap()).unwrap();
+        assert_eq!(first["event"], "manifest");
+        assert_eq!(first["run_id"], "run");
+        assert_eq!(first["options"]["max_steps"], 3);
+        assert!(journal.lines().last().unwrap().contains("\"run_end\""));
+        // The run directory now holds a journal: a second run there is refused.
+        let again = builder().prepare(|s| s.to_string());
+        let err = again.err().expect("refused").to_string();
+        assert!(err.contains("already holds a run"), "{err}");
+    }
+
+    #[test]
+    fn resume_is_for_boxes() {
+        let model = pithead();
+        let supplied = Supplied::default();
+        let tmp = tempfile::tempdir().unwrap();
+        let err = RunBuilder::new(&model, &supplied)
+            .resume(Some(tmp.path().to_path_buf()))
+            .prepare(|s| s.to_string())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(err.contains("--resume continues a box run"), "{err}");
+    }
+}

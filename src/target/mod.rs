@@ -269,3 +269,32 @@ pub async fn poll_until<T: Target>(
         requested += pause;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_states_read_and_write_dockers_names_and_keep_unknown_ones() {
+        for name in [
+            "created",
+            "running",
+            "paused",
+            "restarting",
+            "removing",
+            "exited",
+            "dead",
+        ] {
+            let s = RunState::from(name);
+            assert!(!matches!(s, RunState::Other(_)), "{name}");
+            assert_eq!(s.as_str(), name);
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{name}\""));
+        }
+        // A name canary does not know (or a casing it does not) is written back as it came.
+        let odd: RunState = serde_json::from_str("\"Up 3 minutes\"").unwrap();
+        assert_eq!(odd, RunState::Other("Up 3 minutes".into()));
+        assert_eq!(serde_json::to_string(&odd).unwrap(), "\"Up 3 minutes\"");
+        assert_eq!(RunState::from(String::from("exited")), RunState::Exited);
+        assert_eq!(RunState::Running.to_string(), "running");
+    }
+}
