@@ -253,12 +253,21 @@ impl Default for ShrinkOptions {
 pub enum Pass {
     /// Drop the steps after the first failing one (free: they never ran).
     Trim,
+    /// For a failure at an operation: the operation alone, or after one apply of its state
+    /// class (or of the whole config it ran on) from the baseline.
+    Class,
+    /// For a failure at an operation: the operation moved earlier, right after a window of the
+    /// transitions before it (halving windows of the configs in force).
+    Window,
     /// Keep only the shortest failing suffix, probing 1, 2, 4... steps.
     Suffix,
     /// Keep the shortest prefix that fails together with the failing step.
     Prefix,
     /// Right-to-left block deletion with exponential probing.
     Delete,
+    /// For a failure at an operation: drop an apply together with the operations that ran on
+    /// its config.
+    Segment,
     /// Drop steps that change nothing relative to the previous config.
     Noop,
     /// Reset whole axes to their default value in every step.
@@ -275,11 +284,14 @@ pub enum Pass {
 
 impl Pass {
     /// Every pass, in order.
-    pub const ALL: [Pass; 9] = [
+    pub const ALL: [Pass; 12] = [
         Pass::Trim,
+        Pass::Class,
+        Pass::Window,
         Pass::Suffix,
         Pass::Prefix,
         Pass::Delete,
+        Pass::Segment,
         Pass::Noop,
         Pass::Simplest,
         Pass::Revert,
@@ -291,6 +303,9 @@ impl Pass {
     pub fn name(self) -> &'static str {
         match self {
             Pass::Trim => "trim",
+            Pass::Class => "class",
+            Pass::Window => "window",
+            Pass::Segment => "segment",
             Pass::Suffix => "suffix",
             Pass::Prefix => "prefix",
             Pass::Delete => "delete",

@@ -11,6 +11,8 @@
 //! input's length runs), deletion comes before value simplification (which then runs on a
 //! short sequence), and the value passes try whole groups of changes at once before halving.
 
+mod operations;
+
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -85,9 +87,12 @@ pub fn shrink_observed<S: Step, O: Oracle<S>>(
     if !s.current.is_empty() {
         loop {
             let before = s.key(&s.current);
+            s.class();
+            s.window();
             s.suffix();
             s.prefix();
             s.delete();
+            s.segment();
             s.noop();
             s.simplest();
             s.revert();
