@@ -76,6 +76,10 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
 
     /// Windows of the trajectory before the failing operation, halving.
     pub(super) fn window(&mut self) {
+        // Tile width to use when the last level found nothing: a failure whose window must end
+        // at the right place (the jump to the operation's config completes it) is missed by
+        // wider tiles that run past that place, so one narrower level is tried.
+        let mut narrower: Option<usize> = None;
         'outer: while self.fails_at_operation() {
             let body = self.current.len() - 1;
             if body < 3 {
@@ -85,7 +89,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             // failure hangs on then costs about half the walk per level, where halves cost
             // three quarters of it (a passing window costs its length too).
             let k = if body >= 9 { 3 } else { 2 };
-            let w = body.div_ceil(k);
+            let w = narrower.unwrap_or(body.div_ceil(k));
             // Tiles from the right, then the same shifted by half a tile.
             let mut tiles: Vec<(usize, usize)> = Vec::new();
             for shift in [0, w / 2] {
@@ -98,6 +102,20 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
                     b = a;
                 }
             }
+            if narrower.is_some() {
+                // The unshifted tiles only: this level is the fallback, keep it cheap.
+                tiles.retain(|&(_, b)| (body - b) % w == 0);
+            }
+            // First the jumps: from the config in force at each tile's start straight to the
+            // one the operation ran on (3 applies each, where a window costs its length).
+            for &(a, _) in &tiles {
+                if let Some(cand) = self.jump(a)
+                    && self.consider(Pass::Window, cand)
+                {
+                    narrower = None;
+                    continue 'outer;
+                }
+            }
             for (a, b) in tiles {
                 let kept: Vec<usize> = (a..b).collect();
                 let ran_on =
@@ -105,11 +123,33 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
                 if let Some(cand) = self.moved_after(&kept, Some(ran_on))
                     && self.consider(Pass::Window, cand)
                 {
+                    narrower = None;
                     continue 'outer;
                 }
             }
-            return;
+            if narrower.is_some() || w < 6 {
+                return;
+            }
+            narrower = Some(w.div_ceil(2));
         }
+    }
+
+    /// The failing operation after two applies: the config in force before step `a`, then the
+    /// one the operation ran on (and the backup a restore needs).
+    fn jump(&self, a: usize) -> Option<Vec<S>> {
+        let n = self.current.len();
+        let in_force = configs_in_force(self.model, &self.baseline, &self.current);
+        let (from, ran_on) = (in_force[a].clone(), in_force[n - 1].clone());
+        if from == ran_on || from == self.baseline {
+            return None;
+        }
+        let mut cand = self.moved_after(&[], Some(ran_on.clone()))?;
+        let k = cand.len().checked_sub(2)?;
+        if cand[k].config() != Some(&ran_on) {
+            return None;
+        }
+        cand.insert(k, cand[k].with_config(from));
+        Some(cand)
     }
 
     /// The failing operation moved to right after the current steps at `kept` (ascending, all
