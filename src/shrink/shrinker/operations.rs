@@ -76,10 +76,11 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
 
     /// Windows of the trajectory before the failing operation, halving.
     pub(super) fn window(&mut self) {
-        // Tile width to use when the last level found nothing: a failure whose window must end
-        // at the right place (the jump to the operation's config completes it) is missed by
-        // wider tiles that run past that place, so one narrower level is tried.
-        let mut narrower: Option<usize> = None;
+        // 0: the level's tiles; 1: one narrower level, for a failure whose window must end at
+        // the right place (the jump to the operation's config completes it), which wider tiles
+        // running past that place miss; 2: everything but one tile, for a failure needing two
+        // places further apart than a tile.
+        let mut stage = 0;
         'outer: while self.fails_at_operation() {
             let body = self.current.len() - 1;
             if body < 3 {
@@ -89,10 +90,13 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             // failure hangs on then costs about half the walk per level, where halves cost
             // three quarters of it (a passing window costs its length too).
             let k = if body >= 9 { 3 } else { 2 };
-            let w = narrower.unwrap_or(body.div_ceil(k));
-            // Tiles from the right, then the same shifted by half a tile.
+            let level = body.div_ceil(k);
+            let w = if stage == 1 { level.div_ceil(2) } else { level };
+            // Tiles from the right, then (at the level's width) the same shifted by half a
+            // tile.
+            let shifts: &[usize] = if stage == 0 { &[0, w / 2] } else { &[0] };
             let mut tiles: Vec<(usize, usize)> = Vec::new();
-            for shift in [0, w / 2] {
+            for &shift in shifts {
                 let mut b = body - shift;
                 while b > 0 {
                     let a = b.saturating_sub(w);
@@ -102,35 +106,39 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
                     b = a;
                 }
             }
-            if narrower.is_some() {
-                // The unshifted tiles only: this level is the fallback, keep it cheap.
-                tiles.retain(|&(_, b)| (body - b) % w == 0);
-            }
-            // First the jumps: from the config in force at each tile's start straight to the
-            // one the operation ran on (3 applies each, where a window costs its length).
-            for &(a, _) in &tiles {
-                if let Some(cand) = self.jump(a)
-                    && self.consider(Pass::Window, cand)
-                {
-                    narrower = None;
-                    continue 'outer;
+            let windows: Vec<Vec<usize>> = if stage == 2 {
+                tiles
+                    .iter()
+                    .map(|&(a, b)| (0..body).filter(|i| !(a..b).contains(i)).collect())
+                    .collect()
+            } else {
+                // First the jumps: from the config in force at each tile's start straight to
+                // the one the operation ran on (3 applies each, where a window costs its
+                // length).
+                for &(a, _) in &tiles {
+                    if let Some(cand) = self.jump(a)
+                        && self.consider(Pass::Window, cand)
+                    {
+                        stage = 0;
+                        continue 'outer;
+                    }
                 }
-            }
-            for (a, b) in tiles {
-                let kept: Vec<usize> = (a..b).collect();
+                tiles.iter().map(|&(a, b)| (a..b).collect()).collect()
+            };
+            for kept in windows {
                 let ran_on =
                     configs_in_force(self.model, &self.baseline, &self.current)[body].clone();
                 if let Some(cand) = self.moved_after(&kept, Some(ran_on))
                     && self.consider(Pass::Window, cand)
                 {
-                    narrower = None;
+                    stage = 0;
                     continue 'outer;
                 }
             }
-            if narrower.is_some() || w < 6 {
+            stage += if stage == 0 && level < 6 { 2 } else { 1 };
+            if stage > 2 {
                 return;
             }
-            narrower = Some(w.div_ceil(2));
         }
     }
 
