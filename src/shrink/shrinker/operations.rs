@@ -12,12 +12,13 @@
 //! - `window` moves the operation earlier together with a window of the transitions before it:
 //!   the window's first config is applied straight from the baseline, the steps in it follow
 //!   with the operations that leave the config alone dropped (a restore becomes an apply of
-//!   what it restored), then the config the operation ran on and the operation. Windows shrink
-//!   geometrically, so finding the one transition
-//!   the failure hangs on costs about the walk's length in all, where block deletion pays the
-//!   whole remaining length for every probe. The tiles are tried from the right, then shifted
-//!   by half a tile (for a failure that straddles two), thirds while a third has 3 steps or
-//!   more, halves below.
+//!   what it restored), then the config the operation ran on and the operation. Windows are a
+//!   third of the sequence (a half below 9 steps), tried from the right, then shifted by half a
+//!   tile; before them, a *jump* per tile (its first config, then the operation's: 3 applies).
+//!   Each accepted window starts the next level on the shorter sequence, so finding the
+//!   transition the failure hangs on costs about the walk's length in all, where block
+//!   deletion pays the whole remaining length for every probe. A level that finds nothing tries
+//!   one narrower level, then everything but one tile (two places further apart than a tile).
 //! - `segment` drops a transition together with the operations it enabled: an apply and the
 //!   operations running on its config up to the next apply go as one block, right to left.
 
@@ -74,7 +75,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
         }
     }
 
-    /// Windows of the trajectory before the failing operation, halving.
+    /// Windows of the trajectory before the failing operation, shrinking by levels.
     pub(super) fn window(&mut self) {
         // 0: the level's tiles; 1: one narrower level, for a failure whose window must end at
         // the right place (the jump to the operation's config completes it), which wider tiles
