@@ -20,7 +20,8 @@
 //! prefix that fails with the failing step), `delete` (right-to-left block deletion with
 //! exponential probing); for a failure at an operation, `segment` (an apply dropped together
 //! with the operations that ran on its config); `noop` (drop steps that change nothing),
-//! `simplest` (reset whole axes to their default), `revert` (revert one axis of one step to the
+//! `simplest` (reset whole axes to their default; skipped for a failure at an operation, where
+//! `revert` alone is cheaper), `revert` (revert one axis of one step to the
 //! value of the config in force before it) and `merge` (two applies as one, adjacent or with
 //! only operations between them). A last `verify` pass proves the result 1-minimal: removing
 //! any single step or reverting any single changed axis makes it pass, fail differently or

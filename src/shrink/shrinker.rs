@@ -96,8 +96,9 @@ pub fn shrink_observed<S: Step, O: Oracle<S>>(
             s.noop();
             // Before a failing operation the sequence is a few applies by now, most of whose
             // changes come from the window's jumps; reverting each step's changes (toward the
-            // config before it, the baseline for the first) reaches the same 1-minimal
-            // result in fewer candidates than resetting axes to their defaults first.
+            // config before it, the baseline for the first) reaches a 1-minimal result in
+            // fewer candidates than resetting axes to their defaults first (measured in
+            // BENCHMARKS.md); its values are then the baseline's wherever the failure allows.
             if !s.fails_at_operation() {
                 s.simplest();
             }
