@@ -170,6 +170,9 @@ fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
     for v in &args.model.skip_value {
         push("--skip-value", Some(v.clone()));
     }
+    if !model.is_default_variant() {
+        push("--variant", Some(model.variant.clone()));
+    }
     for s in &args.model.supply {
         let name = s.split_once('=').map_or(s.as_str(), |(k, _)| k.trim());
         let secret = model
@@ -340,11 +343,11 @@ impl Sink for Console {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let model = args.model.load()?;
+    let box_options = args.on.box_options()?;
+    let model = args.model.load_for(box_options.as_ref())?;
     let checked = args.model.checked(&model)?;
     let supplied = checked.supplied;
     let faults: Vec<Fault> = faults::parse_all(&args.faults)?;
-    let box_options = args.on.box_options()?;
     // The sim stands in for what a box's operator would supply: every gated value is planned.
     let supplied = match box_options {
         None => supplied.with_sim_stand_ins(&model, &checked.declined),
@@ -762,6 +765,7 @@ impl Head {
             seed: self.seed.to_string(),
             model: model.name.clone(),
             model_hash: model.hash.clone(),
+            variant: model.variant.clone(),
             target: target.name().to_string(),
             under_test: target.describe(),
             faults: self.faults.clone(),

@@ -40,6 +40,7 @@ use crate::exec::{ExecError, Executor, Local, Output, Ssh, SshOptions, split_wor
 use crate::model::Action;
 use crate::redact::{FINGERPRINT_KEYS, Redactor, SECRET_ENV_KEYS, is_secret_env_key, parse_env};
 
+mod ask;
 mod keep;
 pub use keep::ENV_ORIG;
 
