@@ -105,6 +105,26 @@ impl Model {
     }
 }
 
+/// The model's variants for `canary model`: one line each, the one in effect marked `>`.
+pub fn describe(model: &Model) -> String {
+    let Some(v) = &model.variants else {
+        return String::new();
+    };
+    let mut out = String::from("variants (choose with --variant NAME; a box run detects it):\n");
+    for x in &v.list {
+        let mark = if x.name == model.variant { '>' } else { ' ' };
+        let default = if x.default { " (default)" } else { "" };
+        out.push_str(&format!("{mark} {:<18} {}{default}\n", x.name, x.help));
+        if let Some(d) = &x.detect {
+            out.push_str(&format!(
+                "  {:<18} detected when `pithead {}` prints \"{}\"\n",
+                "", d.ask, d.line
+            ));
+        }
+    }
+    out
+}
+
 pub(super) fn list(variants: &[Variant]) -> String {
     if variants.is_empty() {
         return "(none: the model has no [[variant]] sections)".into();
