@@ -305,6 +305,17 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
 /// Loads a model from TOML text under the variant `variant` (`None`: the default). Every
 /// variant is built too, so a broken one fails at its line whichever is chosen.
 pub fn load_variant(text: &str, path: &Path, variant: Option<&str>) -> Result<Model, ModelErrors> {
+    load_checked(text, path, variant, true)
+}
+
+/// [`load_variant`]; `check_all` false skips building the other variants (for a text already
+/// loaded once, see [`Model::with_variant`]).
+pub(super) fn load_checked(
+    text: &str,
+    path: &Path,
+    variant: Option<&str>,
+    check_all: bool,
+) -> Result<Model, ModelErrors> {
     let raw = parse(text, path)?;
     let list = variants(&raw, text, path)?;
     let chosen = match variant {
@@ -318,7 +329,7 @@ pub fn load_variant(text: &str, path: &Path, variant: Option<&str>) -> Result<Mo
     };
     let mut model = build(raw, text, path, chosen.as_deref(), &list)?;
     let mut errors: Vec<ModelError> = Vec::new();
-    for v in &list {
+    for v in list.iter().filter(|_| check_all) {
         if Some(v.name.as_str()) == chosen.as_deref() {
             continue;
         }

@@ -90,7 +90,7 @@ impl Model {
         let Some(variants) = &self.variants else {
             return Err(unknown(&self.source, name.unwrap_or(""), &[]));
         };
-        let mut m = super::load::load_variant(&variants.text, &self.source, want)?;
+        let mut m = super::load::load_checked(&variants.text, &self.source, want, false)?;
         for c in &self.constraints {
             if c.why == super::skip::WHY {
                 m.constraints.push(c.clone());
