@@ -121,6 +121,14 @@ fn a_run_on_an_older_box_detects_its_variant_and_plans_no_refused_value() {
             .contains("--variant no-tari-off"),
         "{manifest}"
     );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["runs"][0]["variant"], "no-tari-off", "{summary}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("no-tari-off"),
+        "report.html does not name the variant"
+    );
     let plan = journal.iter().find(|e| e["event"] == "plan").unwrap();
     assert_eq!(plan["plan"]["variant"], "no-tari-off");
     assert!(
