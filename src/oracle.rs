@@ -98,6 +98,8 @@ impl Expected {
             .services
             .iter()
             .filter(|s| !rendered.services.contains(&s.name))
+            // A service of a profile the model does not drive is not judged.
+            .filter(|s| s.profile.as_ref().is_none_or(|p| model.tracks_profile(p)))
             .map(|s| s.name.clone())
             .collect();
         let env = model
@@ -132,7 +134,12 @@ impl Expected {
             running: rendered.services,
             absent,
             profiles: rendered.profiles,
-            known_profiles: model.profiles.iter().map(|p| p.name.clone()).collect(),
+            known_profiles: model
+                .profiles
+                .iter()
+                .filter(|p| p.when.is_some())
+                .map(|p| p.name.clone())
+                .collect(),
             env,
             api,
         }

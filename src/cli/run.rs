@@ -91,6 +91,11 @@ pub struct Args {
     #[arg(long)]
     pub fail_fast: bool,
 
+    /// On a box: stop before anything changes when the box's compose file and the model
+    /// disagree (or it cannot be read). Without it, drift is a loud warning.
+    #[arg(long)]
+    pub strict_model: bool,
+
     /// Saved regressions replayed (on the simulated stack, by their steps) before the walk;
     /// a regression that no longer meets its expectation makes the run fail.
     #[arg(long, value_name = "DIR", default_value = "regressions")]
@@ -488,6 +493,17 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         ),
         None => None,
     };
+    // The preflight reads the box's compose file (read-only) before anything is written.
+    let preflight = opened
+        .as_ref()
+        .map(|t| rt.block_on(crate::compose::preflight::check(t, &model)));
+    if let Some(p) = &preflight {
+        eprint!("{}", p.banner());
+        if args.strict_model && !p.agrees() {
+            eprintln!("canary: --strict-model: stopped before the first apply; nothing changed");
+            return Ok(super::EXIT_FAILED);
+        }
+    }
     let (out, journal) = match &args.resume {
         Some(dir) => {
             let path = dir.join("journal.jsonl");
@@ -563,6 +579,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         faults: faults.iter().map(|f| f.name().to_string()).collect(),
         options: opts,
         plan_json: planned.plan_json.clone(),
+        preflight,
         skipped: skipped
             .iter()
             .map(|s| (s.axis.clone(), s.value.clone(), s.reason.clone()))
@@ -744,6 +761,7 @@ struct Head {
     faults: Vec<String>,
     options: BTreeMap<String, serde_json::Value>,
     plan_json: serde_json::Value,
+    preflight: Option<crate::compose::preflight::Preflight>,
     skipped: Vec<(String, String, String)>,
 }
 
@@ -772,6 +790,9 @@ impl Head {
             options: self.options.clone(),
             replay: self.replay.clone(),
         })?;
+        if let Some(p) = &self.preflight {
+            sink.event(Event::ModelPreflight(p.clone()))?;
+        }
         sink.event(Event::Plan {
             plan: self.plan_json.clone(),
         })?;

@@ -42,6 +42,7 @@ use crate::redact::{FINGERPRINT_KEYS, Redactor, SECRET_ENV_KEYS, is_secret_env_k
 
 mod ask;
 mod keep;
+mod stack_file;
 pub use keep::ENV_ORIG;
 
 /// The zone used when the box gives none that looks like one (Pithead's own fallback).
