@@ -67,6 +67,10 @@ pub enum Event {
         seed: String,
         model: String,
         model_hash: String,
+        /// The model's variant (`--variant`, or detected on the box); absent: the model has
+        /// none, or the journal predates variants.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        variant: String,
         target: String,
         /// What is under test (target description: version, dir, host).
         under_test: BTreeMap<String, String>,

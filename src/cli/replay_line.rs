@@ -37,6 +37,9 @@ pub fn replay_line(args: &Args, seed: &Seed, model: &Model) -> String {
     for v in &args.model.skip_value {
         push("--skip-value", Some(v.clone()));
     }
+    if !model.is_default_variant() {
+        push("--variant", Some(model.variant.clone()));
+    }
     for s in &args.model.supply {
         let name = s.split_once('=').map_or(s.as_str(), |(k, _)| k.trim());
         let secret = model

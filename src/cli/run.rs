@@ -131,11 +131,11 @@ impl Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let model = args.model.load()?;
+    let box_options = args.on.box_options()?;
+    let model = args.model.load_for(box_options.as_ref())?;
     let checked = args.model.checked(&model)?;
     let supplied = checked.supplied;
     let faults: Vec<Fault> = faults::parse_all(&args.faults)?;
-    let box_options = args.on.box_options()?;
     // The sim stands in for what a box's operator would supply: every gated value is planned.
     let supplied = match box_options {
         None => supplied.with_sim_stand_ins(&model, &checked.declined),

@@ -114,6 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             }
         }
     }
+    out.push_str(&crate::model::variant::describe(&model));
     print!("{out}");
     Ok(EXIT_OK)
 }

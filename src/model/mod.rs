@@ -14,12 +14,13 @@ pub mod pict;
 pub mod prereq;
 mod services;
 pub mod skip;
+pub mod variant;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use expr::{Expr, UNSET};
-pub use load::{BUILTIN_PITHEAD, load_file, load_str};
+pub use load::{BUILTIN_PITHEAD, load_file, load_file_variant, load_str, load_variant};
 pub use ops::{Action, OpGroup, OpKind, Operation, Transition};
 pub use prereq::PrereqType;
 pub use services::{Prediction, Rendered};
@@ -221,8 +222,13 @@ pub struct Model {
     pub readiness: ReadinessModel,
     /// Where the model came from, for messages.
     pub source: PathBuf,
-    /// sha256 of the model's source text, hex.
+    /// sha256 of the model's source text, hex (and of the variant's name, for a variant
+    /// other than the default).
     pub hash: String,
+    /// The variant in effect (`--variant`; empty for a model without variants).
+    pub variant: String,
+    /// The model's declared variants (`None`: it has none).
+    pub variants: Option<variant::Variants>,
 }
 
 /// A configuration: one value index per axis, in axis order.

@@ -82,6 +82,8 @@ pub struct Manifest {
     pub seed: String,
     pub model: String,
     pub model_hash: String,
+    /// The model variant the run used (empty: none recorded).
+    pub variant: String,
     pub target: String,
     /// What is under test; non-string values are kept as their JSON text.
     #[serde(deserialize_with = "string_map")]

@@ -220,6 +220,9 @@ fn manifest(report: &Report, p: &mut Sink) -> std::fmt::Result {
             "model",
             format!("{} <code>{}</code>", esc(&m.model), esc(&m.model_hash)),
         )?;
+        if !m.variant.is_empty() {
+            row("variant", esc(&m.variant))?;
+        }
         row("target", esc(&m.target))?;
         let under: Vec<String> = m
             .under_test

@@ -97,6 +97,7 @@ impl Head {
             seed: self.seed.to_string(),
             model: model.name.clone(),
             model_hash: model.hash.clone(),
+            variant: model.variant.clone(),
             target: target.name().to_string(),
             under_test: target.describe(),
             faults: self.faults.clone(),

@@ -46,6 +46,7 @@ use crate::redact::{FINGERPRINT_KEYS, Redactor, SECRET_ENV_KEYS, is_secret_env_k
 
 mod actions;
 mod artifacts;
+mod ask;
 mod keep;
 pub mod protocol;
 mod readiness;

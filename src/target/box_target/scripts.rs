@@ -58,3 +58,8 @@ pub(super) const MISSING: &str = include_str!("scripts/missing.sh").trim_ascii_e
 /// when there is none (the same computation as the observation's).
 pub(super) const KEPT_FINGERPRINT: &str =
     include_str!("scripts/kept-fingerprint.sh").trim_ascii_end();
+
+/// `$1` dir, `$2` the zone for `TZ`, `$3` the question, then the pithead words. Prints what
+/// the CLI answered (stdout and stderr, at most 64 KiB), whatever its exit code: an older
+/// CLI may answer `--help` with its usage and exit 2.
+pub(super) const ASK: &str = include_str!("scripts/ask.sh").trim_ascii_end();
