@@ -25,10 +25,11 @@ use crate::oracle::{self, Expected, StepFacts, Verdicts};
 use crate::plan::{self, PlanOptions, Step};
 use crate::redact::Redactor;
 use crate::rng::Seed;
-use crate::run::box_shrink::{BoxShrunk, shrink_on_box};
+use crate::run::box_shrink::{BoxShrunk, Reused, shrink_on_box};
 use crate::run::progress::{Progress, ProgressMode};
 use crate::run::redacting::{Redacting, Shifted, add_supplied_secrets};
 use crate::run::resume::{self, ResumePoint};
+use crate::run::shrink_journal::PendingShrink;
 use crate::run::{
     Baseline, Failure, RunOutcome, WalkCache, config_json, config_of_json, run_walk_cached,
 };
@@ -380,7 +381,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             if let Some(w) = &point.torn {
                 eprintln!("warning: {}: {w}", dir.join("journal.jsonl").display());
             }
-            if point.ended {
+            if point.ended && point.shrink.is_none() {
                 println!(
                     "the run in {} already ended; nothing to resume",
                     dir.display()
@@ -478,7 +479,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .context("cannot start the async runtime")?;
     // The box is opened before anything is written: a box that cannot be used leaves no
     // run directory behind.
-    let opened = match box_options {
+    let mut opened = match box_options {
         Some(o) => Some(
             rt.block_on(BoxTarget::open(o))
                 .context("cannot use the box")?,
@@ -574,6 +575,19 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         out: &out,
         restore_timeout: *args.on.restore_timeout,
     };
+    // A walk that ended with its shrink interrupted: finish the shrink.
+    if let (Some(pending), Some(target)) = (
+        resumed.as_ref().and_then(|p| p.shrink.as_ref()),
+        opened.as_mut(),
+    ) {
+        console.progress.finish();
+        let scaled = op_timescale.map(|f| model.with_operation_timescale(f));
+        let ctx = Ctx {
+            model: scaled.as_ref().unwrap_or(&model),
+            ..ctx
+        };
+        return resume_shrink(&rt, target, &ctx, &args, pending, &mut console.journal);
+    }
     let ended = match opened {
         None => {
             let mut target = SimTarget::new(seed, &faults);
@@ -647,7 +661,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             ))?;
             if args.shrink {
                 console.progress.finish();
-                shrink_after(&rt, &mut target, &ctx, &args, &mut ended)?;
+                shrink_after(
+                    &rt,
+                    &mut target,
+                    &ctx,
+                    &args,
+                    &mut ended,
+                    &mut console.journal,
+                )?;
             }
             ended
         }
@@ -1376,6 +1397,7 @@ fn shrink_after(
     ctx: &Ctx<'_>,
     args: &Args,
     ended: &mut Ended,
+    journal: &mut JournalWriter,
 ) -> anyhow::Result<()> {
     let Ok(outcome) = &ended.result else {
         return Ok(());
@@ -1389,26 +1411,153 @@ fn shrink_after(
         println!("shrink: nothing to shrink (only drift or deadline verdicts failed)");
         return Ok(());
     };
-    let failing: Vec<Transition> = ctx.steps[..=failure.step]
+    let job = ShrinkJob {
+        step: failure.step,
+        verdict: failure.verdict.clone(),
+        signature: crate::fuzz::signature_of(&failure.verdict),
+        budget: ShrinkOptions {
+            max_applies: Some(args.shrink_applies),
+            max_time: Some(*args.shrink_time),
+            verify: true,
+            operations: args.operation_groups(),
+        },
+        confirm_runs: args.confirm_runs,
+        regressions: args.regressions.clone(),
+        known: Default::default(),
+    };
+    journal.write(job.start_event())?;
+    let (interrupted, restore_ok) = shrink_job(rt, target, ctx, args, job, journal)?;
+    ended.interrupted = ended.interrupted.or(interrupted);
+    ended.restore_ok &= restore_ok;
+    Ok(())
+}
+
+/// `--resume` of a run whose box shrink was interrupted: on the box the run started on, the
+/// shrink goes on with the candidates its journal judged answered from there.
+fn resume_shrink(
+    rt: &tokio::runtime::Runtime,
+    target: &mut BoxTarget,
+    ctx: &Ctx<'_>,
+    args: &Args,
+    pending: &PendingShrink,
+    journal: &mut JournalWriter,
+) -> anyhow::Result<i32> {
+    let snap = Snapshot::load(ctx.out)
+        .with_context(|| format!("cannot read the snapshot in {}", ctx.out.display()))?
+        .ok_or_else(|| anyhow::anyhow!("{} has no snapshot", ctx.out.display()))?;
+    rt.block_on(async {
+        same_box(target, &snap, ctx).await?;
+        safety::settle(target).await;
+        anyhow::Ok(())
+    })?;
+    if let Some(tz) = &snap.tz {
+        target.set_tz(tz);
+    }
+    let verdict = pending.verdict.clone().ok_or_else(|| {
+        anyhow::anyhow!(
+            "the journal has no failing {} verdict at step {}: the shrink cannot go on",
+            pending.signature.check,
+            pending.step + 1
+        )
+    })?;
+    let known = pending
+        .known(ctx.model, ctx.start)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "shrink: resuming: {} candidates already judged on the box ({} applies), not run again",
+        known.len(),
+        pending.applies_spent()
+    );
+    let job = ShrinkJob {
+        step: pending.step,
+        verdict,
+        signature: pending.signature.clone(),
+        budget: ShrinkOptions {
+            max_applies: Some(pending.max_applies),
+            max_time: Some(pending.max_time),
+            verify: true,
+            operations: pending.operation_groups(),
+        },
+        confirm_runs: pending.confirm_runs,
+        regressions: PathBuf::from(&pending.regressions),
+        known,
+    };
+    let (interrupted, restore_ok) = shrink_job(rt, target, ctx, args, job, journal)?;
+    Ok(match interrupted {
+        Some(sig) => sig.exit_code(),
+        None if !restore_ok => EXIT_USAGE,
+        // The walk failed: that is the run's outcome, shrunk or not.
+        None => super::EXIT_FAILED,
+    })
+}
+
+/// What a box shrink shrinks and within what budget.
+struct ShrinkJob {
+    /// The walk's failing step; the walk's steps up to it are shrunk.
+    step: usize,
+    verdict: crate::journal::Verdict,
+    signature: crate::shrink::Signature,
+    budget: ShrinkOptions,
+    confirm_runs: usize,
+    regressions: PathBuf,
+    /// Candidates judged before the shrink was interrupted.
+    known: crate::run::shrink_journal::Known,
+}
+
+impl ShrinkJob {
+    fn start_event(&self) -> Event {
+        Event::ShrinkStart {
+            step: self.step,
+            check: self.signature.check.clone(),
+            kind: self.signature.kind.clone(),
+            max_applies: self.budget.max_applies.unwrap_or(usize::MAX),
+            max_time_s: self.budget.max_time.map_or(f64::MAX, |t| t.as_secs_f64()),
+            confirm_runs: self.confirm_runs,
+            regressions: self.regressions.display().to_string(),
+            operations: self
+                .budget
+                .operations
+                .iter()
+                .map(|g| g.name().to_string())
+                .collect(),
+        }
+    }
+}
+
+/// Shrinks `job` on the box, journaling each candidate, saves a confirmed minimum, and
+/// restores the box from the run's snapshot. Returns the signal that stopped it and whether
+/// the restore was verified.
+fn shrink_job(
+    rt: &tokio::runtime::Runtime,
+    target: &mut BoxTarget,
+    ctx: &Ctx<'_>,
+    args: &Args,
+    job: ShrinkJob,
+    journal: &mut JournalWriter,
+) -> anyhow::Result<(Option<crate::signal::Interrupt>, bool)> {
+    let failing: Vec<Transition> = ctx.steps[..=job.step]
         .iter()
         .map(Step::transition)
         .collect();
-    let signature = crate::fuzz::signature_of(&failure.verdict);
+    let signature = &job.signature;
     println!(
         "shrink: {} at step {} on the box ({} steps; at most {} applies, {})",
         signature,
-        failure.step + 1,
+        job.step + 1,
         failing.len(),
-        args.shrink_applies,
-        args.shrink_time
+        job.budget.max_applies.unwrap_or(usize::MAX),
+        humantime::format_duration(job.budget.max_time.unwrap_or_default())
     );
-    let budget = ShrinkOptions {
-        max_applies: Some(args.shrink_applies),
-        max_time: Some(*args.shrink_time),
-        verify: true,
-        operations: args.operation_groups(),
-    };
     let signals = rt.block_on(async { Signals::install() })?;
+    let model = ctx.model;
+    let mut ended_at = None;
+    let log: crate::run::shrink_journal::CandidateLog<'_> = Box::new(
+        |steps: &[Transition], o: &crate::shrink::Outcome, applies: usize| {
+            journal.write(crate::run::shrink_journal::candidate_event(
+                model, steps, o, applies,
+            ))
+        },
+    );
     let shrunk = shrink_on_box(
         rt,
         target,
@@ -1417,22 +1566,45 @@ fn shrink_after(
         ctx.start.clone(),
         ctx.options,
         &failing,
-        &signature,
-        &budget,
-        args.confirm_runs,
+        signature,
+        &job.budget,
+        job.confirm_runs,
         Some(signals),
+        job.known,
+        Some(log),
     );
+    let mut interrupted = None;
+    let reused_line = |r: &Reused| {
+        if r.candidates > 0 {
+            println!(
+                "shrink: {} candidates answered from the journal ({} applies not spent again)",
+                r.candidates, r.applies
+            );
+        }
+    };
     match shrunk {
-        Ok(BoxShrunk::NotReproduced { applies }) => println!(
-            "shrink: run again from the baseline it did not fail the same way ({applies} applies): not saved"
-        ),
+        Ok(BoxShrunk::NotReproduced { applies, reused }) => {
+            reused_line(&reused);
+            println!(
+                "shrink: run again from the baseline it did not fail the same way ({applies} applies): not saved"
+            );
+            ended_at = Some("not reproduced");
+        }
         Ok(BoxShrunk::Stopped {
             why,
-            interrupted,
+            interrupted: sig,
             applies,
+            reused,
         }) => {
+            reused_line(&reused);
             println!("shrink: stopped after {applies} applies: {why}");
-            ended.interrupted = ended.interrupted.or(interrupted);
+            if sig.is_some() {
+                println!(
+                    "shrink: finish it with: canary run --resume {} (same target flags)",
+                    ctx.out.display()
+                );
+            }
+            interrupted = sig;
         }
         Ok(BoxShrunk::Shrunk {
             report,
@@ -1440,7 +1612,9 @@ fn shrink_after(
             sim_reproduces,
             confirmation,
             applies,
+            reused,
         }) => {
+            reused_line(&reused);
             match sim_reproduces {
                 Some(true) if shrunk_on == "box" => println!(
                     "shrink: the simulated stack reproduces it, but its minimum does not fail on the box: shrunk on the box"
@@ -1478,46 +1652,56 @@ fn shrink_after(
                     args.on.target.as_str(),
                     ctx.start,
                     &report.minimal,
-                    &failure.verdict,
-                    &args.operation_groups(),
+                    &job.verdict,
+                    &job.budget.operations,
                     crate::regress::BoxManifest::from_description(&target.describe()),
                 );
-                let path = r.save(&args.regressions).with_context(|| {
+                let path = r.save(&job.regressions).with_context(|| {
                     format!(
                         "cannot save the regression in {}",
-                        args.regressions.display()
+                        job.regressions.display()
                     )
                 })?;
                 println!("shrink: saved {}", path.display());
+                ended_at = Some("saved");
             } else {
                 println!(
                     "shrink: flaky ({}/{} confirmations failed the same way): not saved",
                     confirmation.reproduced, confirmation.runs
                 );
+                ended_at = Some("flaky");
             }
         }
         Err(e) => println!("shrink: the box failed: {e}"),
+    }
+    if let Some(result) = ended_at {
+        journal.write(Event::ShrinkEnd {
+            result: result.to_string(),
+        })?;
     }
     // The shrink leaves the box at its baseline; the snapshot's restore verifies it.
     let snap = Snapshot::load(ctx.out)?.ok_or_else(|| {
         anyhow::anyhow!("the run's snapshot is missing from {}", ctx.out.display())
     })?;
     let restore_opts = ctx.restore_options();
-    match rt.block_on(safety::restore(target, &snap, &restore_opts)) {
-        Ok(r) if r.is_clean() => println!("shrink: box restored and verified"),
+    let restore_ok = match rt.block_on(safety::restore(target, &snap, &restore_opts)) {
+        Ok(r) if r.is_clean() => {
+            println!("shrink: box restored and verified");
+            true
+        }
         Ok(r) => {
             eprintln!(
                 "canary: !!! after the shrink the box is NOT back: {}",
                 r.differences.join("; ")
             );
-            ended.restore_ok = false;
+            false
         }
         Err(e) => {
             eprintln!("canary: !!! after the shrink the box could not be restored: {e}");
-            ended.restore_ok = false;
+            false
         }
-    }
-    Ok(())
+    };
+    Ok((interrupted, restore_ok))
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! through a [`BoxSession`] (the box brought back and verified before each candidate, every
 //! apply counted), shrunk within the budgets, and the minimal sequence confirmed again before
 //! it may be saved. Ctrl-C or SIGTERM drops the running candidate and stops the shrink; the
-//! caller restores the box as after any run.
+//! caller restores the box as after any run. Each candidate judged on the box is handed to a
+//! log (the run journal's `shrink_candidate` lines), and candidates judged before (a resumed
+//! shrink's) are answered from them without an apply ([`super::shrink_journal`]).
 //!
 //! The shrinker is synchronous: call this outside the runtime (each candidate is one
 //! `block_on`).
@@ -14,14 +16,23 @@ use crate::signal::{Interrupt, Signals};
 use crate::target::Target;
 
 use super::box_session::{BlockingOracle, BoxSession, Confirmation};
+use super::shrink_journal::{CandidateLog, Known};
 use super::{RunError, RunOptions};
+
+/// Candidates a resumed shrink answered from its journal instead of running them on the box.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reused {
+    pub candidates: usize,
+    /// The box applies those candidates had spent when they were judged.
+    pub applies: usize,
+}
 
 /// What shrinking on the box came to.
 #[derive(Debug)]
 pub enum BoxShrunk {
     /// Run again from the baseline, the walk's failure did not fail the same way every time:
     /// nothing to shrink (reported, never saved).
-    NotReproduced { applies: usize },
+    NotReproduced { applies: usize, reused: Reused },
     /// Shrunk, and the minimal sequence run `confirmation.runs` more times on the box.
     Shrunk {
         report: ShrinkReport<Transition>,
@@ -34,17 +45,20 @@ pub enum BoxShrunk {
         confirmation: Confirmation,
         /// Every apply spent on the box: candidates, confirmations, restores to the baseline.
         applies: usize,
+        reused: Reused,
     },
     /// A signal or a box error stopped it.
     Stopped {
         why: String,
         interrupted: Option<Interrupt>,
         applies: usize,
+        reused: Reused,
     },
 }
 
 /// Shrinks `failing` (the walk's steps up to and including the failing one) on `target`,
-/// whose baseline holds `start`.
+/// whose baseline holds `start`. `known` answers candidates judged before; `log` records
+/// each one judged now.
 #[allow(clippy::too_many_arguments)]
 pub fn shrink_on_box<T: Target>(
     runtime: &tokio::runtime::Runtime,
@@ -58,6 +72,8 @@ pub fn shrink_on_box<T: Target>(
     budget: &ShrinkOptions,
     confirm_runs: usize,
     signals: Option<Signals>,
+    known: Known,
+    log: Option<CandidateLog<'_>>,
 ) -> Result<BoxShrunk, RunError> {
     // The cheapest target that reproduces it shrinks it: the sim, when it starts where the
     // box does and fails the same way at the same step; the box then only confirms.
@@ -100,6 +116,7 @@ pub fn shrink_on_box<T: Target>(
                     sim_reproduces,
                     confirmation,
                     applies: session.applies,
+                    reused: Reused::default(),
                 });
             }
             // The sim's minimum does not fail on the box: shrink on the box after all.
@@ -108,10 +125,17 @@ pub fn shrink_on_box<T: Target>(
     let mut session = runtime
         .block_on(BoxSession::open(target, model, supplied, start, options))
         .map_err(|source| RunError::Target { step: None, source })?;
-    let mut oracle = BlockingOracle::new(runtime, &mut session);
+    let mut oracle = BlockingOracle::new(runtime, &mut session).with_known(known);
     if let Some(s) = signals {
         oracle = oracle.with_signals(s);
     }
+    if let Some(log) = log {
+        oracle = oracle.with_log(log);
+    }
+    let reused = |oracle: &BlockingOracle<'_, '_, '_, '_, T>| Reused {
+        candidates: oracle.reused,
+        applies: oracle.reused_applies,
+    };
     let reproduced = shrink::confirm(failing, signature, &mut oracle, 1);
     let stopped = |oracle: &mut BlockingOracle<'_, '_, '_, '_, T>| {
         oracle
@@ -122,28 +146,34 @@ pub fn shrink_on_box<T: Target>(
     let failure: Failure<Transition> = match reproduced {
         _ if oracle.error.is_some() => {
             let (why, interrupted) = stopped(&mut oracle).expect("checked");
+            let reused = reused(&oracle);
             drop(oracle);
             return Ok(BoxShrunk::Stopped {
                 why,
                 interrupted,
                 applies: session.applies,
+                reused,
             });
         }
         shrink::Confirmation::Flaky { .. } => {
+            let reused = reused(&oracle);
             drop(oracle);
             return Ok(BoxShrunk::NotReproduced {
                 applies: session.applies,
+                reused,
             });
         }
         shrink::Confirmation::Reproduced { failure, .. } => failure,
     };
     let report = shrink::shrink(model, supplied, &failure, &mut oracle, budget);
+    let reused = reused(&oracle);
     if let Some((why, interrupted)) = stopped(&mut oracle) {
         drop(oracle);
         return Ok(BoxShrunk::Stopped {
             why,
             interrupted,
             applies: session.applies,
+            reused,
         });
     }
     drop(oracle);
@@ -160,6 +190,7 @@ pub fn shrink_on_box<T: Target>(
         sim_reproduces,
         confirmation,
         applies: session.applies,
+        reused,
     })
 }
 

@@ -24,6 +24,7 @@ pub mod progress;
 pub mod redacting;
 pub mod resume;
 mod saved;
+pub mod shrink_journal;
 
 pub use position::Position;
 pub use saved::{SavedPlanError, SavedWalk, walk_from_plan_json};
