@@ -117,8 +117,11 @@ pub struct Regression {
     pub expect: Expect,
     pub model: String,
     pub model_hash: String,
-    /// The case seed that found it (64 hex), for `--by-seed`; it also seeds the simulated box.
-    pub seed: String,
+    /// The case seed that generated it (64 hex), for `--by-seed`; it also seeds the simulated
+    /// box. Absent for a failure found on a box: a walk's prefix, shrunk, has no generating
+    /// seed (files written before said `"0"`, read as absent: [`Regression::generating_seed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
     /// Length of the generated sequence, for `--by-seed`.
     pub generated_steps: usize,
     /// Where it was found: `sim`, or a box (`local`, `ssh`).
@@ -169,6 +172,15 @@ impl Regression {
     pub fn found_on_box(&self) -> bool {
         BOX_TARGETS.contains(&self.target.as_str())
     }
+
+    /// The seed that generated its sequence, as written: none for one found on a box (whose
+    /// older files hold the placeholder `"0"`).
+    pub fn generating_seed(&self) -> Option<&str> {
+        match self.seed.as_deref() {
+            Some("0") if self.found_on_box() => None,
+            other => other,
+        }
+    }
 }
 
 /// Why a regression file cannot be used.
@@ -212,7 +224,7 @@ impl Regression {
             },
             model: model.name.clone(),
             model_hash: model.hash.clone(),
-            seed: failure.case_seed.to_string(),
+            seed: Some(failure.case_seed.to_string()),
             generated_steps,
             target: "sim".into(),
             box_manifest: None,
@@ -249,7 +261,7 @@ impl Regression {
             expect: Expect::Fail,
             model: model.name.clone(),
             model_hash: model.hash.clone(),
-            seed: Seed::from_u64(0).to_string(),
+            seed: None,
             generated_steps: minimal.len(),
             target: target.into(),
             box_manifest: Some(manifest),
@@ -379,7 +391,8 @@ pub struct Resolved {
     pub faults: Vec<Fault>,
     /// The operation groups its seed generates with.
     pub operations: Vec<OpGroup>,
-    pub seed: Seed,
+    /// The seed that generated it; none for a failure found on a box.
+    pub seed: Option<Seed>,
     /// Things worth saying that do not stop the replay (model hash drift).
     pub warnings: Vec<String>,
 }
@@ -422,9 +435,10 @@ pub fn resolve(path: &Path, r: &Regression, model: &Model) -> Result<Resolved, R
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let seed: Seed = r
-        .seed
-        .parse()
+    let seed: Option<Seed> = r
+        .generating_seed()
+        .map(|s| s.parse())
+        .transpose()
         .map_err(|e: crate::rng::SeedError| bad(e.to_string()))?;
     let resolve_labels = |from: &Config,
                           labels: &BTreeMap<String, String>,
@@ -604,17 +618,27 @@ impl Prepared {
             Err(e) => return Err(failed(Some(regression), e)),
         };
         let steps = if by_seed {
-            crate::strategy::transitions_from_seed(
-                model,
-                supplied,
-                &resolved.operations,
-                &resolved.seed,
-                regression.generated_steps,
-            )
-            .map_err(|e| RegressError::Invalid {
-                path: path.into(),
-                what: e.to_string(),
-            })
+            match &resolved.seed {
+                Some(seed) => crate::strategy::transitions_from_seed(
+                    model,
+                    supplied,
+                    &resolved.operations,
+                    seed,
+                    regression.generated_steps,
+                )
+                .map_err(|e| RegressError::Invalid {
+                    path: path.into(),
+                    what: e.to_string(),
+                }),
+                None => Err(RegressError::Invalid {
+                    path: path.into(),
+                    what: format!(
+                        "it was found on a box ({}) and has no generating seed, so --by-seed \
+                         cannot regenerate it; replay its saved steps (without --by-seed)",
+                        regression.target
+                    ),
+                }),
+            }
         } else {
             // The steps are explicit, so any operation the model has may be replayed; the
             // file's groups only say what its seed generates.
@@ -703,10 +727,11 @@ pub fn replay_file(path: &Path, model: &Model, supplied: &Supplied, by_seed: boo
         Ok(p) => p,
         Err(done) => return *done,
     };
+    // A box-found regression has no seed of its own: the sim's timings take seed 0.
     let result = SimOracle::new(
         model,
         supplied,
-        prepared.resolved.seed,
+        prepared.resolved.seed.unwrap_or(Seed::from_u64(0)),
         &prepared.resolved.faults,
     )
     .map_err(|e| RegressError::Read {
