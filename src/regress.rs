@@ -134,6 +134,10 @@ pub struct Regression {
     /// Operation groups the generator mixed in, for `--by-seed` (absent: none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<String>,
+    /// The target kinds it can be replayed on, when not every kind, and why not the others
+    /// (absent: every kind). A replay elsewhere prints SKIPPED with the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replays_on: Option<ReplaysOn>,
     /// Every axis's label at the start.
     pub baseline: BTreeMap<String, String>,
     /// The steps, in order.
@@ -167,10 +171,32 @@ impl BoxManifest {
 /// The box targets a regression can have been found on.
 pub const BOX_TARGETS: [&str; 2] = ["local", "ssh"];
 
+/// Where a regression can be replayed, when not on every target kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaysOn {
+    /// Target kinds: `sim`, `local`, `ssh`.
+    pub targets: Vec<String>,
+    /// Why not the others (printed with every SKIPPED).
+    pub reason: String,
+}
+
 impl Regression {
     /// Whether it was found on a box rather than the simulated stack.
     pub fn found_on_box(&self) -> bool {
         BOX_TARGETS.contains(&self.target.as_str())
+    }
+
+    /// Why it is not replayed on target kind `kind` (`sim`, `local`, `ssh`), if it is not.
+    pub fn not_replayable_on(&self, kind: &str) -> Option<String> {
+        let on = self.replays_on.as_ref()?;
+        (!on.targets.iter().any(|t| t == kind)).then(|| {
+            format!(
+                "not replayable on {kind} (only on {}): {}",
+                on.targets.join(", "),
+                on.reason
+            )
+        })
     }
 
     /// The seed that generated its sequence, as written: none for one found on a box (whose
@@ -228,6 +254,7 @@ impl Regression {
             generated_steps,
             target: "sim".into(),
             box_manifest: None,
+            replays_on: None,
             faults: faults.iter().map(|f| f.name().to_string()).collect(),
             operations: operations.iter().map(|g| g.name().to_string()).collect(),
             baseline: model.labels(&base),
@@ -265,6 +292,7 @@ impl Regression {
             generated_steps: minimal.len(),
             target: target.into(),
             box_manifest: Some(manifest),
+            replays_on: None,
             faults: Vec::new(),
             operations: operations.iter().map(|g| g.name().to_string()).collect(),
             baseline: model.labels(start),
@@ -533,6 +561,8 @@ pub enum Replayed {
     Passes,
     /// Failed with another signature.
     FailsDifferently { signature: Signature, at: usize },
+    /// Not run: the file says it cannot be replayed on this target kind, and why.
+    Skipped { reason: String },
 }
 
 /// One file's replay.
@@ -561,6 +591,8 @@ impl ReplayResult {
             return self.result.is_ok();
         }
         match (&self.result, &self.regression) {
+            // No expectation where it cannot run; shown as SKIPPED, never as met.
+            (Ok(Replayed::Skipped { .. }), _) => true,
             (Ok(Replayed::StillFails { .. }), Some(r)) => r.expect == Expect::Fail,
             (Ok(Replayed::Passes), Some(r)) => r.expect == Expect::Pass,
             _ => false,
@@ -580,6 +612,15 @@ impl ReplayResult {
             Replayed::StillFails { .. } => Some(r.expect == Expect::Fail),
             Replayed::Passes => Some(r.expect == Expect::Pass),
             Replayed::FailsDifferently { .. } => Some(false),
+            Replayed::Skipped { .. } => None,
+        }
+    }
+
+    /// Why it was not run here, when it was skipped.
+    pub fn skipped(&self) -> Option<&str> {
+        match &self.result {
+            Ok(Replayed::Skipped { reason }) => Some(reason),
+            _ => None,
         }
     }
 }
@@ -697,7 +738,7 @@ impl Prepared {
             let reproduces = match replayed {
                 Replayed::StillFails { .. } => self.regression.expect == Expect::Fail,
                 Replayed::Passes => self.regression.expect == Expect::Pass,
-                Replayed::FailsDifferently { .. } => false,
+                Replayed::FailsDifferently { .. } | Replayed::Skipped { .. } => false,
             };
             warnings.push(format!(
                 "{}: found on a {} box, replayed on the sim: {}",
@@ -727,6 +768,9 @@ pub fn replay_file(path: &Path, model: &Model, supplied: &Supplied, by_seed: boo
         Ok(p) => p,
         Err(done) => return *done,
     };
+    if let Some(reason) = prepared.regression.not_replayable_on("sim") {
+        return prepared.finish(Ok(Replayed::Skipped { reason }), false);
+    }
     // A box-found regression has no seed of its own: the sim's timings take seed 0.
     let result = SimOracle::new(
         model,
