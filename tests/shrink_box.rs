@@ -300,7 +300,7 @@ fn an_interrupted_box_shrink_resumes_without_judging_a_candidate_twice() {
     let faulty = FakeBox::setup_with_faults(&[fault.name()]);
     let before = std::fs::read(faulty.dir().join("config.json")).unwrap();
     let run = work.path().join("b");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_canary"))
+    let child = Command::new(env!("CARGO_BIN_EXE_canary"))
         .args(shrink_args(&faulty, work.path(), "b"))
         .current_dir(work.path())
         .stdout(Stdio::piped())

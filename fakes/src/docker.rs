@@ -581,10 +581,7 @@ impl Engine for DockerEngine {
                         "{{index .Config.Labels \"com.docker.compose.project.working_dir\"}}",
                         &c.id,
                     ])?;
-                    std::fs::write(
-                        self.removed_file(s),
-                        format!("{}\n{}\n", c.id, dir.trim()),
-                    )?;
+                    std::fs::write(self.removed_file(s), format!("{}\n{}\n", c.id, dir.trim()))?;
                 }
             }
         }
