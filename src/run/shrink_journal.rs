@@ -96,7 +96,9 @@ pub fn pending(entries: &[Entry]) -> Option<PendingShrink> {
                     signature: Signature::new(check.clone(), kind.clone()),
                     verdict,
                     max_applies: *max_applies,
-                    max_time: std::time::Duration::from_secs_f64(max_time_s.max(0.0)),
+                    // An unbounded budget is journaled as f64::MAX seconds.
+                    max_time: std::time::Duration::try_from_secs_f64(max_time_s.max(0.0))
+                        .unwrap_or(std::time::Duration::MAX),
                     confirm_runs: *confirm_runs,
                     regressions: regressions.clone(),
                     operations: operations.clone(),
