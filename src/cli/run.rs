@@ -20,15 +20,15 @@ use super::box_args::{BoxArgs, TargetKind};
 use super::{EXIT_USAGE, ModelArgs, quote};
 use crate::faults::{self, Fault};
 use crate::journal::{Event, JournalWriter};
-use crate::model::{Config, Model, OpGroup, Supplied, Transition};
+use crate::model::{Config, Model, OpGroup, Supplied};
 use crate::oracle::{self, Expected, StepFacts, Verdicts};
 use crate::plan::{self, PlanOptions, Step};
 use crate::redact::Redactor;
 use crate::rng::Seed;
-use crate::run::box_shrink::{BoxShrunk, Reused, shrink_on_box};
 use crate::run::progress::{Progress, ProgressMode};
 use crate::run::redacting::{Redacting, Shifted, add_supplied_secrets};
 use crate::run::resume::{self, ResumePoint};
+use crate::run::shrink_after::{ShrinkJob, ShrinkRun, shrink_job};
 use crate::run::shrink_journal::PendingShrink;
 use crate::run::{
     Baseline, Failure, RunOutcome, WalkCache, config_json, config_of_json, run_walk_cached,
@@ -586,7 +586,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             model: scaled.as_ref().unwrap_or(&model),
             ..ctx
         };
-        return resume_shrink(&rt, target, &ctx, &args, pending, &mut console.journal);
+        return resume_shrink(&rt, target, &ctx, pending, &mut console.journal);
     }
     let ended = match opened {
         None => {
@@ -818,6 +818,18 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// The safety net's restore: the walk's readiness wait and `--restore-timeout`, naming
     /// the run directory's plain copy of config.json in its advice.
+    fn shrink_run(&self) -> ShrinkRun<'_> {
+        ShrinkRun {
+            model: self.model,
+            supplied: self.supplied,
+            start: self.start,
+            steps: self.steps.iter().map(Step::transition).collect(),
+            options: self.options,
+            out: self.out,
+            restore: self.restore_options(),
+        }
+    }
+
     fn restore_options(&self) -> RestoreOptions {
         RestoreOptions {
             ready_timeout: self.options.readiness.timeout,
@@ -1426,7 +1438,7 @@ fn shrink_after(
         known: Default::default(),
     };
     journal.write(job.start_event())?;
-    let (interrupted, restore_ok) = shrink_job(rt, target, ctx, args, job, journal)?;
+    let (interrupted, restore_ok) = shrink_job(rt, target, &ctx.shrink_run(), job, journal)?;
     ended.interrupted = ended.interrupted.or(interrupted);
     ended.restore_ok &= restore_ok;
     Ok(())
@@ -1438,7 +1450,6 @@ fn resume_shrink(
     rt: &tokio::runtime::Runtime,
     target: &mut BoxTarget,
     ctx: &Ctx<'_>,
-    args: &Args,
     pending: &PendingShrink,
     journal: &mut JournalWriter,
 ) -> anyhow::Result<i32> {
@@ -1482,226 +1493,13 @@ fn resume_shrink(
         regressions: PathBuf::from(&pending.regressions),
         known,
     };
-    let (interrupted, restore_ok) = shrink_job(rt, target, ctx, args, job, journal)?;
+    let (interrupted, restore_ok) = shrink_job(rt, target, &ctx.shrink_run(), job, journal)?;
     Ok(match interrupted {
         Some(sig) => sig.exit_code(),
         None if !restore_ok => EXIT_USAGE,
         // The walk failed: that is the run's outcome, shrunk or not.
         None => super::EXIT_FAILED,
     })
-}
-
-/// What a box shrink shrinks and within what budget.
-struct ShrinkJob {
-    /// The walk's failing step; the walk's steps up to it are shrunk.
-    step: usize,
-    verdict: crate::journal::Verdict,
-    signature: crate::shrink::Signature,
-    budget: ShrinkOptions,
-    confirm_runs: usize,
-    regressions: PathBuf,
-    /// Candidates judged before the shrink was interrupted.
-    known: crate::run::shrink_journal::Known,
-}
-
-impl ShrinkJob {
-    fn start_event(&self) -> Event {
-        Event::ShrinkStart {
-            step: self.step,
-            check: self.signature.check.clone(),
-            kind: self.signature.kind.clone(),
-            max_applies: self.budget.max_applies.unwrap_or(usize::MAX),
-            max_time_s: self.budget.max_time.map_or(f64::MAX, |t| t.as_secs_f64()),
-            confirm_runs: self.confirm_runs,
-            regressions: self.regressions.display().to_string(),
-            operations: self
-                .budget
-                .operations
-                .iter()
-                .map(|g| g.name().to_string())
-                .collect(),
-        }
-    }
-}
-
-/// Shrinks `job` on the box, journaling each candidate, saves a confirmed minimum, and
-/// restores the box from the run's snapshot. Returns the signal that stopped it and whether
-/// the restore was verified.
-fn shrink_job(
-    rt: &tokio::runtime::Runtime,
-    target: &mut BoxTarget,
-    ctx: &Ctx<'_>,
-    args: &Args,
-    job: ShrinkJob,
-    journal: &mut JournalWriter,
-) -> anyhow::Result<(Option<crate::signal::Interrupt>, bool)> {
-    let failing: Vec<Transition> = ctx.steps[..=job.step]
-        .iter()
-        .map(Step::transition)
-        .collect();
-    let signature = &job.signature;
-    println!(
-        "shrink: {} at step {} on the box ({} steps; at most {} applies, {})",
-        signature,
-        job.step + 1,
-        failing.len(),
-        job.budget.max_applies.unwrap_or(usize::MAX),
-        humantime::format_duration(job.budget.max_time.unwrap_or_default())
-    );
-    let signals = rt.block_on(async { Signals::install() })?;
-    let model = ctx.model;
-    let mut ended_at = None;
-    let log: crate::run::shrink_journal::CandidateLog<'_> = Box::new(
-        |steps: &[Transition], o: &crate::shrink::Outcome, applies: usize| {
-            journal.write(crate::run::shrink_journal::candidate_event(
-                model, steps, o, applies,
-            ))
-        },
-    );
-    let shrunk = shrink_on_box(
-        rt,
-        target,
-        ctx.model,
-        ctx.supplied,
-        ctx.start.clone(),
-        ctx.options,
-        &failing,
-        signature,
-        &job.budget,
-        job.confirm_runs,
-        Some(signals),
-        job.known,
-        Some(log),
-    );
-    let mut interrupted = None;
-    let reused_line = |r: &Reused| {
-        if r.candidates > 0 {
-            println!(
-                "shrink: {} candidates answered from the journal ({} applies not spent again)",
-                r.candidates, r.applies
-            );
-        }
-    };
-    match shrunk {
-        Ok(BoxShrunk::NotReproduced { applies, reused }) => {
-            reused_line(&reused);
-            println!(
-                "shrink: run again from the baseline it did not fail the same way ({applies} applies): not saved"
-            );
-            ended_at = Some("not reproduced");
-        }
-        Ok(BoxShrunk::Stopped {
-            why,
-            interrupted: sig,
-            applies,
-            reused,
-        }) => {
-            reused_line(&reused);
-            println!("shrink: stopped after {applies} applies: {why}");
-            if sig.is_some() {
-                println!(
-                    "shrink: finish it with: canary run --resume {} (same target flags)",
-                    ctx.out.display()
-                );
-            }
-            interrupted = sig;
-        }
-        Ok(BoxShrunk::Shrunk {
-            report,
-            shrunk_on,
-            sim_reproduces,
-            confirmation,
-            applies,
-            reused,
-        }) => {
-            reused_line(&reused);
-            match sim_reproduces {
-                Some(true) if shrunk_on == "box" => println!(
-                    "shrink: the simulated stack reproduces it, but its minimum does not fail on the box: shrunk on the box"
-                ),
-                Some(true) => println!(
-                    "shrink: the simulated stack reproduces it: shrunk on the sim ({} sim applies), confirmed on the box",
-                    report.applies
-                ),
-                Some(false) => println!(
-                    "shrink: the simulated stack does not reproduce it (the sim and the box disagree): shrunk on the box"
-                ),
-                None => println!("shrink: the box's baseline is not the sim's: shrunk on the box"),
-            }
-            println!(
-                "shrink: {} -> {} steps (shrunk on the {shrunk_on}) in {applies} applies on the box{}; confirmed {}/{}",
-                failing.len(),
-                report.minimal.len(),
-                if report.budget_exhausted {
-                    " (budget spent)"
-                } else {
-                    ""
-                },
-                confirmation.reproduced,
-                confirmation.runs
-            );
-            for (i, t) in crate::regress::saved_steps(ctx.model, ctx.start, &report.minimal)
-                .iter()
-                .enumerate()
-            {
-                println!("  {}. {}", i + 1, t.describe());
-            }
-            if confirmation.confirmed() {
-                let r = crate::regress::Regression::from_box_failure(
-                    ctx.model,
-                    args.on.target.as_str(),
-                    ctx.start,
-                    &report.minimal,
-                    &job.verdict,
-                    &job.budget.operations,
-                    crate::regress::BoxManifest::from_description(&target.describe()),
-                );
-                let path = r.save(&job.regressions).with_context(|| {
-                    format!(
-                        "cannot save the regression in {}",
-                        job.regressions.display()
-                    )
-                })?;
-                println!("shrink: saved {}", path.display());
-                ended_at = Some("saved");
-            } else {
-                println!(
-                    "shrink: flaky ({}/{} confirmations failed the same way): not saved",
-                    confirmation.reproduced, confirmation.runs
-                );
-                ended_at = Some("flaky");
-            }
-        }
-        Err(e) => println!("shrink: the box failed: {e}"),
-    }
-    if let Some(result) = ended_at {
-        journal.write(Event::ShrinkEnd {
-            result: result.to_string(),
-        })?;
-    }
-    // The shrink leaves the box at its baseline; the snapshot's restore verifies it.
-    let snap = Snapshot::load(ctx.out)?.ok_or_else(|| {
-        anyhow::anyhow!("the run's snapshot is missing from {}", ctx.out.display())
-    })?;
-    let restore_opts = ctx.restore_options();
-    let restore_ok = match rt.block_on(safety::restore(target, &snap, &restore_opts)) {
-        Ok(r) if r.is_clean() => {
-            println!("shrink: box restored and verified");
-            true
-        }
-        Ok(r) => {
-            eprintln!(
-                "canary: !!! after the shrink the box is NOT back: {}",
-                r.differences.join("; ")
-            );
-            false
-        }
-        Err(e) => {
-            eprintln!("canary: !!! after the shrink the box could not be restored: {e}");
-            false
-        }
-    };
-    Ok((interrupted, restore_ok))
 }
 
 #[cfg(test)]

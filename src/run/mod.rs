@@ -24,6 +24,7 @@ pub mod progress;
 pub mod redacting;
 pub mod resume;
 mod saved;
+pub mod shrink_after;
 pub mod shrink_journal;
 
 pub use position::Position;
