@@ -8,6 +8,8 @@
 # 2. Build the static pithead-fake and the FROM-scratch image (timed apart).
 # 3. Bring a mini-stack up in a temp dir, walk it with operations (lifecycle and faults) mixed
 #    in, tear it down (on any exit).
+# 4. Replay every file of regressions/ on a mini-stack with its faults (replay-ci.sh; off with
+#    MINI_REPLAY=0), then walk the stand-in Pithead checkout (pithead-ci.sh; MINI_PITHEAD=0).
 #
 # Exit non-zero when a step fails. Env: MINI_SEED (default 20261125), MINI_OUT (where the
 # walk's reports go; default a temp dir).
@@ -116,9 +118,16 @@ mini_log "up: $((tw - tu)) s, walk with operations: $((te - tw)) s (reports in $
 # A Pithead checkout's own CLI and compose file on the fakes (the stand-in; issue #13).
 # The walk's stack goes first: its network holds the same subnet the checkout's baseline
 # asks for, and Docker refuses an overlapping pool ("Pool overlaps with other one").
+cleanup
+trap - EXIT
+# Every saved regression replayed on its own mini-stack with its faults (issue #12); after the
+# walk's stack is gone, for the same subnet reason.
+if [ "$rc" = 0 ] && [ "${MINI_REPLAY:-1}" = 1 ]; then
+    tr=$(date +%s)
+    bash "$MINI_DIR/replay-ci.sh" || rc=$?
+    mini_log "replay of regressions/: $(($(date +%s) - tr)) s"
+fi
 if [ "$rc" = 0 ] && [ "${MINI_PITHEAD:-1}" = 1 ]; then
-    cleanup
-    trap - EXIT
     MINI_OUT=$OUT/pithead bash "$MINI_DIR/pithead-ci.sh" || rc=$?
 fi
 mini_log "mini-stack part: $(($(date +%s) - t0)) s in all on $machine"

@@ -42,11 +42,13 @@ elif [ -f "$settings" ]; then
     # No binary needed: the project name is in docker.json, everything carries its label.
     project=$(sed -n 's/.*"project": *"\([^"]*\)".*/\1/p' "$settings")
     filter="label=com.docker.compose.project=$project"
-    ids=$(docker ps -aq --filter "$filter")
+    # The fake's renamed leftovers (renamed-leftover-container) carry no compose project.
+    leftover="label=canary.mini-stack.leftover=$project"
+    ids=$(docker ps -aq --filter "$filter"; docker ps -aq --filter "$leftover")
     if [ -n "$ids" ]; then docker rm -f $ids >/dev/null || rc=1; fi
     nets=$(docker network ls -q --filter "$filter")
     if [ -n "$nets" ]; then docker network rm $nets >/dev/null || rc=1; fi
-    left=$(docker ps -aq --filter "$filter"; docker network ls -q --filter "$filter")
+    left=$(docker ps -aq --filter "$filter"; docker ps -aq --filter "$leftover"; docker network ls -q --filter "$filter")
     if [ -n "$left" ]; then
         echo "down: containers or networks of $project remain" >&2
         rc=1

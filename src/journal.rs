@@ -180,6 +180,40 @@ pub enum Event {
         step: Option<usize>,
         error: String,
     },
+    /// A box shrink began (`run --shrink`, after the walk's `run_end`): the failing step it
+    /// shrinks and its budget, so `run --resume` can finish a shrink that was interrupted.
+    ShrinkStart {
+        /// The walk's failing step (the sequence shrunk is the walk's steps up to it).
+        step: usize,
+        check: String,
+        kind: String,
+        max_applies: usize,
+        max_time_s: f64,
+        confirm_runs: usize,
+        /// Where a confirmed minimum is saved.
+        regressions: String,
+        /// Operation groups a candidate may perform.
+        operations: Vec<String>,
+    },
+    /// One candidate the shrink ran on the box, judged: a resumed shrink takes its verdict
+    /// from here instead of running it again.
+    ShrinkCandidate {
+        steps: Vec<ShrinkStep>,
+        passed: bool,
+        /// The failing step and its signature, when it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failed_at: Option<usize>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        check: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
+        /// Steps it executed (the shrinker's cost of it).
+        steps_run: usize,
+        /// Applies it spent on the box, its restore to the baseline included.
+        applies: usize,
+    },
+    /// The shrink ended (shrunk, not reproduced): nothing left to resume.
+    ShrinkEnd { result: String },
     /// Last line of a run.
     RunEnd {
         passed: bool,
@@ -188,6 +222,14 @@ pub enum Event {
         verdicts_failed: usize,
         exit_code: i32,
     },
+}
+
+/// A shrink candidate's step: an apply as every axis's label, or an operation by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ShrinkStep {
+    Operation { operation: String },
+    Apply(Labels),
 }
 
 /// Appends entries to a journal file, flushing each one.

@@ -121,8 +121,11 @@ pub struct Regression {
     /// before variants, or a model without them): the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
-    /// The case seed that found it (64 hex), for `--by-seed`; it also seeds the simulated box.
-    pub seed: String,
+    /// The case seed that generated it (64 hex), for `--by-seed`; it also seeds the simulated
+    /// box. Absent for a failure found on a box: a walk's prefix, shrunk, has no generating
+    /// seed (files written before said `"0"`, read as absent: [`Regression::generating_seed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
     /// Length of the generated sequence, for `--by-seed`.
     pub generated_steps: usize,
     /// Where it was found: `sim`, or a box (`local`, `ssh`).
@@ -135,6 +138,10 @@ pub struct Regression {
     /// Operation groups the generator mixed in, for `--by-seed` (absent: none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<String>,
+    /// The target kinds it can be replayed on, when not every kind, and why not the others
+    /// (absent: every kind). A replay elsewhere prints SKIPPED with the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replays_on: Option<ReplaysOn>,
     /// Every axis's label at the start.
     pub baseline: BTreeMap<String, String>,
     /// The steps, in order.
@@ -168,10 +175,41 @@ impl BoxManifest {
 /// The box targets a regression can have been found on.
 pub const BOX_TARGETS: [&str; 2] = ["local", "ssh"];
 
+/// Where a regression can be replayed, when not on every target kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaysOn {
+    /// Target kinds: `sim`, `local`, `ssh`.
+    pub targets: Vec<String>,
+    /// Why not the others (printed with every SKIPPED).
+    pub reason: String,
+}
+
 impl Regression {
     /// Whether it was found on a box rather than the simulated stack.
     pub fn found_on_box(&self) -> bool {
         BOX_TARGETS.contains(&self.target.as_str())
+    }
+
+    /// Why it is not replayed on target kind `kind` (`sim`, `local`, `ssh`), if it is not.
+    pub fn not_replayable_on(&self, kind: &str) -> Option<String> {
+        let on = self.replays_on.as_ref()?;
+        (!on.targets.iter().any(|t| t == kind)).then(|| {
+            format!(
+                "not replayable on {kind} (only on {}): {}",
+                on.targets.join(", "),
+                on.reason
+            )
+        })
+    }
+
+    /// The seed that generated its sequence, as written: none for one found on a box (whose
+    /// older files hold the placeholder `"0"`).
+    pub fn generating_seed(&self) -> Option<&str> {
+        match self.seed.as_deref() {
+            Some("0") if self.found_on_box() => None,
+            other => other,
+        }
     }
 }
 
@@ -217,10 +255,11 @@ impl Regression {
             model: model.name.clone(),
             model_hash: model.hash.clone(),
             variant: model.variant_name().map(str::to_string),
-            seed: failure.case_seed.to_string(),
+            seed: Some(failure.case_seed.to_string()),
             generated_steps,
             target: "sim".into(),
             box_manifest: None,
+            replays_on: None,
             faults: faults.iter().map(|f| f.name().to_string()).collect(),
             operations: operations.iter().map(|g| g.name().to_string()).collect(),
             baseline: model.labels(&base),
@@ -255,10 +294,11 @@ impl Regression {
             model: model.name.clone(),
             model_hash: model.hash.clone(),
             variant: model.variant_name().map(str::to_string),
-            seed: Seed::from_u64(0).to_string(),
+            seed: None,
             generated_steps: minimal.len(),
             target: target.into(),
             box_manifest: Some(manifest),
+            replays_on: None,
             faults: Vec::new(),
             operations: operations.iter().map(|g| g.name().to_string()).collect(),
             baseline: model.labels(start),
@@ -385,7 +425,8 @@ pub struct Resolved {
     pub faults: Vec<Fault>,
     /// The operation groups its seed generates with.
     pub operations: Vec<OpGroup>,
-    pub seed: Seed,
+    /// The seed that generated it; none for a failure found on a box.
+    pub seed: Option<Seed>,
     /// Things worth saying that do not stop the replay (model hash drift).
     pub warnings: Vec<String>,
 }
@@ -428,9 +469,10 @@ pub fn resolve(path: &Path, r: &Regression, model: &Model) -> Result<Resolved, R
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let seed: Seed = r
-        .seed
-        .parse()
+    let seed: Option<Seed> = r
+        .generating_seed()
+        .map(|s| s.parse())
+        .transpose()
         .map_err(|e: crate::rng::SeedError| bad(e.to_string()))?;
     let resolve_labels = |from: &Config,
                           labels: &BTreeMap<String, String>,
@@ -525,6 +567,8 @@ pub enum Replayed {
     Passes,
     /// Failed with another signature.
     FailsDifferently { signature: Signature, at: usize },
+    /// Not run: the file says it cannot be replayed on this target kind, and why.
+    Skipped { reason: String },
 }
 
 /// One file's replay.
@@ -553,6 +597,8 @@ impl ReplayResult {
             return self.result.is_ok();
         }
         match (&self.result, &self.regression) {
+            // No expectation where it cannot run; shown as SKIPPED, never as met.
+            (Ok(Replayed::Skipped { .. }), _) => true,
             (Ok(Replayed::StillFails { .. }), Some(r)) => r.expect == Expect::Fail,
             (Ok(Replayed::Passes), Some(r)) => r.expect == Expect::Pass,
             _ => false,
@@ -572,6 +618,15 @@ impl ReplayResult {
             Replayed::StillFails { .. } => Some(r.expect == Expect::Fail),
             Replayed::Passes => Some(r.expect == Expect::Pass),
             Replayed::FailsDifferently { .. } => Some(false),
+            Replayed::Skipped { .. } => None,
+        }
+    }
+
+    /// Why it was not run here, when it was skipped.
+    pub fn skipped(&self) -> Option<&str> {
+        match &self.result {
+            Ok(Replayed::Skipped { reason }) => Some(reason),
+            _ => None,
         }
     }
 }
@@ -619,17 +674,27 @@ impl Prepared {
             ));
         }
         let steps = if by_seed {
-            crate::strategy::transitions_from_seed(
-                model,
-                supplied,
-                &resolved.operations,
-                &resolved.seed,
-                regression.generated_steps,
-            )
-            .map_err(|e| RegressError::Invalid {
-                path: path.into(),
-                what: e.to_string(),
-            })
+            match &resolved.seed {
+                Some(seed) => crate::strategy::transitions_from_seed(
+                    model,
+                    supplied,
+                    &resolved.operations,
+                    seed,
+                    regression.generated_steps,
+                )
+                .map_err(|e| RegressError::Invalid {
+                    path: path.into(),
+                    what: e.to_string(),
+                }),
+                None => Err(RegressError::Invalid {
+                    path: path.into(),
+                    what: format!(
+                        "it was found on a box ({}) and has no generating seed, so --by-seed \
+                         cannot regenerate it; replay its saved steps (without --by-seed)",
+                        regression.target
+                    ),
+                }),
+            }
         } else {
             // The steps are explicit, so any operation the model has may be replayed; the
             // file's groups only say what its seed generates.
@@ -688,7 +753,7 @@ impl Prepared {
             let reproduces = match replayed {
                 Replayed::StillFails { .. } => self.regression.expect == Expect::Fail,
                 Replayed::Passes => self.regression.expect == Expect::Pass,
-                Replayed::FailsDifferently { .. } => false,
+                Replayed::FailsDifferently { .. } | Replayed::Skipped { .. } => false,
             };
             warnings.push(format!(
                 "{}: found on a {} box, replayed on the sim: {}",
@@ -723,10 +788,14 @@ pub fn replay_file(path: &Path, model: &Model, supplied: &Supplied, by_seed: boo
         Ok(p) => p,
         Err(done) => return *done,
     };
+    if let Some(reason) = prepared.regression.not_replayable_on("sim") {
+        return prepared.finish(Ok(Replayed::Skipped { reason }), false);
+    }
+    // A box-found regression has no seed of its own: the sim's timings take seed 0.
     let result = SimOracle::new(
         model,
         supplied,
-        prepared.resolved.seed,
+        prepared.resolved.seed.unwrap_or(Seed::from_u64(0)),
         &prepared.resolved.faults,
     )
     .map_err(|e| RegressError::Read {

@@ -52,8 +52,24 @@ pub struct Signals {
 
 impl Signals {
     /// Starts catching SIGINT and SIGTERM (replacing their default "terminate" action) for the
-    /// rest of the process. Needs a running tokio runtime.
+    /// rest of the process. Needs a running tokio runtime. One listener per process: a second
+    /// call (the shrink after a walk) shares the first one's while its runtime still runs, so
+    /// a signal is announced once and one already received is still seen.
     pub fn install() -> std::io::Result<Self> {
+        static INSTALLED: std::sync::Mutex<Option<Signals>> = std::sync::Mutex::new(None);
+        let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+        // The listener's sender is dropped with its task when its runtime shuts down.
+        if let Some(s) = installed.as_ref()
+            && s.rx.has_changed().is_ok()
+        {
+            return Ok(s.clone());
+        }
+        let s = Self::listen()?;
+        *installed = Some(s.clone());
+        Ok(s)
+    }
+
+    fn listen() -> std::io::Result<Self> {
         use tokio::signal::unix::{SignalKind, signal};
         let mut int = signal(SignalKind::interrupt())?;
         let mut term = signal(SignalKind::terminate())?;

@@ -85,8 +85,12 @@ fn env_deleted_mid_walk_stops_the_walk_and_the_printed_advice_restores_the_box()
         .find_map(|l| l.split_once("to put it back by hand: ").map(|(_, c)| c))
         .unwrap_or_else(|| panic!("no advice: {all}"))
         .to_string();
+    // From a shell in another zone: the line runs the CLI under the box's own (the fake
+    // renders DASHBOARD_TZ from TZ, so the wrong zone would change .env).
+    assert!(advice.contains(" LC_ALL=C "), "{advice}");
     let r = Command::new("sh")
         .args(["-c", &advice])
+        .env("TZ", "Pacific/Chatham")
         .current_dir(work.path())
         .output()
         .unwrap();

@@ -323,3 +323,40 @@ fn regressions_that_set_a_dropped_value_are_left_out_not_unmet() {
     assert!(out.contains("left out: "), "{out}");
     assert!(!out.contains("UNMET"), "{out}");
 }
+
+/// A failure found on a box has no generating seed: its file holds none (older files hold the
+/// placeholder `"0"`, read the same), it replays by its steps, and `--by-seed` refuses it with
+/// the reason instead of regenerating some other sequence from seed 0.
+#[test]
+fn a_box_found_regression_has_no_seed_and_by_seed_refuses_it() {
+    let model = pithead();
+    let sim = found(&model, Fault::StaleCaddyScheme);
+    let mut v = serde_json::to_value(&sim).unwrap();
+    v["target"] = "local".into();
+    v["faults"] = serde_json::json!([]);
+    v.as_object_mut().unwrap().remove("seed");
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.json");
+    std::fs::write(&new, v.to_string()).unwrap();
+    let r = Regression::load(&new).unwrap();
+    assert_eq!((r.seed.as_deref(), r.generating_seed()), (None, None));
+    assert!(!serde_json::to_string(&r).unwrap().contains("\"seed\""));
+    v["seed"] = "0".into();
+    let old = dir.path().join("old.json");
+    std::fs::write(&old, v.to_string()).unwrap();
+    assert_eq!(Regression::load(&old).unwrap().generating_seed(), None);
+    for path in [&new, &old] {
+        let by_steps = regress::replay_file(path, &model, &Supplied::default(), false);
+        assert!(by_steps.result.is_ok(), "{:?}", by_steps.result);
+        let by_seed = regress::replay_file(path, &model, &Supplied::default(), true);
+        let e = by_seed.result.unwrap_err().to_string();
+        assert!(
+            e.contains("found on a box (local) and has no generating seed"),
+            "{e}"
+        );
+    }
+    // A sim-found file keeps its seed, "0" included.
+    let mut zero = sim.clone();
+    zero.seed = Some("0".into());
+    assert_eq!(zero.generating_seed(), Some("0"));
+}

@@ -58,3 +58,39 @@ fn fails_with_the_bug_passes_without(sshd: Option<&Sshd>) {
         before
     );
 }
+
+/// A file that says it cannot be replayed on a kind of target (`replays_on`) is not run there:
+/// the replay prints SKIPPED with the file's reason and counts it apart, never as met; on a
+/// kind it names it replays as usual.
+#[test]
+fn a_file_not_replayable_on_this_target_kind_is_skipped_loudly() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join(REGRESSION)).unwrap()).unwrap();
+    v["replays_on"] = serde_json::json!({"targets": ["sim"], "reason": "it would harm the box"});
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("sim-only.json");
+    std::fs::write(&file, v.to_string()).unwrap();
+
+    // The bug is on the box, so a replay there would fail the same way: it must not run.
+    let faulty = FakeBox::setup_with_faults(&["stale-caddy-scheme"]);
+    let mut args = on_box(&faulty, "replay", None);
+    args.push(file.display().to_string());
+    let o = canary(&args, work.path());
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("SKIPPED")
+            && t.contains("not replayable on local (only on sim): it would harm the box"),
+        "{t}"
+    );
+    assert!(t.contains("0 met, 0 unmet, 0 unreadable, 1 SKIPPED"), "{t}");
+    assert!(!t.contains("still fails"), "{t}");
+
+    // On the sim it runs, with the fault the file was found with.
+    let o = canary(["replay", file.to_str().unwrap()], work.path());
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("still fails the same way"), "{t}");
+    assert!(!t.contains("SKIPPED"), "{t}");
+}

@@ -35,7 +35,7 @@ fn a_hand_written_journal_with_unknown_events_missing_fields_and_a_torn_end_is_r
         r.warnings
     );
     assert!(
-        r.warnings.iter().any(|w| w.contains("shrink_candidate")),
+        r.warnings.iter().any(|w| w.contains("future_candidate")),
         "{:?}",
         r.warnings
     );

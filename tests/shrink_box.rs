@@ -240,3 +240,164 @@ fn a_failure_the_sim_reproduces_is_shrunk_there_and_only_confirmed_on_the_box() 
     assert!(applies <= 2 * (minimal + 1), "{line}");
     assert!(t.contains("confirmed 2/2"), "{t}");
 }
+
+/// The `shrink_candidate` lines of a run's journal: (steps, passed, failed_at, check).
+fn candidates(run: &Path) -> Vec<(serde_json::Value, bool, Option<u64>, Option<String>)> {
+    std::fs::read_to_string(run.join("journal.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "shrink_candidate")
+        .map(|e| {
+            (
+                e["steps"].clone(),
+                e["passed"].as_bool().unwrap(),
+                e["failed_at"].as_u64(),
+                e["check"].as_str().map(String::from),
+            )
+        })
+        .collect()
+}
+
+fn shrink_args(fake: &FakeBox, work: &Path, name: &str) -> Vec<String> {
+    let mut args = on_box(fake, "run", None);
+    args.extend(
+        [
+            "--seed",
+            "7",
+            "--no-replay",
+            "--shrink",
+            "--regressions",
+            work.join(format!("found-{name}")).to_str().unwrap(),
+            "--out",
+            work.join(name).to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    args
+}
+
+/// Ctrl-C part-way through a box shrink, then `run --resume`: the box is restored at the
+/// interruption, and the resumed shrink reaches the minimum an uninterrupted one reaches,
+/// judging on the box only the candidates the interrupted part had not judged (each candidate
+/// sequence appears once in the journal, and the two parts together judge exactly the
+/// uninterrupted shrink's candidates).
+#[test]
+fn an_interrupted_box_shrink_resumes_without_judging_a_candidate_twice() {
+    let fault = Fault::StaleCaddyScheme;
+    let work = tempfile::tempdir().unwrap();
+
+    // The uninterrupted shrink, for reference.
+    let reference = FakeBox::setup_with_faults(&[fault.name()]);
+    let o = canary(shrink_args(&reference, work.path(), "a"), work.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let want = candidates(&work.path().join("a"));
+    assert!(want.len() >= 4, "too few candidates to interrupt: {want:?}");
+    let found_a = canary::regress::files(&work.path().join("found-a")).unwrap();
+    assert_eq!(found_a.len(), 1, "{}", text(&o));
+
+    // The same shrink, interrupted once a few candidates are journaled.
+    let faulty = FakeBox::setup_with_faults(&[fault.name()]);
+    let before = std::fs::read(faulty.dir().join("config.json")).unwrap();
+    let run = work.path().join("b");
+    let child = Command::new(env!("CARGO_BIN_EXE_canary"))
+        .args(shrink_args(&faulty, work.path(), "b"))
+        .current_dir(work.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let judged_before = want.len() / 2;
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    while std::time::Instant::now() < deadline
+        && (!run.join("journal.jsonl").exists() || candidates(&run).len() < judged_before)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let o = child.wait_with_output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(130), "{t}");
+    assert!(t.contains("shrink: stopped"), "{t}");
+    assert!(t.contains("shrink: box restored and verified"), "{t}");
+    assert_eq!(
+        t.matches("received; stopping").count(),
+        1,
+        "the signal is announced once:\n{t}"
+    );
+    assert_eq!(
+        std::fs::read(faulty.dir().join("config.json")).unwrap(),
+        before
+    );
+    let interrupted = candidates(&run);
+    assert!(
+        interrupted.len() >= judged_before && interrupted.len() < want.len(),
+        "interrupted after {} of {} candidates:\n{t}",
+        interrupted.len(),
+        want.len()
+    );
+    assert!(
+        canary::regress::files(&work.path().join("found-b"))
+            .unwrap()
+            .is_empty()
+    );
+
+    // Resumed: the rest of the shrink, the same minimum, saved, the box restored.
+    let mut args = on_box(&faulty, "run", None);
+    args.extend(["--resume".to_string(), run.display().to_string()]);
+    let o = canary(&args, work.path());
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(&format!(
+            "resuming: {} candidates already judged",
+            interrupted.len()
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("-> {} steps", fault.info().minimal_steps)),
+        "{t}"
+    );
+    assert!(t.contains("shrink: box restored and verified"), "{t}");
+    assert_eq!(
+        std::fs::read(faulty.dir().join("config.json")).unwrap(),
+        before
+    );
+    let found_b = canary::regress::files(&work.path().join("found-b")).unwrap();
+    assert_eq!(found_b.len(), 1, "{t}");
+    let (a, b) = (
+        Regression::load(&found_a[0]).unwrap(),
+        Regression::load(&found_b[0]).unwrap(),
+    );
+    assert_eq!(a.steps, b.steps);
+    assert_eq!(a.failing.check, b.failing.check);
+
+    // Every candidate judged once, and exactly the uninterrupted shrink's.
+    let got = candidates(&run);
+    for (i, c) in got.iter().enumerate() {
+        assert!(
+            !got[..i].iter().any(|d| d.0 == c.0),
+            "candidate {} ran on the box twice: {}",
+            i + 1,
+            c.0
+        );
+    }
+    let key = |c: &(serde_json::Value, bool, Option<u64>, Option<String>)| {
+        format!("{} {} {:?} {:?}", c.0, c.1, c.2, c.3)
+    };
+    let mut got: Vec<String> = got.iter().map(key).collect();
+    let mut want: Vec<String> = want.iter().map(key).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+
+    // Nothing more to resume.
+    let o = canary(&args, work.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("already ended"), "{}", text(&o));
+}

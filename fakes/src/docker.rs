@@ -407,6 +407,46 @@ impl DockerEngine {
         }
     }
 
+    /// Where an interrupted removal (renamed-leftover-container) keeps the removed
+    /// container's id and compose working dir until its service is created again.
+    fn removed_file(&self, service: &str) -> std::path::PathBuf {
+        self.stack.fake_dir().join(format!("removed-{service}"))
+    }
+
+    /// The renamed leftovers of `created` services whose last removal was interrupted: a
+    /// stopped container `<id>_<service>` labelled with the stack's working dir (so the box
+    /// lists it, as Compose's renamed containers are listed) but with no compose project or
+    /// service (so Compose never adopts it), marked for `down` and `down.sh`.
+    fn leftovers_of(&self, created: &[String]) -> Result<()> {
+        for s in created {
+            let file = self.removed_file(s);
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let _ = std::fs::remove_file(&file);
+            let mut lines = text.lines();
+            let (Some(id), Some(dir)) = (lines.next(), lines.next()) else {
+                continue;
+            };
+            let name = format!("{id}_{s}");
+            let workdir = format!("com.docker.compose.project.working_dir={dir}");
+            let mark = format!("{LEFTOVER_LABEL}={}", self.docker.project);
+            docker(&[
+                "create",
+                "--name",
+                &name,
+                "--label",
+                &workdir,
+                "--label",
+                &mark,
+                "--label",
+                &format!("{LABEL}=1"),
+                &self.docker.image,
+            ])?;
+        }
+        Ok(())
+    }
+
     /// Removes every container and network of the project, whatever Compose knows.
     pub fn purge(&self) -> Result<usize> {
         let env = self.env_on_disk().unwrap_or_default();
@@ -415,9 +455,26 @@ impl DockerEngine {
     }
 }
 
-/// Removes every container and network labelled with compose project `project`; returns
-/// how many containers there were.
+/// The label of a renamed leftover container (renamed-leftover-container): its project.
+pub const LEFTOVER_LABEL: &str = "canary.mini-stack.leftover";
+
+/// Removes the renamed leftover containers of `project`.
+fn remove_leftovers(project: &str) -> Result<usize> {
+    let filter = format!("label={LEFTOVER_LABEL}={project}");
+    let ids = docker(&["ps", "-aq", "--filter", &filter])?;
+    let ids: Vec<&str> = ids.split_whitespace().collect();
+    if !ids.is_empty() {
+        let mut args = vec!["rm", "-f"];
+        args.extend(&ids);
+        docker(&args)?;
+    }
+    Ok(ids.len())
+}
+
+/// Removes every container and network labelled with compose project `project` (and its
+/// renamed leftovers); returns how many containers there were.
 pub fn purge_project(project: &str) -> Result<usize> {
+    let leftovers = remove_leftovers(project)?;
     let filter = format!("label=com.docker.compose.project={project}");
     let ids = docker(&["ps", "-aq", "--filter", &filter])?;
     let ids: Vec<&str> = ids.split_whitespace().collect();
@@ -430,7 +487,7 @@ pub fn purge_project(project: &str) -> Result<usize> {
     for net in nets.split_whitespace() {
         docker(&["network", "rm", net])?;
     }
-    Ok(ids.len())
+    Ok(ids.len() + leftovers)
 }
 
 impl Engine for DockerEngine {
@@ -462,6 +519,7 @@ impl Engine for DockerEngine {
                 Some(_) => {}
             }
         }
+        self.leftovers_of(&report.created)?;
         // Pithead's `depends_on: tor: restart: true`: Compose v1 cannot say it, so the
         // engine restarts monerod after a tor recreate (#972).
         let tor_recreated = report.recreated.iter().any(|s| s == "tor");
@@ -501,6 +559,7 @@ impl Engine for DockerEngine {
                 Some(_) => {}
             }
         }
+        self.leftovers_of(&report.created)?;
         self.await_ready()?;
         Ok(report)
     }
@@ -509,6 +568,22 @@ impl Engine for DockerEngine {
         let present = self.select(services)?;
         if present.is_empty() {
             return Ok(());
+        }
+        if self.faults.has(Fault::RenamedLeftoverContainer) {
+            // #2595: the removal is interrupted; the container turns up renamed when the
+            // service is created again (see `leftovers_of`).
+            let by_service = Self::by_service(&self.inspect()?);
+            for s in &present {
+                if let Some(c) = by_service.get(s) {
+                    let dir = docker(&[
+                        "inspect",
+                        "-f",
+                        "{{index .Config.Labels \"com.docker.compose.project.working_dir\"}}",
+                        &c.id,
+                    ])?;
+                    std::fs::write(self.removed_file(s), format!("{}\n{}\n", c.id, dir.trim()))?;
+                }
+            }
         }
         // Pithead's `compose rm -sf` of the deactivated profiles' services (#795).
         self.lifecycle(&["rm", "-s", "-f"], &present)
@@ -560,7 +635,12 @@ impl Engine for DockerEngine {
 
     fn down(&mut self) -> Result<()> {
         let env = self.env_on_disk().unwrap_or_default();
-        self.compose_ok(&env, ALL_PROFILES, &["down", "--remove-orphans", "-t", "3"])
+        self.compose_ok(&env, ALL_PROFILES, &["down", "--remove-orphans", "-t", "3"])?;
+        remove_leftovers(&self.docker.project)?;
+        for (s, _) in stack::SERVICES {
+            let _ = std::fs::remove_file(self.removed_file(s));
+        }
+        Ok(())
     }
 
     fn ps(&mut self) -> Result<Vec<PsLine>> {

@@ -63,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
     };
     let dropped = crate::model::skip::dropped(&model);
-    let (mut unmet, mut broken, mut left_out) = (0, 0, 0);
+    let (mut unmet, mut broken, mut left_out, mut skipped) = (0, 0, 0, 0);
     for r in &results {
         if let Some((axis, value)) = r.regression.as_ref().and_then(|g| g.uses_any(&dropped)) {
             left_out += 1;
@@ -91,8 +91,16 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     Replayed::FailsDifferently { signature, at } => {
                         format!("fails differently: {signature} at step {at}")
                     }
+                    Replayed::Skipped { reason } => reason.clone(),
                 };
-                let verdict = if r.met() { "ok" } else { "UNMET" };
+                let verdict = if r.skipped().is_some() {
+                    skipped += 1;
+                    "SKIPPED"
+                } else if r.met() {
+                    "ok"
+                } else {
+                    "UNMET"
+                };
                 if !r.met() {
                     unmet += 1;
                 }
@@ -101,11 +109,16 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
     }
     println!(
-        "{} regressions: {} met, {unmet} unmet, {broken} unreadable{}",
+        "{} regressions: {} met, {unmet} unmet, {broken} unreadable{}{}",
         results.len(),
-        results.len() - unmet - broken - left_out,
+        results.len() - unmet - broken - left_out - skipped,
         if left_out > 0 {
             format!(", {left_out} left out for a dropped value")
+        } else {
+            String::new()
+        },
+        if skipped > 0 {
+            format!(", {skipped} SKIPPED (not replayable on this target kind)")
         } else {
             String::new()
         }

@@ -197,18 +197,20 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     for s in &model.skipped(&supplied) {
         println!("SKIPPED {}={}: {}", s.axis, s.value, s.reason);
     }
-    let mut shrink =
-        |rt: &tokio::runtime::Runtime, t: &mut BoxTarget, ctx: &BoxCtx<'_>, ended: &mut Ended| {
-            let settings = AfterWalk {
-                max_applies: args.shrink_applies,
-                max_time: args.shrink_time,
-                confirm_runs: args.confirm_runs,
-                operations: args.operation_groups(),
-                target_kind: args.on.target.as_str(),
-                regressions: &args.regressions,
-            };
-            shrink_after_walk(rt, t, ctx, &settings, ended)
+    let mut shrink = |rt: &tokio::runtime::Runtime,
+                      t: &mut BoxTarget,
+                      ctx: &BoxCtx<'_>,
+                      ended: &mut Ended,
+                      journal: &mut crate::journal::JournalWriter| {
+        let settings = AfterWalk {
+            max_applies: args.shrink_applies,
+            max_time: args.shrink_time,
+            confirm_runs: args.confirm_runs,
+            operations: args.operation_groups(),
+            regressions: &args.regressions,
         };
+        shrink_after_walk(rt, t, ctx, &settings, ended, journal)
+    };
     let finished = match session.run(&planned, if args.shrink { Some(&mut shrink) } else { None }) {
         Err(e) if e.is::<crate::run::session::PreflightRefused>() => {
             eprintln!("canary: {e}");
@@ -216,6 +218,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
         other => other?,
     };
+    if let Some(code) = finished.shrink_resumed {
+        return Ok(code);
+    }
     let reports = crate::report::derive_reports(&finished.out);
     // The coverage figures of summary.json, so the console never says more than the reports.
     if let Ok((report, _)) = &reports {

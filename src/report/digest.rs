@@ -742,6 +742,8 @@ impl Reader {
                 self.step_mut(e.step).end = Some((e.passed, e.seconds));
             }
             "run_end" => self.digest.run_end = Some(field(value, &kind)?),
+            // A box shrink's record, for `run --resume`; its outcome is printed and saved.
+            "shrink_start" | "shrink_candidate" | "shrink_end" => {}
             // Events from a newer runner (shrink candidates, ...) that no report shows.
             _ => {
                 self.unknown.insert(kind);

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use crate::model::{Model, Supplied};
-use crate::regress::{Prepared, RegressError, ReplayResult};
+use crate::regress::{Prepared, RegressError, ReplayResult, Replayed};
 use crate::safety::{self, RestoreOptions, RestoreReport, Snapshot, WalkEnd};
 use crate::signal::{Interrupt, Signals};
 use crate::target::TargetError;
@@ -56,6 +56,8 @@ pub async fn replay(
         keep,
         restore,
         async |t: &mut BoxTarget| -> Result<(), TargetError> {
+            // A file may say it cannot be replayed on this kind of box (SKIPPED, with why).
+            let kind = t.executor().kind().to_string();
             let mut session = BoxSession::open(t, model, supplied, start, options).await?;
             for path in paths {
                 let prepared = match Prepared::load(path, model, supplied, by_seed) {
@@ -65,6 +67,10 @@ pub async fn replay(
                         continue;
                     }
                 };
+                if let Some(reason) = prepared.regression.not_replayable_on(&kind) {
+                    results.push(prepared.finish(Ok(Replayed::Skipped { reason }), true));
+                    continue;
+                }
                 let outcome = session.run(&prepared.steps).await;
                 applies = session.applies;
                 let result = match outcome {

@@ -46,6 +46,19 @@ pub struct BoxCtx<'a> {
 }
 
 impl BoxCtx<'_> {
+    /// What a box shrink needs of this run: the model, the walk and the run directory.
+    pub fn shrink_run(&self) -> super::shrink_after::ShrinkRun<'_> {
+        super::shrink_after::ShrinkRun {
+            model: self.model,
+            supplied: self.supplied,
+            start: self.start,
+            steps: self.steps.iter().map(Step::transition).collect(),
+            options: self.options,
+            out: self.out,
+            restore: self.restore_options(),
+        }
+    }
+
     /// The safety net's restore: the walk's readiness wait and `--restore-timeout`, naming
     /// the run directory's plain copy of config.json in its advice.
     pub fn restore_options(&self) -> RestoreOptions {
@@ -172,7 +185,11 @@ pub async fn run_box(
 /// Refuses to resume on a box that is not the one the run started on (another target kind,
 /// host or stack directory, a config.json neither the snapshot's nor the walk's, other
 /// secrets), naming every difference, before anything is changed on it.
-async fn same_box(t: &mut BoxTarget, snap: &Snapshot, ctx: &BoxCtx<'_>) -> anyhow::Result<()> {
+pub(crate) async fn same_box(
+    t: &mut BoxTarget,
+    snap: &Snapshot,
+    ctx: &BoxCtx<'_>,
+) -> anyhow::Result<()> {
     let config = t
         .read_config_raw()
         .await

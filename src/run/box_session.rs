@@ -241,6 +241,15 @@ pub struct BlockingOracle<'r, 's, 't, 'm, T: Target> {
     signals: Option<Signals>,
     /// The signal that stopped it.
     pub interrupted: Option<Interrupt>,
+    /// Candidates judged before (a resumed shrink's, from its journal): answered without
+    /// touching the box. Runs made here are never added, so running a sequence again on
+    /// purpose (a confirmation) still runs it.
+    known: super::shrink_journal::Known,
+    /// Candidates answered from `known`, and the box applies they had spent.
+    pub reused: usize,
+    pub reused_applies: usize,
+    /// Journals each candidate judged on the box.
+    log: Option<super::shrink_journal::CandidateLog<'r>>,
 }
 
 impl<'r, 's, 't, 'm, T: Target> BlockingOracle<'r, 's, 't, 'm, T> {
@@ -256,7 +265,29 @@ impl<'r, 's, 't, 'm, T: Target> BlockingOracle<'r, 's, 't, 'm, T> {
             error: None,
             signals: None,
             interrupted: None,
+            known: Default::default(),
+            reused: 0,
+            reused_applies: 0,
+            log: None,
         }
+    }
+
+    /// Answers the candidates of `known` from it instead of the box.
+    pub fn with_known(mut self, known: super::shrink_journal::Known) -> Self {
+        self.known = known;
+        self
+    }
+
+    /// Journals each candidate judged on the box through `log`; a log that fails stops the
+    /// oracle as a box error would (a shrink whose record is lost could not be resumed).
+    pub fn with_log(mut self, log: super::shrink_journal::CandidateLog<'r>) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// Applies spent on the box so far by the session.
+    pub fn applies(&self) -> usize {
+        self.session.applies
     }
 
     /// Stops at Ctrl-C or SIGTERM: the running candidate is dropped and no other runs.
@@ -280,6 +311,12 @@ impl<T: Target> crate::shrink::Oracle<Transition> for BlockingOracle<'_, '_, '_,
                 applies: 0,
             };
         }
+        if let Some((outcome, applies)) = self.known.get(steps) {
+            self.reused += 1;
+            self.reused_applies += applies;
+            return outcome.clone();
+        }
+        let before = self.session.applies;
         let (session, signals) = (&mut *self.session, &mut self.signals);
         let ran = self.runtime.block_on(async {
             match signals {
@@ -306,7 +343,15 @@ impl<T: Target> crate::shrink::Oracle<Transition> for BlockingOracle<'_, '_, '_,
             }
         };
         match ran {
-            Ok(o) => o,
+            Ok(o) => {
+                let spent = self.session.applies - before;
+                if let Some(log) = self.log.as_mut()
+                    && let Err(e) = log(steps, &o, spent)
+                {
+                    self.error = Some(RunError::Journal(e));
+                }
+                o
+            }
             Err(e) => {
                 let failed_at = match &e {
                     RunError::Target { step, .. } => step.unwrap_or(0),

@@ -3,19 +3,18 @@
 //! through a [`BoxSession`] (the box brought back and verified before each candidate, every
 //! apply counted), shrunk within the budgets, and the minimal sequence confirmed again before
 //! it may be saved. Ctrl-C or SIGTERM drops the running candidate and stops the shrink; the
-//! caller restores the box as after any run.
+//! caller restores the box as after any run. Each candidate judged on the box is handed to a
+//! log (the run journal's `shrink_candidate` lines), and candidates judged before (a resumed
+//! shrink's) are answered from them without an apply ([`super::shrink_journal`]).
 //!
 //! The shrinker is synchronous: call this outside the runtime (each candidate is one
 //! `block_on`).
 
 use std::path::Path;
 
-use anyhow::Context;
-
 use crate::model::{Config, Model, OpGroup, Supplied, Transition};
 use crate::oracle;
-use crate::plan::Step;
-use crate::safety::{self, Snapshot};
+
 use crate::shrink::{self, Failure, Oracle, ShrinkOptions, ShrinkReport, Signature};
 use crate::signal::{Interrupt, Signals};
 use crate::target::Target;
@@ -23,14 +22,24 @@ use crate::target::box_target::BoxTarget;
 
 use super::box_run::{BoxCtx, Ended};
 use super::box_session::{BlockingOracle, BoxSession, Confirmation};
+use super::shrink_after::{ShrinkJob, shrink_job};
+use super::shrink_journal::{CandidateLog, Known};
 use super::{RunError, RunOptions};
+
+/// Candidates a resumed shrink answered from its journal instead of running them on the box.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reused {
+    pub candidates: usize,
+    /// The box applies those candidates had spent when they were judged.
+    pub applies: usize,
+}
 
 /// What shrinking on the box came to.
 #[derive(Debug)]
 pub enum BoxShrunk {
     /// Run again from the baseline, the walk's failure did not fail the same way every time:
     /// nothing to shrink (reported, never saved).
-    NotReproduced { applies: usize },
+    NotReproduced { applies: usize, reused: Reused },
     /// Shrunk, and the minimal sequence run `confirmation.runs` more times on the box.
     Shrunk {
         report: ShrinkReport<Transition>,
@@ -43,17 +52,20 @@ pub enum BoxShrunk {
         confirmation: Confirmation,
         /// Every apply spent on the box: candidates, confirmations, restores to the baseline.
         applies: usize,
+        reused: Reused,
     },
     /// A signal or a box error stopped it.
     Stopped {
         why: String,
         interrupted: Option<Interrupt>,
         applies: usize,
+        reused: Reused,
     },
 }
 
 /// Shrinks `failing` (the walk's steps up to and including the failing one) on `target`,
-/// whose baseline holds `start`.
+/// whose baseline holds `start`. `known` answers candidates judged before; `log` records
+/// each one judged now.
 #[allow(clippy::too_many_arguments)]
 pub fn shrink_on_box<T: Target>(
     runtime: &tokio::runtime::Runtime,
@@ -67,6 +79,8 @@ pub fn shrink_on_box<T: Target>(
     budget: &ShrinkOptions,
     confirm_runs: usize,
     signals: Option<Signals>,
+    known: Known,
+    log: Option<CandidateLog<'_>>,
 ) -> Result<BoxShrunk, RunError> {
     // The cheapest target that reproduces it shrinks it: the sim, when it starts where the
     // box does and fails the same way at the same step; the box then only confirms.
@@ -109,6 +123,7 @@ pub fn shrink_on_box<T: Target>(
                     sim_reproduces,
                     confirmation,
                     applies: session.applies,
+                    reused: Reused::default(),
                 });
             }
             // The sim's minimum does not fail on the box: shrink on the box after all.
@@ -117,10 +132,17 @@ pub fn shrink_on_box<T: Target>(
     let mut session = runtime
         .block_on(BoxSession::open(target, model, supplied, start, options))
         .map_err(|source| RunError::Target { step: None, source })?;
-    let mut oracle = BlockingOracle::new(runtime, &mut session);
+    let mut oracle = BlockingOracle::new(runtime, &mut session).with_known(known);
     if let Some(s) = signals {
         oracle = oracle.with_signals(s);
     }
+    if let Some(log) = log {
+        oracle = oracle.with_log(log);
+    }
+    let reused = |oracle: &BlockingOracle<'_, '_, '_, '_, T>| Reused {
+        candidates: oracle.reused,
+        applies: oracle.reused_applies,
+    };
     let reproduced = shrink::confirm(failing, signature, &mut oracle, 1);
     let stopped = |oracle: &mut BlockingOracle<'_, '_, '_, '_, T>| {
         oracle
@@ -131,28 +153,34 @@ pub fn shrink_on_box<T: Target>(
     let failure: Failure<Transition> = match reproduced {
         _ if oracle.error.is_some() => {
             let (why, interrupted) = stopped(&mut oracle).expect("checked");
+            let reused = reused(&oracle);
             drop(oracle);
             return Ok(BoxShrunk::Stopped {
                 why,
                 interrupted,
                 applies: session.applies,
+                reused,
             });
         }
         shrink::Confirmation::Flaky { .. } => {
+            let reused = reused(&oracle);
             drop(oracle);
             return Ok(BoxShrunk::NotReproduced {
                 applies: session.applies,
+                reused,
             });
         }
         shrink::Confirmation::Reproduced { failure, .. } => failure,
     };
     let report = shrink::shrink(model, supplied, &failure, &mut oracle, budget);
+    let reused = reused(&oracle);
     if let Some((why, interrupted)) = stopped(&mut oracle) {
         drop(oracle);
         return Ok(BoxShrunk::Stopped {
             why,
             interrupted,
             applies: session.applies,
+            reused,
         });
     }
     drop(oracle);
@@ -169,6 +197,7 @@ pub fn shrink_on_box<T: Target>(
         sim_reproduces,
         confirmation,
         applies: session.applies,
+        reused,
     })
 }
 
@@ -199,8 +228,6 @@ pub struct AfterWalk<'a> {
     pub confirm_runs: usize,
     /// The operation groups the walk was planned with.
     pub operations: Vec<OpGroup>,
-    /// The target's name for the saved regression (`local`, `ssh`).
-    pub target_kind: &'a str,
     /// Where a confirmed minimal sequence is saved.
     pub regressions: &'a Path,
 }
@@ -213,6 +240,7 @@ pub fn shrink_after_walk(
     ctx: &BoxCtx<'_>,
     args: &AfterWalk<'_>,
     ended: &mut Ended,
+    journal: &mut crate::journal::JournalWriter,
 ) -> anyhow::Result<()> {
     let Ok(outcome) = &ended.result else {
         return Ok(());
@@ -226,133 +254,23 @@ pub fn shrink_after_walk(
         println!("shrink: nothing to shrink (only drift or deadline verdicts failed)");
         return Ok(());
     };
-    let failing: Vec<Transition> = ctx.steps[..=failure.step]
-        .iter()
-        .map(Step::transition)
-        .collect();
-    let signature = crate::fuzz::signature_of(&failure.verdict);
-    println!(
-        "shrink: {} at step {} on the box ({} steps; at most {} applies, {})",
-        signature,
-        failure.step + 1,
-        failing.len(),
-        args.max_applies,
-        args.max_time
-    );
-    let budget = ShrinkOptions {
-        max_applies: Some(args.max_applies),
-        max_time: Some(*args.max_time),
-        verify: true,
-        operations: args.operations.clone(),
+    let job = ShrinkJob {
+        step: failure.step,
+        verdict: failure.verdict.clone(),
+        signature: crate::fuzz::signature_of(&failure.verdict),
+        budget: ShrinkOptions {
+            max_applies: Some(args.max_applies),
+            max_time: Some(*args.max_time),
+            verify: true,
+            operations: args.operations.clone(),
+        },
+        confirm_runs: args.confirm_runs,
+        regressions: args.regressions.to_path_buf(),
+        known: Default::default(),
     };
-    let signals = rt.block_on(async { Signals::install() })?;
-    let shrunk = shrink_on_box(
-        rt,
-        target,
-        ctx.model,
-        ctx.supplied,
-        ctx.start.clone(),
-        ctx.options,
-        &failing,
-        &signature,
-        &budget,
-        args.confirm_runs,
-        Some(signals),
-    );
-    match shrunk {
-        Ok(BoxShrunk::NotReproduced { applies }) => println!(
-            "shrink: run again from the baseline it did not fail the same way ({applies} applies): not saved"
-        ),
-        Ok(BoxShrunk::Stopped {
-            why,
-            interrupted,
-            applies,
-        }) => {
-            println!("shrink: stopped after {applies} applies: {why}");
-            ended.interrupted = ended.interrupted.or(interrupted);
-        }
-        Ok(BoxShrunk::Shrunk {
-            report,
-            shrunk_on,
-            sim_reproduces,
-            confirmation,
-            applies,
-        }) => {
-            match sim_reproduces {
-                Some(true) if shrunk_on == "box" => println!(
-                    "shrink: the simulated stack reproduces it, but its minimum does not fail on the box: shrunk on the box"
-                ),
-                Some(true) => println!(
-                    "shrink: the simulated stack reproduces it: shrunk on the sim ({} sim applies), confirmed on the box",
-                    report.applies
-                ),
-                Some(false) => println!(
-                    "shrink: the simulated stack does not reproduce it (the sim and the box disagree): shrunk on the box"
-                ),
-                None => println!("shrink: the box's baseline is not the sim's: shrunk on the box"),
-            }
-            println!(
-                "shrink: {} -> {} steps (shrunk on the {shrunk_on}) in {applies} applies on the box{}; confirmed {}/{}",
-                failing.len(),
-                report.minimal.len(),
-                if report.budget_exhausted {
-                    " (budget spent)"
-                } else {
-                    ""
-                },
-                confirmation.reproduced,
-                confirmation.runs
-            );
-            for (i, t) in crate::regress::saved_steps(ctx.model, ctx.start, &report.minimal)
-                .iter()
-                .enumerate()
-            {
-                println!("  {}. {}", i + 1, t.describe());
-            }
-            if confirmation.confirmed() {
-                let r = crate::regress::Regression::from_box_failure(
-                    ctx.model,
-                    args.target_kind,
-                    ctx.start,
-                    &report.minimal,
-                    &failure.verdict,
-                    &args.operations,
-                    crate::regress::BoxManifest::from_description(&target.describe()),
-                );
-                let path = r.save(args.regressions).with_context(|| {
-                    format!(
-                        "cannot save the regression in {}",
-                        args.regressions.display()
-                    )
-                })?;
-                println!("shrink: saved {}", path.display());
-            } else {
-                println!(
-                    "shrink: flaky ({}/{} confirmations failed the same way): not saved",
-                    confirmation.reproduced, confirmation.runs
-                );
-            }
-        }
-        Err(e) => println!("shrink: the box failed: {e}"),
-    }
-    // The shrink leaves the box at its baseline; the snapshot's restore verifies it.
-    let snap = Snapshot::load(ctx.out)?.ok_or_else(|| {
-        anyhow::anyhow!("the run's snapshot is missing from {}", ctx.out.display())
-    })?;
-    let restore_opts = ctx.restore_options();
-    match rt.block_on(safety::restore(target, &snap, &restore_opts)) {
-        Ok(r) if r.is_clean() => println!("shrink: box restored and verified"),
-        Ok(r) => {
-            eprintln!(
-                "canary: !!! after the shrink the box is NOT back: {}",
-                r.differences.join("; ")
-            );
-            ended.restore_ok = false;
-        }
-        Err(e) => {
-            eprintln!("canary: !!! after the shrink the box could not be restored: {e}");
-            ended.restore_ok = false;
-        }
-    }
+    journal.write(job.start_event())?;
+    let (interrupted, restore_ok) = shrink_job(rt, target, &ctx.shrink_run(), job, journal)?;
+    ended.interrupted = ended.interrupted.or(interrupted);
+    ended.restore_ok &= restore_ok;
     Ok(())
 }

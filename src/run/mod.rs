@@ -29,6 +29,8 @@ pub mod redacting;
 pub mod resume;
 mod saved;
 pub mod session;
+pub mod shrink_after;
+pub mod shrink_journal;
 
 pub use position::Position;
 

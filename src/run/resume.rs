@@ -42,8 +42,11 @@ pub struct ResumePoint {
     /// The box as the last done step left it (its `observed` line, or the baseline when no
     /// step is done): the "before" of the step the run goes on with.
     pub last_observed: Option<Observation>,
-    /// Whether the run already ended (a `run_end` line): nothing to resume.
+    /// Whether the walk already ended (a `run_end` line): nothing to resume but `shrink`.
     pub ended: bool,
+    /// A box shrink started after the walk and not finished (interrupted): `--resume`
+    /// finishes it from its journaled candidates.
+    pub shrink: Option<super::shrink_journal::PendingShrink>,
     /// What the resume did about a torn last journal line, to be shown as a warning.
     pub torn: Option<String>,
     /// Verdict counts of the steps already done.
@@ -133,6 +136,7 @@ pub fn from_entries_torn(
                     torn: None,
                     last_observed: None,
                     ended: false,
+                    shrink: None,
                     verdicts_passed: 0,
                     verdicts_failed: 0,
                 });
@@ -163,6 +167,7 @@ pub fn from_entries_torn(
     }
     let mut pt = point.ok_or_else(|| ResumeError::NoManifest(String::new()))?;
     pt.plan = plan.ok_or_else(|| ResumeError::NoPlan(String::new()))?;
+    pt.shrink = super::shrink_journal::pending(entries);
     // Count the verdicts of done steps only (a cut step's partial verdicts do not count).
     for e in entries {
         if let Event::Verdict { step, verdict } = &e.event

@@ -32,6 +32,7 @@ pub type AfterBoxWalk<'a> = &'a mut dyn FnMut(
     &mut BoxTarget,
     &BoxCtx<'_>,
     &mut Ended,
+    &mut crate::journal::JournalWriter,
 ) -> anyhow::Result<()>;
 
 /// The settings of one run.
@@ -167,7 +168,8 @@ impl<'m> RunBuilder<'m> {
                 if let Some(w) = &point.torn {
                     eprintln!("warning: {}: {w}", dir.join("journal.jsonl").display());
                 }
-                if point.ended {
+                // A walk that ended with its box shrink interrupted still has the shrink to finish.
+                if point.ended && point.shrink.is_none() {
                     return Ok(Prepared::AlreadyEnded(dir.clone()));
                 }
                 if point.model_hash != self.model.hash {
@@ -244,6 +246,9 @@ pub struct Finished {
     /// The run directory.
     pub out: PathBuf,
     pub journal_path: PathBuf,
+    /// Set when the run resumed was over and only its interrupted box shrink went on: the
+    /// exit code the shrink ended with (the walk's verdicts were reported by that run).
+    pub shrink_resumed: Option<i32>,
 }
 
 impl<'m> Session<'m> {
@@ -423,6 +428,27 @@ impl<'m> Session<'m> {
                     model: scaled.as_ref().unwrap_or(model),
                     ..ctx
                 };
+                // A walk that ended with its shrink interrupted: finish the shrink.
+                if let Some(pending) = resumed.as_ref().and_then(|p| p.shrink.as_ref()) {
+                    console.progress.finish();
+                    let code = super::shrink_after::resume_shrink(
+                        &rt,
+                        &mut target,
+                        &ctx,
+                        pending,
+                        &mut console.journal,
+                    )?;
+                    return Ok(Finished {
+                        ended: Ended {
+                            result: Err("the walk ended in the run resumed".to_string()),
+                            interrupted: None,
+                            restore_ok: true,
+                        },
+                        out,
+                        journal_path,
+                        shrink_resumed: Some(code),
+                    });
+                }
                 let mut ended = rt.block_on(run_box(
                     &mut target,
                     &ctx,
@@ -433,7 +459,7 @@ impl<'m> Session<'m> {
                 ))?;
                 if let Some(after) = after_box_walk {
                     console.progress.finish();
-                    after(&rt, &mut target, &ctx, &mut ended)?;
+                    after(&rt, &mut target, &ctx, &mut ended, &mut console.journal)?;
                 }
                 ended
             }
@@ -443,6 +469,7 @@ impl<'m> Session<'m> {
             ended,
             out,
             journal_path,
+            shrink_resumed: None,
         })
     }
 }

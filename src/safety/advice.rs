@@ -34,7 +34,9 @@ fn line(words: &[String]) -> String {
 /// only when .env is gone (a present .env is re-rendered by the apply), config.json from the
 /// run directory's plain copy, `apply -y`, then `up` (a .env put back is already the original,
 /// so the apply sees no change: `up` recreates what still runs from the walk's .env).
-/// Runnable by `sh` as printed.
+/// Runnable by `sh` as printed. The CLI runs under the box's zone (`TZ`, as every call canary
+/// makes does) and `LC_ALL=C`: Pithead renders DASHBOARD_TZ from `TZ`, so a login shell's other
+/// zone would change the box the restore puts back.
 pub fn restore_command(t: &BoxTarget, run_dir: &Path) -> String {
     let dir = match t.executor().kind() {
         // A local box: the directory as the box resolved it, so the line works from anywhere.
@@ -49,13 +51,22 @@ pub fn restore_command(t: &BoxTarget, run_dir: &Path) -> String {
         &t.executor().host(),
         dir,
         &t.pithead_command(),
+        t.tz(),
         run_dir,
     )
 }
 
 /// [`restore_command`] from its parts: `kind` `local` or `ssh`, the SSH destination, the
-/// stack directory, how the CLI is invoked (`sudo ./pithead`: `sudo` goes before the copies).
-pub fn command_line(kind: &str, host: &str, dir: &str, pithead: &str, run_dir: &Path) -> String {
+/// stack directory, how the CLI is invoked (`sudo ./pithead`: `sudo` goes before the copies),
+/// the box's zone.
+pub fn command_line(
+    kind: &str,
+    host: &str,
+    dir: &str,
+    pithead: &str,
+    tz: &str,
+    run_dir: &Path,
+) -> String {
     let run_dir = std::path::absolute(run_dir).unwrap_or_else(|_| run_dir.to_path_buf());
     let copy = run_dir.join(CONFIG_ORIG).display().to_string();
     let pithead = split_words(pithead);
@@ -69,7 +80,9 @@ pub fn command_line(kind: &str, host: &str, dir: &str, pithead: &str, run_dir: &
     apply.extend(["apply".to_string(), "-y".to_string()]);
     let mut up = pithead.clone();
     up.push("up".to_string());
-    let apply = format!("{} && {}", line(&apply), line(&up));
+    // Assignments before the words, as the target's scripts export them before the CLI.
+    let env = format!("TZ={} LC_ALL=C", quote(tz));
+    let apply = format!("{env} {} && {env} {}", line(&apply), line(&up));
     let env_back = format!(
         "{{ [ -f .env ] || {}; }}",
         with_privilege(&["cp", ENV_ORIG, ".env"])
@@ -104,14 +117,15 @@ mod tests {
             "admin@rig",
             "/opt/pit head",
             "sudo ./pithead",
+            "Europe/Paris",
             Path::new("/runs/r 1"),
         );
         assert_eq!(
             cmd,
             "ssh admin@rig 'sudo tee '\\''/opt/pit head/config.json'\\'' >/dev/null' \
              < '/runs/r 1/.canary-config.json.orig' && ssh admin@rig 'cd '\\''/opt/pit \
-             head'\\'' && { [ -f .env ] || sudo cp .env.canary-orig .env; } && sudo ./pithead \
-             apply -y && sudo ./pithead up'"
+             head'\\'' && { [ -f .env ] || sudo cp .env.canary-orig .env; } && TZ=Europe/Paris \
+             LC_ALL=C sudo ./pithead apply -y && TZ=Europe/Paris LC_ALL=C sudo ./pithead up'"
         );
     }
 
@@ -122,6 +136,7 @@ mod tests {
             "localhost",
             "/opt/pithead",
             "./pithead",
+            "America/New_York",
             Path::new("run"),
         );
         let here = std::env::current_dir()
@@ -131,7 +146,8 @@ mod tests {
             cmd,
             format!(
                 "cd /opt/pithead && {{ [ -f .env ] || cp .env.canary-orig .env; }} && cp {} \
-                 config.json && ./pithead apply -y && ./pithead up",
+                 config.json && TZ=America/New_York LC_ALL=C ./pithead apply -y && \
+                 TZ=America/New_York LC_ALL=C ./pithead up",
                 here.display()
             )
         );
