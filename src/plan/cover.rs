@@ -15,6 +15,8 @@
 //! Measured sizes against PICT and the best known arrays are in `BENCHMARKS.md`.
 
 mod construct;
+mod cyclic;
+mod mixed;
 mod rules;
 mod search;
 mod tuples;
@@ -25,6 +27,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::model::Expr;
 use crate::model::expr::UNSET;
+pub use mixed::{
+    SubModel, combos as sub_model_combos, cover_mixed, normalise as normalise_sub_models,
+};
 use rules::Rules;
 use search::{Budget, Search};
 use tuples::{Coverage, TupleSpace};
@@ -197,6 +202,27 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
             let rows = trim(&mut c, rows);
             if built.as_ref().is_none_or(|b| rows.len() < b.len()) {
                 built_optimal = optimal;
+                built = Some(rows);
+            }
+        }
+    }
+    // Uniform pairwise problems: a cyclic array found by search over base rows, on a share
+    // of the budget, competes with the constructions and the greedy array.
+    if t == 2
+        && rules.is_empty()
+        && !built_optimal
+        && sizes.iter().all(|&s| s == sizes[0])
+        && let Some(rows) =
+            cyclic::search(k, sizes[0], lower, budget.improve / 2, budget.deadline, rng)
+    {
+        let mut c = cov.clone();
+        for r in &rows {
+            c.add_row(r);
+        }
+        debug_assert!(c.uncovered.is_empty(), "a cyclic array failed to cover");
+        if c.uncovered.is_empty() {
+            let rows = trim(&mut c, rows);
+            if built.as_ref().is_none_or(|b| rows.len() < b.len()) {
                 built = Some(rows);
             }
         }
@@ -766,6 +792,79 @@ IF [Format] IN {\"FAT\", \"FAT32\"} THEN [Compression] = \"off\";
             let took = start.elapsed();
             check(&p, &r);
             assert!(took < Duration::from_secs(10), "{sizes:?} took {took:?}");
+        }
+    }
+
+    /// Sub-model tuples no valid row holds, and feasible ones no result row holds (naively).
+    #[allow(clippy::type_complexity)]
+    fn naive_sub(
+        sizes: &[usize],
+        axes: &[usize],
+        s: usize,
+        constraints: &[Expr],
+        rows: &[Vec<u16>],
+    ) -> (BTreeSet<Vec<(usize, u16)>>, BTreeSet<Vec<(usize, u16)>>) {
+        let valid: Vec<Vec<u16>> = all_rows(sizes)
+            .into_iter()
+            .filter(|r| constraints.iter().all(|c| c.holds(r)))
+            .collect();
+        let (mut infeasible, mut missing) = (BTreeSet::new(), BTreeSet::new());
+        for pick in subsets(axes.len(), s) {
+            let mut cols: Vec<usize> = pick.iter().map(|&i| axes[i]).collect();
+            cols.sort_unstable();
+            let sub: Vec<usize> = cols.iter().map(|&c| sizes[c]).collect();
+            for vals in all_rows(&sub) {
+                let tuple: Vec<(usize, u16)> = cols.iter().copied().zip(vals).collect();
+                let holds = |r: &Vec<u16>| tuple.iter().all(|&(c, v)| r[c] == v);
+                if !valid.iter().any(holds) {
+                    infeasible.insert(tuple);
+                } else if !rows.iter().any(holds) {
+                    missing.insert(tuple);
+                }
+            }
+        }
+        (infeasible, missing)
+    }
+
+    #[test]
+    fn sub_models_cover_their_tuples_at_their_strength() {
+        let implies = Expr::Or(
+            Box::new(Expr::Not(Box::new(Expr::In(0, vec![true, false, false])))),
+            Box::new(Expr::In(4, vec![false, true])),
+        );
+        for constraints in [vec![], vec![implies]] {
+            let sizes = vec![3, 2, 3, 2, 2, 3, 2];
+            let p = problem(&sizes, &constraints, 2);
+            let subs = vec![SubModel {
+                axes: vec![4, 0, 2, 5],
+                strength: 3,
+            }];
+            let r = cover_mixed(&p, &subs, &SMALL, &mut rng(13));
+            // Pairs everywhere, and the exact infeasible pairs among those reported.
+            let (inf2, missing2) = naive(&sizes, 2, &constraints, &r.rows);
+            assert!(missing2.is_empty(), "pairs: {missing2:?}");
+            let (inf3, missing3) = naive_sub(&sizes, &[0, 2, 4, 5], 3, &constraints, &r.rows);
+            assert!(missing3.is_empty(), "triples: {missing3:?}");
+            let reported: BTreeSet<_> = r.infeasible.iter().cloned().collect();
+            let expected: BTreeSet<_> = inf2.union(&inf3).cloned().collect();
+            assert_eq!(reported, expected);
+            let pairs: usize = subsets(sizes.len(), 2)
+                .iter()
+                .map(|c| c.iter().map(|&a| sizes[a]).product::<usize>())
+                .sum();
+            let triples = 3 * 3 * 2 + 3 * 2 * 3 + 3 * 3 * 3 + 3 * 2 * 3;
+            assert_eq!(r.tuples_total, pairs + triples - expected.len());
+            for row in &r.rows {
+                assert!(constraints.iter().all(|c| c.holds(row)), "invalid {row:?}");
+            }
+            // Fewer rows than triples everywhere would need: 3 * 3 * 3 is this one's minimum.
+            let everywhere = cover(&problem(&sizes, &constraints, 3), &SMALL, &mut rng(13));
+            assert!(
+                r.rows.len() <= everywhere.rows.len(),
+                "{} rows",
+                r.rows.len()
+            );
+            assert_eq!(r, cover_mixed(&p, &subs, &SMALL, &mut rng(13)));
         }
     }
 
