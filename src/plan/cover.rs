@@ -175,8 +175,9 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
             Budget {
                 greedy: QUICK.0.max(work / 10),
                 improve: QUICK.1.max(work),
+                // Anytime: past `seconds` the smallest complete array so far is returned.
                 deadline: Instant::now()
-                    .checked_add(Duration::from_secs_f64((2.0 * seconds + 1.0).min(1e6))),
+                    .checked_add(Duration::from_secs_f64(seconds.clamp(1.0, 1e6))),
             }
         }
     };
@@ -206,27 +207,6 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
             }
         }
     }
-    // Uniform pairwise problems: a cyclic array found by search over base rows, on a share
-    // of the budget, competes with the constructions and the greedy array.
-    if t == 2
-        && rules.is_empty()
-        && !built_optimal
-        && sizes.iter().all(|&s| s == sizes[0])
-        && let Some(rows) =
-            cyclic::search(k, sizes[0], lower, budget.improve / 2, budget.deadline, rng)
-    {
-        let mut c = cov.clone();
-        for r in &rows {
-            c.add_row(r);
-        }
-        debug_assert!(c.uncovered.is_empty(), "a cyclic array failed to cover");
-        if c.uncovered.is_empty() {
-            let rows = trim(&mut c, rows);
-            if built.as_ref().is_none_or(|b| rows.len() < b.len()) {
-                built = Some(rows);
-            }
-        }
-    }
     if let Some(b) = &built
         && (built_optimal || b.len() + fixed <= lower.max(fixed))
     {
@@ -245,8 +225,43 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
         // Greedy on huge binary instances is slow and never beats the optimal construction.
         b.len() <= 16 && space_is_large(sizes, t)
     });
+    // Uniform pairwise problems get a cyclic array below: the greedy one only has to give it
+    // a size to beat.
+    let cyclic = t == 2 && rules.is_empty() && sizes.iter().all(|&s| s == sizes[0]);
     if !skip_greedy {
-        search.greedy(&budget, rng);
+        let greedy_budget = Budget {
+            greedy: if cyclic { QUICK.0 } else { budget.greedy },
+            ..budget
+        };
+        search.greedy(&greedy_budget, rng);
+    }
+    // Uniform pairwise problems: a cyclic array found by search over base rows, on a share
+    // of the budget, competes with the constructions and the greedy array.
+    if cyclic {
+        let mut start = built.as_ref().map_or(usize::MAX, Vec::len);
+        if !skip_greedy {
+            start = start.min(search.rows.len() - fixed);
+        }
+        // Most of the improvement budget: the plain repair below gets the rest.
+        let share = budget.improve / 10 * 9;
+        let found = cyclic::search(k, sizes[0], start, lower, share, budget.deadline, rng);
+        budget.improve -= share;
+        if let Some(rows) = found {
+            let mut c = search.cov.clone();
+            for r in &search.rows[fixed..] {
+                c.remove_row(r);
+            }
+            for r in &rows {
+                c.add_row(r);
+            }
+            debug_assert!(c.uncovered.is_empty(), "a cyclic array failed to cover");
+            if c.uncovered.is_empty() {
+                let rows = trim(&mut c, rows);
+                if built.as_ref().is_none_or(|b| rows.len() < b.len()) {
+                    built = Some(rows);
+                }
+            }
+        }
     }
     if let Some(b) = built
         && (skip_greedy || b.len() + fixed < search.rows.len())
