@@ -11,6 +11,7 @@
 use rand_chacha::ChaCha8Rng;
 
 use super::rules::Rules;
+use super::tuples::TupleSpace;
 use super::{CoverOptions, CoverProblem, CoverResult, cover};
 use crate::model::Expr;
 use crate::model::expr::UNSET;
@@ -103,6 +104,15 @@ pub fn cover_mixed(
                 .all(|(&v, &s)| (v as usize) < s)
     };
     let mut seeds = problem.seed_rows.clone();
+    // Pairs the seed rows hold so far, to fill the sub-model rows' other axes usefully.
+    let pairs_space = TupleSpace::new(&problem.sizes, 2.min(k));
+    let mut pairs = vec![false; pairs_space.total()];
+    let mark = |pairs: &mut Vec<bool>, row: &[u16]| {
+        pairs_space.for_each_combo(|cols| pairs[pairs_space.tuple_of(cols, row)] = true);
+    };
+    for r in seeds.iter().filter(|r| sane_seed(r)) {
+        mark(&mut pairs, r);
+    }
     for sub in &subs {
         let mut map = vec![None; k];
         for (i, &a) in sub.axes.iter().enumerate() {
@@ -131,14 +141,36 @@ pub fn cover_mixed(
             for (i, &a) in sub.axes.iter().enumerate() {
                 full[a] = row[i];
             }
-            if rules.complete(&mut full) {
-                // Axes no constraint reads take any value; the base search sees these rows
-                // as fixed, so their values only need to be valid.
-                for v in full.iter_mut().filter(|v| **v == UNSET) {
-                    *v = 0;
-                }
-                seeds.push(full);
+            if !rules.completable(&mut full) {
+                continue;
             }
+            // The base search keeps these rows as they are: fill the other axes with the
+            // values that hold the most pairs no earlier row holds.
+            let free: Vec<usize> = (0..k).filter(|&a| full[a] == UNSET).collect();
+            for a in free {
+                let mut best: Option<(usize, u16)> = None;
+                for v in 0..problem.sizes[a] as u16 {
+                    full[a] = v;
+                    if rules.is_constrained(a) && !rules.completable(&mut full) {
+                        continue;
+                    }
+                    let gain = (0..k)
+                        .filter(|&b| b != a && full[b] != UNSET)
+                        .filter(|&b| {
+                            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                            !pairs[pairs_space.tuple_of(&[lo, hi], &full)]
+                        })
+                        .count();
+                    if best.is_none_or(|(g, _)| gain > g) {
+                        best = Some((gain, v));
+                    }
+                }
+                full[a] = best.map_or(0, |(_, v)| v);
+            }
+            let completed = rules.complete(&mut full);
+            debug_assert!(completed && !full.contains(&UNSET));
+            mark(&mut pairs, &full);
+            seeds.push(full);
         }
     }
     let originals = problem.seed_rows.len();
