@@ -151,6 +151,10 @@ fn pithead_node_and_pool_triples_with_pairs_elsewhere() {
         },
     )
     .unwrap();
+    eprintln!(
+        "sub-model: {} applies (lower bound {}); triples everywhere: {} applies",
+        mixed.coverage.applies, mixed.coverage.lower_bound, triples.coverage.applies
+    );
     assert!(mixed.coverage.applies >= 18);
     assert!(
         mixed.coverage.applies < triples.coverage.applies,

@@ -3,9 +3,11 @@
 //!
 //! [`cover`] tries algebraic constructions first when the problem has no constraints
 //! (orthogonal arrays from Reed–Solomon codes, the optimal binary pairwise arrays of
-//! Kleitman–Spencer and Katona), builds a greedy array otherwise, then spends a budget of work
-//! deleting rows and repairing the shorter array with a tabu search. Tuples that no valid row
-//! can hold are found first by a completion search and reported, never waited on.
+//! Kleitman–Spencer and Katona), builds a greedy array otherwise, searches uniform pairwise
+//! problems for cyclic arrays (`cover/cyclic.rs`), then spends a budget of work deleting rows
+//! and repairing the shorter array with a tabu search. Tuples that no valid row can hold are
+//! found first by a completion search and reported, never waited on. [`cover_mixed`] adds
+//! sub-models: groups of axes covered at a higher strength (`cover/mixed.rs`).
 //!
 //! The walk planner orders the rows into a walk; this module knows nothing of walks or costs.
 //! For a [`crate::model::Model`], the problem is the axes' value counts, the model's
@@ -70,10 +72,10 @@ pub enum Effort {
     /// A fixed, small amount of work: well under a second on the classic benchmark instances.
     #[default]
     Quick,
-    /// Work worth about this many seconds on a current core, to get closer to the best known
-    /// sizes. The amount of work is fixed by `seconds` (so the result depends only on the
-    /// seed); a wall-clock stop at twice that (plus a second) only guards against slow
-    /// machines.
+    /// An anytime search: work worth about this many seconds on a current idle core, to get
+    /// closer to the best known sizes, stopped at `seconds` (at least one) of wall time with
+    /// the smallest complete array so far. When the work ends first the result depends only on
+    /// the seed; on a slow or loaded machine the wall-clock stop comes first.
     Thorough { seconds: f64 },
     /// Exactly this much post-optimisation work, counted in tuple look-ups (`Quick` is 25
     /// million; 0 keeps the greedy array). For callers that need a cheap plan, and for tests.
