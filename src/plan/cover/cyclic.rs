@@ -350,7 +350,7 @@ fn run(
                 spent = work;
                 break;
             }
-            if moves % 1024 == 0 {
+            if moves.is_multiple_of(1024) {
                 temp = (temp * 0.95).max(0.3);
             }
             let x = st.uncovered[rng.random_range(0..st.uncovered.len())] as usize;
