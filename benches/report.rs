@@ -73,6 +73,7 @@ fn write_journal(dir: &Path, steps: usize) {
         seed: "c".repeat(64),
         model: "pithead".into(),
         model_hash: "d".repeat(64),
+        variant: String::new(),
         target: "sim".into(),
         under_test: BTreeMap::new(),
         faults: vec![],

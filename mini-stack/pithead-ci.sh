@@ -4,8 +4,10 @@
 #
 # 1. The stand-in: up.sh DIR --pithead standin, a seeded pairwise walk with the lifecycle
 #    operations through ./pithead-shimmed, must pass.
-# 2. A variant whose CLI refuses tari.mode=off (older builds): the walk must end exit 1 with
-#    the refused applies as drift verdicts; with --skip-value tari.mode=off it passes.
+# 2. A variant whose CLI refuses tari.mode=off (older builds): canary detects it from the CLI's
+#    --help (model variant no-tari-off) and the walk passes; run as --variant newest it must
+#    end exit 1 with the refused applies as drift verdicts; with --skip-value tari.mode=off it
+#    passes again.
 # 3. The host is unchanged: iptables-save, ip6tables-save and the systemd units are the same
 #    before and after, and the shim log recorded the CLI's host calls.
 # 4. Every teardown leaves no container, network, volume or image tag of the stacks.
@@ -91,9 +93,16 @@ sed -i 's/^TARI_MODES="local remote off"$/TARI_MODES="local remote"/' "$variant/
 grep -q '^TARI_MODES="local remote"$' "$variant/pithead" || bad "the variant's sed did not apply"
 box=$WORK/variant
 if up "$box" "$variant" 18582; then
+    # The box says which variant it is: the walk runs as no-tari-off and passes.
+    walk "$box" 18582 "$OUT/variant-detected" || bad "the walk of the detected variant"
+    grep -q '^variant no-tari-off (detected' "$OUT/variant-detected.log" || bad "the run did not detect variant no-tari-off"
+    [ "$(jq -r 'select(.event=="manifest") | .variant' "$OUT/variant-detected/journal.jsonl")" = no-tari-off ] ||
+        bad "the manifest does not record variant no-tari-off"
     rc=0
-    walk "$box" 18582 "$OUT/variant" || rc=$?
-    [ "$rc" = 1 ] || bad "the variant walk exited $rc, not 1"
+    walk "$box" 18582 "$OUT/variant" --variant newest || rc=$?
+    [ "$rc" = 1 ] || bad "the variant walk as --variant newest exited $rc, not 1"
+    grep -q "warning: --variant newest was given, but the box answers like variant 'no-tari-off'" "$OUT/variant.log" ||
+        bad "no warning that the box answers like another variant"
     # The refused applies are drift verdicts carrying the CLI's message, counted in the
     # reports, and the walk goes on from where the box stayed: every other verdict passes.
     drift=$(jq -r '.runs[0].verdicts_drift' "$OUT/variant/summary.json")
@@ -104,7 +113,7 @@ if up "$box" "$variant" 18582; then
     others=$(jq -r 'select(.event=="verdict" and .passed==false and .check!="drift") | "\(.step):\(.check)"' "$OUT/variant/journal.jsonl" | tr '\n' ' ')
     [ -z "$others" ] || bad "variant: failures besides the $drift drift verdicts: $others"
     # Saved regressions that set tari.mode=off are left out of the replay, by name.
-    walk "$box" 18582 "$OUT/variant-skip" --skip-value tari.mode=off || bad "the variant walk with --skip-value tari.mode=off"
+    walk "$box" 18582 "$OUT/variant-skip" --variant newest --skip-value tari.mode=off || bad "the variant walk with --skip-value tari.mode=off"
     grep -q '^DROPPED tari.mode=off' "$OUT/variant-skip.log" || bad "the run did not say tari.mode=off was dropped"
     grep -q 'left out for a dropped value' "$OUT/variant-skip.log" || bad "the replay did not leave out the regressions that set tari.mode=off"
     down "$box"

@@ -67,6 +67,10 @@ pub enum Event {
         seed: String,
         model: String,
         model_hash: String,
+        /// The model's variant (`--variant`, or detected on the box); absent: the model has
+        /// none, or the journal predates variants.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        variant: String,
         target: String,
         /// What is under test (target description: version, dir, host).
         under_test: BTreeMap<String, String>,
@@ -76,6 +80,9 @@ pub enum Event {
         /// One line that replays this run.
         replay: String,
     },
+    /// A box run's preflight: the box's compose file compared with the model, before the
+    /// first apply.
+    ModelPreflight(crate::compose::preflight::Preflight),
     /// The box before the first step: a hash of its config.json (never the content, which
     /// holds credentials) and its first observation, whose fingerprint every step is held to.
     Baseline {

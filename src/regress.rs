@@ -117,6 +117,10 @@ pub struct Regression {
     pub expect: Expect,
     pub model: String,
     pub model_hash: String,
+    /// The model variant it was found under; it replays under it. Absent (files written
+    /// before variants, or a model without them): the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     /// The case seed that found it (64 hex), for `--by-seed`; it also seeds the simulated box.
     pub seed: String,
     /// Length of the generated sequence, for `--by-seed`.
@@ -212,6 +216,7 @@ impl Regression {
             },
             model: model.name.clone(),
             model_hash: model.hash.clone(),
+            variant: model.variant_name().map(str::to_string),
             seed: failure.case_seed.to_string(),
             generated_steps,
             target: "sim".into(),
@@ -249,6 +254,7 @@ impl Regression {
             expect: Expect::Fail,
             model: model.name.clone(),
             model_hash: model.hash.clone(),
+            variant: model.variant_name().map(str::to_string),
             seed: Seed::from_u64(0).to_string(),
             generated_steps: minimal.len(),
             target: target.into(),
@@ -599,10 +605,19 @@ impl Prepared {
             })
         };
         let regression = Regression::load(path).map_err(|e| failed(None, e))?;
-        let resolved = match resolve(path, &regression, model) {
+        let mut resolved = match resolve(path, &regression, model) {
             Ok(r) => r,
             Err(e) => return Err(failed(Some(regression), e)),
         };
+        let found_under = regression.variant.as_deref().or(model.default_variant());
+        if found_under != model.variant_name() {
+            resolved.warnings.push(format!(
+                "{}: found under variant {}, replayed under {}",
+                path.display(),
+                found_under.unwrap_or("(none)"),
+                model.variant_name().unwrap_or("(none)")
+            ));
+        }
         let steps = if by_seed {
             crate::strategy::transitions_from_seed(
                 model,
@@ -699,6 +714,11 @@ impl Prepared {
 /// Replays one file on the simulated stack by its steps (or, `by_seed`, by regenerating its
 /// sequence from its seed), with the faults it was found with.
 pub fn replay_file(path: &Path, model: &Model, supplied: &Supplied, by_seed: bool) -> ReplayResult {
+    let under = match under_its_variant(path, model) {
+        Ok(m) => m,
+        Err(done) => return *done,
+    };
+    let model = under.as_ref().unwrap_or(model);
     let prepared = match Prepared::load(path, model, supplied, by_seed) {
         Ok(p) => p,
         Err(done) => return *done,
@@ -719,6 +739,34 @@ pub fn replay_file(path: &Path, model: &Model, supplied: &Supplied, by_seed: boo
         prepared.replayed(&outcome)
     });
     prepared.finish(result, false)
+}
+
+/// The model a regression file replays under: the variant it was found with (the default
+/// for a file without one); `None` when that is `model` itself (or the file cannot be read,
+/// which [`Prepared::load`] reports).
+fn under_its_variant(path: &Path, model: &Model) -> Result<Option<Model>, Box<ReplayResult>> {
+    let Ok(r) = Regression::load(path) else {
+        return Ok(None);
+    };
+    if r.model != model.name || model.variants.is_none() {
+        return Ok(None);
+    }
+    let want = r.variant.as_deref().or(model.default_variant());
+    if want == model.variant_name() {
+        return Ok(None);
+    }
+    model.with_variant(want).map(Some).map_err(|e| {
+        Box::new(ReplayResult {
+            path: path.into(),
+            regression: Some(r),
+            result: Err(RegressError::Invalid {
+                path: path.into(),
+                what: format!("it was found under a variant this model cannot load: {e}"),
+            }),
+            warnings: Vec::new(),
+            on_box: false,
+        })
+    })
 }
 
 /// The regression files of `path`: the file itself, or a directory's `*.json` files in name

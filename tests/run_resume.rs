@@ -167,6 +167,7 @@ fn the_journal_tells_done_steps_and_the_cut_apply() {
         seed: "5".into(),
         model: "pithead".into(),
         model_hash: "h".into(),
+        variant: String::new(),
         target: "local".into(),
         under_test: Default::default(),
         faults: vec![],

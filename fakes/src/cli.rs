@@ -66,7 +66,13 @@ fn dispatch(stack: &Stack, args: &[String]) -> Result<i32> {
         || cmd == "--help"
         || cmd == "-h"
     {
+        // The last line says which tari.mode values this build has: canary's model variants
+        // detect an older build by it, without changing the box.
         print!("{USAGE}");
+        println!(
+            "\nconfig values of this build:\n  tari.mode: {}",
+            stack.tari_modes().join("|")
+        );
         return Ok(0);
     }
     // Pithead cd's into its own directory; paths in .env are relative to it.
@@ -237,6 +243,18 @@ fn prepare(stack: &Stack) -> Result<(Env, Env, Faults)> {
     let old = require_env(stack)?;
     let faults = Faults::load(&stack.dir)?;
     let (text, mut cfg) = read_config(stack)?;
+    // An older build has no tari.mode off: refused, nothing changed (§8).
+    let modes = stack.tari_modes();
+    if !modes.contains(&cfg.tari_mode) {
+        let quoted: Vec<String> = modes.iter().map(|m| format!("{m:?}")).collect();
+        bail!(
+            "tari.mode must be {}",
+            match quoted.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => quoted.join(""),
+            }
+        );
+    }
     let onion = old.value("P2POOL_ONION_ADDRESS");
     if onion.is_empty() || onion == "placeholder" || old.value("DEPLOYMENT_COMPLETED") != "true" {
         bail!(

@@ -9,6 +9,7 @@ use fakes::stack::Stack;
 const USAGE: &str = "\
 usage:
   pithead-fake setup DIR [--dashboard-port N] [--faults a,b] [--no-start] [--script-entry] [--daemon-env K=V]...
+                    [--tari-modes local,remote]  (an older build: no tari.mode off)
   pithead-fake teardown DIR
   pithead-fake cli [--dir DIR] ARGS...   (the fake `pithead`; DIR also from PITHEAD_FAKE_DIR)
   pithead-fake daemon SERVICE --port N
@@ -113,6 +114,17 @@ fn main() -> ExitCode {
                             options.daemon_env.insert(k.to_string(), v.to_string());
                         }
                         None => return usage_error("--daemon-env needs KEY=VALUE"),
+                    },
+                    "--tari-modes" => match it.next() {
+                        Some(m) => {
+                            options.tari_modes = Some(
+                                m.split(',')
+                                    .filter(|s| !s.is_empty())
+                                    .map(String::from)
+                                    .collect(),
+                            )
+                        }
+                        None => return usage_error("--tari-modes needs a list like local,remote"),
                     },
                     "--no-start" => options.start = false,
                     "--script-entry" => options.script_entry = true,

@@ -27,6 +27,8 @@ pub struct SetupOptions {
     pub daemon_env: BTreeMap<String, String>,
     /// Write `pithead` as a shell script instead of a symlink to the binary.
     pub script_entry: bool,
+    /// Make the CLI an older build that accepts only these `tari.mode` values.
+    pub tari_modes: Option<Vec<String>>,
 }
 
 impl Default for SetupOptions {
@@ -37,6 +39,7 @@ impl Default for SetupOptions {
             start: true,
             daemon_env: BTreeMap::new(),
             script_entry: false,
+            tari_modes: None,
         }
     }
 }
@@ -107,6 +110,7 @@ pub fn setup(dir: &Path, options: &SetupOptions) -> Result<Stack> {
         binary: binary.clone(),
         ports,
         daemon_env: options.daemon_env.clone(),
+        tari_modes: options.tari_modes.clone(),
     })?;
     for d in [
         "data/tor",

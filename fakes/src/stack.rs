@@ -57,6 +57,10 @@ pub struct Settings {
     /// Extra environment given to every daemon (`FAKE_MONEROD_MODE=syncing`, ...).
     #[serde(default)]
     pub daemon_env: BTreeMap<String, String>,
+    /// The `tari.mode` values this build's CLI accepts (older Pithead builds have no `off`);
+    /// absent: local, remote and off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tari_modes: Option<Vec<String>>,
 }
 
 /// One fake container.
@@ -133,6 +137,14 @@ impl Stack {
     /// The ledger of every process started, for teardown.
     pub fn ledger(&self) -> PathBuf {
         self.fake_dir().join("pids")
+    }
+
+    /// The `tari.mode` values the CLI accepts ([`Settings::tari_modes`]).
+    pub fn tari_modes(&self) -> Vec<String> {
+        self.settings()
+            .ok()
+            .and_then(|s| s.tari_modes)
+            .unwrap_or_else(|| ["local", "remote", "off"].map(String::from).to_vec())
     }
 
     /// Reads the settings written by `setup`.

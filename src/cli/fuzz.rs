@@ -84,7 +84,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let model = args.model.load()?;
+    let model = args.model.load_for(args.on.box_options()?.as_ref())?;
     let supplied = args.model.supplied(&model)?;
     let faults = faults::parse_all(&args.faults)?;
     let box_options = args.on.box_options()?;

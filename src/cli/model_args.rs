@@ -7,7 +7,8 @@ use clap::Args;
 
 use crate::files;
 use crate::model::prereq::{self, Source};
-use crate::model::{self, Model, Supplied};
+use crate::model::{self, Model, Supplied, variant};
+use crate::target::box_target::{BoxTarget, BoxTargetOptions};
 
 /// Which model to use and what prerequisites are supplied.
 #[derive(Debug, Clone, Args)]
@@ -34,6 +35,12 @@ pub struct ModelArgs {
     /// (repeatable); it is planned nowhere and the run says it was dropped.
     #[arg(long = "skip-value", value_name = "AXIS=VALUE")]
     pub skip_value: Vec<String>,
+
+    /// Run as a named variant of the model (its [[variant]] sections: which Pithead version's
+    /// behaviour), e.g. --variant no-tari-off. Default: the model as written; on a box, the
+    /// variant the box's CLI answers like (this flag wins, with a warning if the box differs).
+    #[arg(long, value_name = "NAME")]
+    pub variant: Option<String>,
 }
 
 impl ModelArgs {
@@ -48,14 +55,56 @@ impl ModelArgs {
     }
 
     fn load_unskipped(&self) -> anyhow::Result<Model> {
+        let variant = self.variant.as_deref();
         Ok(match (&self.model, &self.pict) {
-            (Some(p), _) => model::load_file(p)?,
-            (None, Some(p)) => model::pict::load_pict_file(p)?,
-            (None, None) => model::load_str(
+            (Some(p), _) => model::load_file_variant(p, variant)?,
+            (None, Some(p)) => {
+                if let Some(v) = variant {
+                    bail!("--variant {v}: a PICT model has no variants");
+                }
+                model::pict::load_pict_file(p)?
+            }
+            (None, None) => model::load_variant(
                 model::BUILTIN_PITHEAD,
                 std::path::Path::new("strategies/pithead.toml (built-in)"),
+                variant,
             )?,
         })
+    }
+
+    /// [`Self::load`] for a run on `on_box` (when given): the box's CLI is asked, read-only,
+    /// which variant it is, and the run uses that one unless --variant says otherwise.
+    pub fn load_for(&self, on_box: Option<&BoxTargetOptions>) -> anyhow::Result<Model> {
+        let m = self.load()?;
+        let Some(opts) = on_box else { return Ok(m) };
+        let asks = m
+            .variants
+            .as_ref()
+            .is_some_and(|v| v.list.iter().any(|v| v.detect.is_some()));
+        if !asks {
+            return Ok(m);
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        // A box that cannot be opened is left to the command's own open, which says why
+        // after the command's usage checks.
+        let Ok(detected) = rt.block_on(async {
+            let target = BoxTarget::open(opts.clone()).await?;
+            anyhow::Ok(target.variant_of(&m).await)
+        }) else {
+            return Ok(m);
+        };
+        let (name, said) = variant::choose(&m, self.variant.as_deref(), &detected);
+        for line in said {
+            if line.starts_with("warning:") {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+        }
+        Ok(m.with_variant(name.as_deref())?)
     }
 
     /// The supplied prerequisites, each checked against its prerequisite's type (see

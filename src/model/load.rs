@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use super::expr::{self, MatchOptions};
 use super::ops::{During, OpGroup, OpKind, Operation, RawOperation, Readmit};
+use super::variant::{self, Variant};
 use super::{
     Axis, AxisValue, Constraint, Derived, DerivedCase, DerivedSource, Gate, Model, Normalisation,
     PrereqType, Prerequisite, Profile, Service, SubModel, label_of,
@@ -49,7 +50,49 @@ struct RawModel {
     #[serde(default)]
     readiness: Option<Spanned<RawReadiness>>,
     #[serde(default)]
+    variant: Vec<Spanned<RawVariant>>,
+    #[serde(default)]
     submodel: Vec<Spanned<RawSubModel>>,
+}
+
+/// A `[[variant]]`: what differs in some Pithead versions. `drop` names what goes
+/// (`constraint:NAME`, `normalise:NAME`, `gate:AXIS=VALUE`, `env:KEY`, `api:KEY`,
+/// `operation:NAME`), `drop_values` the values those versions do not have; the tables add
+/// (or, for `env`/`api`, replace) what they have instead.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVariant {
+    name: String,
+    #[serde(default)]
+    help: String,
+    #[serde(default)]
+    default: bool,
+    detect: Option<RawDetect>,
+    #[serde(default)]
+    include: Vec<String>,
+    #[serde(default)]
+    drop: Vec<String>,
+    #[serde(default)]
+    drop_values: BTreeMap<String, Vec<toml::Value>>,
+    #[serde(default)]
+    gate: Vec<Spanned<RawGate>>,
+    #[serde(default)]
+    constraint: Vec<Spanned<RawRule>>,
+    #[serde(default)]
+    normalise: Vec<Spanned<RawNormalise>>,
+    #[serde(default)]
+    env: BTreeMap<String, Spanned<RawDerived>>,
+    #[serde(default)]
+    api: BTreeMap<String, Spanned<RawDerived>>,
+    #[serde(default)]
+    operation: Vec<Spanned<RawOperation>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDetect {
+    ask: String,
+    line: String,
 }
 
 /// `[[submodel]]`: a group of axes planned at a higher strength than the rest.
@@ -127,6 +170,8 @@ struct RawGate {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRule {
+    /// What a variant's `drop = ["constraint:NAME"]` calls it.
+    name: Option<String>,
     rule: String,
     #[serde(default)]
     why: String,
@@ -135,6 +180,8 @@ struct RawRule {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawNormalise {
+    /// What a variant's `drop = ["normalise:NAME"]` calls it.
+    name: Option<String>,
     when: String,
     set: BTreeMap<String, toml::Value>,
     #[serde(default)]
@@ -145,7 +192,7 @@ struct RawNormalise {
 #[serde(deny_unknown_fields)]
 struct RawProfile {
     name: String,
-    when: String,
+    when: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -193,8 +240,13 @@ struct RawSecrets {
     env: Vec<String>,
 }
 
-/// Loads a model file.
+/// Loads a model file (its default variant).
 pub fn load_file(path: &Path) -> Result<Model, ModelErrors> {
+    load_file_variant(path, None)
+}
+
+/// Loads a model file under the variant `variant` (`None`: the default).
+pub fn load_file_variant(path: &Path, variant: Option<&str>) -> Result<Model, ModelErrors> {
     let text = crate::files::read_capped(path, crate::files::INPUT_CAP).map_err(|e| {
         ModelErrors(vec![ModelError {
             file: path.to_path_buf(),
@@ -203,7 +255,7 @@ pub fn load_file(path: &Path) -> Result<Model, ModelErrors> {
             hint: "check the path given to --model".into(),
         }])
     })?;
-    load_str(&text, path)
+    load_variant(&text, path, variant)
 }
 
 fn toml_to_json(v: &toml::Value) -> serde_json::Value {
@@ -255,9 +307,64 @@ impl Ctx<'_> {
     }
 }
 
-/// Loads a model from TOML text; `path` names it in messages.
+/// Loads a model from TOML text (its default variant); `path` names it in messages.
 pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
-    let raw: RawModel = toml::from_str(text).map_err(|e| {
+    load_variant(text, path, None)
+}
+
+/// Loads a model from TOML text under the variant `variant` (`None`: the default). Every
+/// variant is built too, so a broken one fails at its line whichever is chosen.
+pub fn load_variant(text: &str, path: &Path, variant: Option<&str>) -> Result<Model, ModelErrors> {
+    load_checked(text, path, variant, true)
+}
+
+/// [`load_variant`]; `check_all` false skips building the other variants (for a text already
+/// loaded once, see [`Model::with_variant`]).
+pub(super) fn load_checked(
+    text: &str,
+    path: &Path,
+    variant: Option<&str>,
+    check_all: bool,
+) -> Result<Model, ModelErrors> {
+    let raw = parse(text, path)?;
+    let list = variants(&raw, text, path)?;
+    let chosen = match variant {
+        Some(name) => {
+            if !list.iter().any(|v| v.name == name) {
+                return Err(variant::unknown(path, name, &list));
+            }
+            Some(name.to_string())
+        }
+        None => list.iter().find(|v| v.default).map(|v| v.name.clone()),
+    };
+    let mut model = build(raw, text, path, chosen.as_deref(), &list)?;
+    let mut errors: Vec<ModelError> = Vec::new();
+    for v in list.iter().filter(|_| check_all) {
+        if Some(v.name.as_str()) == chosen.as_deref() {
+            continue;
+        }
+        if let Err(e) = build(parse(text, path)?, text, path, Some(&v.name), &list) {
+            for e in e.0 {
+                if !errors.contains(&e) {
+                    errors.push(e);
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ModelErrors(errors));
+    }
+    if !list.is_empty() {
+        model.variants = Some(variant::Variants {
+            list,
+            text: text.into(),
+        });
+    }
+    Ok(model)
+}
+
+fn parse(text: &str, path: &Path) -> Result<RawModel, ModelErrors> {
+    toml::from_str(text).map_err(|e| {
         let line = e
             .span()
             .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
@@ -267,12 +374,214 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
             message: e.message().trim().to_string(),
             hint: "see strategies/pithead.toml for the format".into(),
         }])
-    })?;
+    })
+}
+
+/// The declared variants: unique names, one default (which changes nothing), detect
+/// questions canary may ask, includes that exist.
+fn variants(raw: &RawModel, text: &str, path: &Path) -> Result<Vec<Variant>, ModelErrors> {
     let mut cx = Ctx {
         file: path.to_path_buf(),
         text,
         errors: vec![],
         rejected_axes: BTreeSet::new(),
+    };
+    let mut list: Vec<Variant> = Vec::new();
+    for rv in &raw.variant {
+        let at = rv.span().start;
+        let v = rv.get_ref();
+        if v.name.trim().is_empty() || v.name.contains(char::is_whitespace) {
+            cx.error(
+                at,
+                "a variant needs a one-word name",
+                "e.g. name = \"no-tari-off\"",
+            );
+        }
+        if list.iter().any(|x| x.name == v.name) {
+            cx.error(
+                at,
+                format!("duplicate variant '{}'", v.name),
+                "rename or remove one",
+            );
+        }
+        let changes = !(v.drop.is_empty()
+            && v.drop_values.is_empty()
+            && v.include.is_empty()
+            && v.gate.is_empty()
+            && v.constraint.is_empty()
+            && v.normalise.is_empty()
+            && v.env.is_empty()
+            && v.api.is_empty()
+            && v.operation.is_empty());
+        if v.default && changes {
+            cx.error(
+                at,
+                format!("the default variant '{}' changes the model", v.name),
+                "the default variant is the model as written: move its changes into the model",
+            );
+        }
+        if let Some(d) = &v.detect {
+            if !variant::ASKS.contains(&d.ask.as_str()) {
+                cx.error(
+                    at,
+                    format!("variant '{}' detects with `{}`", v.name, d.ask),
+                    format!(
+                        "a box is only asked read-only questions: one of {}",
+                        variant::ASKS.join(", ")
+                    ),
+                );
+            }
+            if d.line.trim().is_empty() {
+                cx.error(
+                    at,
+                    format!("variant '{}' detects an empty line", v.name),
+                    "give the line the CLI prints",
+                );
+            }
+        }
+        list.push(Variant {
+            name: v.name.clone(),
+            help: v.help.clone(),
+            default: v.default,
+            detect: v.detect.as_ref().map(|d| variant::Detect {
+                ask: d.ask.clone(),
+                line: d.line.clone(),
+            }),
+        });
+    }
+    for rv in &raw.variant {
+        for inc in &rv.get_ref().include {
+            if !list.iter().any(|x| &x.name == inc) {
+                cx.error(
+                    rv.span().start,
+                    format!(
+                        "variant '{}' includes unknown variant '{inc}'",
+                        rv.get_ref().name
+                    ),
+                    format!("the model's variants are: {}", variant::list(&list)),
+                );
+            }
+        }
+    }
+    let defaults = list.iter().filter(|v| v.default).count();
+    if !list.is_empty() && defaults != 1 {
+        cx.error(
+            raw.variant[0].span().start,
+            format!("{defaults} variants are marked default = true"),
+            "mark exactly one: the model as written",
+        );
+    }
+    if cx.errors.is_empty() {
+        Ok(list)
+    } else {
+        Err(ModelErrors(cx.errors))
+    }
+}
+
+/// The variants `name` stands for, includes first, each once (a cycle is cut).
+fn resolve_includes(raw: &[Spanned<RawVariant>], name: &str, out: &mut Vec<String>) {
+    if out.iter().any(|n| n == name) {
+        return;
+    }
+    out.push(name.to_string());
+    if let Some(v) = raw.iter().find(|v| v.get_ref().name == name) {
+        for inc in v.get_ref().include.clone() {
+            resolve_includes(raw, &inc, out);
+        }
+    }
+}
+
+/// Applies the variant `name` to the raw model: its drops, then its additions. Returns the
+/// dropped values as `(offset, axis, value, variant)`, made constraints once axes are known.
+fn apply_variant(
+    cx: &mut Ctx,
+    raw: &mut RawModel,
+    name: &str,
+) -> Vec<(usize, String, toml::Value, String)> {
+    let mut names = Vec::new();
+    resolve_includes(&raw.variant, name, &mut names);
+    let mut taken: Vec<Spanned<RawVariant>> = std::mem::take(&mut raw.variant);
+    let mut dropped_values = Vec::new();
+    for n in names.iter().rev() {
+        let Some(i) = taken.iter().position(|v| &v.get_ref().name == n) else {
+            continue;
+        };
+        let rv = taken.remove(i);
+        let at = rv.span().start;
+        let v = rv.into_inner();
+        for d in &v.drop {
+            let gone = match d.split_once(':') {
+                Some(("constraint", x)) => {
+                    remove(&mut raw.constraint, |c| c.name.as_deref() == Some(x))
+                }
+                Some(("normalise", x)) => {
+                    remove(&mut raw.normalise, |c| c.name.as_deref() == Some(x))
+                }
+                Some(("operation", x)) => remove(&mut raw.operation, |o| o.name == x),
+                Some(("gate", x)) => remove(&mut raw.gate, |g| {
+                    format!("{}={}", g.axis, label_of(&toml_to_json(&g.value))) == x
+                }),
+                Some(("env", x)) => raw.env.remove(x).is_some(),
+                Some(("api", x)) => raw.api.remove(x).is_some(),
+                _ => {
+                    cx.error(
+                        at,
+                        format!("variant '{}' drops '{d}', which is not KIND:NAME", v.name),
+                        "KIND is constraint, normalise, gate (gate:AXIS=VALUE), env, api or operation",
+                    );
+                    true
+                }
+            };
+            if !gone {
+                cx.error(
+                    at,
+                    format!(
+                        "variant '{}' drops '{d}', which the model does not have",
+                        v.name
+                    ),
+                    "give the rule a `name` and drop it by that name (gates by AXIS=VALUE)",
+                );
+            }
+        }
+        for (axis, values) in v.drop_values {
+            for value in values {
+                dropped_values.push((at, axis.clone(), value, v.name.clone()));
+            }
+        }
+        raw.gate.extend(v.gate);
+        raw.constraint.extend(v.constraint);
+        raw.normalise.extend(v.normalise);
+        raw.operation.extend(v.operation);
+        raw.env.extend(v.env);
+        raw.api.extend(v.api);
+    }
+    dropped_values
+}
+
+fn remove<T>(list: &mut Vec<Spanned<T>>, hit: impl Fn(&T) -> bool) -> bool {
+    let before = list.len();
+    list.retain(|x| !hit(x.get_ref()));
+    list.len() < before
+}
+
+/// Builds the model under the variant `chosen` (already known to exist).
+fn build(
+    mut raw: RawModel,
+    text: &str,
+    path: &Path,
+    chosen: Option<&str>,
+    list: &[Variant],
+) -> Result<Model, ModelErrors> {
+    let mut cx = Ctx {
+        file: path.to_path_buf(),
+        text,
+        errors: vec![],
+        rejected_axes: BTreeSet::new(),
+    };
+    let default = list.iter().find(|v| v.default).map(|v| v.name.as_str());
+    let dropped_values = match chosen {
+        Some(n) if Some(n) != default => apply_variant(&mut cx, &mut raw, n),
+        _ => Vec::new(),
     };
     let header = raw.model.unwrap_or_default();
 
@@ -551,6 +860,35 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
         }
     }
 
+    // A value a variant's versions do not have is a constraint, as with --skip-value, so a
+    // value's index (and so every saved config) means the same under every variant.
+    for (at, axis, value, vname) in &dropped_values {
+        let Some(a) = axes.iter().position(|x| &x.name == axis) else {
+            cx.error(
+                *at,
+                format!("variant '{vname}' drops a value of unknown axis '{axis}'"),
+                format!("known axes: {}", axis_names(&axes)),
+            );
+            continue;
+        };
+        let Some(v) = find_value(&axes, a, value) else {
+            cx.error(
+                *at,
+                format!("variant '{vname}' drops {value} of '{axis}', not one of its values"),
+                format!("use one of: {}", values_of(&axes, a)),
+            );
+            continue;
+        };
+        let text = format!("[{axis}] <> \"{}\"", axes[a].values[v as usize].label);
+        if let Some(expr) = compile(&mut cx, *at, &text, "constraint") {
+            constraints.push(Constraint {
+                text,
+                expr,
+                why: variant::dropped_why(vname),
+            });
+        }
+    }
+
     let mut sub_models = Vec::new();
     for sm in &raw.submodel {
         let at = sm.span().start;
@@ -634,12 +972,18 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
                 "rename or remove one",
             );
         }
-        if let Some(when) = compile(&mut cx, at, &p.when, "profile condition") {
-            profiles.push(Profile {
-                name: p.name.clone(),
-                when,
-            });
-        }
+        let when = match &p.when {
+            None => None,
+            Some(w) => match compile(&mut cx, at, w, "profile condition") {
+                Some(e) => Some(e),
+                None => continue,
+            },
+        };
+        profiles.push(Profile {
+            name: p.name.clone(),
+            when,
+            line: cx.line(at),
+        });
     }
 
     let derived = |cx: &mut Ctx, table: &BTreeMap<String, Spanned<RawDerived>>, what: &str| {
@@ -757,6 +1101,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
             restart_on: s.restart_on.clone(),
             restart_with: s.restart_with.clone(),
             cost: s.cost,
+            line: cx.line(at),
         });
     }
     for s in &services {
@@ -960,7 +1305,18 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
         readiness,
         sub_models,
         source: path.to_path_buf(),
-        hash: hex::encode(Sha256::digest(text.as_bytes())),
+        hash: {
+            // The default variant keeps the text's hash; another variant is another model.
+            let mut h = Sha256::new();
+            h.update(text.as_bytes());
+            if let Some(n) = chosen.filter(|n| Some(*n) != default) {
+                h.update(b"\0variant=");
+                h.update(n.as_bytes());
+            }
+            hex::encode(h.finalize())
+        },
+        variant: chosen.unwrap_or("").to_string(),
+        variants: None,
     };
     if let Some(d) = model.violation(&model.default_config().0) {
         return Err(ModelErrors(vec![ModelError {
@@ -1134,5 +1490,74 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.0.len(), 1, "{e}");
         assert!(e.to_string().contains("axis 'a' has no values"), "{e}");
+    }
+
+    const VARIANTS: &str = r#"[[axis]]
+name = "a"
+values = ["x", "y", "z"]
+
+[[axis]]
+name = "b"
+values = [false, true]
+
+[[normalise]]
+name = "z-forces-b"
+when = '[a] = "z"'
+set = { b = false }
+
+[[variant]]
+name = "now"
+default = true
+
+[[variant]]
+name = "old"
+drop = ["normalise:z-forces-b"]
+drop_values = { a = ["y"] }
+"#;
+
+    #[test]
+    fn a_variant_drops_named_rules_and_values_and_is_another_model() {
+        let now = load(VARIANTS).unwrap();
+        assert_eq!(now.variant, "now");
+        assert_eq!(now.normalisations.len(), 1);
+        let old = load_variant(VARIANTS, Path::new("test.toml"), Some("old")).unwrap();
+        assert_eq!(old.variant, "old");
+        assert!(old.normalisations.is_empty());
+        assert_eq!(old.constraints.len(), 1);
+        assert_eq!(old.constraints[0].text, r#"[a] <> "y""#);
+        assert_ne!(old.hash, now.hash);
+        assert_eq!(
+            load_variant(VARIANTS, Path::new("test.toml"), Some("now"))
+                .unwrap()
+                .hash,
+            now.hash
+        );
+        let e = load_variant(VARIANTS, Path::new("test.toml"), Some("new")).unwrap_err();
+        assert!(e.to_string().contains("unknown variant 'new'"), "{e}");
+        assert!(e.to_string().contains("now (default), old"), "{e}");
+    }
+
+    #[test]
+    fn a_broken_variant_fails_at_its_line_whichever_is_chosen() {
+        let bad = |tail: &str| {
+            load(&format!("{VARIANTS}\n{tail}"))
+                .unwrap_err()
+                .to_string()
+        };
+        let line = VARIANTS.lines().count() + 2;
+        let e = bad("[[variant]]\nname = \"v\"\ndrop = [\"normalise:nope\"]\n");
+        assert!(e.contains(&format!("test.toml:{line}")), "{e}");
+        assert!(e.contains("which the model does not have"), "{e}");
+        let e = bad("[[variant]]\nname = \"v\"\ninclude = [\"nope\"]\n");
+        assert!(e.contains("includes unknown variant 'nope'"), "{e}");
+        let e = bad("[[variant]]\nname = \"v\"\ndefault = true\n");
+        assert!(e.contains("2 variants are marked default"), "{e}");
+        let e = bad("[[variant]]\nname = \"v\"\ndetect = { ask = \"apply -y\", line = \"x\" }\n");
+        assert!(e.contains("read-only questions"), "{e}");
+        let e = bad("[[variant]]\nname = \"v\"\ndrop_values = { a = [\"w\"] }\n");
+        assert!(e.contains("not one of its values"), "{e}");
+        let e = bad("[[variant]]\nname = \"v\"\n\n[[variant.constraint]]\nrule = '[c] = 1'\n");
+        assert!(e.contains(&format!("test.toml:{}", line + 3)), "{e}");
+        assert!(e.contains("unknown axis [c]"), "{e}");
     }
 }

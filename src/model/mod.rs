@@ -14,12 +14,13 @@ pub mod pict;
 pub mod prereq;
 mod services;
 pub mod skip;
+pub mod variant;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use expr::{Expr, UNSET};
-pub use load::{BUILTIN_PITHEAD, load_file, load_str};
+pub use load::{BUILTIN_PITHEAD, load_file, load_file_variant, load_str, load_variant};
 pub use ops::{Action, OpGroup, OpKind, Operation, Transition};
 pub use prereq::PrereqType;
 pub use services::{Prediction, Rendered};
@@ -106,7 +107,12 @@ pub struct Normalisation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     pub name: String,
-    pub when: Expr,
+    /// When it is active. `None`: no axis of the model drives it (a `[[profile]]` without
+    /// `when`); it never renders, and its services and its COMPOSE_PROFILES token are not
+    /// judged either way, so the model can name what the compose file has without predicting it.
+    pub when: Option<Expr>,
+    /// Line of its `[[profile]]` table in the model file (0 when not from a file).
+    pub line: usize,
 }
 
 /// A container of the stack and what makes an apply touch it.
@@ -124,6 +130,8 @@ pub struct Service {
     pub restart_with: Vec<String>,
     /// Rough seconds to get back to ready after a recreate; prices a step.
     pub cost: f64,
+    /// Line of its `[[service]]` table in the model file (0 when not from a file).
+    pub line: usize,
 }
 
 /// One case of a derived value: the first case whose `when` holds gives the value.
@@ -217,8 +225,13 @@ pub struct Model {
     pub sub_models: Vec<SubModel>,
     /// Where the model came from, for messages.
     pub source: PathBuf,
-    /// sha256 of the model's source text, hex.
+    /// sha256 of the model's source text, hex (and of the variant's name, for a variant
+    /// other than the default).
     pub hash: String,
+    /// The variant in effect (`--variant`; empty for a model without variants).
+    pub variant: String,
+    /// The model's declared variants (`None`: it has none).
+    pub variants: Option<variant::Variants>,
 }
 
 /// A group of axes planned at its own strength (PICT's sub-model).
@@ -279,6 +292,13 @@ pub struct Skip {
 }
 
 impl Model {
+    /// Whether the model predicts profile `name` (declared, with a `when`).
+    pub fn tracks_profile(&self, name: &str) -> bool {
+        self.profiles
+            .iter()
+            .any(|p| p.name == name && p.when.is_some())
+    }
+
     /// Index of the axis with this name.
     pub fn axis_index(&self, name: &str) -> Option<usize> {
         self.axes.iter().position(|a| a.name == name)

@@ -307,6 +307,8 @@ pub fn load_pict_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
         sub_models,
         source: path.to_path_buf(),
         hash: hex::encode(Sha256::digest(text.as_bytes())),
+        variant: String::new(),
+        variants: None,
     };
     if model.violation(&model.default_config().0).is_some() {
         match first_valid(&model) {

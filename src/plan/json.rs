@@ -110,7 +110,7 @@ impl Plan {
     /// value labels), `walk` (the first walk's steps; each `config` maps axis names, and the
     /// extra keys of gated values, to the JSON written to config.json, secrets redacted),
     /// `skipped`, `coverage`, `seed`, `model`, `model_hash`, `strength`, `transitions`,
-    /// `baseline`, and, when sharded, `shards` (every walk, the first included).
+    /// `baseline`, `variant` (for a model with variants), and, when sharded, `shards` (every walk, the first included).
     pub fn to_json(&self, model: &Model, supplied: &Supplied) -> Value {
         let shown = redacted(model, supplied);
         let mut axes = Map::new();
@@ -166,6 +166,9 @@ impl Plan {
                 })).collect::<Vec<_>>(),
             },
         });
+        if let Some(v) = model.variant_name() {
+            out["variant"] = v.into();
+        }
         if self.walks.len() > 1 {
             out["shards"] = Value::Array(
                 self.walks

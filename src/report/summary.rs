@@ -3,9 +3,11 @@
 //! command that replays its run.
 //!
 //! Shape: `model`, `model_hash`, `runs` (one object per run: `run_id`, `seed`, `target`,
+//! `variant` (when the model has variants),
 //! `tool_version`, `faults`, `replay`, `finished`, `status`, `passed`, counts), `counts`,
 //! `coverage`, `status` (`passed`, `failed` or `incomplete`), `passed`, `failures`, `skipped`,
-//! `warnings`; for a single run, `run_id`, `seed`, `target` and `replay`
+//! `warnings`; each run's `preflight` (a box run's compose file against the model: `status`,
+//! `drift`, or null); for a single run, `run_id`, `seed`, `target` and `replay`
 //! are also at the top level.
 
 use std::io::Write;
@@ -24,7 +26,7 @@ fn ratio(covered: usize, required: usize) -> Value {
 
 fn run_json(run: &RunDigest) -> Value {
     let m = &run.manifest;
-    json!({
+    let mut out = json!({
         "run_id": run.id(),
         "dir": run.dir.display().to_string(),
         "seed": m.seed,
@@ -44,7 +46,12 @@ fn run_json(run: &RunDigest) -> Value {
         "verdicts_passed": run.verdicts_passed(),
         "verdicts_failed": run.verdicts_failed(),
         "verdicts_drift": run.verdicts_drift(),
-    })
+        "preflight": run.preflight,
+    });
+    if !m.variant.is_empty() {
+        out["variant"] = m.variant.clone().into();
+    }
+    out
 }
 
 /// The summary as a JSON value.

@@ -375,12 +375,19 @@ impl FakeBox {
 
     /// A fake box with `faults` (the fake's names) switched on.
     pub fn setup_with_faults(faults: &[&str]) -> Self {
+        Self::setup_with(faults, &[])
+    }
+
+    /// A fake box with `faults` switched on and more `pithead-fake setup` options (e.g.
+    /// `--tari-modes local,remote` for an older build).
+    pub fn setup_with(faults: &[&str], options: &[&str]) -> Self {
         let bin = fake_binary();
         let tmp = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(&bin);
         cmd.arg("setup")
             .arg(tmp.path())
-            .args(["--dashboard-port", "0"]);
+            .args(["--dashboard-port", "0"])
+            .args(options);
         if !faults.is_empty() {
             cmd.args(["--faults", &faults.join(",")]);
         }
