@@ -95,6 +95,9 @@ fn report(seconds: f64) {
         let best = best.map_or("—".to_string(), |b| b.to_string());
         println!("| {name} | {pict} | {best} | {q} ({qt:.2} s) | {th} ({tt:.1} s) |");
     }
+    if !only.is_empty() && !only.split(',').any(|o| o == "pithead") {
+        return;
+    }
     println!();
     println!(
         "| Pithead model | feasible tuples | infeasible tuples | canary Quick | canary Thorough |"

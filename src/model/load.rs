@@ -12,7 +12,7 @@ use super::ops::{During, OpGroup, OpKind, Operation, RawOperation, Readmit};
 use super::variant::{self, Variant};
 use super::{
     Axis, AxisValue, Constraint, Derived, DerivedCase, DerivedSource, Gate, Model, Normalisation,
-    PrereqType, Prerequisite, Profile, Service, label_of,
+    PrereqType, Prerequisite, Profile, Service, SubModel, label_of,
 };
 use crate::errors::{ModelError, ModelErrors};
 
@@ -51,6 +51,8 @@ struct RawModel {
     readiness: Option<Spanned<RawReadiness>>,
     #[serde(default)]
     variant: Vec<Spanned<RawVariant>>,
+    #[serde(default)]
+    submodel: Vec<Spanned<RawSubModel>>,
 }
 
 /// A `[[variant]]`: what differs in some Pithead versions. `drop` names what goes
@@ -91,6 +93,14 @@ struct RawVariant {
 struct RawDetect {
     ask: String,
     line: String,
+}
+
+/// `[[submodel]]`: a group of axes planned at a higher strength than the rest.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubModel {
+    axes: Vec<String>,
+    strength: usize,
 }
 
 #[derive(Deserialize)]
@@ -879,6 +889,44 @@ fn build(
         }
     }
 
+    let mut sub_models = Vec::new();
+    for sm in &raw.submodel {
+        let at = sm.span().start;
+        let sm = sm.get_ref();
+        let mut idx = Vec::new();
+        for name in &sm.axes {
+            match axes.iter().position(|a| &a.name == name) {
+                Some(i) if idx.contains(&i) => cx.error(
+                    at,
+                    format!("submodel names axis '{name}' twice"),
+                    "list each axis once",
+                ),
+                Some(i) => idx.push(i),
+                None => cx.error(
+                    at,
+                    format!("submodel names unknown axis '{name}'"),
+                    "use the name of an [[axis]]",
+                ),
+            }
+        }
+        if !(2..=4).contains(&sm.strength) || sm.strength > sm.axes.len() {
+            cx.error(
+                at,
+                format!(
+                    "submodel strength {} over {} axes is out of range",
+                    sm.strength,
+                    sm.axes.len()
+                ),
+                "give a strength from 2 to 4, at most the number of axes listed",
+            );
+            continue;
+        }
+        sub_models.push(SubModel {
+            axes: idx,
+            strength: sm.strength,
+        });
+    }
+
     let mut normalisations = Vec::new();
     for n in &raw.normalise {
         let at = n.span().start;
@@ -1255,6 +1303,7 @@ fn build(
         posture_env,
         operations,
         readiness,
+        sub_models,
         source: path.to_path_buf(),
         hash: {
             // The default variant keeps the text's hash; another variant is another model.

@@ -220,6 +220,9 @@ pub struct Model {
     pub operations: Vec<ops::Operation>,
     /// How a box is waited on after a step (`[readiness]`).
     pub readiness: ReadinessModel,
+    /// Groups of axes to plan at a higher strength than the rest (`[[submodel]]`, PICT's
+    /// `{ A, B, C } @ 3`).
+    pub sub_models: Vec<SubModel>,
     /// Where the model came from, for messages.
     pub source: PathBuf,
     /// sha256 of the model's source text, hex (and of the variant's name, for a variant
@@ -229,6 +232,15 @@ pub struct Model {
     pub variant: String,
     /// The model's declared variants (`None`: it has none).
     pub variants: Option<variant::Variants>,
+}
+
+/// A group of axes planned at its own strength (PICT's sub-model).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubModel {
+    /// Axis indices, in the order given.
+    pub axes: Vec<usize>,
+    /// From 2 to 4, at most `axes.len()`.
+    pub strength: usize,
 }
 
 /// A configuration: one value index per axis, in axis order.

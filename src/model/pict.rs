@@ -11,7 +11,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::expr::{self, MatchOptions};
-use super::{Axis, AxisValue, Constraint, Model};
+use super::{Axis, AxisValue, Constraint, Model, SubModel};
 use crate::errors::{ModelError, ModelErrors};
 
 /// Loads a PICT model file.
@@ -68,6 +68,7 @@ pub fn load_pict_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
     // Parameters already reported and left out: a constraint naming one is not a second error.
     let mut rejected: Vec<String> = Vec::new();
     let mut constraint_start: Option<(usize, usize)> = None; // (line number, byte offset)
+    let mut raw_subs: Vec<(usize, Vec<String>, usize)> = Vec::new();
     let mut offset = 0;
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
@@ -81,12 +82,30 @@ pub fn load_pict_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
             constraint_start = Some((lineno, here));
             break;
         }
-        if t.starts_with('{') {
-            errors.push(err(
-                lineno,
-                "sub-models ({ A, B } @ N) are not supported".into(),
-                "remove the sub-model line; canary plans one strength for the whole model",
-            ));
+        if let Some(body) = t.strip_prefix('{') {
+            // `{ A, B, C } @ 3`: names resolved once every parameter is known.
+            let parsed = body.split_once('}').and_then(|(names, rest)| {
+                let n = rest
+                    .trim()
+                    .strip_prefix('@')?
+                    .trim()
+                    .parse::<usize>()
+                    .ok()?;
+                let names: Vec<String> = names
+                    .split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect();
+                Some((names, n))
+            });
+            match parsed {
+                Some((names, n)) => raw_subs.push((lineno, names, n)),
+                None => errors.push(err(
+                    lineno,
+                    format!("expected a sub-model '{{ A, B, C }} @ N', found '{t}'"),
+                    "list parameters in braces, then @ and the strength",
+                )),
+            }
             continue;
         }
         let Some((name, values)) = t.split_once(':') else {
@@ -225,6 +244,41 @@ pub fn load_pict_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
             hint: "add lines like 'Name: v1, v2'".into(),
         });
     }
+    let mut sub_models = Vec::new();
+    for (lineno, names, n) in raw_subs {
+        let mut idx = Vec::new();
+        for name in &names {
+            match axes.iter().position(|a| &a.name == name) {
+                Some(i) if !idx.contains(&i) => idx.push(i),
+                Some(_) => errors.push(err(
+                    lineno,
+                    format!("sub-model names '{name}' twice"),
+                    "list each parameter once",
+                )),
+                None if rejected.contains(name) => {}
+                None => errors.push(err(
+                    lineno,
+                    format!("sub-model names unknown parameter '{name}'"),
+                    "use the name of a parameter above",
+                )),
+            }
+        }
+        if !(2..=4).contains(&n) || n > names.len() {
+            errors.push(err(
+                lineno,
+                format!(
+                    "sub-model strength {n} over {} parameters is out of range",
+                    names.len()
+                ),
+                "give a strength from 2 to 4, at most the number of parameters listed",
+            ));
+            continue;
+        }
+        sub_models.push(SubModel {
+            axes: idx,
+            strength: n,
+        });
+    }
     if !errors.is_empty() {
         return Err(ModelErrors(errors));
     }
@@ -250,6 +304,7 @@ pub fn load_pict_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
         posture_env: vec![],
         operations: vec![],
         readiness: Default::default(),
+        sub_models,
         source: path.to_path_buf(),
         hash: hex::encode(Sha256::digest(text.as_bytes())),
         variant: String::new(),
@@ -335,10 +390,36 @@ mod tests {
             e.contains("m.txt:2") && e.contains("unknown axis [C]"),
             "{e}"
         );
-        let e = load_pict_str("A: x\nB: y\n{ A, B } @ 2\n", Path::new("m.txt"))
+        let e = load_pict_str("A: x\nB: y\n{ A, C } @ 2\n", Path::new("m.txt"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("sub-models"), "{e}");
+        assert!(
+            e.contains("m.txt:3") && e.contains("unknown parameter 'C'"),
+            "{e}"
+        );
+        let e = load_pict_str("A: x\nB: y\n{ A, B } @ 3\n", Path::new("m.txt"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("m.txt:3") && e.contains("out of range"), "{e}");
+        let e = load_pict_str("A: x\nB: y\n{ A, B } 2\n", Path::new("m.txt"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("m.txt:3") && e.contains("expected a sub-model"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn sub_models_name_their_parameters_and_strength() {
+        let m = load_pict_str(
+            "A: 1, 2\nB: 1, 2\nC: 1, 2, 3\nD: x, y\n{ C, A, D } @ 3\n",
+            Path::new("m.txt"),
+        )
+        .unwrap();
+        assert_eq!(m.sub_models.len(), 1);
+        assert_eq!(m.sub_models[0].axes, vec![2, 0, 3]);
+        assert_eq!(m.sub_models[0].strength, 3);
     }
 
     #[test]

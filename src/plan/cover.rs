@@ -3,9 +3,11 @@
 //!
 //! [`cover`] tries algebraic constructions first when the problem has no constraints
 //! (orthogonal arrays from Reed–Solomon codes, the optimal binary pairwise arrays of
-//! Kleitman–Spencer and Katona), builds a greedy array otherwise, then spends a budget of work
-//! deleting rows and repairing the shorter array with a tabu search. Tuples that no valid row
-//! can hold are found first by a completion search and reported, never waited on.
+//! Kleitman–Spencer and Katona), builds a greedy array otherwise, searches uniform pairwise
+//! problems for cyclic arrays (`cover/cyclic.rs`), then spends a budget of work deleting rows
+//! and repairing the shorter array with a tabu search. Tuples that no valid row can hold are
+//! found first by a completion search and reported, never waited on. [`cover_mixed`] adds
+//! sub-models: groups of axes covered at a higher strength (`cover/mixed.rs`).
 //!
 //! The walk planner orders the rows into a walk; this module knows nothing of walks or costs.
 //! For a [`crate::model::Model`], the problem is the axes' value counts, the model's
@@ -15,6 +17,8 @@
 //! Measured sizes against PICT and the best known arrays are in `BENCHMARKS.md`.
 
 mod construct;
+mod cyclic;
+mod mixed;
 mod rules;
 mod search;
 mod tuples;
@@ -25,6 +29,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::model::Expr;
 use crate::model::expr::UNSET;
+pub use mixed::{
+    SubModel, combos as sub_model_combos, cover_mixed, normalise as normalise_sub_models,
+};
 use rules::Rules;
 use search::{Budget, Search};
 use tuples::{Coverage, TupleSpace};
@@ -65,10 +72,10 @@ pub enum Effort {
     /// A fixed, small amount of work: well under a second on the classic benchmark instances.
     #[default]
     Quick,
-    /// Work worth about this many seconds on a current core, to get closer to the best known
-    /// sizes. The amount of work is fixed by `seconds` (so the result depends only on the
-    /// seed); a wall-clock stop at twice that (plus a second) only guards against slow
-    /// machines.
+    /// An anytime search: work worth about this many seconds on a current idle core, to get
+    /// closer to the best known sizes, stopped at `seconds` (at least one) of wall time with
+    /// the smallest complete array so far. When the work ends first the result depends only on
+    /// the seed; on a slow or loaded machine the wall-clock stop comes first.
     Thorough { seconds: f64 },
     /// Exactly this much post-optimisation work, counted in tuple look-ups (`Quick` is 25
     /// million; 0 keeps the greedy array). For callers that need a cheap plan, and for tests.
@@ -170,8 +177,9 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
             Budget {
                 greedy: QUICK.0.max(work / 10),
                 improve: QUICK.1.max(work),
+                // Anytime: past `seconds` the smallest complete array so far is returned.
                 deadline: Instant::now()
-                    .checked_add(Duration::from_secs_f64((2.0 * seconds + 1.0).min(1e6))),
+                    .checked_add(Duration::from_secs_f64(seconds.clamp(1.0, 1e6))),
             }
         }
     };
@@ -219,8 +227,43 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
         // Greedy on huge binary instances is slow and never beats the optimal construction.
         b.len() <= 16 && space_is_large(sizes, t)
     });
+    // Uniform pairwise problems get a cyclic array below: the greedy one only has to give it
+    // a size to beat.
+    let cyclic = t == 2 && rules.is_empty() && sizes.iter().all(|&s| s == sizes[0]);
     if !skip_greedy {
-        search.greedy(&budget, rng);
+        let greedy_budget = Budget {
+            greedy: if cyclic { QUICK.0 } else { budget.greedy },
+            ..budget
+        };
+        search.greedy(&greedy_budget, rng);
+    }
+    // Uniform pairwise problems: a cyclic array found by search over base rows, on a share
+    // of the budget, competes with the constructions and the greedy array.
+    if cyclic {
+        let mut start = built.as_ref().map_or(usize::MAX, Vec::len);
+        if !skip_greedy {
+            start = start.min(search.rows.len() - fixed);
+        }
+        // Most of the improvement budget: the plain repair below gets the rest.
+        let share = budget.improve / 10 * 9;
+        let found = cyclic::search(k, sizes[0], start, lower, share, budget.deadline, rng);
+        budget.improve -= share;
+        if let Some(rows) = found {
+            let mut c = search.cov.clone();
+            for r in &search.rows[fixed..] {
+                c.remove_row(r);
+            }
+            for r in &rows {
+                c.add_row(r);
+            }
+            debug_assert!(c.uncovered.is_empty(), "a cyclic array failed to cover");
+            if c.uncovered.is_empty() {
+                let rows = trim(&mut c, rows);
+                if built.as_ref().is_none_or(|b| rows.len() < b.len()) {
+                    built = Some(rows);
+                }
+            }
+        }
     }
     if let Some(b) = built
         && (skip_greedy || b.len() + fixed < search.rows.len())
@@ -766,6 +809,85 @@ IF [Format] IN {\"FAT\", \"FAT32\"} THEN [Compression] = \"off\";
             let took = start.elapsed();
             check(&p, &r);
             assert!(took < Duration::from_secs(10), "{sizes:?} took {took:?}");
+        }
+    }
+
+    /// Sub-model tuples no valid row holds, and feasible ones no result row holds (naively).
+    #[allow(clippy::type_complexity)]
+    fn naive_sub(
+        sizes: &[usize],
+        axes: &[usize],
+        s: usize,
+        constraints: &[Expr],
+        rows: &[Vec<u16>],
+    ) -> (BTreeSet<Vec<(usize, u16)>>, BTreeSet<Vec<(usize, u16)>>) {
+        let valid: Vec<Vec<u16>> = all_rows(sizes)
+            .into_iter()
+            .filter(|r| constraints.iter().all(|c| c.holds(r)))
+            .collect();
+        let (mut infeasible, mut missing) = (BTreeSet::new(), BTreeSet::new());
+        for pick in subsets(axes.len(), s) {
+            let mut cols: Vec<usize> = pick.iter().map(|&i| axes[i]).collect();
+            cols.sort_unstable();
+            let sub: Vec<usize> = cols.iter().map(|&c| sizes[c]).collect();
+            for vals in all_rows(&sub) {
+                let tuple: Vec<(usize, u16)> = cols.iter().copied().zip(vals).collect();
+                let holds = |r: &Vec<u16>| tuple.iter().all(|&(c, v)| r[c] == v);
+                if !valid.iter().any(holds) {
+                    infeasible.insert(tuple);
+                } else if !rows.iter().any(holds) {
+                    missing.insert(tuple);
+                }
+            }
+        }
+        (infeasible, missing)
+    }
+
+    #[test]
+    fn sub_models_cover_their_tuples_at_their_strength() {
+        let implies = Expr::Or(
+            Box::new(Expr::Not(Box::new(Expr::In(0, vec![true, false, false])))),
+            Box::new(Expr::In(4, vec![false, true])),
+        );
+        for constraints in [vec![], vec![implies]] {
+            let sizes = vec![3, 2, 3, 2, 2, 3, 2];
+            let p = problem(&sizes, &constraints, 2);
+            let subs = vec![SubModel {
+                axes: vec![4, 0, 2, 5],
+                strength: 3,
+            }];
+            let binary = vec![SubModel {
+                axes: vec![6, 1, 3, 4],
+                strength: 3,
+            }];
+            // Triples over the binary axes cost about what pairs do; triples everywhere would
+            // need 27 rows at least.
+            let r = cover_mixed(&p, &binary, &SMALL, &mut rng(13));
+            let (_, missing3) = naive_sub(&sizes, &[1, 3, 4, 6], 3, &constraints, &r.rows);
+            assert!(missing3.is_empty(), "binary triples: {missing3:?}");
+            assert!(naive(&sizes, 2, &constraints, &r.rows).1.is_empty());
+            assert!(r.rows.len() < 20, "{} rows", r.rows.len());
+            let r = cover_mixed(&p, &subs, &SMALL, &mut rng(13));
+            // Pairs everywhere, and the exact infeasible pairs among those reported.
+            let (inf2, missing2) = naive(&sizes, 2, &constraints, &r.rows);
+            assert!(missing2.is_empty(), "pairs: {missing2:?}");
+            let (inf3, missing3) = naive_sub(&sizes, &[0, 2, 4, 5], 3, &constraints, &r.rows);
+            assert!(missing3.is_empty(), "triples: {missing3:?}");
+            let reported: BTreeSet<_> = r.infeasible.iter().cloned().collect();
+            let expected: BTreeSet<_> = inf2.union(&inf3).cloned().collect();
+            assert_eq!(reported, expected);
+            let pairs: usize = subsets(sizes.len(), 2)
+                .iter()
+                .map(|c| c.iter().map(|&a| sizes[a]).product::<usize>())
+                .sum();
+            let triples = 3 * 3 * 2 + 3 * 2 * 3 + 3 * 3 * 3 + 3 * 2 * 3;
+            assert_eq!(r.tuples_total, pairs + triples - expected.len());
+            for row in &r.rows {
+                assert!(constraints.iter().all(|c| c.holds(row)), "invalid {row:?}");
+            }
+            // The sub-model alone needs 3 * 3 * 3 rows; pairs fit around them.
+            assert!(r.rows.len() <= 40, "{} rows", r.rows.len());
+            assert_eq!(r, cover_mixed(&p, &subs, &SMALL, &mut rng(13)));
         }
     }
 

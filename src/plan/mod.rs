@@ -341,10 +341,21 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
             bound: MAX_PLAN_TUPLES,
         });
     }
-    let mut space = Space::new(
+    // Sub-models: their higher-strength combos are goals like the base ones.
+    let sub_models: Vec<cover::SubModel> = model
+        .sub_models
+        .iter()
+        .map(|s| cover::SubModel {
+            axes: s.axes.clone(),
+            strength: s.strength,
+        })
+        .collect();
+    let sub_models = cover::normalise_sub_models(&sub_models, k, options.strength.min(k));
+    let mut space = Space::with_combos(
         allowed,
         &model.planning_constraints(supplied),
         options.strength,
+        &cover::sub_model_combos(&sub_models),
     );
     if !space.valid(&base_row) {
         return Err(PlanError::BaselineInvalid(
@@ -371,13 +382,14 @@ pub fn plan(model: &Model, options: &PlanOptions) -> Result<Plan, PlanError> {
             strength: 0,
         }
     } else {
-        cover::cover(
+        cover::cover_mixed(
             &cover::CoverProblem {
                 sizes: space.sizes.clone(),
                 constraints: &space.constraints,
                 strength: space.t,
                 seed_rows: vec![base_row.clone()],
             },
+            &sub_models,
             &cover::CoverOptions {
                 effort: options.effort,
                 deadline: cover_deadline,

@@ -75,7 +75,19 @@ fn subsets(k: usize, t: usize) -> Vec<Vec<usize>> {
 
 impl Space {
     /// Builds the space; every tuple and change starts out as a goal.
+    #[cfg(test)]
     pub fn new(allowed: Vec<Vec<u16>>, constraints: &[Expr], strength: usize) -> Space {
+        Space::with_combos(allowed, constraints, strength, &[])
+    }
+
+    /// Like [`Space::new`], plus the sorted axis sets in `extra` (the sub-models' higher
+    /// strength combos) as goals too.
+    pub fn with_combos(
+        allowed: Vec<Vec<u16>>,
+        constraints: &[Expr],
+        strength: usize,
+        extra: &[Vec<usize>],
+    ) -> Space {
         let k = allowed.len();
         let t = strength.min(k);
         let sizes: Vec<usize> = allowed.iter().map(Vec::len).collect();
@@ -86,7 +98,18 @@ impl Space {
                 by_axis[a].push(i);
             }
         }
-        let combos = if t == 0 { Vec::new() } else { subsets(k, t) };
+        let mut combos = if t == 0 { Vec::new() } else { subsets(k, t) };
+        if !extra.is_empty() {
+            combos.extend(
+                extra
+                    .iter()
+                    .filter(|c| c.len() > t && c.iter().all(|&a| a < k))
+                    .cloned(),
+            );
+            // Sorted, so that `cells_index` can binary search.
+            combos.sort();
+            combos.dedup();
+        }
         let mut offsets = Vec::with_capacity(combos.len());
         let mut combos_of_axis = vec![Vec::new(); k];
         let mut n = 0;

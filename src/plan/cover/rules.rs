@@ -76,6 +76,21 @@ impl<'a> Rules<'a> {
         self.complete_in_place(partial)
     }
 
+    /// Like [`Rules::completable`], but on success leaves the constrained axes filled in
+    /// (unconstrained ones stay as they were).
+    pub fn complete(&self, partial: &mut [u16]) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        if !self.not_false(partial, &self.usable) {
+            return false;
+        }
+        let free: Vec<usize> = (0..partial.len())
+            .filter(|&a| self.constrained[a] && partial[a] == UNSET)
+            .collect();
+        self.dfs(partial, &free, 0)
+    }
+
     fn complete_in_place(&self, partial: &mut [u16]) -> bool {
         if self.is_empty() {
             return true;
