@@ -328,9 +328,10 @@ async fn unusable_boxes_say_what_to_do() {
 #[tokio::test]
 async fn a_hung_command_times_out() {
     let b = ScriptedBox::new();
-    let mut o = b.local_options();
-    o.command_timeout = Duration::from_millis(300);
-    let mut t = BoxTarget::open(o).await.unwrap();
+    // The short deadline is set after opening: the open's probe (docker-compose version
+    // among it) may take longer than 300 ms on a loaded machine.
+    let mut t = BoxTarget::open(b.local_options()).await.unwrap();
+    t.set_command_timeout(Duration::from_millis(300));
     let hang = "#!/bin/sh\nsleep 30\n";
     put(&b.dir().join("pithead"), hang);
     let start = std::time::Instant::now();

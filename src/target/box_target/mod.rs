@@ -393,6 +393,12 @@ impl BoxTarget {
         &self.tz
     }
 
+    /// The deadline of every later CLI call that has no deadline of its own (observe,
+    /// status): opening a box probes it under the deadline it was opened with.
+    pub fn set_command_timeout(&mut self, timeout: Duration) {
+        self.command_timeout = timeout;
+    }
+
     /// Runs every later CLI call under `tz` (the zone recorded in a snapshot, so a resumed
     /// run and its restore use the zone the run started with). A value that is not a zone
     /// name is ignored.
