@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use canary::rng::Seed;
 use canary::shrink::synthetic::{Setting, pithead_operation_setting, pithead_setting};
-use canary::shrink::{ShrinkOptions, Step, reference, shrink};
+use canary::shrink::{PassStat, ShrinkOptions, Step, reference, shrink};
 use criterion::{Criterion, criterion_group};
 
 const WALKS: u64 = 50;
@@ -25,6 +25,8 @@ struct Run {
     to_minimal: Option<usize>,
     length: usize,
     one_minimal: Option<bool>,
+    /// canary's per-pass figures (empty for the references).
+    passes: Vec<PassStat>,
 }
 
 fn run_all<S: Step>(setting: &Setting<S>) -> [Run; 4] {
@@ -49,6 +51,7 @@ fn run_all<S: Step>(setting: &Setting<S>) -> [Run; 4] {
         to_minimal: r.applies_to_reach(min),
         length: r.minimal.len(),
         one_minimal: None,
+        passes: Vec::new(),
     });
     [
         Run {
@@ -56,6 +59,7 @@ fn run_all<S: Step>(setting: &Setting<S>) -> [Run; 4] {
             to_minimal: canary.applies_to_reach(min),
             length: canary.minimal.len(),
             one_minimal: Some(canary.one_minimal),
+            passes: canary.passes,
         },
         p,
         d,
@@ -149,6 +153,38 @@ fn print_table<S: Step>(title: &str, settings: &[Setting<S>], figures: bool) {
             } else {
                 "n/a".into()
             }
+        );
+    }
+    print_passes(&runs);
+}
+
+/// Where canary's applies went: per pass, the mean applies its runs cost and the mean steps
+/// and changed axes its accepted candidates removed, over the table's walks.
+fn print_passes(runs: &[[Run; 4]]) {
+    let n = runs.len().max(1) as f64;
+    println!(
+        "\n| canary pass | applies (mean per walk) | steps removed (mean) | changes removed (mean) | candidates (cached) |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    let Some(first) = runs.first() else { return };
+    for (i, p) in first[0].passes.iter().enumerate() {
+        let sum =
+            |f: fn(&PassStat) -> usize| runs.iter().map(|r| f(&r[0].passes[i])).sum::<usize>();
+        let (applies, steps, changes) = (
+            sum(|p| p.applies),
+            sum(|p| p.steps_removed),
+            sum(|p| p.changes_removed),
+        );
+        let (cands, hits) = (sum(|p| p.candidates), sum(|p| p.cache_hits));
+        if cands == 0 && steps == 0 {
+            continue;
+        }
+        println!(
+            "| {} | {:.1} | {:.1} | {:.1} | {cands} ({hits}) |",
+            p.name,
+            applies as f64 / n,
+            steps as f64 / n,
+            changes as f64 / n
         );
     }
 }

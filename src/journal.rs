@@ -76,6 +76,9 @@ pub enum Event {
         /// One line that replays this run.
         replay: String,
     },
+    /// A box run's preflight: the box's compose file compared with the model, before the
+    /// first apply.
+    ModelPreflight(crate::compose::preflight::Preflight),
     /// The box before the first step: a hash of its config.json (never the content, which
     /// holds credentials) and its first observation, whose fingerprint every step is held to.
     Baseline {

@@ -6,6 +6,7 @@
 //! `ARCHITECTURE.md` for the code map and the invariants that keep the parts honest.
 
 pub mod cli;
+pub mod compose;
 pub mod errors;
 pub mod exec;
 pub mod faults;

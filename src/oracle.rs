@@ -42,7 +42,7 @@ use serde_json::{Value, json};
 use crate::journal::Verdict;
 use crate::model::{Config, DerivedSource, Model, Prediction, Supplied};
 use crate::plan::Step;
-use crate::target::{CommandResult, ContainerState, Observation};
+use crate::target::{CommandResult, ContainerState, Observation, RunState};
 
 /// What Pithead prints on an apply that changes nothing; the idempotency oracle greps for it.
 pub const NO_CHANGES: &str = "No configuration changes detected";
@@ -98,6 +98,8 @@ impl Expected {
             .services
             .iter()
             .filter(|s| !rendered.services.contains(&s.name))
+            // A service of a profile the model does not drive is not judged.
+            .filter(|s| s.profile.as_ref().is_none_or(|p| model.tracks_profile(p)))
             .map(|s| s.name.clone())
             .collect();
         let env = model
@@ -132,7 +134,12 @@ impl Expected {
             running: rendered.services,
             absent,
             profiles: rendered.profiles,
-            known_profiles: model.profiles.iter().map(|p| p.name.clone()).collect(),
+            known_profiles: model
+                .profiles
+                .iter()
+                .filter(|p| p.when.is_some())
+                .map(|p| p.name.clone())
+                .collect(),
             env,
             api,
         }
@@ -313,7 +320,7 @@ fn container<'a>(obs: &'a Observation, name: &str) -> Option<&'a ContainerState>
 }
 
 fn is_running(obs: &Observation, name: &str) -> bool {
-    container(obs, name).is_some_and(|c| c.state == "running")
+    container(obs, name).is_some_and(|c| c.state == RunState::Running)
 }
 
 fn profile_set<'a>(value: &'a str, known: &[String]) -> BTreeSet<&'a str> {
@@ -764,7 +771,7 @@ fn running_names(obs: &Observation) -> Vec<&str> {
     let mut v: Vec<&str> = obs
         .containers
         .iter()
-        .filter(|c| c.state == "running")
+        .filter(|c| c.state == RunState::Running)
         .map(|c| c.name.as_str())
         .collect();
     v.sort();

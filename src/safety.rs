@@ -30,7 +30,7 @@ use crate::model::OpKind;
 use crate::signal::{Interrupt, Signals};
 use crate::target::box_target::BoxTarget;
 pub use crate::target::box_target::ENV_ORIG;
-use crate::target::{Target, TargetError};
+use crate::target::{RunState, Target, TargetError};
 
 pub mod advice;
 pub mod identity;
@@ -143,7 +143,7 @@ impl Snapshot {
 fn running_set(containers: &[crate::target::ContainerState]) -> BTreeSet<String> {
     containers
         .iter()
-        .filter(|c| c.state == "running")
+        .filter(|c| c.state == RunState::Running)
         .map(|c| c.name.clone())
         .collect()
 }

@@ -14,7 +14,7 @@ use canary::model::{self, Operation};
 use canary::oracle::fault_shows;
 use canary::rng::Seed;
 use canary::sim::{NO_CHANGES, SimTarget};
-use canary::target::{Action, Observation};
+use canary::target::{Action, Observation, RunState};
 use serde_json::{Value, json};
 
 type Changes = Vec<(&'static str, Value)>;
@@ -237,7 +237,7 @@ fn leftover_profile_container() {
     assert!(
         o.containers
             .iter()
-            .any(|c| c.name == "tari" && c.state == "running")
+            .any(|c| c.name == "tari" && c.state == RunState::Running)
     );
     // status does not notice: tari is not an active service any more.
     assert_eq!(o.status_exit, 0);
@@ -450,7 +450,7 @@ fn premature_readmit() {
             .containers
             .iter()
             .find(|c| c.name == "xmrig-proxy");
-        assert_eq!(proxy.unwrap().state, "exited");
+        assert_eq!(proxy.unwrap().state, RunState::Exited);
     }
     let gap = |o: &Observation| {
         let monerod = started(o, "monerod").unwrap().1;
@@ -463,7 +463,7 @@ fn premature_readmit() {
     assert!(gap(&g) >= window + 5_000, "{}", gap(&g));
     assert!(gap(&b) <= 20_000, "{}", gap(&b));
     for o in [&g, &b] {
-        assert!(o.containers.iter().all(|c| c.state == "running"));
+        assert!(o.containers.iter().all(|c| c.state == RunState::Running));
     }
 }
 

@@ -194,7 +194,6 @@ pub fn interpolated_keys(service: &str) -> &'static [&'static str] {
             "DASHBOARD_ONION_ADDRESS",
             "TARI_REQUIRED",
             "DASHBOARD_FAIL_CLOSED",
-            "COMPOSE_PROFILES",
         ],
         "caddy" => &["CADDY_LOG_DIR"],
         _ => &[],

@@ -9,7 +9,7 @@ use crate::model::Model;
 use crate::oracle;
 use crate::run::{ReadinessPolicy, RunOptions};
 use crate::safety::RestoreOptions;
-use crate::target::box_target::{BoxKind, BoxTargetOptions};
+use crate::target::box_target::{BoxKind, BoxTargetOptions, ContainerList};
 
 /// Where the walk runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -115,6 +115,12 @@ pub struct BoxArgs {
     /// are Docker's, else the pithead CLI's own compose verb.
     #[arg(long, value_name = "COMMAND")]
     pub compose: Option<String>,
+
+    /// How the box's containers are listed: docker (`docker compose ps` and `docker
+    /// inspect`) or pithead (the CLI's own `ps`, as a fake box has). Default: docker when the
+    /// stack directory holds a compose file and docker is installed, else pithead.
+    #[arg(long, value_name = "HOW", value_parser = ["docker", "pithead"])]
+    pub containers: Option<String>,
 
     /// Scales the model's operation windows (how soon a fault must show, how long a node
     /// must stay healthy before workers are readmitted) for a box whose dashboard runs faster
@@ -252,6 +258,10 @@ impl BoxArgs {
         o.pithead = self.pithead.clone();
         o.api_url = self.api_url.clone();
         o.compose = self.compose.clone();
+        o.containers = self.containers.as_deref().map(|c| match c {
+            "docker" => ContainerList::DockerCompose,
+            _ => ContainerList::PitheadPs,
+        });
         o.apply_timeout = *self.apply_timeout;
         o.command_timeout = *self.observe_timeout;
         o.action_timeout = *self.action_timeout;

@@ -7,6 +7,7 @@ mod fuzz;
 mod model_args;
 mod plan;
 mod replay;
+mod replay_line;
 mod report;
 mod run;
 mod show_model;
@@ -15,12 +16,8 @@ use clap::{Parser, Subcommand};
 
 pub use model_args::ModelArgs;
 
-/// Exit code when every verdict passed.
-pub const EXIT_OK: i32 = 0;
-/// Exit code when any verdict failed.
-pub const EXIT_FAILED: i32 = 1;
-/// Exit code for usage or model errors.
-pub const EXIT_USAGE: i32 = 2;
+/// The exit codes: 0 every verdict passed, 1 any failed, 2 usage, model or target errors.
+pub use crate::run::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 /// canary explores Pithead's configuration space: it plans walks of `pithead apply -y` steps
 /// that cover every value, pair and transition, runs them on a target, checks the box after

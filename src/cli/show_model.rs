@@ -9,10 +9,29 @@ use super::{EXIT_OK, ModelArgs};
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Compare the model with this docker-compose.yml instead of showing it: exit 1 on drift.
+    #[arg(long, value_name = "FILE")]
+    pub compose: Option<std::path::PathBuf>,
+    /// A compose override file applied on top of --compose.
+    #[arg(long = "override", value_name = "FILE", requires = "compose")]
+    pub override_file: Option<std::path::PathBuf>,
+    /// With --compose: print the derived [[service]] tables instead of the comparison.
+    #[arg(long, value_name = "WHAT", value_parser = ["services"], requires = "compose")]
+    pub emit: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let model = args.model.load()?;
+    if let Some(file) = &args.compose {
+        let (text, drifted) = crate::compose::check_files(
+            &model,
+            file,
+            args.override_file.as_deref(),
+            args.emit.is_some(),
+        )?;
+        print!("{text}");
+        return Ok(if drifted { super::EXIT_FAILED } else { EXIT_OK });
+    }
     let supplied = args.model.supplied(&model)?;
     let mut out = String::new();
     writeln!(out, "model {} (sha256 {})", model.name, &model.hash[..16])?;

@@ -135,7 +135,7 @@ struct RawNormalise {
 #[serde(deny_unknown_fields)]
 struct RawProfile {
     name: String,
-    when: String,
+    when: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -586,12 +586,18 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
                 "rename or remove one",
             );
         }
-        if let Some(when) = compile(&mut cx, at, &p.when, "profile condition") {
-            profiles.push(Profile {
-                name: p.name.clone(),
-                when,
-            });
-        }
+        let when = match &p.when {
+            None => None,
+            Some(w) => match compile(&mut cx, at, w, "profile condition") {
+                Some(e) => Some(e),
+                None => continue,
+            },
+        };
+        profiles.push(Profile {
+            name: p.name.clone(),
+            when,
+            line: cx.line(at),
+        });
     }
 
     let derived = |cx: &mut Ctx, table: &BTreeMap<String, Spanned<RawDerived>>, what: &str| {
@@ -709,6 +715,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Model, ModelErrors> {
             restart_on: s.restart_on.clone(),
             restart_with: s.restart_with.clone(),
             cost: s.cost,
+            line: cx.line(at),
         });
     }
     for s in &services {

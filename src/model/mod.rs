@@ -106,7 +106,12 @@ pub struct Normalisation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     pub name: String,
-    pub when: Expr,
+    /// When it is active. `None`: no axis of the model drives it (a `[[profile]]` without
+    /// `when`); it never renders, and its services and its COMPOSE_PROFILES token are not
+    /// judged either way, so the model can name what the compose file has without predicting it.
+    pub when: Option<Expr>,
+    /// Line of its `[[profile]]` table in the model file (0 when not from a file).
+    pub line: usize,
 }
 
 /// A container of the stack and what makes an apply touch it.
@@ -124,6 +129,8 @@ pub struct Service {
     pub restart_with: Vec<String>,
     /// Rough seconds to get back to ready after a recreate; prices a step.
     pub cost: f64,
+    /// Line of its `[[service]]` table in the model file (0 when not from a file).
+    pub line: usize,
 }
 
 /// One case of a derived value: the first case whose `when` holds gives the value.
@@ -267,6 +274,13 @@ pub struct Skip {
 }
 
 impl Model {
+    /// Whether the model predicts profile `name` (declared, with a `when`).
+    pub fn tracks_profile(&self, name: &str) -> bool {
+        self.profiles
+            .iter()
+            .any(|p| p.name == name && p.when.is_some())
+    }
+
     /// Index of the axis with this name.
     pub fn axis_index(&self, name: &str) -> Option<usize> {
         self.axes.iter().position(|a| a.name == name)

@@ -52,7 +52,7 @@ impl Model {
         let profiles: Vec<String> = self
             .profiles
             .iter()
-            .filter(|p| p.when.holds(&effective.0))
+            .filter(|p| p.when.as_ref().is_some_and(|w| w.holds(&effective.0)))
             .map(|p| p.name.clone())
             .collect();
         let services = self

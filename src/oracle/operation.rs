@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::{Touched, Verdicts, container, first_line, is_running};
 use crate::model::{Action, Operation};
-use crate::target::{CommandResult, Observation};
+use crate::target::{CommandResult, Observation, RunState};
 
 /// How the fault phase of an operation went.
 #[derive(Debug, Clone, Copy)]
@@ -66,8 +66,9 @@ pub fn fault_shows(op: &Operation, obs: &Observation) -> bool {
     d.status_exit.is_none_or(|code| obs.status_exit == code)
         && d.stopped.iter().all(|s| !is_running(obs, s))
         && d.unhealthy.iter().all(|s| {
-            container(obs, s)
-                .is_some_and(|c| c.state == "running" && c.health.as_deref() == Some("unhealthy"))
+            container(obs, s).is_some_and(|c| {
+                c.state == RunState::Running && c.health.as_deref() == Some("unhealthy")
+            })
         })
         && d.missing.iter().all(|s| container(obs, s).is_none())
 }
@@ -81,7 +82,7 @@ fn shown(op: &Operation, obs: &Observation) -> serde_json::Value {
             None => "missing".to_string(),
             Some(c) => match &c.health {
                 Some(h) => format!("{}/{h}", c.state),
-                None => c.state.clone(),
+                None => c.state.to_string(),
             },
         };
         states.insert(s.clone(), json!(v));

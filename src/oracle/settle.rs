@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Expected, is_ready, lookup};
-use crate::target::Observation;
+use crate::target::{Observation, RunState};
 
 /// Why a wait for readiness ended; recorded in the journal's `ready` event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -115,9 +115,9 @@ pub fn in_progress(obs: &Observation) -> Vec<String> {
     obs.containers
         .iter()
         .filter_map(|c| {
-            if c.state == "restarting" {
+            if c.state == RunState::Restarting {
                 Some(format!("{} is restarting", c.name))
-            } else if c.state == "running" && c.health.as_deref() == Some("starting") {
+            } else if c.state == RunState::Running && c.health.as_deref() == Some("starting") {
                 Some(format!("{} is starting", c.name))
             } else {
                 None
@@ -136,9 +136,9 @@ pub fn not_healthy(obs: &Observation) -> Vec<String> {
         why.push(format!("pithead status exited {}", obs.status_exit));
     }
     for c in &obs.containers {
-        if c.state == "restarting" {
+        if c.state == RunState::Restarting {
             why.push(format!("{} is restarting", c.name));
-        } else if c.state == "running"
+        } else if c.state == RunState::Running
             && matches!(c.health.as_deref(), Some("unhealthy") | Some("starting"))
         {
             why.push(format!(
@@ -149,6 +149,25 @@ pub fn not_healthy(obs: &Observation) -> Vec<String> {
         }
     }
     why
+}
+
+/// `--check`'s judgement of a box, model aside: [`not_healthy`], a container neither running
+/// nor restarting, `/api/state` (fetched from `api_url`) not answering JSON, a secret
+/// fingerprint that could not be computed.
+pub fn not_sound(obs: &Observation, api_url: &str) -> Vec<String> {
+    let mut problems = not_healthy(obs);
+    for c in &obs.containers {
+        if !matches!(c.state, RunState::Running | RunState::Restarting) {
+            problems.push(format!("{} is {}", c.name, c.state));
+        }
+    }
+    if obs.api.is_null() {
+        problems.push(format!("{api_url} did not answer with JSON"));
+    }
+    if obs.secret_fingerprint.len() != 64 {
+        problems.push("the secret fingerprint could not be computed on the box".into());
+    }
+    problems
 }
 
 /// Whether the box answers at all: `/api/state` is a JSON object. A failing `pithead status`
@@ -277,7 +296,7 @@ impl<'a> Settling<'a> {
         let all_up = self.expected.running.iter().all(|n| {
             obs.containers
                 .iter()
-                .any(|c| &c.name == n && c.state == "running")
+                .any(|c| &c.name == n && c.state == RunState::Running)
         });
         all_up
             && self.expected.api.iter().any(|a| {

@@ -292,6 +292,8 @@ pub struct RunDigest {
     pub manifest: Manifest,
     pub plan: Option<PlanDigest>,
     pub skipped: Vec<Skipped>,
+    /// A box run's preflight (the box's compose file against the model).
+    pub preflight: Option<crate::compose::preflight::Preflight>,
     /// Steps in the order they first appear; a step run again (a resumed run) replaces the
     /// earlier attempt in place.
     pub steps: Vec<StepDigest>,
@@ -614,6 +616,11 @@ impl Reader {
                 }
             }
             "skipped" => self.digest.skipped.push(field(value, &kind)?),
+            "model_preflight" => {
+                if self.digest.preflight.is_none() {
+                    self.digest.preflight = Some(field(value, &kind)?);
+                }
+            }
             "step_start" => {
                 let s: StepStartIn = field(value, &kind)?;
                 let effective = s.effective.or(s.config).unwrap_or_default();

@@ -255,6 +255,9 @@ fn manifest(report: &Report, p: &mut Sink) -> std::fmt::Result {
             None => format!("did not finish (no run_end line): {}", run.progress()),
         };
         row("run", esc(&state))?;
+        if let Some(pf) = &run.preflight {
+            row("model preflight", preflight(pf))?;
+        }
         row(
             "replay",
             format!(
@@ -265,6 +268,40 @@ fn manifest(report: &Report, p: &mut Sink) -> std::fmt::Result {
         writeln!(p, "</table>")?;
     }
     writeln!(p, "</section>")
+}
+
+/// A box run's compose file against the model: agreement in one line, drift as a list with
+/// both places and the fix.
+fn preflight(pf: &crate::compose::preflight::Preflight) -> String {
+    use crate::compose::preflight::Status;
+    let files = esc(&pf.compose.join(" + "));
+    match pf.status {
+        Status::Agrees => format!("<span class=\"st pass\">agrees</span> with {files}"),
+        Status::Unread => format!(
+            "<span class=\"st fail\">not compared</span>: {}",
+            esc(pf.error.as_deref().unwrap_or(""))
+        ),
+        Status::Drift => {
+            let items: Vec<String> = pf
+                .drift
+                .iter()
+                .map(|d| {
+                    format!(
+                        "<li>{} <span class=\"muted\"><code>{}</code> / <code>{}</code></span><br>fix: {}</li>",
+                        esc(&d.message),
+                        esc(&d.compose_at.to_string()),
+                        esc(&d.model_at.to_string()),
+                        esc(d.fix.lines().next().unwrap_or(""))
+                    )
+                })
+                .collect();
+            format!(
+                "<span class=\"st fail\">DRIFT</span>: the model disagrees with {files} in {} place(s)<ul class=\"plain\">{}</ul>",
+                pf.drift.len(),
+                items.join("")
+            )
+        }
+    }
 }
 
 fn figures(report: &Report, p: &mut Sink) -> std::fmt::Result {

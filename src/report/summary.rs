@@ -5,7 +5,8 @@
 //! Shape: `model`, `model_hash`, `runs` (one object per run: `run_id`, `seed`, `target`,
 //! `tool_version`, `faults`, `replay`, `finished`, `status`, `passed`, counts), `counts`,
 //! `coverage`, `status` (`passed`, `failed` or `incomplete`), `passed`, `failures`, `skipped`,
-//! `warnings`; for a single run, `run_id`, `seed`, `target` and `replay`
+//! `warnings`; each run's `preflight` (a box run's compose file against the model: `status`,
+//! `drift`, or null); for a single run, `run_id`, `seed`, `target` and `replay`
 //! are also at the top level.
 
 use std::io::Write;
@@ -44,6 +45,7 @@ fn run_json(run: &RunDigest) -> Value {
         "verdicts_passed": run.verdicts_passed(),
         "verdicts_failed": run.verdicts_failed(),
         "verdicts_drift": run.verdicts_drift(),
+        "preflight": run.preflight,
     })
 }
 

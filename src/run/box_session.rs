@@ -4,7 +4,7 @@
 //! back as a shrinker [`Outcome`], with every apply counted (the restores too: on a box an
 //! apply is what costs).
 //!
-//! Not here yet: the safety snapshot and restore-on-exit of `run` stay in `cli/run.rs`; a
+//! Not here yet: the safety snapshot and restore-on-exit of `run` are in `box_run.rs`; a
 //! caller on a real box must take them around the session.
 
 use crate::model::{Config, Model, Supplied, Transition};

@@ -15,17 +15,29 @@
 //! lifecycle operations become more step kinds judged by the same [`oracle::judge`].
 
 pub mod box_replay;
+pub mod box_run;
 pub mod box_session;
 pub mod box_shrink;
 pub mod broken;
+pub mod check;
+pub mod console;
+pub mod manifest;
 mod operation;
 mod position;
 pub mod progress;
 pub mod redacting;
 pub mod resume;
 mod saved;
+pub mod session;
 
 pub use position::Position;
+
+/// Exit code when every verdict passed.
+pub const EXIT_OK: i32 = 0;
+/// Exit code when any verdict failed.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code for usage, model or target errors (a run that could not finish).
+pub const EXIT_USAGE: i32 = 2;
 pub use saved::{SavedPlanError, SavedWalk, walk_from_plan_json};
 
 use std::collections::HashMap;

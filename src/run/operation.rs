@@ -13,7 +13,7 @@ use super::{ReadinessPolicy, RunError, Sink, seconds};
 use crate::journal::Event;
 use crate::model::{Action, Operation};
 use crate::oracle::{self, FaultSeen, ReadmitSeen};
-use crate::target::{CommandResult, Observation, Target};
+use crate::target::{CommandResult, Observation, RunState, Target};
 
 /// What happened during an operation, before readiness polling.
 pub(super) struct OpRun {
@@ -166,9 +166,9 @@ impl<'a> ReadmitWatch<'a> {
     pub fn poll(&mut self, obs: &Observation, at: f64) {
         let find = |name: &str| obs.containers.iter().find(|c| c.name == name);
         let node_healthy = find(self.after).is_some_and(|c| {
-            c.state == "running" && c.health.as_deref().is_none_or(|h| h == "healthy")
+            c.state == RunState::Running && c.health.as_deref().is_none_or(|h| h == "healthy")
         });
-        let service_running = find(self.service).is_some_and(|c| c.state == "running");
+        let service_running = find(self.service).is_some_and(|c| c.state == RunState::Running);
         if !node_healthy {
             // A relapse restarts the window.
             self.seen.healthy_after = None;

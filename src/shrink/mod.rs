@@ -12,14 +12,20 @@
 //! operation preconditions before running it.
 //!
 //! The passes, in order, repeated until none makes progress (see [`shrinker`] for each one):
-//! `trim` (drop everything after the first failing step, free), `suffix` (keep the shortest
-//! failing suffix, probing 1, 2, 4... steps, the cheap candidates first), `prefix` (the same
-//! from the other end: the shortest prefix that fails with the failing step), `delete` (right-to-left
-//! block deletion with exponential probing), `noop` (drop steps that change nothing), `simplest`
-//! (reset whole axes to their default), `revert` (revert one axis of one step to the value of
-//! the config in force before it) and `merge` (two applies as one, adjacent or with only operations between
-//! them). A last `verify` pass proves the result 1-minimal: removing any single step or
-//! reverting any single changed axis makes it pass, fail differently or break the model.
+//! `trim` (drop everything after the first failing step, free); for a failure at an operation,
+//! `class` (the operation alone, or after one apply of its state class from the baseline) and
+//! `window` (the operation moved next to a window of the transitions before it, windows
+//! shrinking geometrically); `suffix` (keep the shortest failing suffix, probing 1, 2, 4...
+//! steps, the cheap candidates first), `prefix` (the same from the other end: the shortest
+//! prefix that fails with the failing step), `delete` (right-to-left block deletion with
+//! exponential probing); for a failure at an operation, `segment` (an apply dropped together
+//! with the operations that ran on its config); `noop` (drop steps that change nothing),
+//! `simplest` (reset whole axes to their default; skipped for a failure at an operation, where
+//! `revert` alone is cheaper), `revert` (revert one axis of one step to the
+//! value of the config in force before it) and `merge` (two applies as one, adjacent or with
+//! only operations between them). A last `verify` pass proves the result 1-minimal: removing
+//! any single step or reverting any single changed axis makes it pass, fail differently or
+//! break the model. The operation passes never build a candidate for a walk of applies only.
 //!
 //! Operations are deleted and moved like applies; the value passes only touch applies. Two
 //! things keep cuts through a walk with operations runnable: `suffix` and `prefix` try each cut
@@ -253,12 +259,21 @@ impl Default for ShrinkOptions {
 pub enum Pass {
     /// Drop the steps after the first failing one (free: they never ran).
     Trim,
+    /// For a failure at an operation: the operation alone, or after one apply of its state
+    /// class (or of the whole config it ran on) from the baseline.
+    Class,
+    /// For a failure at an operation: the operation moved earlier, right after a window of the
+    /// transitions before it (halving windows of the configs in force).
+    Window,
     /// Keep only the shortest failing suffix, probing 1, 2, 4... steps.
     Suffix,
     /// Keep the shortest prefix that fails together with the failing step.
     Prefix,
     /// Right-to-left block deletion with exponential probing.
     Delete,
+    /// For a failure at an operation: drop an apply together with the operations that ran on
+    /// its config.
+    Segment,
     /// Drop steps that change nothing relative to the previous config.
     Noop,
     /// Reset whole axes to their default value in every step.
@@ -275,11 +290,14 @@ pub enum Pass {
 
 impl Pass {
     /// Every pass, in order.
-    pub const ALL: [Pass; 9] = [
+    pub const ALL: [Pass; 12] = [
         Pass::Trim,
+        Pass::Class,
+        Pass::Window,
         Pass::Suffix,
         Pass::Prefix,
         Pass::Delete,
+        Pass::Segment,
         Pass::Noop,
         Pass::Simplest,
         Pass::Revert,
@@ -291,6 +309,9 @@ impl Pass {
     pub fn name(self) -> &'static str {
         match self {
             Pass::Trim => "trim",
+            Pass::Class => "class",
+            Pass::Window => "window",
+            Pass::Segment => "segment",
             Pass::Suffix => "suffix",
             Pass::Prefix => "prefix",
             Pass::Delete => "delete",

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::render::{self, Env, Key};
 use super::services::{self, Svc};
 use super::{Chain, Container, SimTarget};
-use crate::target::{ContainerState, Observation};
+use crate::target::{ContainerState, Observation, RunState};
 
 /// Hashes per virtual millisecond of the two simulated rigs (10 kH/s).
 const HASHES_PER_MS: u64 = 10;
@@ -143,7 +143,11 @@ impl SimTarget {
         });
         v.truncate(order.len());
         for (i, c) in order.into_iter().enumerate() {
-            let state = if c.running { "running" } else { "exited" };
+            let state = if c.running {
+                RunState::Running
+            } else {
+                RunState::Exited
+            };
             // Frozen or just thawed containers fail their checks (ops.rs).
             let health = self.health(c);
             match v.get_mut(i) {
@@ -151,7 +155,7 @@ impl SimTarget {
                     e.name.clone_from(&c.name);
                     e.id.clone_from(&c.id);
                     e.started.clone_from(&c.started);
-                    set(&mut e.state, state);
+                    e.state = state;
                     match (&mut e.health, health) {
                         (Some(h), Some(want)) => set(h, want),
                         (h, want) => *h = want.map(str::to_string),
@@ -161,7 +165,7 @@ impl SimTarget {
                     name: c.name.clone(),
                     id: c.id.clone(),
                     started: c.started.clone(),
-                    state: state.to_string(),
+                    state,
                     health: health.map(str::to_string),
                 }),
             }

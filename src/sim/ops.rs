@@ -647,7 +647,7 @@ mod tests {
             .containers
             .into_iter()
             .find(|c| c.name == name)
-            .map(|c| (c.state, c.health))
+            .map(|c| (c.state.to_string(), c.health))
     }
 
     #[test]

@@ -38,9 +38,82 @@ pub struct ContainerState {
     /// Start marker (StartedAt): changes when the container is restarted or recreated.
     pub started: String,
     /// `running`, `exited`, `created`, `restarting`, ...
-    pub state: String,
+    pub state: RunState,
     /// `healthy`, `unhealthy`, `starting`, or `None` without a healthcheck.
     pub health: Option<String>,
+}
+
+/// A container's run state, as Docker names it (`State.Status`) and `compose ps` prints it.
+/// Serialised as that name, so journals and artifacts read as before; a name canary does not
+/// know is kept as it was given ([`RunState::Other`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RunState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+    Other(String),
+}
+
+impl RunState {
+    /// The name as Docker prints it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            RunState::Created => "created",
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+            RunState::Restarting => "restarting",
+            RunState::Removing => "removing",
+            RunState::Exited => "exited",
+            RunState::Dead => "dead",
+            RunState::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for RunState {
+    fn from(s: &str) -> Self {
+        match s {
+            "created" => RunState::Created,
+            "running" => RunState::Running,
+            "paused" => RunState::Paused,
+            "restarting" => RunState::Restarting,
+            "removing" => RunState::Removing,
+            "exited" => RunState::Exited,
+            "dead" => RunState::Dead,
+            other => RunState::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<String> for RunState {
+    fn from(s: String) -> Self {
+        match RunState::from(s.as_str()) {
+            RunState::Other(_) => RunState::Other(s),
+            known => known,
+        }
+    }
+}
+
+impl std::fmt::Display for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for RunState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RunState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(RunState::from)
+    }
 }
 
 /// Everything the oracle reads from the box after a step.
@@ -194,5 +267,34 @@ pub async fn poll_until<T: Target>(
         target.recycle(obs);
         target.wait(pause).await;
         requested += pause;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_states_read_and_write_dockers_names_and_keep_unknown_ones() {
+        for name in [
+            "created",
+            "running",
+            "paused",
+            "restarting",
+            "removing",
+            "exited",
+            "dead",
+        ] {
+            let s = RunState::from(name);
+            assert!(!matches!(s, RunState::Other(_)), "{name}");
+            assert_eq!(s.as_str(), name);
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{name}\""));
+        }
+        // A name canary does not know (or a casing it does not) is written back as it came.
+        let odd: RunState = serde_json::from_str("\"Up 3 minutes\"").unwrap();
+        assert_eq!(odd, RunState::Other("Up 3 minutes".into()));
+        assert_eq!(serde_json::to_string(&odd).unwrap(), "\"Up 3 minutes\"");
+        assert_eq!(RunState::from(String::from("exited")), RunState::Exited);
+        assert_eq!(RunState::Running.to_string(), "running");
     }
 }

@@ -102,7 +102,7 @@ pub async fn found(t: &mut BoxTarget) -> (Found, Observation) {
         running: obs
             .containers
             .iter()
-            .filter(|c| c.state == "running")
+            .filter(|c| c.state == canary::target::RunState::Running)
             .map(|c| c.name.clone())
             .collect(),
         config_sha256: safety::sha256_hex(&raw),

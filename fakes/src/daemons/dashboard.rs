@@ -69,9 +69,10 @@ fn flag(key: &str, default: &str) -> bool {
 impl Settings {
     fn from_env() -> Self {
         Settings {
-            monero_local: env_or("COMPOSE_PROFILES", "")
-                .split(',')
-                .any(|p| p.trim() == "local_node"),
+            // As Pithead's dashboard tells it (its LOCAL_MONERO_HOST): the node host is the
+            // local monerod's bridge address. It does not read COMPOSE_PROFILES (§2.1).
+            monero_local: env_or("MONERO_NODE_HOST", "")
+                == format!("{}.26", env_or("NETWORK_PREFIX", "172.28.0")),
             tari_mode: env_or("TARI_MODE", "local"),
             tari_required: flag("TARI_REQUIRED", "true"),
             prune: env_or("MONERO_PRUNE", ""),

@@ -3,33 +3,14 @@
 //! stack files that must exist for a walk to mean anything, and the fingerprint of a .env kept
 //! aside by a token emptying (what the box's secrets really are while the token is out).
 
-use super::{BoxTarget, KEPT_ENV, TargetError, deadline};
+use super::protocol::deadline;
+use super::scripts::{DROP_ENV, KEEP_ENV, KEPT_FINGERPRINT, MISSING};
+use super::{BoxTarget, KEPT_ENV, TargetError};
 use crate::redact::FINGERPRINT_KEYS;
 
 /// The 0600 copy of the box's original .env, in the stack directory, taken with the snapshot
 /// and removed after a verified restore.
 pub const ENV_ORIG: &str = ".env.canary-orig";
-
-/// `$1` dir, `$2` the copy: copies .env to it with mode 0600 (never read by canary).
-const KEEP_ENV: &str = r#"cd "$1" || exit 2
-[ -f .env ] || { echo "canary: there is no .env to keep a copy of" >&2; exit 3; }
-umask 077
-{ cp .env "$2.tmp" && chmod 600 "$2.tmp" && mv -f "$2.tmp" "$2"; } || { rm -f "$2.tmp"; exit 2; }"#;
-
-/// `$1` dir, `$2` the copy: removes it.
-const DROP_ENV: &str = r#"cd "$1" || exit 2
-rm -f "$2""#;
-
-/// `$1` dir: names the stack files that are missing, one a line.
-const MISSING: &str = r#"cd "$1" || { echo "the stack directory"; exit 0; }
-for f in config.json .env; do [ -f "$f" ] || echo "$f"; done"#;
-
-/// `$1` dir, `$2` fingerprint-key regex, `$3` the kept .env: its fingerprint, or nothing
-/// when there is none (the same computation as the observation's).
-const KEPT_FINGERPRINT: &str = r#"cd "$1" || exit 2
-[ -f "$3" ] || exit 0
-if command -v sha256sum >/dev/null 2>&1; then grep -E "^($2)=" "$3" | LC_ALL=C sort | sha256sum | cut -d' ' -f1
-else grep -E "^($2)=" "$3" | LC_ALL=C sort | python3 -c 'import sys,hashlib; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'; fi"#;
 
 impl BoxTarget {
     async fn keep_script(&self, script: &str, args: &[&str]) -> Result<(i32, String), TargetError> {
