@@ -10,39 +10,15 @@ mod run_support;
 use std::time::Duration;
 
 use canary::journal::JournalWriter;
-use canary::model::{Model, Supplied};
-use canary::plan::Step;
+use canary::model::Supplied;
 use canary::run::{RunOptions, check_walk, run_walk, snapshot};
 use canary::target::sim::SimTarget;
 use criterion::{Criterion, Throughput, criterion_group};
-use rand::Rng;
-
-/// A random walk of `n` steps, each changing one or two axes (valid under the constraints).
-fn random_walk(model: &Model, n: usize) -> Vec<Step> {
-    let supplied = Supplied::default();
-    let mut rng = canary::rng::Seed::from_u64(1).rng("bench-walk");
-    let mut cur = model.default_config();
-    let mut raws = Vec::with_capacity(n);
-    while raws.len() < n {
-        let mut next = cur.clone();
-        for _ in 0..rng.random_range(1..=2) {
-            let a = rng.random_range(0..model.axes.len());
-            let v = rng.random_range(0..model.axes[a].values.len()) as u16;
-            next.0[a] = v;
-        }
-        let allowed = (0..model.axes.len()).all(|a| model.value_allowed(a, next.0[a], &supplied));
-        if allowed && model.violation(&next.0).is_none() {
-            raws.push(next.clone());
-            cur = next;
-        }
-    }
-    canary::run::steps_from(model, &supplied, &model.default_config(), raws)
-}
 
 fn step_loop(c: &mut Criterion) {
     let model = run_support::pithead();
     let supplied = Supplied::default();
-    let steps = random_walk(&model, 1000);
+    let steps = run_support::bench_walk(&model, 1000);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -267,6 +243,15 @@ impl canary::target::Target for Counting {
     fn next_change(&self) -> Option<Duration> {
         self.sim.next_change()
     }
+    fn quiet(&self) -> Option<bool> {
+        self.sim.quiet()
+    }
+    async fn act(
+        &mut self,
+        action: &canary::target::Action,
+    ) -> Result<canary::target::CommandResult, canary::target::TargetError> {
+        self.sim.act(action).await
+    }
     fn recycle(&mut self, observation: canary::target::Observation) {
         self.sim.recycle(observation)
     }
@@ -277,7 +262,7 @@ fn cpu_report() {
     use canary::target::Target;
     let model = run_support::pithead();
     let supplied = Supplied::default();
-    let steps = random_walk(&model, 1000);
+    let steps = run_support::bench_walk(&model, 1000);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

@@ -2,8 +2,6 @@
 //! validated the way `parse_and_validate_config` does (pithead-model.md §1.3). Every refusal is
 //! an `error:` line, exit 1, nothing written.
 
-use std::sync::Arc;
-
 use serde_json::{Map, Value, json};
 
 /// The wallet placeholders of config.reference.json; a config still holding one is refused.
@@ -113,45 +111,6 @@ pub fn baseline() -> Value {
         "tor": { "data_dir": "auto", "auto_heal": false },
         "network": { "subnet": "172.28.0.0/24", "tor_egress_firewall": true }
     })
-}
-
-/// Parsed configs by shared document. The runner hands the sim the same `Arc` for the same
-/// config (it caches config.json per config) and a walk revisits configs, so most applies of
-/// a long walk find their parse here. Each entry holds its document: nobody can change it in
-/// place, and its address cannot be reused while the entry stands.
-#[derive(Default)]
-pub(crate) struct ParseCache {
-    by_doc: std::collections::HashMap<usize, Parsed>,
-}
-
-/// A document and what [`parse`] made of it.
-type Parsed = (Arc<Value>, Arc<Result<Settings, String>>);
-
-/// Entries kept before the cache is pruned (to the documents someone else still holds).
-const PARSE_CACHE: usize = 1024;
-
-impl ParseCache {
-    /// [`parse`] of `doc`, computed once per document.
-    pub(crate) fn parse(&mut self, doc: &Arc<Value>) -> Arc<Result<Settings, String>> {
-        let key = Arc::as_ptr(doc) as usize;
-        if let Some((held, parsed)) = self.by_doc.get(&key)
-            && Arc::ptr_eq(held, doc)
-        {
-            return Arc::clone(parsed);
-        }
-        if self.by_doc.len() >= PARSE_CACHE {
-            // Documents only this cache holds will not come back: drop them first.
-            self.by_doc
-                .retain(|_, (held, _)| Arc::strong_count(held) > 1);
-            if self.by_doc.len() >= PARSE_CACHE / 2 {
-                self.by_doc.clear();
-            }
-        }
-        let parsed = Arc::new(parse(doc));
-        self.by_doc
-            .insert(key, (Arc::clone(doc), Arc::clone(&parsed)));
-        parsed
-    }
 }
 
 /// Reads and validates a config; `Err` holds the `error:` line Pithead would print.
@@ -548,10 +507,10 @@ fn subnet_prefix(subnet: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn set(path: &str, v: Value) -> Value {
+    pub(crate) fn set(path: &str, v: Value) -> Value {
         let mut c = baseline();
         let mut cur = &mut c;
         let parts: Vec<&str> = path.split('.').collect();
@@ -603,27 +562,6 @@ mod tests {
         c["monero"]["remote"]["host"] = json!("node:18081");
         assert!(parse(&c).unwrap_err().contains("remote.host"));
         assert!(parse(&json!([1])).is_err());
-    }
-
-    /// The cache answers for the very document it parsed (never for another at the same
-    /// address or with the same text), gives the same answer as a parse, and stays bounded.
-    #[test]
-    fn parse_cache_is_keyed_by_document_and_bounded() {
-        let mut cache = ParseCache::default();
-        let doc = Arc::new(baseline());
-        let first = cache.parse(&doc);
-        assert!(Arc::ptr_eq(&first, &cache.parse(&doc)));
-        assert_eq!(*first, parse(&doc));
-        let bad = Arc::new(set("p2pool.pool", json!("mega")));
-        assert_eq!(*cache.parse(&bad), parse(&bad));
-        let twin = Arc::new(baseline());
-        assert!(!Arc::ptr_eq(&first, &cache.parse(&twin)));
-        // Documents only the cache holds are pruned; one the caller holds survives.
-        for i in 0..2 * PARSE_CACHE {
-            cache.parse(&Arc::new(set("proxy.donate_level", json!(i % 100))));
-            assert!(cache.by_doc.len() <= PARSE_CACHE);
-        }
-        assert!(Arc::ptr_eq(&first, &cache.parse(&doc)));
     }
 
     /// Messages name the whole dotted path, nested sections included.

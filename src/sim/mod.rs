@@ -17,6 +17,7 @@
 //! classes describe.
 
 pub mod config;
+mod memo;
 mod observe;
 mod ops;
 pub mod render;
@@ -125,8 +126,6 @@ pub struct SimTarget {
     api_null: Arc<Value>,
     /// Buffers of observations handed back ([`Target::recycle`]), refilled for the next ones.
     recycled: std::cell::RefCell<observe::Recycled>,
-    /// config.json documents already parsed (the runner hands the same ones again).
-    parsed: config::ParseCache,
     /// Bumped by every write of config.json.
     config_version: u64,
     /// The config version .env was last rendered from, when the two are known to agree: an
@@ -188,7 +187,6 @@ impl SimTarget {
             api_cache: std::cell::RefCell::new(None),
             api_null: Arc::new(Value::Null),
             recycled: Default::default(),
-            parsed: config::ParseCache::default(),
             config_version: 0,
             rendered_version: Some(0),
             ops: ops::OpsState::default(),
@@ -280,7 +278,7 @@ impl SimTarget {
                 output: no_changes(),
             };
         }
-        let parsed = self.parsed.parse(&self.config);
+        let parsed = memo::parse_shared(&self.config);
         let settings = match &*parsed {
             Ok(s) => s,
             Err(e) => {
@@ -297,7 +295,8 @@ impl SimTarget {
             stale_mini: self.has(Fault::StaleMiniFlag),
             symlinked_pwd: false,
         };
-        let mut next = render::render(settings, &self.preserved, Some(&self.env), faults);
+        let mut next =
+            memo::render_shared(&self.config, settings, &self.preserved, &self.env, faults);
         let mut changed_keys = next.changed_set(&self.env);
         let changed = changed_keys.len();
         if changed == 0 && !self.apply_incomplete {
@@ -312,13 +311,23 @@ impl SimTarget {
             // #695: the committing render runs from $PWD as reached through the install dir's
             // symlink, while the diffing render used the canonical path.
             faults.symlinked_pwd = true;
-            next = render::render(settings, &self.preserved, Some(&self.env), faults);
+            next = Arc::new(render::render(
+                settings,
+                &self.preserved,
+                Some(&self.env),
+                faults,
+            ));
             changed_keys = next.changed_set(&self.env);
         }
         if self.has(Fault::RotatedProxyToken) && self.would_recreate(Svc::XmrigProxy, &next) {
             // #153: the recreate path mints a fresh token instead of keeping the preserved one.
             self.preserved.proxy_auth_token = format!("{:032x}", self.rng.random::<u128>());
-            next = render::render(settings, &self.preserved, Some(&self.env), faults);
+            next = Arc::new(render::render(
+                settings,
+                &self.preserved,
+                Some(&self.env),
+                faults,
+            ));
             changed_keys = next.changed_set(&self.env);
         }
         let mut output = String::new();
@@ -336,7 +345,7 @@ impl SimTarget {
                 "warning: clearnet_initial_sync is ignored while network.tor_egress_firewall is on\n",
             );
         }
-        let old = std::mem::replace(&mut self.env, Arc::new(next));
+        let old = std::mem::replace(&mut self.env, next);
         self.refresh_env_view(Some(&old));
         self.apply_incomplete = true;
         self.now += CHANGE_MS;

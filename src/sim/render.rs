@@ -172,7 +172,7 @@ pub struct Preserved {
 }
 
 /// What the render does wrong under injected faults.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RenderFaults {
     /// #1855: TARI_REQUIRED from config even with tari.mode=off.
     pub tari_required_ignores_off: bool,

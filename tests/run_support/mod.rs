@@ -32,6 +32,30 @@ pub fn walk(model: &Model, changes: &[&[(&str, &str)]]) -> Vec<Step> {
     canary::run::steps_from(model, &Supplied::default(), &model.default_config(), raws)
 }
 
+/// The step-loop bench's walk: `n` random valid steps from the default config, each changing
+/// one or two axes (seeded, so the bench and the golden journal test run the same walk).
+pub fn bench_walk(model: &Model, n: usize) -> Vec<Step> {
+    use rand::Rng;
+    let supplied = Supplied::default();
+    let mut rng = canary::rng::Seed::from_u64(1).rng("bench-walk");
+    let mut cur = model.default_config();
+    let mut raws = Vec::with_capacity(n);
+    while raws.len() < n {
+        let mut next = cur.clone();
+        for _ in 0..rng.random_range(1..=2) {
+            let a = rng.random_range(0..model.axes.len());
+            let v = rng.random_range(0..model.axes[a].values.len()) as u16;
+            next.0[a] = v;
+        }
+        let allowed = (0..model.axes.len()).all(|a| model.value_allowed(a, next.0[a], &supplied));
+        if allowed && model.violation(&next.0).is_none() {
+            raws.push(next.clone());
+            cur = next;
+        }
+    }
+    canary::run::steps_from(model, &supplied, &model.default_config(), raws)
+}
+
 /// A box that does what the model says, unless told otherwise.
 pub struct ScriptedTarget {
     model: Model,
