@@ -531,7 +531,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
                 .unwrap_or_default();
             let (model, baseline) = (self.model, self.baseline.clone());
             self.reduce(Pass::Revert, changed, |seq, group| {
-                revert_at(model, &baseline, seq, i, group)
+                revert_or_drop(model, &baseline, seq, i, group)
             });
             self.noop();
             i += 1;
@@ -625,7 +625,7 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
         }
         for (i, axes) in changes(self.model, &self.baseline, &self.current) {
             for a in axes {
-                let Some(cand) = revert_at(self.model, &self.baseline, &self.current, i, &[a])
+                let Some(cand) = revert_or_drop(self.model, &self.baseline, &self.current, i, &[a])
                 else {
                     continue;
                 };
@@ -662,4 +662,21 @@ fn revert_at<S: Step>(
     let mut out = seq.to_vec();
     out[i] = seq[i].with_config(new);
     Some(out)
+}
+
+/// [`revert_at`], without step `i` when the revert leaves it changing nothing: such a step is
+/// what [`Shrinker::noop`] drops, so the candidate is one apply cheaper and is often a deletion
+/// already settled.
+fn revert_or_drop<S: Step>(
+    model: &Model,
+    baseline: &Config,
+    seq: &[S],
+    i: usize,
+    group: &[usize],
+) -> Option<Vec<S>> {
+    let mut cand = revert_at(model, baseline, seq, i, group)?;
+    if cand[i].config() == Some(configs_in_force(model, baseline, &cand[..i])[i]) {
+        cand.remove(i);
+    }
+    Some(cand)
 }
