@@ -280,11 +280,6 @@ pub fn cover(problem: &CoverProblem, options: &CoverOptions, rng: &mut ChaCha8Rn
         search.rows.extend(b);
     }
     search.improve(&budget, lower, rng);
-    if !rules.is_empty() && matches!(options.effort, Effort::Thorough { .. }) {
-        // Constrained problems at Thorough: where the tabu repair stalls, annealing with one
-        // row per move takes another share of work, within the same deadline.
-        search.anneal(&budget, budget.improve, lower, rng);
-    }
     result.rows = search.rows;
     debug_assert!(result.rows.iter().skip(fixed).all(|r| rules.valid(r)));
     result

@@ -108,44 +108,6 @@ impl<'a> Rules<'a> {
         ok
     }
 
-    /// Makes an invalid complete `row` valid by changing only constrained axes outside `keep`,
-    /// each keeping its current value where it can (tried first, depth first). Returns false,
-    /// with `row` as it was, when no such change exists.
-    pub fn repair(&self, row: &mut [u16], keep: &[usize]) -> bool {
-        if self.valid(row) {
-            return true;
-        }
-        let old = row.to_vec();
-        let free: Vec<usize> = (0..row.len())
-            .filter(|&a| self.constrained[a] && !keep.contains(&a))
-            .collect();
-        for &a in &free {
-            row[a] = UNSET;
-        }
-        if self.not_false(row, &self.usable) && self.dfs_near(row, &free, 0, &old) {
-            return true;
-        }
-        row.copy_from_slice(&old);
-        false
-    }
-
-    fn dfs_near(&self, row: &mut [u16], free: &[usize], i: usize, near: &[u16]) -> bool {
-        let Some(&a) = free.get(i) else {
-            return true;
-        };
-        let first = near[a];
-        let values =
-            std::iter::once(first).chain((0..self.sizes[a] as u16).filter(|&v| v != first));
-        for v in values {
-            row[a] = v;
-            if self.not_false(row, &self.by_axis[a]) && self.dfs_near(row, free, i + 1, near) {
-                return true;
-            }
-        }
-        row[a] = UNSET;
-        false
-    }
-
     fn dfs(&self, row: &mut [u16], free: &[usize], i: usize) -> bool {
         let Some(&a) = free.get(i) else {
             return true;

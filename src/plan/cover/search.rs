@@ -255,6 +255,12 @@ impl<'r, 'a> Search<'r, 'a> {
             best_choice.clear();
             let now_uncovered = self.cov.uncovered.len() as i64;
             for r in self.fixed..self.rows.len() {
+                changed.clear();
+                for i in 0..t {
+                    if self.rows[r][cols[i]] != vals[i] {
+                        changed.push(cols[i]);
+                    }
+                }
                 scratch.copy_from_slice(&self.rows[r]);
                 for i in 0..t {
                     scratch[cols[i]] = vals[i];
@@ -262,16 +268,10 @@ impl<'r, 'a> Search<'r, 'a> {
                 if !self.rules.is_empty() {
                     self.work += self.rules.cost();
                     if !self.rules.valid(&scratch) {
-                        // Writing the tuple breaks a constraint: change other constrained
-                        // axes of the row as well, keeping what it can.
-                        self.work += self.rules.cost() * k as u64;
-                        if !self.rules.repair(&mut scratch, &cols[..t]) {
-                            continue;
-                        }
+                        continue;
                     }
                 }
-                changed.clear();
-                changed.extend((0..k).filter(|&c| scratch[c] != self.rows[r][c]));
+                changed.sort_unstable();
                 let space = &self.cov.space;
                 let counts = &self.cov.counts;
                 let old = &self.rows[r];
@@ -304,15 +304,17 @@ impl<'r, 'a> Search<'r, 'a> {
             let Some(&r) = best_choice.get(rng.random_range(0..best_choice.len().max(1))) else {
                 continue;
             };
+            changed.clear();
+            for i in 0..t {
+                if self.rows[r][cols[i]] != vals[i] {
+                    changed.push(cols[i]);
+                }
+            }
+            changed.sort_unstable();
             scratch.copy_from_slice(&self.rows[r]);
             for i in 0..t {
                 scratch[cols[i]] = vals[i];
             }
-            if !self.rules.is_empty() && !self.rules.repair(&mut scratch, &cols[..t]) {
-                continue;
-            }
-            changed.clear();
-            changed.extend((0..k).filter(|&c| scratch[c] != self.rows[r][c]));
             let mut olds: Vec<usize> = Vec::new();
             let mut news: Vec<usize> = Vec::new();
             {
@@ -336,119 +338,7 @@ impl<'r, 'a> Search<'r, 'a> {
             phase_best = phase_best.min(self.cov.uncovered.len());
         }
         if !self.cov.uncovered.is_empty() || self.rows.len() != best.len() {
-            self.set_rows(best);
+            self.rows = best;
         }
-    }
-
-    /// Simulated annealing on the array (CASA-like) for constrained problems, after
-    /// [`Search::improve`]: write a random uncovered tuple into a random row (repairing the
-    /// constraints), accept worsening moves with probability `exp(delta / temperature)`, drop
-    /// a row whenever the array is complete. One move looks at one row, where the tabu move
-    /// looks at all of them, so it makes many more moves for the same work. Leaves the
-    /// smallest complete array found (never larger than the one it started from).
-    pub fn anneal(&mut self, budget: &Budget, work: u64, lower: usize, rng: &mut ChaCha8Rng) {
-        if !self.cov.uncovered.is_empty() || self.rows.len() <= self.fixed + 1 {
-            return;
-        }
-        let k = self.k();
-        let t = self.cov.space.t;
-        let stop_at = self.work.saturating_add(work);
-        let mut best = self.rows.clone();
-        let mut scratch = vec![0u16; k];
-        let mut changed: Vec<usize> = Vec::with_capacity(k);
-        let mut olds: Vec<usize> = Vec::new();
-        let mut news: Vec<usize> = Vec::new();
-        let mut temperature = 1.0f64;
-        let mut moves: u64 = 0;
-        loop {
-            if self.cov.uncovered.is_empty() {
-                best.clone_from(&self.rows);
-                if self.rows.len() <= self.fixed.max(lower) || self.rows.len() <= self.fixed + 1 {
-                    break;
-                }
-                let victim = (self.fixed..self.rows.len())
-                    .min_by_key(|&r| (self.cov.unique_in(&self.rows[r]), r))
-                    .expect("a removable row");
-                self.work += (self.rows.len() * self.cov.space.combos()) as u64;
-                let row = self.rows.swap_remove(victim);
-                self.cov.remove_row(&row);
-                temperature = 1.0;
-                continue;
-            }
-            if self.work >= stop_at {
-                break;
-            }
-            moves += 1;
-            if moves % 1024 == 1 && budget.expired() {
-                break;
-            }
-            let (mut cols, mut vals) = ([0usize; 4], [0u16; 4]);
-            let u = self.cov.uncovered[rng.random_range(0..self.cov.uncovered.len())] as usize;
-            self.cov.space.decode(u, &mut cols, &mut vals);
-            let r = rng.random_range(self.fixed..self.rows.len());
-            scratch.copy_from_slice(&self.rows[r]);
-            for i in 0..t {
-                scratch[cols[i]] = vals[i];
-            }
-            if !self.rules.is_empty() {
-                self.work += self.rules.cost() * k as u64;
-                if !self.rules.repair(&mut scratch, &cols[..t]) {
-                    continue;
-                }
-            }
-            changed.clear();
-            changed.extend((0..k).filter(|&c| scratch[c] != self.rows[r][c]));
-            olds.clear();
-            news.clear();
-            let mut delta = 0i64;
-            {
-                let space = &self.cov.space;
-                let counts = &self.cov.counts;
-                let old = &self.rows[r];
-                space.for_each_combo_touching(&changed, |combo| {
-                    let (o, n) = (space.tuple_of(combo, old), space.tuple_of(combo, &scratch));
-                    olds.push(o);
-                    news.push(n);
-                });
-                // A tuple can leave and come back within one move only if it is the same
-                // combo's tuple, which `o == n` excludes.
-                for (&o, &n) in olds.iter().zip(&news) {
-                    if o != n {
-                        if counts[o] == 1 {
-                            delta -= 1;
-                        }
-                        if counts[n] == 0 {
-                            delta += 1;
-                        }
-                    }
-                }
-            }
-            self.work += 2 * (t as u64 - 1) * olds.len() as u64;
-            temperature = (temperature * 0.9995).max(0.3);
-            if delta < 0 && rng.random::<f64>() >= (delta as f64 / temperature).exp() {
-                continue;
-            }
-            for (&o, &n) in olds.iter().zip(&news) {
-                if o != n {
-                    self.cov.inc(n);
-                    self.cov.dec(o);
-                }
-            }
-            self.rows[r].copy_from_slice(&scratch);
-        }
-        if !self.cov.uncovered.is_empty() || self.rows.len() != best.len() {
-            self.set_rows(best);
-        }
-    }
-
-    /// Replaces the rows (the seed rows stay), keeping the coverage counts in step.
-    fn set_rows(&mut self, rows: Vec<Vec<u16>>) {
-        for r in &self.rows[self.fixed..] {
-            self.cov.remove_row(r);
-        }
-        for r in &rows[self.fixed..] {
-            self.cov.add_row(r);
-        }
-        self.rows = rows;
     }
 }
