@@ -9,7 +9,9 @@
 # 3. Bring a mini-stack up in a temp dir, walk it with operations (lifecycle and faults) mixed
 #    in, tear it down (on any exit).
 # 4. Replay every file of regressions/ on a mini-stack with its faults (replay-ci.sh; off with
-#    MINI_REPLAY=0), then walk the stand-in Pithead checkout (pithead-ci.sh; MINI_PITHEAD=0).
+#    MINI_REPLAY=0), shrink a box-only bug on the box, save it and replay it with and without
+#    the bug (shrink-ci.sh; MINI_SHRINK=0), then walk the stand-in Pithead checkout
+#    (pithead-ci.sh; MINI_PITHEAD=0).
 #
 # Exit non-zero when a step fails. Env: MINI_SEED (default 20261125), MINI_OUT (where the
 # walk's reports go; default a temp dir).
@@ -126,6 +128,10 @@ if [ "$rc" = 0 ] && [ "${MINI_REPLAY:-1}" = 1 ]; then
     tr=$(date +%s)
     bash "$MINI_DIR/replay-ci.sh" || rc=$?
     mini_log "replay of regressions/: $(($(date +%s) - tr)) s"
+fi
+# A box-only bug shrunk on the mini-stack, saved, and replayed with and without it (issue #12).
+if [ "$rc" = 0 ] && [ "${MINI_SHRINK:-1}" = 1 ]; then
+    bash "$MINI_DIR/shrink-ci.sh" || rc=$?
 fi
 if [ "$rc" = 0 ] && [ "${MINI_PITHEAD:-1}" = 1 ]; then
     MINI_OUT=$OUT/pithead bash "$MINI_DIR/pithead-ci.sh" || rc=$?
