@@ -19,9 +19,9 @@ use crate::model::{Model, OpGroup, Supplied};
 use crate::rng::Seed;
 use crate::run::RunOptions;
 use crate::run::box_run::{BoxCtx, Ended};
-use crate::run::box_shrink::{AfterWalk, shrink_after_walk};
 use crate::run::check::check_box;
 use crate::run::session::{Prepared, RunBuilder};
+use crate::run::shrink_after::{AfterWalk, shrink_after_walk};
 use crate::target::box_target::{BoxTarget, BoxTargetOptions};
 
 /// Arguments of `canary run`.

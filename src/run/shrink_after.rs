@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::journal::{Event, JournalWriter};
-use crate::model::{Config, Model, Supplied, Transition};
+use crate::model::{Config, Model, OpGroup, Supplied, Transition};
+use crate::oracle;
 use crate::safety::{self, RestoreOptions, Snapshot};
 use crate::shrink::ShrinkOptions;
 use crate::signal::{Interrupt, Signals};
@@ -14,6 +15,7 @@ use crate::target::Target;
 use crate::target::box_target::BoxTarget;
 
 use super::RunOptions;
+use super::box_run::{BoxCtx, Ended};
 use super::box_shrink::{BoxShrunk, Reused, shrink_on_box};
 use super::shrink_journal::{CandidateLog, Known, candidate_event};
 
@@ -299,4 +301,61 @@ pub fn resume_shrink(
         // The walk failed: that is the run's outcome, shrunk or not.
         None => super::EXIT_FAILED,
     })
+}
+
+/// The settings of a shrink after a failing box walk (`canary run --shrink`).
+pub struct AfterWalk<'a> {
+    /// Budget in applies (candidates, confirmations and restores).
+    pub max_applies: usize,
+    /// Budget in wall time.
+    pub max_time: humantime::Duration,
+    /// Runs of the minimal sequence that must all fail the same way before it is saved.
+    pub confirm_runs: usize,
+    /// The operation groups the walk was planned with.
+    pub operations: Vec<OpGroup>,
+    /// Where a confirmed minimal sequence is saved.
+    pub regressions: &'a Path,
+}
+
+/// `--shrink` on a box: after the walk (and its restore), the first failure that is neither
+/// drift nor a deadline is shrunk on the box, confirmed, saved, and the box restored again.
+pub fn shrink_after_walk(
+    rt: &tokio::runtime::Runtime,
+    target: &mut BoxTarget,
+    ctx: &BoxCtx<'_>,
+    args: &AfterWalk<'_>,
+    ended: &mut Ended,
+    journal: &mut crate::journal::JournalWriter,
+) -> anyhow::Result<()> {
+    let Ok(outcome) = &ended.result else {
+        return Ok(());
+    };
+    if ended.interrupted.is_some() || !ended.restore_ok || outcome.passed() {
+        return Ok(());
+    }
+    let Some(failure) = outcome.failures.iter().find(|f| {
+        f.verdict.check != oracle::drift::CHECK && !f.verdict.check.starts_with("deadline.")
+    }) else {
+        println!("shrink: nothing to shrink (only drift or deadline verdicts failed)");
+        return Ok(());
+    };
+    let job = ShrinkJob {
+        step: failure.step,
+        verdict: failure.verdict.clone(),
+        signature: crate::fuzz::signature_of(&failure.verdict),
+        budget: ShrinkOptions {
+            max_applies: Some(args.max_applies),
+            max_time: Some(*args.max_time),
+            verify: true,
+            operations: args.operations.clone(),
+        },
+        confirm_runs: args.confirm_runs,
+        regressions: args.regressions.to_path_buf(),
+        known: Default::default(),
+    };
+    journal.write(job.start_event())?;
+    let (interrupted, restore_ok) = shrink_job(rt, target, &ctx.shrink_run(), job, journal)?;
+    ended.interrupted = ended.interrupted.or(interrupted);
+    ended.restore_ok &= restore_ok;
+    Ok(())
 }
