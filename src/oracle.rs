@@ -645,7 +645,7 @@ pub fn judge(
             format!(
                 "pithead apply -y exited {}: {}",
                 apply.exit_code,
-                first_line(&apply.output)
+                gist(&apply.output)
             )
         },
     );
@@ -732,7 +732,7 @@ pub fn judge(
                 if !said_no_changes {
                     why.push(format!(
                         "did not print \"{NO_CHANGES}\" (printed: {})",
-                        first_line(&second.output)
+                        gist(&second.output)
                     ));
                 }
                 if !changed.is_empty() {
@@ -778,8 +778,15 @@ fn running_names(obs: &Observation) -> Vec<&str> {
     v
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
+/// A command's output in one line: its first line and, when there are more, its last one
+/// (Compose prints progress first and the reason last).
+fn gist(s: &str) -> String {
+    let mut lines = s.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("");
+    match lines.next_back() {
+        Some(last) => format!("{first} … {last}"),
+        None => first.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -813,6 +820,19 @@ mod tests {
         }
         assert_eq!(lookup(&doc, "a..c"), Some(&json!(2)));
         assert_eq!(lookup(&json!([1]), "a"), None);
+    }
+
+    /// A failure's reason is usually Compose's last line, after its progress lines.
+    #[test]
+    fn gist_keeps_the_first_and_the_last_line() {
+        assert_eq!(gist(""), "");
+        assert_eq!(gist("\n  one  \n\n"), "one");
+        let compose = "error: down failed: Container x-tari-1  Stopping\n Container x-tari-1  \
+                       Stopping\nError response from daemon: tried to kill container\n";
+        assert_eq!(
+            gist(compose),
+            "error: down failed: Container x-tari-1  Stopping … Error response from daemon: tried to kill container"
+        );
     }
 
     fn step(m: &Model, s: &Supplied, prev: &Config, pairs: &[(&str, &str)]) -> Step {

@@ -635,7 +635,14 @@ impl Engine for DockerEngine {
 
     fn down(&mut self) -> Result<()> {
         let env = self.env_on_disk().unwrap_or_default();
-        self.compose_ok(&env, ALL_PROFILES, &["down", "--remove-orphans", "-t", "3"])?;
+        let down = ["down", "--remove-orphans", "-t", "3"];
+        if let Err(e) = self.compose_ok(&env, ALL_PROFILES, &down) {
+            // The engine now and then fails a stop under load ("did not receive an exit
+            // event"); `down` is idempotent, so one more try says whether the stack is stuck.
+            eprintln!("pithead: down failed once, trying again: {e:#}");
+            std::thread::sleep(Duration::from_secs(1));
+            self.compose_ok(&env, ALL_PROFILES, &down)?;
+        }
         remove_leftovers(&self.docker.project)?;
         for (s, _) in stack::SERVICES {
             let _ = std::fs::remove_file(self.removed_file(s));

@@ -13,7 +13,7 @@
 
 use serde_json::json;
 
-use super::{Touched, Verdicts, container, first_line, is_running};
+use super::{Touched, Verdicts, container, gist, is_running};
 use crate::model::{Action, Operation};
 use crate::target::{CommandResult, Observation, RunState};
 
@@ -156,7 +156,7 @@ pub fn judge_operation(facts: &OpFacts<'_>, out: &mut Verdicts) {
                             "`{}` exited {}: {}",
                             a.command(),
                             r.exit_code,
-                            first_line(&r.output)
+                            gist(&r.output)
                         )
                     }
                 })
