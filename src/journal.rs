@@ -42,19 +42,7 @@ pub struct Predicted {
     pub cost: f64,
 }
 
-/// A named check's outcome with what was seen and what the model expected.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    /// Stable check name (`containers`, `status_exit`, `api.pool.type`, `env.MONERO_PRUNE`,
-    /// `recreated`, `idempotent`, `secret_fingerprint`, `ready`, ...).
-    pub check: String,
-    pub passed: bool,
-    pub observed: serde_json::Value,
-    pub expected: serde_json::Value,
-    /// One line for people.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub message: String,
-}
+pub use canary_oracle::Verdict;
 
 /// The events of a run, tagged by `event`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::model::{Config, Model, OpGroup, Prediction, Skip, Supplied, Transition, UNSET};
+use crate::model::{Config, Model, OpGroup, Skip, Supplied, Transition, UNSET};
 use crate::rng::Seed;
 
 pub use cover::Effort;
@@ -34,42 +34,13 @@ use search::{CachedPricer, Search, expired};
 use space::Space;
 pub use steps::{steps_after_backup, steps_from_transitions};
 
-/// One step of a walk: a config apply, or an operation of the model (`op`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Step {
-    /// The operation this step performs (index into the model's operations); `None` for a
-    /// config apply.
-    pub op: Option<usize>,
-    /// The raw config written to config.json (value index per axis); for an operation, the
-    /// raw config the box holds after it (unchanged but for a restore).
-    pub config: Config,
-    /// The config the stack renders from it.
-    pub effective: Config,
-    /// Axes whose effective value changes in this step.
-    pub changed: Vec<usize>,
-    /// What the model predicts the apply touches.
-    pub prediction: Prediction,
-    /// Goal tuples this step is the first to hit.
-    pub new_tuples: usize,
-    /// Goal value changes this step is the first to make.
-    pub new_transitions: usize,
-}
+/// One step of a walk (the model crate defines it: the oracle judges steps too).
+pub use crate::model::Step;
 
 /// A closed walk: starts at the baseline, ends with a step back to it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Walk {
     pub steps: Vec<Step>,
-}
-
-impl Step {
-    /// The transition this step performs: its operation, or the apply of its raw config.
-    pub fn transition(&self) -> crate::model::Transition {
-        match self.op {
-            // Operation indices come from the model, whose operation count fits a u16.
-            Some(i) => crate::model::Transition::Operate(i as u16),
-            None => crate::model::Transition::Apply(self.config.clone()),
-        }
-    }
 }
 
 impl Walk {
