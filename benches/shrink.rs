@@ -7,7 +7,10 @@
 //! benchmark of canary's shrinking time (CPU only: the synthetic oracle answers instantly; on a
 //! box the applies dominate).
 //!
-//! `SHRINK_TABLE_ONLY=1` prints the table and skips criterion.
+//! `SHRINK_TABLE_ONLY=1` prints the table and skips criterion. `SHRINK_ONLY=ops2` (a comma
+//! list of `cfg2`, `decoy`, `cfg1`, `cfg3`, `ops1`, `ops2`) prints only those tables, and
+//! `SHRINK_PER_WALK=1` adds canary's applies per walk (seed, length, applies, the passes that
+//! cost them), to find the expensive walks.
 
 use std::time::Duration;
 
@@ -156,6 +159,29 @@ fn print_table<S: Step>(title: &str, settings: &[Setting<S>], figures: bool) {
         );
     }
     print_passes(&runs);
+    if std::env::var_os("SHRINK_PER_WALK").is_some() {
+        print_walks(settings, &runs);
+    }
+}
+
+/// canary's applies on each walk, with the passes that spent them.
+fn print_walks<S: Step>(settings: &[Setting<S>], runs: &[[Run; 4]]) {
+    println!();
+    for (i, (s, r)) in settings.iter().zip(runs).enumerate() {
+        let passes: Vec<String> = r[0]
+            .passes
+            .iter()
+            .filter(|p| p.applies > 0)
+            .map(|p| format!("{} {}", p.name, p.applies))
+            .collect();
+        println!(
+            "walk {i}: length {}, minimal {}, applies {}: {}",
+            s.failure.steps.len(),
+            s.minimal_length,
+            r[0].applies,
+            passes.join(", ")
+        );
+    }
 }
 
 /// Where canary's applies went: per pass, the mean applies its runs cost and the mean steps
@@ -220,12 +246,24 @@ criterion_group! {
 
 fn main() {
     println!("## Shrinker applies ({WALKS} seeded walks per row)");
-    table(2, false);
-    table(2, true);
-    table(1, false);
-    table(3, false);
-    operations_table(1);
-    operations_table(2);
+    let only = std::env::var("SHRINK_ONLY").ok();
+    let wanted = |name: &str| {
+        only.as_ref()
+            .is_none_or(|o| o.split(',').any(|t| t == name))
+    };
+    let tables: [(&str, fn()); 6] = [
+        ("cfg2", || table(2, false)),
+        ("decoy", || table(2, true)),
+        ("cfg1", || table(1, false)),
+        ("cfg3", || table(3, false)),
+        ("ops1", || operations_table(1)),
+        ("ops2", || operations_table(2)),
+    ];
+    for (name, print) in tables {
+        if wanted(name) {
+            print();
+        }
+    }
     if std::env::var_os("SHRINK_TABLE_ONLY").is_none() {
         benches();
         Criterion::default().configure_from_args().final_summary();

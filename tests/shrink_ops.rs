@@ -402,6 +402,34 @@ fn an_operation_after_two_transitions_shrinks_to_a_one_minimal_minimum() {
     assert!(mean < 150.0, "mean {mean}: {applies:?}");
 }
 
+/// Seed 22's walk of the benchmark: the second transition's axis flips back before the
+/// operation, so no jump to the operation's own config reproduces the failure; the window's end
+/// jump (a tile's first config, its last, the operation run there) finds the 3-step failure at
+/// the first level. 251 applies before end jumps, 53 when this was written.
+#[test]
+fn an_operation_whose_config_undid_a_needed_value_is_found_by_an_end_jump() {
+    let s = pithead_operation_setting(&Seed::from_u64(22), 2, 20, 50).unwrap();
+    let mut o = s.oracle.clone();
+    let mut first_window: Option<usize> = None;
+    let r = canary::shrink::shrink_observed(
+        &s.oracle.model,
+        &s.oracle.supplied,
+        &s.failure,
+        &mut o,
+        &ShrinkOptions::default(),
+        &mut |e| {
+            if e.accepted && e.pass == canary::shrink::Pass::Window && first_window.is_none() {
+                first_window = Some(e.steps.len());
+            }
+        },
+    );
+    assert_eq!(first_window, Some(3), "{:?}", r.minimal);
+    assert_eq!(r.minimal.len(), s.minimal_length);
+    assert!(r.one_minimal);
+    assert_one_minimal(&s.oracle, &r.minimal);
+    assert!(r.applies <= 100, "{} applies", r.applies);
+}
+
 #[test]
 fn the_cache_never_changes_a_verdict() {
     for seed in 0..8 {

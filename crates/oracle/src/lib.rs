@@ -658,7 +658,7 @@ pub fn judge(
             format!(
                 "pithead apply -y exited {}: {}",
                 apply.exit_code,
-                gist(&apply.output)
+                first_line(&apply.output)
             )
         },
     );
@@ -745,7 +745,7 @@ pub fn judge(
                 if !said_no_changes {
                     why.push(format!(
                         "did not print \"{NO_CHANGES}\" (printed: {})",
-                        gist(&second.output)
+                        first_line(&second.output)
                     ));
                 }
                 if !changed.is_empty() {
@@ -789,6 +789,10 @@ fn running_names(obs: &Observation) -> Vec<&str> {
         .collect();
     v.sort();
     v
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().find(|l| !l.trim().is_empty()).unwrap_or("")
 }
 
 /// A command's output in one line: its first line and, when there are more, its last one

@@ -14,7 +14,9 @@
 //!   with the operations that leave the config alone dropped (a restore becomes an apply of
 //!   what it restored), then the config the operation ran on and the operation. Windows are a
 //!   third of the sequence (a half below 9 steps), tried from the right, then shifted by half a
-//!   tile; before them, a *jump* per tile (its first config, then the operation's: 3 applies).
+//!   tile; before them, a *jump* per tile (its first config, then the operation's: 3 applies),
+//!   and per unshifted tile an *end jump* (its first config, then its last, the operation run
+//!   there), for a failure whose needed value the operation's own config undid.
 //!   Each accepted window starts the next level on the shorter sequence, so finding the
 //!   transition the failure hangs on costs about the walk's length in all, where block
 //!   deletion pays the whole remaining length for every probe. A level that finds nothing tries
@@ -97,7 +99,8 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
             // tile.
             let shifts: &[usize] = if stage == 0 { &[0, w / 2] } else { &[0] };
             let mut tiles: Vec<(usize, usize)> = Vec::new();
-            for &shift in shifts {
+            let mut unshifted = 0;
+            for (k, &shift) in shifts.iter().enumerate() {
                 let mut b = body - shift;
                 while b > 0 {
                     let a = b.saturating_sub(w);
@@ -105,6 +108,9 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
                         tiles.push((a, b));
                     }
                     b = a;
+                }
+                if k == 0 {
+                    unshifted = tiles.len();
                 }
             }
             let windows: Vec<Vec<usize>> = if stage == 2 {
@@ -117,11 +123,26 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
                 // the one the operation ran on (3 applies each, where a window costs its
                 // length).
                 for &(a, _) in &tiles {
-                    if let Some(cand) = self.jump(a)
+                    if let Some(cand) = self.jump(a, body)
                         && self.consider(Pass::Window, cand)
                     {
                         stage = 0;
                         continue 'outer;
+                    }
+                }
+                // Then from each unshifted tile's start to its end's config, the operation
+                // run there: when the operation's own config flipped back a value the failure
+                // needed (a transition that a later apply undid), no jump to it can work. Not
+                // for a restore, whose config is the backup's wherever it runs.
+                if !self.failing_operation().is_some_and(|o| o.needs_backup()) {
+                    for &(a, b) in &tiles[..unshifted] {
+                        if b < body
+                            && let Some(cand) = self.jump(a, b)
+                            && self.consider(Pass::Window, cand)
+                        {
+                            stage = 0;
+                            continue 'outer;
+                        }
                     }
                 }
                 tiles.iter().map(|&(a, b)| (a..b).collect()).collect()
@@ -144,11 +165,11 @@ impl<S: Step, O: Oracle<S>> Shrinker<'_, '_, S, O> {
     }
 
     /// The failing operation after two applies: the config in force before step `a`, then the
-    /// one the operation ran on (and the backup a restore needs).
-    fn jump(&self, a: usize) -> Option<Vec<S>> {
-        let n = self.current.len();
+    /// one in force before step `b` (the one the operation ran on for `b` = the last step), and
+    /// the backup a restore needs.
+    fn jump(&self, a: usize, b: usize) -> Option<Vec<S>> {
         let in_force = configs_in_force(self.model, &self.baseline, &self.current);
-        let (from, ran_on) = (in_force[a].clone(), in_force[n - 1].clone());
+        let (from, ran_on) = (in_force[a].clone(), in_force[b].clone());
         if from == ran_on || from == self.baseline {
             return None;
         }
