@@ -18,6 +18,7 @@
 //! [`Target`](crate::target::Target)s; replaying a regression is [`run_walk`] over its saved steps ([`steps_from`]);
 //! lifecycle operations become more step kinds judged by the same [`oracle::judge`].
 
+pub mod box_fuzz;
 pub mod box_replay;
 pub mod box_run;
 pub mod box_session;
