@@ -1,6 +1,9 @@
 //! Saved regressions: written from a fuzz failure, replayed by steps and by seed, and clear
 //! errors for corrupt or outdated files.
 
+#[path = "cli_support/mod.rs"]
+mod cli;
+
 use std::path::Path;
 
 use canary::faults::Fault;
@@ -285,21 +288,7 @@ fn regressions_that_set_a_dropped_value_are_left_out_not_unmet() {
         })
         .count();
     assert!(uses_off > 0, "no committed regression sets tari.mode=off");
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_canary"))
-            .args(args)
-            .current_dir(root)
-            .output()
-            .unwrap();
-        (
-            o.status.code(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            ),
-        )
-    };
+    let run = |args: &[&str]| cli::outcome(args, root);
     let (code, out) = run(&["replay", "--skip-value", "tari.mode=off"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(

@@ -3,6 +3,11 @@
 #![allow(dead_code)]
 
 pub mod cli;
+#[path = "../cli_support/mod.rs"]
+mod cli_run;
+
+#[allow(unused_imports)]
+pub use cli_run::files_under;
 pub mod ops;
 
 use std::io::Write;
@@ -133,26 +138,10 @@ impl ScriptedBox {
     }
 }
 
-fn write_exec(path: &Path, text: &str) {
+/// Writes an executable script.
+pub fn write_exec(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// Every file under `dir`, recursively.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 const SSHD: &str = "/usr/sbin/sshd";
