@@ -4,16 +4,19 @@
 //! walk with its operation and by nothing without it, and walks with operations replay
 //! identically from a seed.
 
+mod run_files;
+
 use std::collections::BTreeSet;
 
 use canary::faults::Fault;
-use canary::journal::{Event, JournalWriter, Verdict, read_journal};
+use canary::journal::{Event, JournalWriter, Verdict};
 use canary::model::{self, Model, OpKind, Supplied, Transition};
 use canary::rng::Seed;
 use canary::run::{self, RunOptions, RunOutcome, Sink, run_walk, snapshot};
 use canary::strategy::Generator;
 use canary::target::Observation;
 use canary::target::sim::SimTarget;
+use run_files::without_wall_clock;
 
 fn pithead() -> Model {
     model::load_str(model::BUILTIN_PITHEAD, std::path::Path::new("pithead.toml")).unwrap()
@@ -391,19 +394,6 @@ fn a_cold_subnet_change_is_refused_hot_then_applied_after_down() {
         "{failed:?}"
     );
     assert!(sim.observe_sync().containers.is_empty());
-}
-
-fn without_wall_clock(path: &std::path::Path) -> Vec<serde_json::Value> {
-    read_journal(path)
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            let mut v = serde_json::to_value(&e).unwrap();
-            let o = v.as_object_mut().unwrap();
-            assert!(o.remove("ts").is_some() && o.remove("wall_ms").is_some());
-            v
-        })
-        .collect()
 }
 
 #[test]
