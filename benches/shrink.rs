@@ -9,12 +9,16 @@
 //!
 //! `SHRINK_TABLE_ONLY=1` prints the table and skips criterion.
 
+#[path = "../tests/shrink_support/mod.rs"]
+mod shrink_support;
+
 use std::time::Duration;
 
 use canary::rng::Seed;
 use canary::shrink::synthetic::{Setting, pithead_operation_setting, pithead_setting};
 use canary::shrink::{PassStat, ShrinkOptions, Step, reference, shrink};
 use criterion::{Criterion, criterion_group};
+use shrink_support::shrink_with;
 
 const WALKS: u64 = 50;
 const STEPS: usize = 50;
@@ -196,13 +200,7 @@ fn bench_shrink(c: &mut Criterion) {
     c.bench_function("canary shrink, 5 walks of 50 steps, 2 transitions", |b| {
         b.iter(|| {
             for s in &settings {
-                let r = shrink(
-                    &s.oracle.model,
-                    &s.oracle.supplied,
-                    &s.failure,
-                    &mut s.oracle.clone(),
-                    &ShrinkOptions::default(),
-                );
+                let r = shrink_with(s, &s.failure, &ShrinkOptions::default()).0;
                 assert_eq!(r.minimal.len(), s.minimal_length);
             }
         })
