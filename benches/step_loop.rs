@@ -10,8 +10,12 @@ mod run_support;
 use std::time::Duration;
 
 use canary::journal::JournalWriter;
-use canary::model::Supplied;
-use canary::run::{RunOptions, check_walk, run_walk, snapshot};
+use canary::model::{Model, Supplied};
+use canary::plan::Step;
+use canary::run::{
+    Quiet, RunOptions, RunOutcome, Sink, WalkCache, check_walk, run_walk_cached, snapshot,
+};
+use canary::target::Target;
 use canary::target::sim::SimTarget;
 use criterion::{Criterion, Throughput, criterion_group};
 
@@ -28,27 +32,21 @@ fn step_loop(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Elements(steps.len() as u64));
 
-    let mut sim_cache = canary::run::WalkCache::new();
+    let walks = Walks {
+        rt: &rt,
+        model: &model,
+        supplied: &supplied,
+        steps: &steps,
+        options: &options,
+    };
+
+    let mut sim_cache = WalkCache::new();
     group.bench_function("sim/fast_path_warm_cache", |b| {
         b.iter(|| {
             let mut target = SimTarget::new(canary::rng::Seed::from_u64(5), &[]);
-            rt.block_on(async {
-                let baseline = snapshot(&mut target).await.unwrap();
-                let out = canary::run::run_walk_cached(
-                    &mut target,
-                    &model,
-                    &supplied,
-                    &baseline,
-                    &steps,
-                    &options,
-                    &mut canary::run::Quiet,
-                    &mut sim_cache,
-                )
-                .await
-                .unwrap();
-                assert!(out.passed(), "{:?}", out.first_failure());
-                out.steps_run
-            })
+            let out = walks.walk(&mut target, &mut Quiet, &mut sim_cache);
+            assert!(out.passed(), "{:?}", out.first_failure());
+            out.steps_run
         })
     });
     group.bench_function("sim/fast_path", |b| {
@@ -65,21 +63,9 @@ fn step_loop(c: &mut Criterion) {
         b.iter(|| {
             let mut target = SimTarget::new(canary::rng::Seed::from_u64(5), &[]);
             let mut journal = JournalWriter::create(&sim_path).unwrap();
-            rt.block_on(async {
-                let baseline = snapshot(&mut target).await.unwrap();
-                run_walk(
-                    &mut target,
-                    &model,
-                    &supplied,
-                    &baseline,
-                    &steps,
-                    &options,
-                    &mut journal,
-                )
-                .await
-                .unwrap()
+            walks
+                .walk(&mut target, &mut journal, &mut WalkCache::new())
                 .steps_run
-            })
         })
     });
 
@@ -100,45 +86,18 @@ fn step_loop(c: &mut Criterion) {
         b.iter(|| {
             let mut target = run_support::ScriptedTarget::new(model.clone());
             let mut journal = JournalWriter::create(&path).unwrap();
-            rt.block_on(async {
-                let baseline = snapshot(&mut target).await.unwrap();
-                run_walk(
-                    &mut target,
-                    &model,
-                    &supplied,
-                    &baseline,
-                    &steps,
-                    &options,
-                    &mut journal,
-                )
-                .await
-                .unwrap()
+            walks
+                .walk(&mut target, &mut journal, &mut WalkCache::new())
                 .steps_run
-            })
         })
     });
 
     // The fuzzer's shape: one cache of expectations and config.json kept across walks.
-    let mut cache = canary::run::WalkCache::new();
+    let mut cache = WalkCache::new();
     group.bench_function("scripted/fast_path_warm_cache", |b| {
         b.iter(|| {
             let mut target = run_support::ScriptedTarget::new(model.clone());
-            rt.block_on(async {
-                let baseline = snapshot(&mut target).await.unwrap();
-                canary::run::run_walk_cached(
-                    &mut target,
-                    &model,
-                    &supplied,
-                    &baseline,
-                    &steps,
-                    &options,
-                    &mut canary::run::Quiet,
-                    &mut cache,
-                )
-                .await
-                .unwrap()
-                .steps_run
-            })
+            walks.walk(&mut target, &mut Quiet, &mut cache).steps_run
         })
     });
 
@@ -148,7 +107,6 @@ fn step_loop(c: &mut Criterion) {
         b.iter(|| {
             let mut target = run_support::ScriptedTarget::new(model.clone());
             rt.block_on(async {
-                use canary::target::Target;
                 let base = target.read_config().await.unwrap();
                 let mut n = 0;
                 for s in &steps {
@@ -181,6 +139,42 @@ fn step_loop(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// What every benchmarked walk shares: the runtime, the model and the steps.
+struct Walks<'a> {
+    rt: &'a tokio::runtime::Runtime,
+    model: &'a Model,
+    supplied: &'a Supplied,
+    steps: &'a [Step],
+    options: &'a RunOptions,
+}
+
+impl Walks<'_> {
+    /// One walk from `target`'s snapshot told to `sink`, with `cache` (a fresh one makes it
+    /// `run_walk`).
+    fn walk<T: Target, S: Sink>(
+        &self,
+        target: &mut T,
+        sink: &mut S,
+        cache: &mut WalkCache,
+    ) -> RunOutcome {
+        self.rt.block_on(async {
+            let baseline = snapshot(target).await.unwrap();
+            run_walk_cached(
+                target,
+                self.model,
+                self.supplied,
+                &baseline,
+                self.steps,
+                self.options,
+                sink,
+                cache,
+            )
+            .await
+            .unwrap()
+        })
+    }
 }
 
 /// CPU time of the calling thread: on a shared machine wall time counts other processes'
@@ -259,7 +253,6 @@ impl canary::target::Target for Counting {
 
 /// The warm-cache sim walk timed in thread CPU time (best of 5, or `STEP_LOOP_WALKS`), with observations per step.
 fn cpu_report() {
-    use canary::target::Target;
     let model = run_support::pithead();
     let supplied = Supplied::default();
     let steps = run_support::bench_walk(&model, 1000);
@@ -267,29 +260,22 @@ fn cpu_report() {
         .build()
         .unwrap();
     let options = RunOptions::default();
-    let mut cache = canary::run::WalkCache::new();
+    let walks = Walks {
+        rt: &rt,
+        model: &model,
+        supplied: &supplied,
+        steps: &steps,
+        options: &options,
+    };
+    let mut cache = WalkCache::new();
     let mut observes = 0;
     let mut walk = |count: bool| {
         let mut target = Counting {
             sim: SimTarget::new(canary::rng::Seed::from_u64(5), &[]),
             observes: 0,
         };
-        rt.block_on(async {
-            let baseline = snapshot(&mut target).await.unwrap();
-            let out = canary::run::run_walk_cached(
-                &mut target,
-                &model,
-                &supplied,
-                &baseline,
-                &steps,
-                &options,
-                &mut canary::run::Quiet,
-                &mut cache,
-            )
-            .await
-            .unwrap();
-            assert!(out.passed(), "{:?}", out.first_failure());
-        });
+        let out = walks.walk(&mut target, &mut Quiet, &mut cache);
+        assert!(out.passed(), "{:?}", out.first_failure());
         if count {
             observes = target.observes;
         }
