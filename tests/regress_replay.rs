@@ -1,6 +1,8 @@
 //! Saved regressions: written from a fuzz failure, replayed by steps and by seed, and clear
 //! errors for corrupt or outdated files.
 
+mod model_support;
+
 #[path = "cli_support/mod.rs"]
 mod cli;
 
@@ -8,13 +10,10 @@ use std::path::Path;
 
 use canary::faults::Fault;
 use canary::fuzz::{self, FuzzOptions};
-use canary::model::{self, Config, Model, OpGroup, Supplied, Transition};
+use canary::model::{Config, Model, OpGroup, Supplied, Transition};
 use canary::regress::{self, Expect, Regression, Replayed};
 use canary::rng::Seed;
-
-fn pithead() -> Model {
-    model::load_str(model::BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap()
-}
+use model_support::pithead;
 
 fn found(model: &Model, fault: Fault) -> Regression {
     let options = FuzzOptions {
