@@ -17,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use canary::exec::{KnownHostsPolicy, SshOptions};
+use canary::safety::RestoreOptions;
 use canary::target::box_target::{BoxKind, BoxTargetOptions, ContainerList};
 
 /// A secret planted in the box's .env: it must never appear in anything canary writes.
@@ -135,6 +136,15 @@ impl ScriptedBox {
         let mut text = lines.join("\n");
         text.push('\n');
         hex::encode(Sha256::digest(text.as_bytes()))
+    }
+}
+
+/// How a test restores the scripted box: a readiness wait of `ready_secs`, polled every 50 ms.
+pub fn quick_restore(ready_secs: u64) -> RestoreOptions {
+    RestoreOptions {
+        ready_timeout: Duration::from_secs(ready_secs),
+        poll: Duration::from_millis(50),
+        ..RestoreOptions::default()
     }
 }
 

@@ -7,27 +7,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 /// Runs `canary ARGS` in `cwd` to its end.
-pub fn canary<I, S>(args: I, cwd: &Path) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
+pub fn canary(args: impl IntoIterator<Item = impl AsRef<OsStr>>, cwd: &Path) -> Output {
+    spawn(args, cwd)
+        .wait_with_output()
         .expect("the canary binary runs")
 }
 
-/// Starts `canary ARGS` in `cwd` with its stdout and stderr piped, to be signalled mid-run.
-pub fn spawn<I, S>(args: I, cwd: &Path) -> Child
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
+/// Starts `canary ARGS` in `cwd`, no stdin, its stdout and stderr piped (to be signalled
+/// mid-run, or waited for).
+pub fn spawn(args: impl IntoIterator<Item = impl AsRef<OsStr>>, cwd: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_canary"))
         .args(args)
         .current_dir(cwd)
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -44,11 +36,10 @@ pub fn text(o: &Output) -> String {
 }
 
 /// `canary ARGS` in `cwd`: its exit code and its output as one text.
-pub fn outcome<I, S>(args: I, cwd: &Path) -> (Option<i32>, String)
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
+pub fn outcome(
+    args: impl IntoIterator<Item = impl AsRef<OsStr>>,
+    cwd: &Path,
+) -> (Option<i32>, String) {
     let o = canary(args, cwd);
     (o.status.code(), text(&o))
 }
