@@ -180,11 +180,7 @@ mod tests {
 
     #[test]
     fn config_json_keeps_the_baselines_other_keys() {
-        let m = crate::model::load_str(
-            crate::model::BUILTIN_PITHEAD,
-            std::path::Path::new("pithead.toml"),
-        )
-        .unwrap();
+        let m = crate::run::test_pithead();
         let s = Supplied::default();
         let base = json!({"config_version": "2.0.0", "p2pool": {"wallet": "4abc", "pool": "main"}});
         let raw = m

@@ -138,6 +138,16 @@ fn labels(model: &Model, config: &Config) -> crate::journal::Labels {
     model.labels(config)
 }
 
+/// The built-in model, for the unit tests.
+#[cfg(test)]
+pub(crate) fn test_pithead() -> Model {
+    crate::model::load_str(
+        crate::model::BUILTIN_PITHEAD,
+        std::path::Path::new("pithead.toml"),
+    )
+    .unwrap()
+}
+
 fn seconds(d: Duration) -> f64 {
     d.as_secs_f64()
 }
@@ -148,11 +158,7 @@ mod tests {
 
     #[test]
     fn steps_from_chains_predictions() {
-        let m = crate::model::load_str(
-            crate::model::BUILTIN_PITHEAD,
-            std::path::Path::new("pithead.toml"),
-        )
-        .unwrap();
+        let m = crate::run::test_pithead();
         let s = Supplied::default();
         let d = m.default_config();
         let a = m.config_from_labels(&d, [("p2pool.pool", "main")]).unwrap();

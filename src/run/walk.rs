@@ -282,11 +282,7 @@ mod tests {
     #[test]
     fn sim_time_to_ready_is_exact() {
         use crate::target::sim::SimTarget;
-        let m = crate::model::load_str(
-            crate::model::BUILTIN_PITHEAD,
-            std::path::Path::new("pithead.toml"),
-        )
-        .unwrap();
+        let m = crate::run::test_pithead();
         let s = Supplied::default();
         let d = m.default_config();
         let rt = tokio::runtime::Builder::new_current_thread()
