@@ -122,11 +122,7 @@ fn ctrl_c_during_a_box_shrink_restores_the_box_and_saves_nothing() {
     if rx.recv_timeout(Duration::from_secs(120)).is_ok() {
         // A candidate or two under way.
         std::thread::sleep(Duration::from_millis(300));
-        let ok = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
+        cli::interrupt(&child);
     }
     let o = child.wait_with_output().unwrap();
     let seen = reader.join().unwrap();
@@ -264,11 +260,7 @@ fn an_interrupted_box_shrink_resumes_without_judging_a_candidate_twice() {
     {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let ok = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    cli::interrupt(&child);
     let o = child.wait_with_output().unwrap();
     let t = text(&o);
     assert_eq!(o.status.code(), Some(130), "{t}");

@@ -17,8 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use canary::exec::{KnownHostsPolicy, SshOptions};
-use canary::safety::RestoreOptions;
-use canary::target::box_target::{BoxKind, BoxTargetOptions, ContainerList};
+use canary::safety::{RestoreOptions, Snapshot, restore};
+use canary::target::box_target::{BoxKind, BoxTarget, BoxTargetOptions, ContainerList};
 
 /// A secret planted in the box's .env: it must never appear in anything canary writes.
 pub const PLANTED_TOKEN: &str = "planted-proxy-token-7f3a9c";
@@ -411,6 +411,36 @@ impl FakeBox {
         s["ports"]["dashboard"]
             .as_u64()
             .expect("dashboard port in settings.json")
+    }
+}
+
+impl FakeBox {
+    /// Options reaching this box over SSH through `sshd`: its dashboard's API, 30 s a command.
+    pub fn ssh_options(&self, sshd: &Sshd) -> BoxTargetOptions {
+        let mut o = BoxTargetOptions::new(BoxKind::Ssh {
+            host: "canary-test".into(),
+            dir: self.dir().to_str().unwrap().into(),
+        });
+        o.ssh = Some(sshd.ssh_options());
+        o.api_url = format!("http://127.0.0.1:{}/api/state", self.dashboard_port());
+        o.command_timeout = Duration::from_secs(30);
+        o
+    }
+
+    /// Restores `snap` through `t` (30 s to be ready, polled every 100 ms) and asserts the box
+    /// is back: a clean report, config.json byte for byte.
+    pub async fn assert_restored(&self, t: &mut BoxTarget, snap: &Snapshot) {
+        let opts = RestoreOptions {
+            ready_timeout: Duration::from_secs(30),
+            poll: Duration::from_millis(100),
+            ..RestoreOptions::default()
+        };
+        let report = restore(t, snap, &opts).await.unwrap();
+        assert!(report.is_clean(), "{:?}", report.differences);
+        assert_eq!(
+            std::fs::read(self.dir().join("config.json")).unwrap(),
+            snap.config
+        );
     }
 }
 

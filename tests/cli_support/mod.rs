@@ -26,6 +26,15 @@ pub fn spawn(args: impl IntoIterator<Item = impl AsRef<OsStr>>, cwd: &Path) -> C
         .expect("the canary binary starts")
 }
 
+/// Sends Ctrl-C (SIGINT) to `child`, as a user at its terminal does.
+pub fn interrupt(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
 /// stdout then stderr, as one text for assertions and their messages.
 pub fn text(o: &Output) -> String {
     format!(
