@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::journal::{Event, JournalWriter, Verdict};
 use crate::oracle::{Readiness, Verdicts};
 use crate::plan::Step;
-use crate::target::TargetError;
+use crate::target::{Observation, TargetError};
 
 /// How one step went, told to the [`Sink`] once its verdicts are in.
 #[derive(Debug)]
@@ -55,6 +55,47 @@ impl Sink for JournalWriter {
     fn event(&mut self, event: Event) -> std::io::Result<()> {
         self.write(event)
     }
+}
+
+/// Journals how a step's wait ended (`Ready`) and the box as it was then (`Observed`).
+pub(super) fn journal_wait<S: Sink>(
+    sink: &mut S,
+    step: usize,
+    ready: &Readiness,
+    polls: u32,
+    after: &Observation,
+) -> std::io::Result<()> {
+    sink.event(Event::Ready {
+        step,
+        reached: ready.reached,
+        ended: ready.ended,
+        seconds: ready.seconds,
+        polls,
+    })?;
+    sink.event(Event::Observed {
+        step,
+        observation: after.clone(),
+    })
+}
+
+/// Journals a step's verdicts, then its end (passed when none failed).
+pub(super) fn journal_verdicts<S: Sink>(
+    sink: &mut S,
+    step: usize,
+    verdicts: &Verdicts,
+    seconds: f64,
+) -> std::io::Result<()> {
+    for v in &verdicts.list {
+        sink.event(Event::Verdict {
+            step,
+            verdict: v.clone(),
+        })?;
+    }
+    sink.event(Event::StepEnd {
+        step,
+        passed: verdicts.failed == 0,
+        seconds,
+    })
 }
 
 /// A sink that records nothing: the in-process fast path.

@@ -10,6 +10,7 @@ use crate::oracle::{self, Expected, OpFacts, Readiness, StepFacts, Verdicts};
 use crate::plan::Step;
 use crate::target::{CommandResult, Observation, Target, TargetError};
 
+use super::sink::{journal_verdicts, journal_wait};
 use super::{
     Baseline, ReadinessPolicy, RunError, RunOptions, Sink, WalkCache, labels, operation, seconds,
 };
@@ -210,17 +211,7 @@ pub(super) async fn run_step<T: Target, S: Sink>(
         (obs, ready, 1)
     };
     if journaling {
-        sink.event(Event::Ready {
-            step: index,
-            reached: ready.reached,
-            ended: ready.ended,
-            seconds: ready.seconds,
-            polls,
-        })?;
-        sink.event(Event::Observed {
-            step: index,
-            observation: after.clone(),
-        })?;
+        journal_wait(sink, index, &ready, polls, &after)?;
     }
 
     // An operation must leave config.json as it found it, or (a restore) as the backup had it.
@@ -281,17 +272,7 @@ pub(super) async fn run_step<T: Target, S: Sink>(
     );
     let step_seconds = seconds(target.elapsed().saturating_sub(step_start));
     if journaling {
-        for v in &verdicts.list {
-            sink.event(Event::Verdict {
-                step: index,
-                verdict: v.clone(),
-            })?;
-        }
-        sink.event(Event::StepEnd {
-            step: index,
-            passed: verdicts.failed == 0,
-            seconds: step_seconds,
-        })?;
+        journal_verdicts(sink, index, verdicts, step_seconds)?;
     }
     let last = match after_second {
         Some(again) => {

@@ -11,6 +11,7 @@ use crate::oracle::{self, Readiness, Verdicts};
 use crate::plan::Step;
 use crate::target::{Target, TargetError};
 
+use super::sink::journal_verdicts;
 use super::step::{StepInput, run_step};
 use super::{
     Baseline, Failure, Quiet, RunError, RunOptions, RunOutcome, Sink, StepReport, WalkCache,
@@ -180,20 +181,12 @@ fn deadline_verdict<S: Sink>(
             "`{command}` did not return within {after:?}; abandoned, the walk stops here"
         ),
     };
-    if sink.journaling() {
-        sink.event(Event::Verdict {
-            step: index,
-            verdict: verdict.clone(),
-        })?;
-        sink.event(Event::StepEnd {
-            step: index,
-            passed: false,
-            seconds: seconds(after),
-        })?;
-    }
     let mut verdicts = Verdicts::new(true);
     verdicts.list.push(verdict.clone());
     verdicts.failed = 1;
+    if sink.journaling() {
+        journal_verdicts(sink, index, &verdicts, seconds(after))?;
+    }
     let ready = Readiness {
         reached: false,
         ended: oracle::WaitEnd::NotPolled,
