@@ -1,27 +1,16 @@
 //! Planner benchmarks: time to plan the Pithead model, and the applies each plan needs (printed
 //! once per case, since criterion measures time only). Figures go to BENCHMARKS.md `## Planner`.
 
+#[path = "../tests/model_support/mod.rs"]
+mod model_support;
+
 use std::path::Path;
 use std::time::Duration;
 
-use canary::model::{BUILTIN_PITHEAD, Model, Supplied, load_str};
+use canary::model::{BUILTIN_PITHEAD, Model, load_str};
 use canary::plan::{PlanOptions, plan};
 use criterion::{Criterion, criterion_group, criterion_main};
-
-fn all_supplies() -> Supplied {
-    Supplied(
-        [
-            ("remote_monero_host", "node.lan"),
-            ("remote_tari_host", "tari.lan"),
-            ("full_data_dir", "/srv/full"),
-            ("monero_view_key", &"ab".repeat(32)),
-            ("subnet_cold_apply", "yes"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect(),
-    )
-}
+use model_support::all_supplies;
 
 fn bench(c: &mut Criterion) {
     let model: Model = load_str(BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap();

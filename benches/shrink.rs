@@ -12,12 +12,16 @@
 //! `SHRINK_PER_WALK=1` adds canary's applies per walk (seed, length, applies, the passes that
 //! cost them), to find the expensive walks.
 
+#[path = "../tests/shrink_support/mod.rs"]
+mod shrink_support;
+
 use std::time::Duration;
 
 use canary::rng::Seed;
 use canary::shrink::synthetic::{Setting, pithead_operation_setting, pithead_setting};
 use canary::shrink::{PassStat, ShrinkOptions, Step, reference, shrink};
 use criterion::{Criterion, criterion_group};
+use shrink_support::shrink_with;
 
 const WALKS: u64 = 50;
 const STEPS: usize = 50;
@@ -222,13 +226,7 @@ fn bench_shrink(c: &mut Criterion) {
     c.bench_function("canary shrink, 5 walks of 50 steps, 2 transitions", |b| {
         b.iter(|| {
             for s in &settings {
-                let r = shrink(
-                    &s.oracle.model,
-                    &s.oracle.supplied,
-                    &s.failure,
-                    &mut s.oracle.clone(),
-                    &ShrinkOptions::default(),
-                );
+                let r = shrink_with(s, &s.failure, &ShrinkOptions::default()).0;
                 assert_eq!(r.minimal.len(), s.minimal_length);
             }
         })

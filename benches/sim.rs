@@ -2,11 +2,14 @@
 //! random config flips (the runner's hot loop minus the oracle). Results go in BENCHMARKS.md,
 //! section "Simulated stack".
 
+mod cpu_time;
+
 use std::hint::black_box;
 use std::time::Duration;
 
 use canary::rng::Seed;
 use canary::sim::SimTarget;
+use cpu_time::thread_cpu;
 use criterion::{Criterion, Throughput, criterion_group};
 use rand::Rng;
 use serde_json::{Value, json};
@@ -88,18 +91,6 @@ fn full_walk(configs: &[Value]) {
         black_box(sim.observe_sync());
         black_box(sim.apply_sync());
     }
-}
-
-/// CPU time of the calling thread: on a shared machine wall time counts other processes'
-/// turns, CPU time does not, so this is the per-core figure.
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec through a valid pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 fn cpu_report() {

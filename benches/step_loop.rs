@@ -4,59 +4,44 @@
 //! oracle); `scripted/*` drives the scripted test target of `tests/run_support`, a much slower
 //! box that re-renders with the model on every apply, kept to compare the runner's share.
 
+mod cpu_time;
+
 #[path = "../tests/run_support/mod.rs"]
 mod run_support;
 
 use std::time::Duration;
 
 use canary::journal::JournalWriter;
-use canary::model::Supplied;
-use canary::run::{RunOptions, check_walk, run_walk, snapshot};
+use canary::model::{Model, Supplied};
+use canary::plan::Step;
+use canary::run::{
+    Quiet, RunOptions, RunOutcome, Sink, WalkCache, check_walk, run_walk_cached, snapshot,
+};
+use canary::target::Target;
 use canary::target::sim::SimTarget;
+use cpu_time::thread_cpu;
 use criterion::{Criterion, Throughput, criterion_group};
 
 fn step_loop(c: &mut Criterion) {
-    let model = run_support::pithead();
-    let supplied = Supplied::default();
-    let steps = run_support::bench_walk(&model, 1000);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let options = RunOptions::default();
+    let walks = Walks::new();
     let mut group = c.benchmark_group("step_loop");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(5));
-    group.throughput(Throughput::Elements(steps.len() as u64));
+    group.throughput(Throughput::Elements(walks.steps.len() as u64));
 
-    let mut sim_cache = canary::run::WalkCache::new();
+    let mut sim_cache = WalkCache::new();
     group.bench_function("sim/fast_path_warm_cache", |b| {
         b.iter(|| {
             let mut target = SimTarget::new(canary::rng::Seed::from_u64(5), &[]);
-            rt.block_on(async {
-                let baseline = snapshot(&mut target).await.unwrap();
-                let out = canary::run::run_walk_cached(
-                    &mut target,
-                    &model,
-                    &supplied,
-                    &baseline,
-                    &steps,
-                    &options,
-                    &mut canary::run::Quiet,
-                    &mut sim_cache,
-                )
-                .await
-                .unwrap();
-                assert!(out.passed(), "{:?}", out.first_failure());
-                out.steps_run
-            })
+            let out = walks.walk(&mut target, &mut Quiet, &mut sim_cache);
+            assert!(out.passed(), "{:?}", out.first_failure());
+            out.steps_run
         })
     });
     group.bench_function("sim/fast_path", |b| {
         b.iter(|| {
             let mut target = SimTarget::new(canary::rng::Seed::from_u64(5), &[]);
-            rt.block_on(check_walk(&mut target, &model, &supplied, &steps, &options))
-                .unwrap()
-                .steps_run
+            walks.check(&mut target).steps_run
         })
     });
     let sim_dir = tempfile::tempdir().unwrap();
@@ -65,30 +50,16 @@ fn step_loop(c: &mut Criterion) {
         b.iter(|| {
             let mut target = SimTarget::new(canary::rng::Seed::from_u64(5), &[]);
             let mut journal = JournalWriter::create(&sim_path).unwrap();
-            rt.block_on(async {
-                let baseline = snapshot(&mut target).await.unwrap();
-                run_walk(
-                    &mut target,
-                    &model,
-                    &supplied,
-                    &baseline,
-                    &steps,
-                    &options,
-                    &mut journal,
-                )
-                .await
-                .unwrap()
+            walks
+                .walk(&mut target, &mut journal, &mut WalkCache::new())
                 .steps_run
-            })
         })
     });
 
     group.bench_function("scripted/fast_path", |b| {
         b.iter(|| {
-            let mut target = run_support::ScriptedTarget::new(model.clone());
-            let out = rt
-                .block_on(check_walk(&mut target, &model, &supplied, &steps, &options))
-                .unwrap();
+            let mut target = run_support::ScriptedTarget::new(walks.model.clone());
+            let out = walks.check(&mut target);
             assert!(out.passed());
             out.steps_run
         })
@@ -98,47 +69,20 @@ fn step_loop(c: &mut Criterion) {
     let path = dir.path().join("journal.jsonl");
     group.bench_function("scripted/journaled", |b| {
         b.iter(|| {
-            let mut target = run_support::ScriptedTarget::new(model.clone());
+            let mut target = run_support::ScriptedTarget::new(walks.model.clone());
             let mut journal = JournalWriter::create(&path).unwrap();
-            rt.block_on(async {
-                let baseline = snapshot(&mut target).await.unwrap();
-                run_walk(
-                    &mut target,
-                    &model,
-                    &supplied,
-                    &baseline,
-                    &steps,
-                    &options,
-                    &mut journal,
-                )
-                .await
-                .unwrap()
+            walks
+                .walk(&mut target, &mut journal, &mut WalkCache::new())
                 .steps_run
-            })
         })
     });
 
     // The fuzzer's shape: one cache of expectations and config.json kept across walks.
-    let mut cache = canary::run::WalkCache::new();
+    let mut cache = WalkCache::new();
     group.bench_function("scripted/fast_path_warm_cache", |b| {
         b.iter(|| {
-            let mut target = run_support::ScriptedTarget::new(model.clone());
-            rt.block_on(async {
-                let baseline = snapshot(&mut target).await.unwrap();
-                canary::run::run_walk_cached(
-                    &mut target,
-                    &model,
-                    &supplied,
-                    &baseline,
-                    &steps,
-                    &options,
-                    &mut canary::run::Quiet,
-                    &mut cache,
-                )
-                .await
-                .unwrap()
-                .steps_run
-            })
+            let mut target = run_support::ScriptedTarget::new(walks.model.clone());
+            walks.walk(&mut target, &mut Quiet, &mut cache).steps_run
         })
     });
 
@@ -146,13 +90,13 @@ fn step_loop(c: &mut Criterion) {
     // tell its share of the figures above from the runner's.
     group.bench_function("scripted/target_only", |b| {
         b.iter(|| {
-            let mut target = run_support::ScriptedTarget::new(model.clone());
-            rt.block_on(async {
-                use canary::target::Target;
+            let mut target = run_support::ScriptedTarget::new(walks.model.clone());
+            walks.rt.block_on(async {
                 let base = target.read_config().await.unwrap();
                 let mut n = 0;
-                for s in &steps {
-                    let doc = canary::run::config_json(&base, &model, &supplied, &s.config);
+                for s in &walks.steps {
+                    let doc =
+                        canary::run::config_json(&base, &walks.model, &walks.supplied, &s.config);
                     target.write_config(&doc).await.unwrap();
                     target.apply().await.unwrap();
                     for _ in 0..4 {
@@ -170,10 +114,11 @@ fn step_loop(c: &mut Criterion) {
     // The oracle's expectations for one step, uncached.
     group.bench_function("oracle/expected_new", |b| {
         b.iter(|| {
-            steps
+            walks
+                .steps
                 .iter()
                 .map(|s| {
-                    canary::oracle::Expected::new(&model, &supplied, &s.effective)
+                    canary::oracle::Expected::new(&walks.model, &walks.supplied, &s.effective)
                         .running
                         .len()
                 })
@@ -183,16 +128,66 @@ fn step_loop(c: &mut Criterion) {
     group.finish();
 }
 
-/// CPU time of the calling thread: on a shared machine wall time counts other processes'
-/// turns, CPU time does not, so this is the per-core figure.
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec through a valid pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+/// What every benchmarked walk shares: the runtime, the model and the bench's 1000 steps.
+struct Walks {
+    rt: tokio::runtime::Runtime,
+    model: Model,
+    supplied: Supplied,
+    steps: Vec<Step>,
+    options: RunOptions,
+}
+
+impl Walks {
+    fn new() -> Walks {
+        let model = run_support::pithead();
+        Walks {
+            rt: tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap(),
+            supplied: Supplied::default(),
+            steps: run_support::bench_walk(&model, 1000),
+            model,
+            options: RunOptions::default(),
+        }
+    }
+
+    /// The fast path's walk on `target`.
+    fn check<T: Target>(&self, target: &mut T) -> RunOutcome {
+        self.rt
+            .block_on(check_walk(
+                target,
+                &self.model,
+                &self.supplied,
+                &self.steps,
+                &self.options,
+            ))
+            .unwrap()
+    }
+
+    /// One walk from `target`'s snapshot told to `sink`, with `cache` (a fresh one makes it
+    /// `run_walk`).
+    fn walk<T: Target, S: Sink>(
+        &self,
+        target: &mut T,
+        sink: &mut S,
+        cache: &mut WalkCache,
+    ) -> RunOutcome {
+        self.rt.block_on(async {
+            let baseline = snapshot(target).await.unwrap();
+            run_walk_cached(
+                target,
+                &self.model,
+                &self.supplied,
+                &baseline,
+                &self.steps,
+                &self.options,
+                sink,
+                cache,
+            )
+            .await
+            .unwrap()
+        })
+    }
 }
 
 /// The sim with its observations counted, to report polls per step.
@@ -259,37 +254,16 @@ impl canary::target::Target for Counting {
 
 /// The warm-cache sim walk timed in thread CPU time (best of 5, or `STEP_LOOP_WALKS`), with observations per step.
 fn cpu_report() {
-    use canary::target::Target;
-    let model = run_support::pithead();
-    let supplied = Supplied::default();
-    let steps = run_support::bench_walk(&model, 1000);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let options = RunOptions::default();
-    let mut cache = canary::run::WalkCache::new();
+    let walks = Walks::new();
+    let mut cache = WalkCache::new();
     let mut observes = 0;
     let mut walk = |count: bool| {
         let mut target = Counting {
             sim: SimTarget::new(canary::rng::Seed::from_u64(5), &[]),
             observes: 0,
         };
-        rt.block_on(async {
-            let baseline = snapshot(&mut target).await.unwrap();
-            let out = canary::run::run_walk_cached(
-                &mut target,
-                &model,
-                &supplied,
-                &baseline,
-                &steps,
-                &options,
-                &mut canary::run::Quiet,
-                &mut cache,
-            )
-            .await
-            .unwrap();
-            assert!(out.passed(), "{:?}", out.first_failure());
-        });
+        let out = walks.walk(&mut target, &mut Quiet, &mut cache);
+        assert!(out.passed(), "{:?}", out.first_failure());
         if count {
             observes = target.observes;
         }
@@ -297,11 +271,11 @@ fn cpu_report() {
     };
     walk(true);
     // More walks for a profiler: `STEP_LOOP_WALKS=200` makes the steady state dominate.
-    let walks = std::env::var("STEP_LOOP_WALKS")
+    let repeats = std::env::var("STEP_LOOP_WALKS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(5);
-    let best = (0..walks)
+    let best = (0..repeats)
         .map(|_| {
             let t0 = thread_cpu();
             walk(false);
@@ -309,12 +283,12 @@ fn cpu_report() {
         })
         .min()
         .unwrap_or_default();
-    let per_step = best.as_secs_f64() / steps.len() as f64;
+    let per_step = best.as_secs_f64() / walks.steps.len() as f64;
     println!(
-        "step loop, sim, warm cache (CPU time, best of {walks}): {:.2} µs/step, {:.0} steps/s per core, {:.2} observations/step",
+        "step loop, sim, warm cache (CPU time, best of {repeats}): {:.2} µs/step, {:.0} steps/s per core, {:.2} observations/step",
         per_step * 1e6,
         1.0 / per_step,
-        observes as f64 / steps.len() as f64
+        observes as f64 / walks.steps.len() as f64
     );
 }
 

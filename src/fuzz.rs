@@ -541,11 +541,7 @@ mod tests {
 
     #[test]
     fn a_fuzz_run_repeats_from_its_seed() {
-        let m = crate::model::load_str(
-            crate::model::BUILTIN_PITHEAD,
-            std::path::Path::new("p.toml"),
-        )
-        .unwrap();
+        let m = crate::run::test_pithead();
         let s = Supplied::default();
         let options = FuzzOptions {
             seed: Seed::from_u64(5),
@@ -571,11 +567,7 @@ mod tests {
 
     #[test]
     fn a_fuzz_run_with_operations_repeats_from_its_seed() {
-        let m = crate::model::load_str(
-            crate::model::BUILTIN_PITHEAD,
-            std::path::Path::new("p.toml"),
-        )
-        .unwrap();
+        let m = crate::run::test_pithead();
         let s = Supplied::default();
         let options = FuzzOptions {
             seed: Seed::from_u64(11),
@@ -618,11 +610,7 @@ mod tests {
 
     #[test]
     fn a_spent_time_budget_starts_no_case() {
-        let m = crate::model::load_str(
-            crate::model::BUILTIN_PITHEAD,
-            std::path::Path::new("p.toml"),
-        )
-        .unwrap();
+        let m = crate::run::test_pithead();
         let options = FuzzOptions {
             cases: 5,
             time_budget: Some(Duration::ZERO),

@@ -6,7 +6,6 @@
 #[path = "box_support/mod.rs"]
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -22,9 +21,7 @@ fn hanging_pithead(fake: &FakeBox, from: u32, to: u32) -> &'static str {
          if [ $n -ge {from} ] && [ $n -le {to} ]; then sleep 300 & echo $! >> sleepers; wait; fi\n  \
          exit $rc\nfi\nexec ./pithead \"$@\"\n"
     );
-    let p = fake.dir().join("hang");
-    std::fs::write(&p, text).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    support::write_exec(&fake.dir().join("hang"), &text);
     "./hang"
 }
 

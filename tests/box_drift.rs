@@ -6,10 +6,7 @@
 #[path = "box_support/mod.rs"]
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
-
-use support::FakeBox;
+use support::{FakeBox, cli};
 
 /// A CLI wrapper that refuses `tari.mode: off` the way builds without it do, changing nothing.
 fn older_cli(fake: &FakeBox) -> &'static str {
@@ -20,44 +17,22 @@ fn older_cli(fake: &FakeBox) -> &'static str {
           exit 1\n\
         fi\n\
         exec ./pithead \"$@\"\n";
-    let p = fake.dir().join("older");
-    std::fs::write(&p, text).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    support::write_exec(&fake.dir().join("older"), text);
     "./older"
 }
 
 #[test]
 fn refused_applies_are_drift_and_the_walk_goes_on_from_where_the_box_is() {
     let fake = FakeBox::setup();
-    let cli = older_cli(&fake);
+    let older = older_cli(&fake);
     let original = std::fs::read(fake.dir().join("config.json")).unwrap();
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("run");
-    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(["run", "--target", "local", "--dir"])
-        .arg(fake.dir())
-        .args(["--pithead", cli, "--api-url"])
-        .arg(format!(
-            "http://127.0.0.1:{}/api/state",
-            fake.dashboard_port()
-        ))
-        .args([
-            "--ready-timeout",
-            "30s",
-            "--seed",
-            "7",
-            "--no-replay",
-            "--out",
-        ])
-        .arg(&out)
-        .current_dir(work.path())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let mut args = cli::on_box(&fake, "run", None);
+    args.extend(["--pithead", older, "--seed", "7", "--no-replay", "--out"].map(String::from));
+    args.push(out.display().to_string());
+    let o = cli::canary(&args, work.path());
+    let text = cli::text(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");
     let journal = std::fs::read_to_string(out.join("journal.jsonl")).unwrap();
     let failed: Vec<serde_json::Value> = journal

@@ -9,7 +9,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use support::FakeBox;
+use support::{FakeBox, cli};
 
 fn mode(p: &std::path::Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
@@ -20,14 +20,11 @@ fn env_deleted_mid_walk_stops_the_walk_and_the_printed_advice_restores_the_box()
     let fake = FakeBox::setup();
     let dir = fake.dir();
     // The third apply (step 2's) finds .env gone, as if deleted by hand mid-walk.
-    let wrapper = dir.join("sabotage");
-    std::fs::write(
-        &wrapper,
+    support::write_exec(
+        &dir.join("sabotage"),
         "#!/bin/sh\nif [ \"$1\" = apply ]; then n=$(cat applies.count 2>/dev/null || echo 0); \
          n=$((n+1)); echo $n > applies.count; [ $n = 3 ] && rm -f .env; fi\nexec ./pithead \"$@\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let config = std::fs::read(dir.join("config.json")).unwrap();
     let env = std::fs::read_to_string(dir.join(".env")).unwrap();
     let token = env
@@ -39,24 +36,11 @@ fn env_deleted_mid_walk_stops_the_walk_and_the_printed_advice_restores_the_box()
 
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("run");
-    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(["run", "--target", "local", "--dir"])
-        .arg(dir)
-        .args(["--pithead", "./sabotage", "--api-url"])
-        .arg(format!(
-            "http://127.0.0.1:{}/api/state",
-            fake.dashboard_port()
-        ))
-        .args(["--seed", "11", "--ready-timeout", "20s", "--out"])
-        .arg(&out)
-        .current_dir(work.path())
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let mut args = cli::on_box(&fake, "run", None);
+    args.extend(["--pithead", "./sabotage", "--seed", "11", "--out"].map(String::from));
+    args.push(out.display().to_string());
+    let o = cli::canary(&args, work.path());
+    let all = cli::text(&o);
     assert_eq!(o.status.code(), Some(2), "{all}");
     assert!(
         all.contains("step 2: .env gone from the stack directory"),
@@ -94,31 +78,12 @@ fn env_deleted_mid_walk_stops_the_walk_and_the_printed_advice_restores_the_box()
         .current_dir(work.path())
         .output()
         .unwrap();
-    assert!(
-        r.status.success(),
-        "`{advice}` failed: {}{}",
-        String::from_utf8_lossy(&r.stdout),
-        String::from_utf8_lossy(&r.stderr)
-    );
+    assert!(r.status.success(), "`{advice}` failed: {}", cli::text(&r));
     assert_eq!(std::fs::read(dir.join("config.json")).unwrap(), config);
     assert_eq!(std::fs::read_to_string(dir.join(".env")).unwrap(), env);
     // And the box is healthy as it was: canary's own check passes.
-    let c = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(["run", "--target", "local", "--check", "--dir"])
-        .arg(dir)
-        .args(["--api-url"])
-        .arg(format!(
-            "http://127.0.0.1:{}/api/state",
-            fake.dashboard_port()
-        ))
-        .current_dir(work.path())
-        .output()
-        .unwrap();
-    assert_eq!(
-        c.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&c.stdout),
-        String::from_utf8_lossy(&c.stderr)
-    );
+    let mut args = cli::on_box(&fake, "run", None);
+    args.push("--check".into());
+    let c = cli::canary(&args, work.path());
+    assert_eq!(c.status.code(), Some(0), "{}", cli::text(&c));
 }

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use canary::redact::parse_env;
-use canary::safety::{RestoreOptions, Snapshot, restore};
+use canary::safety::Snapshot;
 use canary::target::Target;
 use canary::target::box_target::{BoxKind, BoxTarget, BoxTargetOptions, ContainerList};
 use support::{FakeBox, files_under};
@@ -93,15 +93,5 @@ async fn a_pool_flip_on_the_fake_box_is_observed_and_restored() {
         }
     }
 
-    let opts = RestoreOptions {
-        ready_timeout: Duration::from_secs(30),
-        poll: Duration::from_millis(100),
-        ..RestoreOptions::default()
-    };
-    let report = restore(&mut t, &snap, &opts).await.unwrap();
-    assert!(report.is_clean(), "{:?}", report.differences);
-    assert_eq!(
-        std::fs::read(fake.dir().join("config.json")).unwrap(),
-        snap.config
-    );
+    fake.assert_restored(&mut t, &snap).await;
 }

@@ -8,19 +8,11 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use canary::safety::{RestoreOptions, Snapshot, restore};
+use canary::safety::{Snapshot, restore};
 use canary::target::Target;
 use canary::target::box_target::{BoxKind, BoxTarget, BoxTargetOptions};
 use serde_json::json;
 use support::*;
-
-fn quick() -> RestoreOptions {
-    RestoreOptions {
-        ready_timeout: Duration::from_secs(5),
-        poll: Duration::from_millis(50),
-        ..RestoreOptions::default()
-    }
-}
 
 #[tokio::test]
 async fn observes_the_box_in_one_call_and_redacts() {
@@ -203,7 +195,7 @@ async fn restore_puts_config_back_and_verifies() {
         std::fs::read(b.dir().join("config.json")).unwrap(),
         original
     );
-    let report = restore(&mut t, &snap, &quick()).await.unwrap();
+    let report = restore(&mut t, &snap, &quick_restore(5)).await.unwrap();
     assert!(report.is_clean(), "{:?}", report.differences);
     assert!(report.config_written);
     assert_eq!(
@@ -232,7 +224,7 @@ async fn restore_reports_a_changed_fingerprint_and_a_lost_container() {
         "{\"name\":\"tor\",\"id\":\"t1\",\"started\":\"s1\",\"state\":\"running\",\"health\":\"healthy\"}\n\
          {\"name\":\"p2pool\",\"id\":\"p1\",\"started\":\"s1\",\"state\":\"exited\"}\n",
     );
-    let report = restore(&mut t, &snap, &quick()).await.unwrap();
+    let report = restore(&mut t, &snap, &quick_restore(5)).await.unwrap();
     let all = report.differences.join("\n");
     assert!(all.contains("fingerprint changed"), "{all}");
     assert!(

@@ -120,6 +120,30 @@ async fn a_restart_of_tor_that_strands_monerod_is_caught() {
     caught("restart-tor-strands-monerod", &["restart-tor"], "restarted").await;
 }
 
+/// The safety net around `walk` on the fake box, the walk judged failed when it says so
+/// (restored within 30 s, polled every 200 ms; no signals).
+async fn guard_judged_by_bool<W: AsyncFnOnce(&mut BoxTarget) -> bool>(
+    t: &mut BoxTarget,
+    snap: &Snapshot,
+    walk: W,
+) -> safety::Guarded<bool> {
+    let opts = RestoreOptions {
+        ready_timeout: Duration::from_secs(30),
+        poll: Duration::from_millis(200),
+        ..RestoreOptions::default()
+    };
+    safety::guard_judged(
+        t,
+        snap,
+        &mut Signals::none(),
+        false,
+        &opts,
+        |failed: &bool| *failed,
+        walk,
+    )
+    .await
+}
+
 /// A walk that fails after a destructive operation began (the token emptied, monerod
 /// stopped, neither recovered): the safety net finishes the owed recovery, rolls the box back
 /// to the safety backup (down, restore, up) and restores the snapshot; the box is as found.
@@ -131,28 +155,14 @@ async fn a_failed_walk_is_rolled_back_to_the_safety_backup() {
     let (as_found, _) = found(&mut t).await;
     let snap = Snapshot::take(&mut t).await.unwrap();
     let run_dir = tempfile::tempdir().unwrap();
-    let opts = RestoreOptions {
-        ready_timeout: Duration::from_secs(30),
-        poll: Duration::from_millis(200),
-        ..RestoreOptions::default()
-    };
-    let mut signals = Signals::none();
-    let out = safety::guard_judged(
-        &mut t,
-        &snap,
-        &mut signals,
-        false,
-        &opts,
-        |failed: &bool| *failed,
-        async |t: &mut BoxTarget| {
-            safety::take_backup(t, Some(run_dir.path())).await.unwrap();
-            for a in [Action::EmptyProxyToken, Action::Stop("monerod".into())] {
-                let r = t.act(&a).await.unwrap();
-                assert_eq!(r.exit_code, 0, "{}: {}", a.command(), r.output);
-            }
-            true
-        },
-    )
+    let out = guard_judged_by_bool(&mut t, &snap, async |t: &mut BoxTarget| {
+        safety::take_backup(t, Some(run_dir.path())).await.unwrap();
+        for a in [Action::EmptyProxyToken, Action::Stop("monerod".into())] {
+            let r = t.act(&a).await.unwrap();
+            assert_eq!(r.exit_code, 0, "{}: {}", a.command(), r.output);
+        }
+        true
+    })
     .await;
     let archive = safety::load_backup(run_dir.path()).expect("the archive is recorded");
     assert!(fake.dir().join(&archive).exists(), "{archive}");
@@ -179,24 +189,10 @@ async fn a_passing_walk_is_not_rolled_back() {
     let fake = fast_box(&[]);
     let mut t = open_local(&fake).await;
     let snap = Snapshot::take(&mut t).await.unwrap();
-    let opts = RestoreOptions {
-        ready_timeout: Duration::from_secs(30),
-        poll: Duration::from_millis(200),
-        ..RestoreOptions::default()
-    };
-    let mut signals = Signals::none();
-    let out = safety::guard_judged(
-        &mut t,
-        &snap,
-        &mut signals,
-        false,
-        &opts,
-        |failed: &bool| *failed,
-        async |t: &mut BoxTarget| {
-            safety::take_backup(t, None).await.unwrap();
-            false
-        },
-    )
+    let out = guard_judged_by_bool(&mut t, &snap, async |t: &mut BoxTarget| {
+        safety::take_backup(t, None).await.unwrap();
+        false
+    })
     .await;
     assert!(out.rollback.is_none());
     assert!(out.settled.is_empty(), "{:?}", out.settled);

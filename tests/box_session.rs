@@ -2,20 +2,17 @@
 //! back between them, applies counted. Exercised on the in-process stack through the same
 //! `Target` trait a box implements.
 
-use std::path::Path;
+mod model_support;
 
 use canary::faults::Fault;
 use canary::fuzz::{self, Found, FuzzOptions};
-use canary::model::{self, Model, Supplied, Transition};
+use canary::model::{Model, Supplied, Transition};
 use canary::rng::Seed;
 use canary::run::RunOptions;
 use canary::run::box_session::BoxSession;
 use canary::shrink::Outcome;
 use canary::sim::SimTarget;
-
-fn pithead() -> Model {
-    model::load_str(model::BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap()
-}
+use model_support::pithead;
 
 /// A two-step minimal failure found by the fuzzer with `fault`, and the seed of its box.
 fn minimal(model: &Model, fault: Fault) -> (Vec<Transition>, Seed, canary::shrink::Signature) {

@@ -2,26 +2,24 @@
 //! on): the two-step minimal sequence the sim's fuzzer found for the same fault fails on the
 //! box, again after the box is brought back to its baseline, and passes on a box without it.
 
+mod model_support;
+
 #[path = "box_support/mod.rs"]
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use canary::faults::Fault;
 use canary::fuzz::{self, Found, FuzzOptions};
-use canary::model::{self, Model, Supplied, Transition};
+use canary::model::{Model, Supplied, Transition};
 use canary::rng::Seed;
 use canary::run::RunOptions;
 use canary::run::box_session::BoxSession;
 use canary::shrink::{Outcome, Signature};
 use canary::target::Target;
 use canary::target::box_target::{BoxKind, BoxTarget, BoxTargetOptions};
+use model_support::pithead;
 use support::FakeBox;
-
-fn pithead() -> Model {
-    model::load_str(model::BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap()
-}
 
 fn minimal(model: &Model) -> (Vec<Transition>, Signature) {
     let options = FuzzOptions {

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use canary::safety::{RestoreOptions, Snapshot, WalkEnd, guard};
+use canary::safety::{Snapshot, WalkEnd, guard};
 use canary::signal::{Interrupt, Signals};
 use canary::target::Target;
 use canary::target::box_target::BoxTarget;
@@ -21,11 +21,7 @@ async fn sigterm_during_a_walk_restores_the_box() {
     let original = std::fs::read(b.dir().join("config.json")).unwrap();
     let snap = Snapshot::take(&mut t).await.unwrap();
     let mut signals = Signals::install().unwrap();
-    let opts = RestoreOptions {
-        ready_timeout: Duration::from_secs(5),
-        poll: Duration::from_millis(50),
-        ..RestoreOptions::default()
-    };
+    let opts = quick_restore(5);
     let steps_done = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     let counter = steps_done.clone();
     // Send the signal while the walk is between steps.

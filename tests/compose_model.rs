@@ -3,8 +3,10 @@
 //! of a copy (a key added to a service, a profile renamed, a `restart: true` removed, a service
 //! added) is reported with both places. Also `canary model --compose` end to end.
 
+#[path = "cli_support/mod.rs"]
+mod cli;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use canary::compose::compare::{DriftKind, compare, service_tables};
 use canary::compose::{self, ComposeFile};
@@ -276,19 +278,7 @@ fn a_profile_without_when_is_named_but_never_judged() {
 }
 
 fn canary(args: &[&str]) -> (Option<i32>, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    (
-        o.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
+    cli::outcome(args, &root())
 }
 
 #[test]

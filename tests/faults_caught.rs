@@ -9,6 +9,8 @@
 //! nothing and the stack stays down. The operation faults (restart, node outage, emptied token)
 //! are caught by walks with their operation: tests/sim_operations.rs.
 
+mod model_support;
+
 use std::collections::BTreeSet;
 
 use canary::faults::Fault;
@@ -19,10 +21,7 @@ use canary::rng::Seed;
 use canary::run::{self, RunOptions};
 use canary::shrink::{Oracle, Outcome};
 use canary::target::sim::SimTarget;
-
-fn pithead() -> Model {
-    model::load_str(model::BUILTIN_PITHEAD, std::path::Path::new("pithead.toml")).unwrap()
-}
+use model_support::pithead;
 
 /// What a fault needs supplied for its trigger values to be allowed.
 fn supplied_for(f: Fault) -> Supplied {
@@ -35,6 +34,28 @@ fn supplied_for(f: Fault) -> Supplied {
 
 /// Cases the fuzzer may take to find a fault.
 const MAX_CASES: usize = 50;
+
+/// Asserts that `found` passes without the fault `f` (the same sequence on the same box: the
+/// fault is what failed) and was shrunk; returns the shrink's report.
+fn shrunk_where_only_the_fault_fails<'a>(
+    model: &Model,
+    supplied: &Supplied,
+    f: Fault,
+    found: &'a fuzz::FuzzFailure,
+) -> &'a canary::shrink::ShrinkReport<model::Transition> {
+    let mut clean = SimOracle::new(model, supplied, found.case_seed, &[]).unwrap();
+    assert_eq!(
+        clean.run(&found.sequence[..=found.failed_at]),
+        Outcome::Pass {
+            applies: found.failed_at + 1
+        },
+        "{f}: the sequence fails without the fault too"
+    );
+    let Found::Shrunk { report: shrunk, .. } = &found.found else {
+        panic!("{f}: reported flaky");
+    };
+    shrunk
+}
 
 fn fuzz_finds(f: Fault) {
     let model = pithead();
@@ -53,18 +74,7 @@ fn fuzz_finds(f: Fault) {
         "{f}: not found in {MAX_CASES} cases"
     );
     let found = &report.failures[0];
-    // Without the fault, the same sequence on the same box passes: the fault is what failed.
-    let mut clean = SimOracle::new(&model, &supplied, found.case_seed, &[]).unwrap();
-    assert_eq!(
-        clean.run(&found.sequence[..=found.failed_at]),
-        Outcome::Pass {
-            applies: found.failed_at + 1
-        },
-        "{f}: the sequence fails without the fault too"
-    );
-    let Found::Shrunk { report: shrunk, .. } = &found.found else {
-        panic!("{f}: reported flaky");
-    };
+    let shrunk = shrunk_where_only_the_fault_fails(&model, &supplied, f, found);
     assert_eq!(
         shrunk.minimal.len(),
         f.info().minimal_steps,
@@ -283,17 +293,7 @@ fn fuzz_with_operations_finds(f: Fault) {
     );
     let mut shortest: Option<(&Vec<Transition>, &fuzz::FuzzFailure)> = None;
     for found in &report.failures {
-        let mut clean = SimOracle::new(&model, &supplied, found.case_seed, &[]).unwrap();
-        assert_eq!(
-            clean.run(&found.sequence[..=found.failed_at]),
-            Outcome::Pass {
-                applies: found.failed_at + 1
-            },
-            "{f}: the sequence fails without the fault too"
-        );
-        let Found::Shrunk { report: shrunk, .. } = &found.found else {
-            panic!("{f}: reported flaky");
-        };
+        let shrunk = shrunk_where_only_the_fault_fails(&model, &supplied, f, found);
         assert!(shrunk.one_minimal, "{f}: not proven 1-minimal");
         assert!(!shrunk.budget_exhausted);
         assert!(

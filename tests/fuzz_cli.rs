@@ -1,19 +1,10 @@
 //! `canary fuzz` and `canary replay` end to end: exit codes, the seed and replay lines, saved
 //! files.
 
-use std::process::Command;
+#[path = "cli_support/mod.rs"]
+mod cli;
 
-fn canary(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use cli::streams as canary;
 
 #[test]
 fn no_fault_no_failure_exits_0() {

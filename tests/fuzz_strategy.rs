@@ -1,14 +1,13 @@
 //! The axis strategies from a Rust property test, as a user of the library writes one.
 
-use canary::model::{self, Model, Supplied};
+mod model_support;
+
+use canary::model::{Model, Supplied};
 use canary::shrink::validate;
 use canary::strategy;
+use model_support::pithead;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-
-fn pithead() -> Model {
-    model::load_str(model::BUILTIN_PITHEAD, std::path::Path::new("pithead.toml")).unwrap()
-}
 
 #[test]
 fn generated_sequences_respect_constraints_and_gates() {

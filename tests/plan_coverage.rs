@@ -2,31 +2,15 @@
 //! planner: it enumerates every raw config the model allows, renders each to its effective
 //! config, and counts tuples and value changes by brute force.
 
+mod model_support;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use canary::model::{BUILTIN_PITHEAD, Config, Model, Supplied, load_str, pict::load_pict_str};
 use canary::plan::{Plan, PlanOptions, plan};
 use canary::rng::Seed;
-
-fn pithead() -> Model {
-    load_str(BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap()
-}
-
-fn all_supplies() -> Supplied {
-    Supplied(
-        [
-            ("remote_monero_host", "node.lan"),
-            ("remote_tari_host", "tari.lan"),
-            ("full_data_dir", "/srv/full"),
-            ("monero_view_key", &"ab".repeat(32)),
-            ("subnet_cold_apply", "yes"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect(),
-    )
-}
+use model_support::{all_supplies, pithead};
 
 /// Every distinct effective config reachable from a valid raw config using allowed values.
 fn effective_space(model: &Model, supplied: &Supplied) -> Vec<Vec<u16>> {

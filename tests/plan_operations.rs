@@ -2,16 +2,15 @@
 //! where it may run, a restore only after a backup; config coverage is what it is without
 //! operations; the goals a plan claims are recounted here from its steps alone.
 
+mod model_support;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use canary::model::{BUILTIN_PITHEAD, Model, OpGroup, OpKind, Supplied, load_str};
 use canary::plan::{Plan, PlanOptions, plan};
 use canary::rng::Seed;
-
-fn pithead() -> Model {
-    load_str(BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap()
-}
+use model_support::pithead;
 
 fn remote_supplied() -> Supplied {
     Supplied(

@@ -1,17 +1,19 @@
 //! Saved regressions: written from a fuzz failure, replayed by steps and by seed, and clear
 //! errors for corrupt or outdated files.
 
+mod model_support;
+
+#[path = "cli_support/mod.rs"]
+mod cli;
+
 use std::path::Path;
 
 use canary::faults::Fault;
 use canary::fuzz::{self, FuzzOptions};
-use canary::model::{self, Config, Model, OpGroup, Supplied, Transition};
+use canary::model::{Config, Model, OpGroup, Supplied, Transition};
 use canary::regress::{self, Expect, Regression, Replayed};
 use canary::rng::Seed;
-
-fn pithead() -> Model {
-    model::load_str(model::BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap()
-}
+use model_support::pithead;
 
 fn found(model: &Model, fault: Fault) -> Regression {
     let options = FuzzOptions {
@@ -285,21 +287,7 @@ fn regressions_that_set_a_dropped_value_are_left_out_not_unmet() {
         })
         .count();
     assert!(uses_off > 0, "no committed regression sets tari.mode=off");
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_canary"))
-            .args(args)
-            .current_dir(root)
-            .output()
-            .unwrap();
-        (
-            o.status.code(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            ),
-        )
-    };
+    let run = |args: &[&str]| cli::outcome(args, root);
     let (code, out) = run(&["replay", "--skip-value", "tari.mode=off"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(

@@ -1,27 +1,13 @@
 //! Merging the runs of several shards into one report, and `canary report` on the command line.
 
+mod run_files;
 #[path = "fixtures/walk.rs"]
 mod walk;
 
-use std::collections::HashMap;
-use std::path::Path;
 use std::process::Command;
 
 use canary::report::merge_reports;
-
-fn rows(path: &Path) -> Vec<HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            headers
-                .iter()
-                .zip(rec.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
+use run_files::rows;
 
 fn two_shards() -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
     let dir = tempfile::tempdir().unwrap();

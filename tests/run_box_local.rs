@@ -8,11 +8,12 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use canary::redact::{is_secret_env_key, parse_env};
-use support::{FakeBox, fake_binary, files_under};
+use support::cli::{self, canary, text};
+use support::{FakeBox, files_under};
 
 /// A 64-hex Monero view key supplied on the command line: a secret prerequisite.
 const VIEW_KEY: &str = "5eed5eed0123456789abcdef0123456789abcdef0123456789abcdef5eed5eed";
@@ -20,22 +21,7 @@ const VIEW_KEY: &str = "5eed5eed0123456789abcdef0123456789abcdef0123456789abcdef
 const PLANTED_PW: &str = "planted-dash-pw-93e1c7";
 
 fn setup(faults: &[&str]) -> FakeBox {
-    let bin = fake_binary();
-    let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(&bin);
-    cmd.arg("setup")
-        .arg(tmp.path())
-        .args(["--dashboard-port", "0"]);
-    if !faults.is_empty() {
-        cmd.args(["--faults", &faults.join(",")]);
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "setup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    FakeBox { bin, tmp }
+    FakeBox::setup_with_faults(faults)
 }
 
 /// A `pithead` wrapper in the box: logs each apply with the config.json it applies, prints
@@ -47,44 +33,14 @@ fn wrapper(fake: &FakeBox, delay: &str) -> &'static str {
          echo '--' >> applied.log\n  cat config.json\n  grep -E 'TOKEN|ONION|PASSWORD' .env\n  \
          sleep {delay}\nfi\nexec ./pithead \"$@\"\n"
     );
-    let p = fake.dir().join("chatty");
-    std::fs::write(&p, text).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    support::write_exec(&fake.dir().join("chatty"), &text);
     "./chatty"
 }
 
 fn box_args(fake: &FakeBox, pithead: &str) -> Vec<String> {
-    vec![
-        "run".into(),
-        "--target".into(),
-        "local".into(),
-        "--dir".into(),
-        fake.dir().display().to_string(),
-        "--pithead".into(),
-        pithead.into(),
-        "--api-url".into(),
-        format!("http://127.0.0.1:{}/api/state", fake.dashboard_port()),
-        "--ready-timeout".into(),
-        "30s".into(),
-        "--seed".into(),
-        "7".into(),
-    ]
-}
-
-fn canary(args: &[String], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    let mut args = cli::on_box(fake, "run", None);
+    args.extend(["--pithead", pithead, "--seed", "7"].map(String::from));
+    args
 }
 
 fn plant_password(fake: &FakeBox) {
@@ -222,17 +178,14 @@ fn a_walk_on_a_box_in_its_own_zone_leaves_dashboard_tz_alone() {
     std::fs::write(&env_path, env).unwrap();
     assert_eq!(dashboard_tz(&fake), "Europe/Berlin");
     // Logs DASHBOARD_TZ as each apply left it.
-    let p = fake.dir().join("tzlog");
-    std::fs::write(
-        &p,
+    support::write_exec(
+        &fake.dir().join("tzlog"),
         "#!/bin/sh
 ./pithead \"$@\"; rc=$?
          [ \"$1\" = apply ] && grep '^DASHBOARD_TZ=' .env >> tz.log
 exit $rc
 ",
-    )
-    .unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let work = tempfile::tempdir().unwrap();
     let out_dir = work.path().join("run");
     let mut args = box_args(&fake, "./tzlog");
@@ -329,13 +282,7 @@ fn ctrl_c_in_the_middle_of_a_walk_restores_the_box() {
     let out_dir = work.path().join("run");
     let mut args = box_args(&fake, pithead);
     args.extend(["--out".into(), out_dir.display().to_string()]);
-    let child = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(&args)
-        .current_dir(work.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = cli::spawn(&args, work.path());
     let start = Instant::now();
     while step_ends(&out_dir.join("journal.jsonl")) < 2 {
         assert!(start.elapsed() < Duration::from_secs(120), "no progress");

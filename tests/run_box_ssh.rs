@@ -4,9 +4,7 @@
 #[path = "box_support/mod.rs"]
 mod support;
 
-use std::process::Command;
-
-use support::{FakeBox, Sshd};
+use support::{FakeBox, Sshd, cli};
 
 #[test]
 fn a_short_walk_over_ssh_passes_and_restores_the_box() {
@@ -15,27 +13,11 @@ fn a_short_walk_over_ssh_passes_and_restores_the_box() {
     let before = std::fs::read(fake.dir().join("config.json")).unwrap();
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("run");
-    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(["run", "--target", "ssh", "--host", "canary-test", "--dir"])
-        .arg(fake.dir())
-        .arg("--ssh-config")
-        .arg(sshd.tmp.path().join("ssh_config"))
-        .args(["--known-hosts", "accept", "--api-url"])
-        .arg(format!(
-            "http://127.0.0.1:{}/api/state",
-            fake.dashboard_port()
-        ))
-        .args(["--seed", "3", "--max-steps", "3", "--ready-timeout", "30s"])
-        .arg("--out")
-        .arg(&out)
-        .current_dir(work.path())
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let mut args = cli::on_box(&fake, "run", Some(&sshd));
+    args.extend(["--seed", "3", "--max-steps", "3", "--out"].map(String::from));
+    args.push(out.display().to_string());
+    let o = cli::canary(&args, work.path());
+    let all = cli::text(&o);
     assert_eq!(o.status.code(), Some(0), "{all}\nsshd log:\n{}", sshd.log());
     assert!(all.contains("3 steps"), "{all}");
     assert!(all.contains("box restored and verified"), "{all}");

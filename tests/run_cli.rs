@@ -2,10 +2,16 @@
 //! the run directory and the `latest` link; operations, on by default there, walked and
 //! reported, and an operation fault failing the run at its operation.
 
+#[path = "cli_support/mod.rs"]
+mod cli;
+mod run_files;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
 use canary::journal::{Event, read_journal};
+use cli::text;
+use run_files::rows;
 
 fn canary(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_canary"))
@@ -14,14 +20,6 @@ fn canary(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]
@@ -108,18 +106,7 @@ fn a_fault_fails_the_run_and_prints_the_seed_and_the_replay_line() {
 
 /// The journal minus the wall-clock fields and the run id (the time of the run).
 fn journal_without_wall_clock(path: &Path) -> Vec<serde_json::Value> {
-    read_journal(path)
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            let mut v = serde_json::to_value(&e).unwrap();
-            let o = v.as_object_mut().unwrap();
-            o.remove("ts");
-            o.remove("wall_ms");
-            o.remove("run_id");
-            v
-        })
-        .collect()
+    run_files::without(path, &["run_id"])
 }
 
 #[test]
@@ -187,20 +174,6 @@ fn a_saved_plan_runs_as_saved() {
         .filter(|e| matches!(e.event, Event::StepStart { .. }))
         .count();
     assert_eq!(steps, 3);
-}
-
-fn rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            headers
-                .iter()
-                .zip(rec.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
 }
 
 #[test]

@@ -2,31 +2,17 @@
 //! whole model on the simulated stack (every gated value planned, nothing SKIPPED), and a
 //! short seed is echoed and replayed as typed, mapping to the same run as its 64-hex form.
 
-use std::path::Path;
-use std::process::{Command, Output};
+#[path = "cli_support/mod.rs"]
+mod cli;
 
-fn canary(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use cli::{canary, files_under as walk, text};
 
 #[test]
 fn the_first_command_plans_every_gated_value_and_shows_the_short_seed() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let o = canary(
-        &[
+        [
             "run",
             "--seed",
             "1",
@@ -69,7 +55,7 @@ fn a_short_seed_replays_as_typed_and_is_the_same_run_as_its_hex() {
     let run = |seed: &str, name: &str| {
         let out = dir.path().join(name);
         let o = canary(
-            &[
+            [
                 "run",
                 "--seed",
                 seed,
@@ -96,20 +82,4 @@ fn a_short_seed_replays_as_typed_and_is_the_same_run_as_its_hex() {
     let (long, long_csv) = run(&hex, "long");
     assert!(long.contains("replay: canary run --seed 1 "), "{long}");
     assert_eq!(short_csv, long_csv, "the same seed, the same steps");
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }

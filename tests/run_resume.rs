@@ -4,7 +4,6 @@
 #[path = "box_support/mod.rs"]
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,28 +11,17 @@ use std::time::{Duration, Instant};
 use canary::journal::{Entry, Event};
 use canary::run::resume::from_entries;
 use canary::target::{CommandResult, Observation};
-use support::{FakeBox, fake_binary};
+use support::{FakeBox, cli};
 
 fn setup() -> FakeBox {
-    let bin = fake_binary();
-    let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(&bin)
-        .arg("setup")
-        .arg(tmp.path())
-        .args(["--dashboard-port", "0"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let fake = FakeBox::setup();
     // Counts every apply the box receives, and makes each one slow enough to cut.
-    let p = tmp.path().join("counting");
-    std::fs::write(
-        &p,
+    support::write_exec(
+        &fake.dir().join("counting"),
         "#!/bin/sh\nif [ \"$1\" = apply ]; then echo apply >> applies.log; sleep 0.4; fi\n\
          exec ./pithead \"$@\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    FakeBox { bin, tmp }
+    );
+    fake
 }
 
 fn applies(fake: &FakeBox) -> usize {
@@ -64,7 +52,6 @@ fn a_killed_run_resumes_without_repeating_confirmed_applies() {
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("run");
     let journal = out.join("journal.jsonl");
-    let common = |extra: &[&str]| run_args(fake.dir(), fake.dashboard_port(), extra);
     // Kill it right after a step's apply was journaled, before that step ended: after the
     // apply and before step_end come readiness, the observation and the second apply
     // (slowed by the wrapper, so this window is wide).
@@ -93,18 +80,8 @@ fn a_killed_run_resumes_without_repeating_confirmed_applies() {
     assert_eq!(count(&evs, "run_end", None), 0);
     let applies_before = applies(&fake);
 
-    let out_s = out.display().to_string();
-    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(common(&["--resume", &out_s]))
-        .current_dir(work.path())
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_eq!(o.status.code(), Some(0), "{all}");
+    let (code, all) = resume(fake.dir(), fake.dashboard_port(), &out, work.path());
+    assert_eq!(code, Some(0), "{all}");
     assert!(
         all.contains(&format!("resuming at step {}", confirmed + 1)),
         "{all}"
@@ -292,28 +269,17 @@ fn kill_when(
 
 /// Starts a walk of `fake` into `out` and kills it once `steps` steps have ended.
 fn killed_run(fake: &FakeBox, work: &Path, out: &Path, steps: usize) {
-    let out_s = out.display().to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(run_args(
-            fake.dir(),
-            fake.dashboard_port(),
-            &["--seed", "11", "--ready-timeout", "30s", "--out", &out_s],
-        ))
-        .current_dir(work)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let journal = out.join("journal.jsonl");
-    let start = Instant::now();
-    while count(&events(&journal), "step_end", None) < steps {
-        assert!(start.elapsed() < Duration::from_secs(120), "no step ended");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(800)); // the orphaned apply finishes
+    kill_when(fake, work, out, "a step's end", |evs| {
+        count(evs, "step_end", None) >= steps
+    });
+}
+
+/// `canary run ... --resume OUT` on the box in `dir` from `work`: its exit code and output.
+fn resume(dir: &Path, port: u64, out: &Path, work: &Path) -> (Option<i32>, String) {
+    cli::outcome(
+        run_args(dir, port, &["--resume", &out.display().to_string()]),
+        work,
+    )
 }
 
 #[test]
@@ -327,22 +293,8 @@ fn a_resume_onto_another_box_is_refused_before_it_is_touched() {
     let other_config = std::fs::read(other.dir().join("config.json")).unwrap();
     let other_env = std::fs::read(other.dir().join(".env")).unwrap();
 
-    let out_s = out.display().to_string();
-    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(run_args(
-            other.dir(),
-            other.dashboard_port(),
-            &["--resume", &out_s],
-        ))
-        .current_dir(work.path())
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_eq!(o.status.code(), Some(2), "{all}");
+    let (code, all) = resume(other.dir(), other.dashboard_port(), &out, work.path());
+    assert_eq!(code, Some(2), "{all}");
     assert!(all.contains("refusing to resume"), "{all}");
     assert!(all.contains("nothing was changed on it"), "{all}");
     let real = |p: &Path| std::fs::canonicalize(p).unwrap().display().to_string();
@@ -377,21 +329,8 @@ fn a_resume_onto_another_box_is_refused_before_it_is_touched() {
     // and restores it.
     let link = work.path().join("first-box");
     std::os::unix::fs::symlink(first.dir(), &link).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(run_args(
-            &link,
-            first.dashboard_port(),
-            &["--resume", &out_s],
-        ))
-        .current_dir(work.path())
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_eq!(o.status.code(), Some(0), "{all}");
+    let (code, all) = resume(&link, first.dashboard_port(), &out, work.path());
+    assert_eq!(code, Some(0), "{all}");
     assert!(all.contains("resuming at step"), "{all}");
     assert!(all.contains("box restored and verified"), "{all}");
 }
@@ -414,22 +353,8 @@ fn a_resume_on_its_own_box_changed_since_is_refused_with_the_way_back() {
     )
     .unwrap();
 
-    let out_s = out.display().to_string();
-    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(run_args(
-            fake.dir(),
-            fake.dashboard_port(),
-            &["--resume", &out_s],
-        ))
-        .current_dir(work.path())
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_eq!(o.status.code(), Some(2), "{all}");
+    let (code, all) = resume(fake.dir(), fake.dashboard_port(), &out, work.path());
+    assert_eq!(code, Some(2), "{all}");
     assert!(all.contains("nor one the walk writes"), "{all}");
     let advice = all
         .split_once("This is the box the run started on, changed since. Put it back with `")
@@ -459,8 +384,6 @@ fn a_torn_apply_record_is_reported_and_its_step_judged_from_the_box() {
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("run");
     let journal = out.join("journal.jsonl");
-    let out_s = out.display().to_string();
-    let common = |extra: &[&str]| run_args(fake.dir(), fake.dashboard_port(), extra);
     kill_when(&fake, work.path(), &out, "an apply", |evs| {
         count(evs, "step_end", None) >= 2 && evs.last().is_some_and(|e| e["event"] == "apply")
     });
@@ -483,17 +406,8 @@ fn a_torn_apply_record_is_reported_and_its_step_judged_from_the_box() {
     std::fs::write(&journal, torn).unwrap();
     let applies_before = applies(&fake);
 
-    let o = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(common(&["--resume", &out_s]))
-        .current_dir(work.path())
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_eq!(o.status.code(), Some(0), "{all}");
+    let (code, all) = resume(fake.dir(), fake.dashboard_port(), &out, work.path());
+    assert_eq!(code, Some(0), "{all}");
     assert!(
         all.contains(&format!("line {} of the journal is torn", at + 1)),
         "{all}"

@@ -1,6 +1,8 @@
 //! The step runner against a scripted target: readiness polling, continue-on-error and
 //! fail-fast, the journal it streams, and its determinism.
 
+mod run_files;
+
 mod run_support;
 
 use std::time::Duration;
@@ -12,6 +14,7 @@ use canary::run::{
     ReadinessPolicy, RunError, RunOptions, RunOutcome, Sink, StepReport, check_walk, run_walk,
     snapshot,
 };
+use run_files::without_wall_clock;
 use run_support::{ScriptedTarget, pithead, walk};
 
 fn rt() -> tokio::runtime::Runtime {
@@ -55,6 +58,23 @@ fn run_journaled(
         )
         .await
     })
+}
+
+/// The in-process fast path of `steps` on `target`.
+fn checked(
+    target: &mut ScriptedTarget,
+    model: &canary::model::Model,
+    steps: &[Step],
+    options: &RunOptions,
+) -> RunOutcome {
+    rt().block_on(check_walk(
+        target,
+        model,
+        &Supplied::default(),
+        steps,
+        options,
+    ))
+    .unwrap()
 }
 
 fn event_names(path: &std::path::Path) -> Vec<String> {
@@ -174,15 +194,7 @@ fn a_clock_that_never_moves_still_times_out() {
         max_steps: Some(1),
         ..RunOptions::default()
     };
-    let out = rt()
-        .block_on(check_walk(
-            &mut target,
-            &model,
-            &Supplied::default(),
-            &steps,
-            &options,
-        ))
-        .unwrap();
+    let out = checked(&mut target, &model, &steps, &options);
     assert_eq!(out.steps_run, 1);
     assert!(out.failures.iter().any(|f| f.verdict.check == "ready"));
     assert!(target.observes < 100, "{} observes", target.observes);
@@ -239,15 +251,7 @@ fn max_steps_limits_the_walk_and_says_so() {
         max_steps: Some(2),
         ..RunOptions::default()
     };
-    let out = rt()
-        .block_on(check_walk(
-            &mut target,
-            &model,
-            &Supplied::default(),
-            &steps,
-            &options,
-        ))
-        .unwrap();
+    let out = checked(&mut target, &model, &steps, &options);
     assert_eq!(out.steps_run, 2);
     assert!(out.stopped.unwrap().contains("--max-steps 2"));
 }
@@ -258,15 +262,7 @@ fn a_rotated_secret_fails_its_check_from_then_on() {
     let steps = flips(&model);
     let mut target = ScriptedTarget::new(model.clone());
     target.rotate_at_apply = Some(5);
-    let out = rt()
-        .block_on(check_walk(
-            &mut target,
-            &model,
-            &Supplied::default(),
-            &steps,
-            &RunOptions::default(),
-        ))
-        .unwrap();
+    let out = checked(&mut target, &model, &steps, &RunOptions::default());
     let steps_failing: Vec<usize> = out
         .failures
         .iter()
@@ -355,19 +351,6 @@ fn the_journal_is_on_disk_after_every_event() {
         .unwrap()
     });
     assert_eq!(sink.checked, steps.len());
-}
-
-fn without_wall_clock(path: &std::path::Path) -> Vec<serde_json::Value> {
-    read_journal(path)
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            let mut v = serde_json::to_value(&e).unwrap();
-            let o = v.as_object_mut().unwrap();
-            assert!(o.remove("ts").is_some() && o.remove("wall_ms").is_some());
-            v
-        })
-        .collect()
 }
 
 #[test]

@@ -1,13 +1,16 @@
 //! The runner on the simulated stack: a planned walk passes without faults, the same seed
 //! gives the same journal, and a fault is caught by the oracle.
 
+mod run_files;
+
 use canary::faults::Fault;
-use canary::journal::{JournalWriter, read_journal};
+use canary::journal::JournalWriter;
 use canary::model::{BUILTIN_PITHEAD, Supplied, load_str};
 use canary::plan::{PlanOptions, plan};
 use canary::rng::Seed;
 use canary::run::{RunOptions, RunOutcome, run_walk, snapshot};
 use canary::target::sim::SimTarget;
+use run_files::without_wall_clock;
 
 fn run(seed: u64, faults: &[Fault], journal: &std::path::Path) -> RunOutcome {
     let model = load_str(BUILTIN_PITHEAD, std::path::Path::new("pithead.toml")).unwrap();
@@ -41,19 +44,6 @@ fn run(seed: u64, faults: &[Fault], journal: &std::path::Path) -> RunOutcome {
             .await
             .unwrap()
         })
-}
-
-fn without_wall_clock(path: &std::path::Path) -> Vec<serde_json::Value> {
-    read_journal(path)
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            let mut v = serde_json::to_value(&e).unwrap();
-            let o = v.as_object_mut().unwrap();
-            assert!(o.remove("ts").is_some() && o.remove("wall_ms").is_some());
-            v
-        })
-        .collect()
 }
 
 #[test]

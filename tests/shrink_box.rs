@@ -9,12 +9,12 @@ mod support;
 
 use std::io::BufRead;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use canary::faults::Fault;
 use canary::regress::Regression;
-use support::cli::{canary, on_box, text};
+use support::cli::{self, canary, on_box, text};
 use support::{FakeBox, Sshd};
 
 #[test]
@@ -33,21 +33,8 @@ fn shrinks_saves_and_replays(sshd: Option<&Sshd>) {
     let faulty = FakeBox::setup_with_faults(&[fault.name()]);
     let before = std::fs::read(faulty.dir().join("config.json")).unwrap();
     let work = tempfile::tempdir().unwrap();
-    let regressions = work.path().join("found");
-    let mut args = on_box(&faulty, "run", sshd);
-    args.extend(
-        [
-            "--seed",
-            "7",
-            "--no-replay",
-            "--shrink",
-            "--regressions",
-            regressions.to_str().unwrap(),
-            "--out",
-            work.path().join("run").to_str().unwrap(),
-        ]
-        .map(String::from),
-    );
+    let regressions = work.path().join("found-run");
+    let args = shrink_args(&faulty, sshd, work.path(), "run");
     let o = canary(&args, work.path());
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
@@ -116,28 +103,9 @@ fn ctrl_c_during_a_box_shrink_restores_the_box_and_saves_nothing() {
     let faulty = FakeBox::setup_with_faults(&[Fault::StaleCaddyScheme.name()]);
     let before = std::fs::read(faulty.dir().join("config.json")).unwrap();
     let work = tempfile::tempdir().unwrap();
-    let regressions = work.path().join("found");
-    let mut args = on_box(&faulty, "run", None);
-    args.extend(
-        [
-            "--seed",
-            "7",
-            "--no-replay",
-            "--shrink",
-            "--regressions",
-            regressions.to_str().unwrap(),
-            "--out",
-            work.path().join("run").to_str().unwrap(),
-        ]
-        .map(String::from),
-    );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(&args)
-        .current_dir(work.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let regressions = work.path().join("found-run");
+    let args = shrink_args(&faulty, None, work.path(), "run");
+    let mut child = cli::spawn(&args, work.path());
     // Read stdout to its end on a thread (canary keeps printing), signalling at the shrink.
     let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
@@ -154,11 +122,7 @@ fn ctrl_c_during_a_box_shrink_restores_the_box_and_saves_nothing() {
     if rx.recv_timeout(Duration::from_secs(120)).is_ok() {
         // A candidate or two under way.
         std::thread::sleep(Duration::from_millis(300));
-        let ok = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
+        cli::interrupt(&child);
     }
     let o = child.wait_with_output().unwrap();
     let seen = reader.join().unwrap();
@@ -200,22 +164,8 @@ fn a_failure_the_sim_reproduces_is_shrunk_there_and_only_confirmed_on_the_box() 
     let model = work.path().join("wrong.toml");
     std::fs::write(&model, wrong).unwrap();
     let fake = FakeBox::setup();
-    let mut args = on_box(&fake, "run", None);
-    args.extend(
-        [
-            "--model",
-            model.to_str().unwrap(),
-            "--seed",
-            "7",
-            "--no-replay",
-            "--shrink",
-            "--regressions",
-            work.path().join("found").to_str().unwrap(),
-            "--out",
-            work.path().join("run").to_str().unwrap(),
-        ]
-        .map(String::from),
-    );
+    let mut args = shrink_args(&fake, None, work.path(), "run");
+    args.extend(["--model", model.to_str().unwrap()].map(String::from));
     let o = canary(&args, work.path());
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
@@ -259,8 +209,10 @@ fn candidates(run: &Path) -> Vec<(serde_json::Value, bool, Option<u64>, Option<S
         .collect()
 }
 
-fn shrink_args(fake: &FakeBox, work: &Path, name: &str) -> Vec<String> {
-    let mut args = on_box(fake, "run", None);
+/// `canary run --shrink` on `fake` (seed 7), the run in `work/NAME`, regressions saved in
+/// `work/found-NAME`.
+fn shrink_args(fake: &FakeBox, sshd: Option<&Sshd>, work: &Path, name: &str) -> Vec<String> {
+    let mut args = on_box(fake, "run", sshd);
     args.extend(
         [
             "--seed",
@@ -289,7 +241,7 @@ fn an_interrupted_box_shrink_resumes_without_judging_a_candidate_twice() {
 
     // The uninterrupted shrink, for reference.
     let reference = FakeBox::setup_with_faults(&[fault.name()]);
-    let o = canary(shrink_args(&reference, work.path(), "a"), work.path());
+    let o = canary(shrink_args(&reference, None, work.path(), "a"), work.path());
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let want = candidates(&work.path().join("a"));
     assert!(want.len() >= 4, "too few candidates to interrupt: {want:?}");
@@ -300,13 +252,7 @@ fn an_interrupted_box_shrink_resumes_without_judging_a_candidate_twice() {
     let faulty = FakeBox::setup_with_faults(&[fault.name()]);
     let before = std::fs::read(faulty.dir().join("config.json")).unwrap();
     let run = work.path().join("b");
-    let child = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(shrink_args(&faulty, work.path(), "b"))
-        .current_dir(work.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = cli::spawn(shrink_args(&faulty, None, work.path(), "b"), work.path());
     let judged_before = want.len() / 2;
     let deadline = std::time::Instant::now() + Duration::from_secs(300);
     while std::time::Instant::now() < deadline
@@ -314,11 +260,7 @@ fn an_interrupted_box_shrink_resumes_without_judging_a_candidate_twice() {
     {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let ok = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    cli::interrupt(&child);
     let o = child.wait_with_output().unwrap();
     let t = text(&o);
     assert_eq!(o.status.code(), Some(130), "{t}");

@@ -2,6 +2,8 @@
 //! run, no sequence run twice, budgets respected, free trimming, flaky failures refused, and
 //! generic steps (operations) handled like applies.
 
+mod shrink_support;
+
 use std::time::Duration;
 
 use canary::model::{Config, Model, Supplied};
@@ -14,6 +16,7 @@ use canary::shrink::{
     Confirmation, Failure, Oracle, Outcome, ShrinkOptions, Signature, Step, check_config, confirm,
     shrink, shrink_observed,
 };
+use shrink_support::shrink_with;
 
 fn pithead() -> (Model, Supplied) {
     let s = pithead_setting(&Seed::from_u64(0), 1, false, 5).unwrap();
@@ -118,14 +121,7 @@ fn every_candidate_run_is_valid_and_none_runs_twice() {
             40,
         )
         .unwrap();
-        let mut oracle = s.oracle.clone();
-        let r = shrink(
-            &s.oracle.model,
-            &s.oracle.supplied,
-            &s.failure,
-            &mut oracle,
-            &ShrinkOptions::default(),
-        );
+        let (r, oracle) = shrink_with(&s, &s.failure, &ShrinkOptions::default());
         assert!(
             oracle.invalid.is_empty(),
             "seed {seed}: {:?}",
@@ -172,23 +168,14 @@ fn the_model_refuses_gated_values_and_broken_constraints() {
 #[test]
 fn the_apply_budget_is_never_exceeded() {
     let s = pithead_setting(&Seed::from_u64(3), 2, false, 50).unwrap();
-    let unlimited = shrink(
-        &s.oracle.model,
-        &s.oracle.supplied,
-        &s.failure,
-        &mut s.oracle.clone(),
-        &ShrinkOptions::default(),
-    );
+    let unlimited = shrink_with(&s, &s.failure, &ShrinkOptions::default()).0;
     assert!(!unlimited.budget_exhausted);
     let u = unlimited.applies;
     assert!(u > 4, "{u}");
     for max in [0, u / 4, u / 2, u - 1] {
-        let mut oracle = s.oracle.clone();
-        let r = shrink(
-            &s.oracle.model,
-            &s.oracle.supplied,
+        let (r, oracle) = shrink_with(
+            &s,
             &s.failure,
-            &mut oracle,
             &ShrinkOptions {
                 max_applies: Some(max),
                 ..ShrinkOptions::default()
@@ -208,12 +195,9 @@ fn the_apply_budget_is_never_exceeded() {
 #[test]
 fn a_spent_time_budget_runs_nothing() {
     let s = pithead_setting(&Seed::from_u64(4), 2, false, 30).unwrap();
-    let mut oracle = s.oracle.clone();
-    let r = shrink(
-        &s.oracle.model,
-        &s.oracle.supplied,
+    let (r, oracle) = shrink_with(
+        &s,
         &s.failure,
-        &mut oracle,
         &ShrinkOptions {
             max_time: Some(Duration::ZERO),
             ..ShrinkOptions::default()
@@ -235,14 +219,7 @@ fn steps_after_the_failure_are_trimmed_for_free() {
             .steps
             .push(random_config(&s.oracle.model, &s.oracle.supplied, &mut rng).unwrap());
     }
-    let mut oracle = s.oracle.clone();
-    let r = shrink(
-        &s.oracle.model,
-        &s.oracle.supplied,
-        &failure,
-        &mut oracle,
-        &ShrinkOptions::default(),
-    );
+    let (r, oracle) = shrink_with(&s, &failure, &ShrinkOptions::default());
     let trim = r.passes.iter().find(|p| p.name == "trim").unwrap();
     assert_eq!(trim.steps_removed, 7);
     assert_eq!(trim.applies, 0);
@@ -412,14 +389,7 @@ fn an_empty_failure_shrinks_to_itself_without_running() {
         signature: target_signature(),
         failed_at: 0,
     };
-    let mut oracle = s.oracle.clone();
-    let r = shrink(
-        &s.oracle.model,
-        &s.oracle.supplied,
-        &failure,
-        &mut oracle,
-        &ShrinkOptions::default(),
-    );
+    let (r, oracle) = shrink_with(&s, &failure, &ShrinkOptions::default());
     assert!(r.minimal.is_empty());
     assert_eq!(r.runs, 0);
     assert!(oracle.log.is_empty());

@@ -1,12 +1,15 @@
 //! The shrinker's results: the known minimal length, 1-minimality checked independently of the
 //! shrinker, and the cost target of issue #4 on the benchmark setting.
 
+mod shrink_support;
+
 use canary::model::Config;
 use canary::rng::Seed;
 use canary::shrink::synthetic::{
     Fault, Rule, Setting, SyntheticOracle, Transition, pithead_setting, target_signature,
 };
 use canary::shrink::{Failure, Oracle, ShrinkOptions, changes, shrink, validate};
+use shrink_support::shrink_with;
 
 /// Every single deletion and every single revert of a changed axis of `seq` either breaks the
 /// model or no longer fails with the signature: checked with the oracle's pure evaluation.
@@ -42,15 +45,7 @@ fn assert_one_minimal(oracle: &SyntheticOracle, seq: &[Config]) {
 }
 
 fn shrink_setting(s: &Setting) -> (canary::shrink::ShrinkReport, SyntheticOracle) {
-    let mut oracle = s.oracle.clone();
-    let r = shrink(
-        &s.oracle.model,
-        &s.oracle.supplied,
-        &s.failure,
-        &mut oracle,
-        &ShrinkOptions::default(),
-    );
-    (r, oracle)
+    shrink_with(s, &s.failure, &ShrinkOptions::default())
 }
 
 #[test]

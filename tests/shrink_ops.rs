@@ -3,6 +3,8 @@
 //! operation, shrunk to the rule's known minimal length, 1-minimal (checked independently of
 //! the shrinker), never running an invalid candidate or one twice.
 
+mod shrink_support;
+
 use canary::model::{Config, Model, OpGroup, Supplied, Transition};
 use canary::rng::Seed;
 use canary::shrink::synthetic::{
@@ -14,6 +16,7 @@ use canary::shrink::{
     shrink_observed, validate_from,
 };
 use canary::strategy::Generator;
+use shrink_support::shrink_with;
 
 fn pithead() -> (Model, Supplied) {
     let m = canary::model::load_str(
@@ -356,14 +359,7 @@ fn an_operation_after_two_transitions_shrinks_to_a_one_minimal_minimum() {
     let mut windows = 0;
     for seed in 0..12 {
         let s = pithead_operation_setting(&Seed::from_u64(seed), 2, 20, 50).unwrap();
-        let mut o = s.oracle.clone();
-        let r = shrink(
-            &s.oracle.model,
-            &s.oracle.supplied,
-            &s.failure,
-            &mut o,
-            &ShrinkOptions::default(),
-        );
+        let (r, o) = shrink_with(&s, &s.failure, &ShrinkOptions::default());
         assert_eq!(
             r.minimal.len(),
             s.minimal_length,
@@ -471,13 +467,7 @@ fn the_cache_never_changes_a_verdict() {
 fn walks_of_applies_only_never_build_an_operation_pass_candidate() {
     for seed in 0..6 {
         let s = pithead_setting(&Seed::from_u64(seed), 2, false, 50).unwrap();
-        let r = shrink(
-            &s.oracle.model,
-            &s.oracle.supplied,
-            &s.failure,
-            &mut s.oracle.clone(),
-            &ShrinkOptions::default(),
-        );
+        let r = shrink_with(&s, &s.failure, &ShrinkOptions::default()).0;
         for name in ["class", "window", "segment"] {
             let p = r.passes.iter().find(|p| p.name == name).unwrap();
             assert_eq!((p.candidates, p.invalid), (0, 0), "seed {seed}, {name}");

@@ -2,11 +2,14 @@
 //! fails with the same signature at its last step, is no longer than the input, and no shorter
 //! than the failure's breadth-first minimum. Seeded, so every run draws the same cases.
 
+mod shrink_support;
+
 use canary::rng::Seed;
+use canary::shrink::ShrinkOptions;
 use canary::shrink::synthetic::{pithead_setting, target_signature};
-use canary::shrink::{ShrinkOptions, shrink};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
+use shrink_support::shrink_with;
 
 proptest! {
     #![proptest_config(Config {
@@ -26,14 +29,7 @@ proptest! {
         let Some(s) = pithead_setting(&Seed::from_u64(seed), transitions, decoy, len) else {
             return Ok(());
         };
-        let mut oracle = s.oracle.clone();
-        let r = shrink(
-            &s.oracle.model,
-            &s.oracle.supplied,
-            &s.failure,
-            &mut oracle,
-            &ShrinkOptions::default(),
-        );
+        let (r, oracle) = shrink_with(&s, &s.failure, &ShrinkOptions::default());
         prop_assert!(r.minimal.len() <= s.failure.steps.len());
         prop_assert!(r.minimal.len() >= s.minimal_length);
         prop_assert_eq!(

@@ -4,20 +4,22 @@
 //! walk with its operation and by nothing without it, and walks with operations replay
 //! identically from a seed.
 
+mod model_support;
+
+mod run_files;
+
 use std::collections::BTreeSet;
 
 use canary::faults::Fault;
-use canary::journal::{Event, JournalWriter, Verdict, read_journal};
-use canary::model::{self, Model, OpKind, Supplied, Transition};
+use canary::journal::{Event, JournalWriter, Verdict};
+use canary::model::{Model, OpKind, Supplied, Transition};
 use canary::rng::Seed;
 use canary::run::{self, RunOptions, RunOutcome, Sink, run_walk, snapshot};
 use canary::strategy::Generator;
 use canary::target::Observation;
 use canary::target::sim::SimTarget;
-
-fn pithead() -> Model {
-    model::load_str(model::BUILTIN_PITHEAD, std::path::Path::new("pithead.toml")).unwrap()
-}
+use model_support::pithead;
+use run_files::without_wall_clock;
 
 /// Every prerequisite, so walks may reach every value (the sim accepts any remote host).
 fn supplied() -> Supplied {
@@ -32,6 +34,22 @@ fn supplied() -> Supplied {
         s.0.insert(k.into(), v.into());
     }
     s
+}
+
+/// `steps` on `sim` from its snapshot, with default options, told to `sink`.
+fn walk_on<S: Sink>(
+    sim: &mut SimTarget,
+    m: &Model,
+    s: &Supplied,
+    steps: &[canary::plan::Step],
+    sink: &mut S,
+) -> RunOutcome {
+    rt().block_on(async {
+        let baseline = snapshot(sim).await.unwrap();
+        run_walk(sim, m, s, &baseline, steps, &RunOptions::default(), sink)
+            .await
+            .unwrap()
+    })
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -79,21 +97,7 @@ fn run_transitions(
     let steps = run::steps_from_transitions(&m, &s, &m.default_config(), walk.iter().cloned());
     let mut sim = SimTarget::new(Seed::from_u64(seed), faults);
     let mut sink = Verdicts::default();
-    let out = rt()
-        .block_on(async {
-            let baseline = snapshot(&mut sim).await.unwrap();
-            run_walk(
-                &mut sim,
-                &m,
-                &s,
-                &baseline,
-                &steps,
-                &RunOptions::default(),
-                &mut sink,
-            )
-            .await
-        })
-        .unwrap();
+    let out = walk_on(&mut sim, &m, &s, &steps, &mut sink);
     (out, sink, sim)
 }
 
@@ -393,19 +397,6 @@ fn a_cold_subnet_change_is_refused_hot_then_applied_after_down() {
     assert!(sim.observe_sync().containers.is_empty());
 }
 
-fn without_wall_clock(path: &std::path::Path) -> Vec<serde_json::Value> {
-    read_journal(path)
-        .unwrap()
-        .into_iter()
-        .map(|e| {
-            let mut v = serde_json::to_value(&e).unwrap();
-            let o = v.as_object_mut().unwrap();
-            assert!(o.remove("ts").is_some() && o.remove("wall_ms").is_some());
-            v
-        })
-        .collect()
-}
-
 #[test]
 fn the_same_seed_gives_the_same_journal_for_a_walk_with_operations() {
     let m = pithead();
@@ -427,21 +418,7 @@ fn the_same_seed_gives_the_same_journal_for_a_walk_with_operations() {
         let path = dir.path().join(name);
         let mut sim = SimTarget::new(Seed::from_u64(seed), &[]);
         let mut sink = JournalWriter::create(&path).unwrap();
-        let out = rt()
-            .block_on(async {
-                let baseline = snapshot(&mut sim).await.unwrap();
-                run_walk(
-                    &mut sim,
-                    &m,
-                    &s,
-                    &baseline,
-                    &steps,
-                    &RunOptions::default(),
-                    &mut sink,
-                )
-                .await
-            })
-            .unwrap();
+        let out = walk_on(&mut sim, &m, &s, &steps, &mut sink);
         assert!(out.passed(), "{:?}", out.failures);
         drop(sink);
         without_wall_clock(&path)

@@ -6,30 +6,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use canary::rng::Seed;
+use canary::run::set_dotted;
 use canary::sim::{APPLIED, NO_CHANGES, SimTarget};
 use canary::target::{Observation, Target};
 use rand::Rng;
 use serde_json::{Value, json};
 
-fn set(cfg: &mut Value, path: &str, v: Value) {
-    let mut cur = cfg;
-    let parts: Vec<&str> = path.split('.').collect();
-    for p in &parts[..parts.len() - 1] {
-        cur = cur
-            .as_object_mut()
-            .unwrap()
-            .entry(p.to_string())
-            .or_insert(json!({}));
-    }
-    cur.as_object_mut()
-        .unwrap()
-        .insert(parts[parts.len() - 1].to_string(), v);
-}
-
 fn step(sim: &mut SimTarget, changes: &[(&str, Value)]) -> (i32, String) {
     let mut cfg = sim.config().clone();
     for (p, v) in changes {
-        set(&mut cfg, p, v.clone());
+        set_dotted(&mut cfg, p, v.clone());
     }
     sim.write_config_sync(&cfg);
     let r = sim.apply_sync();

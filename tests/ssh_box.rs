@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use canary::exec::{Executor, Invocation};
-use canary::safety::{RestoreOptions, Snapshot, WalkEnd, guard};
+use canary::safety::{Snapshot, WalkEnd, guard};
 use canary::signal::Signals;
 use canary::target::Target;
 use canary::target::box_target::{BoxKind, BoxTarget};
@@ -161,11 +161,7 @@ async fn dropped_connection_during_a_walk_then_restore_over_ssh() {
     let mut t = open(&sshd, &b).await;
     let original = std::fs::read(b.dir().join("config.json")).unwrap();
     let snap = Snapshot::take(&mut t).await.unwrap();
-    let opts = RestoreOptions {
-        ready_timeout: Duration::from_secs(5),
-        poll: Duration::from_millis(50),
-        ..RestoreOptions::default()
-    };
+    let opts = quick_restore(5);
     let mut signals = Signals::none();
     let sshd_ref = &mut sshd;
     let out = guard(

@@ -6,23 +6,16 @@ mod support;
 
 use std::time::Duration;
 
-use canary::safety::{RestoreOptions, Snapshot, restore};
+use canary::safety::Snapshot;
 use canary::target::Target;
-use canary::target::box_target::{BoxKind, BoxTarget, BoxTargetOptions};
+use canary::target::box_target::BoxTarget;
 use support::{FakeBox, Sshd};
 
 #[tokio::test]
 async fn the_fake_box_over_ssh_flips_and_is_restored() {
     let sshd = Sshd::start();
     let fake = FakeBox::setup();
-    let mut o = BoxTargetOptions::new(BoxKind::Ssh {
-        host: "canary-test".into(),
-        dir: fake.dir().to_str().unwrap().into(),
-    });
-    o.ssh = Some(sshd.ssh_options());
-    o.api_url = format!("http://127.0.0.1:{}/api/state", fake.dashboard_port());
-    o.command_timeout = Duration::from_secs(30);
-    let mut t = match BoxTarget::open(o).await {
+    let mut t = match BoxTarget::open(fake.ssh_options(&sshd)).await {
         Ok(t) => t,
         Err(e) => panic!("open over ssh: {e}\n{}", sshd.log()),
     };
@@ -49,15 +42,5 @@ async fn the_fake_box_over_ssh_flips_and_is_restored() {
     };
     assert!(id(&obs).is_some(), "{:?}", obs.containers);
     assert_ne!(id(&after), id(&obs), "a pool flip recreates p2pool");
-    let opts = RestoreOptions {
-        ready_timeout: wait.0,
-        poll: wait.1,
-        ..RestoreOptions::default()
-    };
-    let report = restore(&mut t, &snap, &opts).await.unwrap();
-    assert!(report.is_clean(), "{:?}", report.differences);
-    assert_eq!(
-        std::fs::read(fake.dir().join("config.json")).unwrap(),
-        snap.config
-    );
+    fake.assert_restored(&mut t, &snap).await;
 }

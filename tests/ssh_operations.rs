@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use canary::target::box_target::{BoxKind, BoxTarget, BoxTargetOptions, KEPT_ENV};
+use canary::target::box_target::{BoxTarget, KEPT_ENV};
 use support::Sshd;
 use support::ops::*;
 
@@ -16,13 +16,7 @@ use support::ops::*;
 async fn a_node_outage_and_an_emptied_token_over_ssh() {
     let sshd = Sshd::start();
     let fake = fast_box(&[]);
-    let mut o = BoxTargetOptions::new(BoxKind::Ssh {
-        host: "canary-test".into(),
-        dir: fake.dir().to_str().unwrap().into(),
-    });
-    o.ssh = Some(sshd.ssh_options());
-    o.api_url = format!("http://127.0.0.1:{}/api/state", fake.dashboard_port());
-    o.command_timeout = Duration::from_secs(30);
+    let mut o = fake.ssh_options(&sshd);
     o.apply_timeout = Duration::from_secs(60);
     let mut t = match BoxTarget::open(o).await {
         Ok(t) => t,

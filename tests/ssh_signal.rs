@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use canary::safety::{RestoreOptions, Snapshot, WalkEnd, guard};
+use canary::safety::{Snapshot, WalkEnd, guard};
 use canary::signal::{Interrupt, Signals};
 use canary::target::box_target::{BoxKind, BoxTarget};
 use serde_json::json;
@@ -25,11 +25,7 @@ async fn ctrl_c_during_an_ssh_walk_restores_the_box() {
     let original = std::fs::read(b.dir().join("config.json")).unwrap();
     let snap = Snapshot::take(&mut t).await.unwrap();
     let mut signals = Signals::install().unwrap();
-    let opts = RestoreOptions {
-        ready_timeout: Duration::from_secs(10),
-        poll: Duration::from_millis(50),
-        ..RestoreOptions::default()
-    };
+    let opts = quick_restore(10);
     tokio::spawn(async {
         tokio::time::sleep(Duration::from_millis(600)).await;
         unsafe { libc::kill(libc::getpid(), libc::SIGINT) };

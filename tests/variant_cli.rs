@@ -2,19 +2,10 @@
 //! changes as the variant says, and a regression remembers the variant it was found under and
 //! replays under it.
 
-use std::process::Command;
+#[path = "cli_support/mod.rs"]
+mod cli;
 
-fn canary(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use cli::streams as canary;
 
 fn plan(extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["plan", "--seed", "5", "--format", "json"];

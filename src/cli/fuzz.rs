@@ -14,12 +14,9 @@ use crate::fuzz::{self, Found, FuzzEvent, FuzzOptions};
 use crate::model::OpGroup;
 use crate::regress::Regression;
 use crate::rng::Seed;
-use crate::run::box_session::{BlockingOracle, BoxSession};
+use crate::run::box_fuzz::FuzzBox;
 use crate::run::progress::ProgressMode;
-use crate::safety::{self, Snapshot};
 use crate::shrink::ShrinkOptions;
-use crate::signal::Signals;
-use crate::target::box_target::BoxTarget;
 
 /// Arguments of `canary fuzz`.
 #[derive(Debug, clap::Args)]
@@ -153,7 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         };
     }
     let mut opened = match box_options {
-        Some(opts) => Some(OpenBox::open(opts, &model, &supplied)?),
+        Some(opts) => Some(FuzzBox::open(opts, &model, &supplied)?),
         None => None,
     };
     // Where the cases start: the default config on the sim, the box's own config on a box.
@@ -161,9 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .as_ref()
         .map_or_else(|| model.default_config(), |b| b.start.clone());
     let box_kind = opened.as_ref().map(|_| args.on.target.as_str());
-    let box_manifest = opened.as_ref().map(|b| {
-        crate::regress::BoxManifest::from_description(&crate::target::Target::describe(&b.target))
-    });
+    let box_manifest = opened.as_ref().map(FuzzBox::manifest);
     let mut on_event = |event: FuzzEvent<'_>| match event {
         FuzzEvent::CaseDone { case, .. } => match &bar {
             Some(b) => b.set_position(case as u64 + 1),
@@ -294,7 +289,18 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     };
     let report = match opened.as_mut() {
         None => fuzz::fuzz(&model, &supplied, &options, &mut on_event).context("cannot fuzz")?,
-        Some(b) => b.fuzz(&args, &model, &supplied, &options, &mut on_event)?,
+        Some(b) => {
+            let restore = (!args.on.keep).then(|| args.on.restore_options());
+            let run_options = args.on.run_options(&model);
+            b.fuzz(
+                &model,
+                &supplied,
+                &options,
+                &run_options,
+                restore.as_ref(),
+                &mut on_event,
+            )?
+        }
     };
     if let Some(b) = &bar {
         b.finish_and_clear();
@@ -328,81 +334,4 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             EXIT_FAILED
         },
     )
-}
-
-/// A box opened for fuzzing: snapshotted, with the model config its config.json holds.
-struct OpenBox {
-    rt: tokio::runtime::Runtime,
-    target: BoxTarget,
-    snapshot: Snapshot,
-    start: crate::model::Config,
-}
-
-impl OpenBox {
-    fn open(
-        opts: crate::target::box_target::BoxTargetOptions,
-        model: &crate::model::Model,
-        supplied: &crate::model::Supplied,
-    ) -> anyhow::Result<OpenBox> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
-        let mut target = rt.block_on(BoxTarget::open(opts))?;
-        let (snapshot, start) = rt
-            .block_on(crate::run::box_replay::snapshot_at_start(
-                &mut target,
-                model,
-                supplied,
-            ))
-            .context("cannot snapshot the box before the first case")?;
-        Ok(OpenBox {
-            rt,
-            target,
-            snapshot,
-            start,
-        })
-    }
-
-    /// The fuzz cases, every one from the box's baseline through a box session (Ctrl-C
-    /// stops at the running case); then the box is restored and verified unless `--keep`.
-    fn fuzz(
-        &mut self,
-        args: &Args,
-        model: &crate::model::Model,
-        supplied: &crate::model::Supplied,
-        options: &FuzzOptions,
-        on_event: &mut dyn FnMut(FuzzEvent<'_>),
-    ) -> anyhow::Result<fuzz::FuzzReport> {
-        let rt = &self.rt;
-        let signals = rt.block_on(async { Signals::install() })?;
-        let run_options = args.on.run_options(model);
-        let report = {
-            let mut session = rt.block_on(BoxSession::open(
-                &mut self.target,
-                model,
-                supplied,
-                self.start.clone(),
-                &run_options,
-            ))?;
-            let mut oracle = BlockingOracle::new(rt, &mut session).with_signals(signals);
-            let report = fuzz::fuzz_on(model, supplied, options, &mut oracle, on_event);
-            println!("{} applies on the box", session.applies);
-            report
-        };
-        if args.on.keep {
-            println!("--keep: the box is left as the last case left it");
-        } else {
-            let restore = rt.block_on(safety::restore(
-                &mut self.target,
-                &self.snapshot,
-                &args.on.restore_options(),
-            ));
-            println!(
-                "the box: {}",
-                crate::run::box_replay::describe_restore(&Some(restore))
-            );
-        }
-        report.context("cannot fuzz")
-    }
 }

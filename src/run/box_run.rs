@@ -20,6 +20,7 @@ use crate::target::{CommandResult, Observation, Target};
 use super::console::{Console, Head};
 use super::redacting::{Redacting, Shifted, add_supplied_secrets};
 use super::resume::ResumePoint;
+use super::sink::{journal_verdicts, journal_wait};
 use super::{
     Baseline, EXIT_USAGE, Failure, RunError, RunOptions, RunOutcome, Sink, StepReport, WalkCache,
     config_json, run_walk_cached,
@@ -559,28 +560,8 @@ async fn judge_again(
         &mut verdicts,
     );
     let mut sink = Redacting::new(console, redactor);
-    sink.event(Event::Ready {
-        step: index,
-        reached: ready.reached,
-        ended: ready.ended,
-        seconds: ready.seconds,
-        polls,
-    })?;
-    sink.event(Event::Observed {
-        step: index,
-        observation: after.clone(),
-    })?;
-    for v in &verdicts.list {
-        sink.event(Event::Verdict {
-            step: index,
-            verdict: v.clone(),
-        })?;
-    }
-    sink.event(Event::StepEnd {
-        step: index,
-        passed: verdicts.failed == 0,
-        seconds: ready.seconds,
-    })?;
+    journal_wait(&mut sink, index, &ready, polls, &after)?;
+    journal_verdicts(&mut sink, index, &verdicts, ready.seconds)?;
     sink.step_done(&StepReport {
         index,
         step,

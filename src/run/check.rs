@@ -54,11 +54,7 @@ mod tests {
 
     #[test]
     fn config_json_reads_back_as_the_config_that_wrote_it() {
-        let m = crate::model::load_str(
-            crate::model::BUILTIN_PITHEAD,
-            std::path::Path::new("pithead.toml"),
-        )
-        .unwrap();
+        let m = crate::run::test_pithead();
         let s = Supplied::default();
         let d = m.default_config();
         let raw = m

@@ -192,11 +192,11 @@ fn round(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BUILTIN_PITHEAD, Supplied, load_str};
+    use crate::model::Supplied;
 
     #[test]
     fn coverage_grows_to_one_and_counts_only_new_items() {
-        let m = load_str(BUILTIN_PITHEAD, std::path::Path::new("pithead.toml")).unwrap();
+        let m = crate::run::test_pithead();
         let s = Supplied::default();
         let d = m.default_config();
         let a = m.config_from_labels(&d, [("p2pool.pool", "main")]).unwrap();

@@ -179,11 +179,10 @@ pub fn walk_from_plan_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BUILTIN_PITHEAD, load_str};
     use serde_json::json;
 
     fn model() -> Model {
-        load_str(BUILTIN_PITHEAD, std::path::Path::new("pithead.toml")).unwrap()
+        crate::run::test_pithead()
     }
 
     #[test]

@@ -594,7 +594,7 @@ mod tests {
     use super::*;
 
     fn pithead() -> Model {
-        crate::model::load_str(crate::model::BUILTIN_PITHEAD, Path::new("pithead.toml")).unwrap()
+        crate::run::test_pithead()
     }
 
     #[test]

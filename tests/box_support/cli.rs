@@ -1,33 +1,11 @@
-//! The canary binary as a user runs it against a fake box: the command, its output as one
-//! text, and the flags that reach a box locally or over SSH.
-
-use std::ffi::OsStr;
-use std::path::Path;
-use std::process::{Command, Output};
+//! The canary binary as a user runs it against a fake box: the command and its output as one
+//! text (`cli_support`), and the flags that reach a box locally or over SSH.
 
 use super::{FakeBox, Sshd};
 
-/// Runs `canary ARGS` in `cwd` to its end.
-pub fn canary<I, S>(args: I, cwd: &Path) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    Command::new(env!("CARGO_BIN_EXE_canary"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the canary binary runs")
-}
-
-/// stdout then stderr, as one text for assertions and their messages.
-pub fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+// Each test binary uses a few of them.
+#[allow(unused_imports)]
+pub use super::cli_run::*;
 
 /// `VERB --target local|ssh ... --dir DIR --api-url URL --ready-timeout 30s` for `fake`:
 /// locally, or over SSH through `sshd` (its ssh_config, any host key accepted).

@@ -3,6 +3,11 @@
 #![allow(dead_code)]
 
 pub mod cli;
+#[path = "../cli_support/mod.rs"]
+mod cli_run;
+
+#[allow(unused_imports)]
+pub use cli_run::files_under;
 pub mod ops;
 
 use std::io::Write;
@@ -12,7 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use canary::exec::{KnownHostsPolicy, SshOptions};
-use canary::target::box_target::{BoxKind, BoxTargetOptions, ContainerList};
+use canary::safety::{RestoreOptions, Snapshot, restore};
+use canary::target::box_target::{BoxKind, BoxTarget, BoxTargetOptions, ContainerList};
 
 /// A secret planted in the box's .env: it must never appear in anything canary writes.
 pub const PLANTED_TOKEN: &str = "planted-proxy-token-7f3a9c";
@@ -133,26 +139,19 @@ impl ScriptedBox {
     }
 }
 
-fn write_exec(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+/// How a test restores the scripted box: a readiness wait of `ready_secs`, polled every 50 ms.
+pub fn quick_restore(ready_secs: u64) -> RestoreOptions {
+    RestoreOptions {
+        ready_timeout: Duration::from_secs(ready_secs),
+        poll: Duration::from_millis(50),
+        ..RestoreOptions::default()
+    }
 }
 
-/// Every file under `dir`, recursively.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
+/// Writes an executable script.
+pub fn write_exec(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 const SSHD: &str = "/usr/sbin/sshd";
@@ -412,6 +411,36 @@ impl FakeBox {
         s["ports"]["dashboard"]
             .as_u64()
             .expect("dashboard port in settings.json")
+    }
+}
+
+impl FakeBox {
+    /// Options reaching this box over SSH through `sshd`: its dashboard's API, 30 s a command.
+    pub fn ssh_options(&self, sshd: &Sshd) -> BoxTargetOptions {
+        let mut o = BoxTargetOptions::new(BoxKind::Ssh {
+            host: "canary-test".into(),
+            dir: self.dir().to_str().unwrap().into(),
+        });
+        o.ssh = Some(sshd.ssh_options());
+        o.api_url = format!("http://127.0.0.1:{}/api/state", self.dashboard_port());
+        o.command_timeout = Duration::from_secs(30);
+        o
+    }
+
+    /// Restores `snap` through `t` (30 s to be ready, polled every 100 ms) and asserts the box
+    /// is back: a clean report, config.json byte for byte.
+    pub async fn assert_restored(&self, t: &mut BoxTarget, snap: &Snapshot) {
+        let opts = RestoreOptions {
+            ready_timeout: Duration::from_secs(30),
+            poll: Duration::from_millis(100),
+            ..RestoreOptions::default()
+        };
+        let report = restore(t, snap, &opts).await.unwrap();
+        assert!(report.is_clean(), "{:?}", report.differences);
+        assert_eq!(
+            std::fs::read(self.dir().join("config.json")).unwrap(),
+            snap.config
+        );
     }
 }
 

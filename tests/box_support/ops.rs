@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use canary::journal::Event;
@@ -17,7 +16,7 @@ use canary::safety;
 use canary::target::box_target::{BoxKind, BoxTarget, BoxTargetOptions};
 use canary::target::{Observation, Target};
 
-use super::{FakeBox, fake_binary};
+use super::FakeBox;
 
 /// The fake dashboard's failover timers, and the factor the model's windows are scaled by.
 pub const DOWN: &str = "NODE_DOWN_AFTER_SEC=3";
@@ -25,23 +24,7 @@ pub const RECOVERY: &str = "NODE_RECOVERY_AFTER_SEC=5";
 pub const TIMESCALE: f64 = 1.0 / 30.0;
 
 pub fn fast_box(faults: &[&str]) -> FakeBox {
-    let bin = fake_binary();
-    let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(&bin);
-    cmd.arg("setup")
-        .arg(tmp.path())
-        .args(["--dashboard-port", "0", "--daemon-env", DOWN])
-        .args(["--daemon-env", RECOVERY]);
-    if !faults.is_empty() {
-        cmd.args(["--faults", &faults.join(",")]);
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "setup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    FakeBox { bin, tmp }
+    FakeBox::setup_with(faults, &["--daemon-env", DOWN, "--daemon-env", RECOVERY])
 }
 
 pub async fn open_local(fake: &FakeBox) -> BoxTarget {
