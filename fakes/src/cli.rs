@@ -13,6 +13,7 @@ use crate::config::{self, Config};
 use crate::engine::{self, Engine, UpReport};
 use crate::faults::{Fault, Faults};
 use crate::render::{self, Env, RenderInput};
+use crate::select;
 use crate::stack::{self, Stack};
 
 /// The secret .env keys whose values the preview never echoes.
@@ -126,7 +127,7 @@ fn dispatch(stack: &Stack, args: &[String]) -> Result<i32> {
         }
         "down" => {
             no_args("down", rest)?;
-            let mut engine = engine::open(stack)?;
+            let mut engine = select::open(stack)?;
             engine.down()?;
             println!("Stack stopped.");
             Ok(0)
@@ -139,7 +140,7 @@ fn dispatch(stack: &Stack, args: &[String]) -> Result<i32> {
                 check_service(s)?;
             }
             require_env(stack)?;
-            let mut engine = engine::open(stack)?;
+            let mut engine = select::open(stack)?;
             let done = engine.restart(rest)?;
             println!("Restarted: {}", done.join(" "));
             Ok(0)
@@ -338,7 +339,7 @@ fn apply(stack: &Stack) -> Result<i32> {
     if !faults.has(Fault::LostApplyIncompleteMarker) {
         stack::write_private(&marker, b"")?;
     }
-    let mut engine = engine::open(stack)?;
+    let mut engine = select::open(stack)?;
     let result = if faults.has(Fault::ApplyAsRestart) {
         engine.restart(&[]).map(|r| UpReport {
             restarted: r,
@@ -417,7 +418,7 @@ fn up(stack: &Stack) -> Result<i32> {
             "PROXY_AUTH_TOKEN is empty in .env: refusing to start an unauthenticated xmrig-proxy control API. Run `pithead apply -y` to mint a token."
         );
     }
-    let mut engine = engine::open(stack)?;
+    let mut engine = select::open(stack)?;
     match compose_up_checked(engine.as_mut(), &env, &faults) {
         Ok(r) => {
             print_report(&r);
@@ -432,7 +433,7 @@ fn up(stack: &Stack) -> Result<i32> {
 }
 
 fn ps(stack: &Stack, json: bool) -> Result<i32> {
-    let mut engine = engine::open(stack)?;
+    let mut engine = select::open(stack)?;
     let lines = engine.ps()?;
     if json {
         println!("{}", serde_json::to_string(&lines)?);
@@ -462,7 +463,7 @@ fn dashboard_state(stack: &Stack) -> Option<serde_json::Value> {
 
 fn status(stack: &Stack) -> Result<i32> {
     let env = require_env(stack)?;
-    let mut engine = engine::open(stack)?;
+    let mut engine = select::open(stack)?;
     let lines = engine.ps()?;
     let find = |s: &str| lines.iter().find(|l| l.name == s);
     let node_ok = |s: &str| {
@@ -526,7 +527,7 @@ fn status(stack: &Stack) -> Result<i32> {
 fn doctor(stack: &Stack, json: bool) -> Result<i32> {
     let env = require_env(stack)?;
     let settings = stack.settings()?;
-    let mut engine = engine::open(stack)?;
+    let mut engine = select::open(stack)?;
     let lines = engine.ps()?;
     let running = |s: &str| lines.iter().any(|l| l.name == s && l.state == "running");
     let mut checks: Vec<(&str, &str, String)> = Vec::new();
@@ -643,7 +644,7 @@ fn compose(stack: &Stack, args: &[String]) -> Result<i32> {
     for s in &rest {
         check_service(s)?;
     }
-    let mut engine = engine::open(stack)?;
+    let mut engine = select::open(stack)?;
     match verb.as_str() {
         "stop" => engine.stop(&rest)?,
         "start" => engine.start(&rest)?,
@@ -707,7 +708,7 @@ fn backup(stack: &Stack, args: &[String]) -> Result<i32> {
         name = format!("{base}-{n}.tar.gz");
     }
     // Everything but caddy is stopped while the archive is written, then started again.
-    let mut engine = engine::open(stack)?;
+    let mut engine = select::open(stack)?;
     let running: Vec<String> = engine
         .ps()?
         .into_iter()
@@ -793,7 +794,7 @@ fn restore(stack: &Stack, args: &[String]) -> Result<i32> {
             path.display()
         );
     }
-    let mut engine = engine::open(stack)?;
+    let mut engine = select::open(stack)?;
     if engine.ps()?.iter().any(|l| l.state == "running") {
         bail!("The stack is running; stop it first with `pithead down`, then restore");
     }

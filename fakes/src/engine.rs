@@ -715,53 +715,9 @@ impl Engine for ProcessEngine {
     }
 }
 
-/// Which engine plays Compose for a box.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EngineKind {
-    /// Local processes of this binary ([`ProcessEngine`]).
-    Process,
-    /// Real Compose on the docker mini-stack ([`crate::docker::DockerEngine`]).
-    Docker,
-}
-
-impl EngineKind {
-    /// From `PITHEAD_FAKE_ENGINE` (`process`, the default, or `docker`).
-    pub fn from_env() -> Result<EngineKind> {
-        match std::env::var("PITHEAD_FAKE_ENGINE").as_deref() {
-            Err(_) | Ok("") | Ok("process") => Ok(EngineKind::Process),
-            Ok("docker") => Ok(EngineKind::Docker),
-            Ok(other) => bail!("PITHEAD_FAKE_ENGINE must be process or docker (got {other:?})"),
-        }
-    }
-
-    /// The engine of a box: `PITHEAD_FAKE_ENGINE` when set, else docker when the box was
-    /// set up for it (`.pithead-fake/docker.json`), else processes.
-    pub fn of(stack: &Stack) -> Result<EngineKind> {
-        match std::env::var("PITHEAD_FAKE_ENGINE").as_deref() {
-            Err(_) | Ok("") if crate::docker::is_docker(stack) => Ok(EngineKind::Docker),
-            _ => EngineKind::from_env(),
-        }
-    }
-}
-
-/// Opens the engine of a box.
-pub fn open(stack: &Stack) -> Result<Box<dyn Engine>> {
-    match EngineKind::of(stack)? {
-        EngineKind::Process if crate::docker::is_docker(stack) => bail!(
-            "{} is a docker mini-stack; unset PITHEAD_FAKE_ENGINE (or set it to docker)",
-            stack.dir.display()
-        ),
-        EngineKind::Process => Ok(Box::new(ProcessEngine::open(stack)?)),
-        EngineKind::Docker => Ok(Box::new(crate::docker::open(stack)?)),
-    }
-}
-
-/// Kills every process in a box's ledger that is still alive, and clears the state; on a
-/// docker mini-stack, removes every container and network of its compose project.
-pub fn teardown(stack: &Stack) -> Result<usize> {
-    if crate::docker::is_docker(stack) {
-        return crate::docker::DockerEngine::open(stack)?.purge();
-    }
+/// Kills every process in a box's ledger that is still alive, and clears the state (the
+/// process engine's teardown; [`crate::select::teardown`] picks the engine's).
+pub fn teardown_processes(stack: &Stack) -> Result<usize> {
     let mut killed = 0;
     if let Ok(mut engine) = ProcessEngine::open(stack) {
         killed += engine.state.containers.len();

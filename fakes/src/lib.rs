@@ -15,6 +15,7 @@ pub mod engine;
 pub mod faults;
 pub mod http;
 pub mod render;
+pub mod select;
 pub mod setup;
 pub mod stack;
 pub mod tools;

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 
-use crate::engine;
 use crate::render::{self, Env};
+use crate::select;
 use crate::stack::{self, Settings, Stack};
 
 /// How to set up a fake box.
@@ -174,12 +174,12 @@ pub fn setup(dir: &Path, options: &SetupOptions) -> Result<Stack> {
         std::os::unix::fs::symlink(&binary, &entry)
             .with_context(|| format!("cannot link {} to {}", entry.display(), binary.display()))?;
     }
-    if engine::EngineKind::from_env()? == engine::EngineKind::Docker {
+    if select::EngineKind::from_env()? == select::EngineKind::Docker {
         crate::docker::prepare(&stack)?;
     }
     if options.start {
         std::env::set_current_dir(&dir)?;
-        let mut engine = engine::open(&stack)?;
+        let mut engine = select::open(&stack)?;
         engine.up(&env)?;
     }
     Ok(stack)
@@ -188,5 +188,5 @@ pub fn setup(dir: &Path, options: &SetupOptions) -> Result<Stack> {
 /// Stops every process the box in `dir` started; returns how many were running.
 pub fn teardown(dir: &Path) -> Result<usize> {
     let stack = Stack::new(PathBuf::from(dir));
-    engine::teardown(&stack)
+    select::teardown(&stack)
 }
