@@ -300,7 +300,7 @@ pub async fn restore_tracked(
     }
     // Healthy, and the same containers running as before the walk.
     let same_set = |obs: &crate::target::Observation| {
-        let mut left = crate::target::box_target::not_ready(obs);
+        let mut left = crate::oracle::settle::not_healthy(obs);
         left.extend(set_differences(
             &snapshot.running,
             &running_set(&obs.containers),

@@ -44,7 +44,7 @@ mod walk;
 pub use config_doc::{Baseline, WalkCache, config_json, config_of_json, set_dotted, snapshot};
 pub use position::Position;
 pub use sink::{Failure, Quiet, RunError, RunOutcome, Sink, StepReport};
-pub use step::{poll_until, wait_settled};
+pub use step::wait_settled;
 pub use walk::{check_walk, end_walk, run_walk, run_walk_cached};
 
 /// Exit code when every verdict passed.

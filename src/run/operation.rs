@@ -124,10 +124,15 @@ async fn fault_phase<T: Target, S: Sink>(
         return Ok(());
     }
     let within = Duration::from_secs_f64(op.during.within);
-    let (obs, reached, waited, polls) =
-        super::poll_until(target, within, policy, |o, _, _| oracle::fault_shows(op, o))
-            .await
-            .map_err(err)?;
+    let (obs, reached, waited, polls) = crate::target::poll_until(
+        target,
+        within,
+        policy.first_poll,
+        policy.max_poll,
+        |o, _, _| oracle::fault_shows(op, o),
+    )
+    .await
+    .map_err(err)?;
     if sink.journaling() {
         sink.event(Event::Fault {
             step: index,

@@ -38,18 +38,24 @@ async fn await_ready<T: Target>(
     // then; otherwise polls back off blindly. Either way the rule is the oracle's.
     let mut settling = oracle::Settling::new(settle, expected);
     let mut ended = None;
-    let (obs, _, waited, polls) = poll_until(target, policy.timeout, policy, |obs, now, quiet| {
-        ended = settling.poll(obs, now, quiet);
-        if let Some((w, step_start)) = watch.as_mut() {
-            let at = seconds(now.saturating_sub(*step_start));
-            w.poll(obs, at);
-            // Settled in a wrong state while the failover may still readmit: keep waiting.
-            if ended == Some(oracle::WaitEnd::Settled) && w.readmission_pending(at) {
-                ended = None;
+    let (obs, _, waited, polls) = crate::target::poll_until(
+        target,
+        policy.timeout,
+        policy.first_poll,
+        policy.max_poll,
+        |obs, now, quiet| {
+            ended = settling.poll(obs, now, quiet);
+            if let Some((w, step_start)) = watch.as_mut() {
+                let at = seconds(now.saturating_sub(*step_start));
+                w.poll(obs, at);
+                // Settled in a wrong state while the failover may still readmit: keep waiting.
+                if ended == Some(oracle::WaitEnd::Settled) && w.readmission_pending(at) {
+                    ended = None;
+                }
             }
-        }
-        ended.is_some()
-    })
+            ended.is_some()
+        },
+    )
     .await?;
     let ended = ended.unwrap_or_else(|| settling.timed_out());
     let ready = Readiness {
@@ -60,16 +66,6 @@ async fn await_ready<T: Target>(
         polled: true,
     };
     Ok((obs, ready, polls))
-}
-
-/// [`crate::target::poll_until`] with a readiness policy's pacing.
-pub async fn poll_until<T: Target>(
-    target: &mut T,
-    timeout: Duration,
-    policy: &ReadinessPolicy,
-    holds: impl FnMut(&Observation, Duration, Option<bool>) -> bool,
-) -> Result<(Observation, bool, Duration, u32), TargetError> {
-    crate::target::poll_until(target, timeout, policy.first_poll, policy.max_poll, holds).await
 }
 
 /// Everything one step needs besides the target and the sink.

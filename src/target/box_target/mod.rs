@@ -58,7 +58,6 @@ use protocol::{
     INSPECT_TEMPLATE, alternation, compose_invocation, conn, deadline, parse_observation,
 };
 pub use protocol::{backup_archive, choose_zone, is_zone_name, parse_containers};
-pub use readiness::not_ready;
 use scripts::{OBSERVE, PROBE, READ_SECRETS, READ_ZONE, RUN_PITHEAD, RUNS};
 
 /// The zone used when the box gives none that looks like one (Pithead's own fallback).

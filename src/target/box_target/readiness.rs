@@ -3,18 +3,19 @@
 use std::time::Duration;
 
 use super::BoxTarget;
+use crate::oracle::settle::not_healthy;
 use crate::target::{Observation, TargetError};
 
 impl BoxTarget {
     /// Polls until `pithead status` exits 0 and no running container is restarting, unhealthy
-    /// or starting ([`not_ready`]), or `timeout` passes. Returns the time it took (the step's
+    /// or starting (the oracle's [`not_healthy`]), or `timeout` passes. Returns the time it took (the step's
     /// time-to-ready) and the last observation; `Err` on timeout says what was still not ready.
     pub async fn wait_ready(
         &mut self,
         timeout: Duration,
         poll: Duration,
     ) -> Result<(Duration, Observation), TargetError> {
-        self.wait_until(timeout, poll, not_ready).await
+        self.wait_until(timeout, poll, not_healthy).await
     }
 
     /// Polls observations until `pending` finds nothing left to wait for, or `timeout` passes,
@@ -47,19 +48,13 @@ impl BoxTarget {
     }
 }
 
-/// What keeps an observation from counting as healthy (the safety net's and `--check`'s
-/// rule): the oracle's [`crate::oracle::settle::not_healthy`].
-pub fn not_ready(obs: &Observation) -> Vec<String> {
-    crate::oracle::settle::not_healthy(obs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::target::box_target::parse_containers;
 
     #[test]
-    fn not_ready_names_each_problem() {
+    fn not_healthy_names_each_problem() {
         let obs = Observation {
             status_exit: 1,
             containers: parse_containers(
@@ -74,7 +69,7 @@ mod tests {
         };
         // An exited container is the oracle's business, not readiness's.
         assert_eq!(
-            not_ready(&obs),
+            not_healthy(&obs),
             vec![
                 "pithead status exited 1",
                 "a is starting",
