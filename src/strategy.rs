@@ -9,11 +9,12 @@
 //! toward those shapes.
 //!
 //! Randomness comes only from the caller's rng: the fuzzer passes `Seed::rng("fuzz")`-derived
-//! rngs, and the proptest strategies ([`transition_sequence`], [`mixed_sequence`], [`config`])
-//! draw a 64-bit seed from proptest's runner (itself ChaCha when built with
-//! `TestRng::from_seed(RngAlgorithm::ChaCha, ..)`) and expand it here. Shrinking of fuzzed
-//! sequences is canary's own [`shrink`](crate::shrink) (domain passes proptest lacks), so the
-//! proptest strategies do not shrink structurally.
+//! rngs, and the proptest strategies ([`transition_sequence`], [`mixed_sequence`], [`config`],
+//! in [`props`]) draw a 64-bit seed from proptest's runner (itself ChaCha when built with
+//! `TestRng::from_seed(RngAlgorithm::ChaCha, ..)`) and expand it here; proptest then shrinks
+//! the sequence itself (steps removed while it stays valid), not the seed. Fuzzed sequences
+//! are shrunk by canary's own [`shrink`](crate::shrink), which has domain passes proptest
+//! lacks.
 //!
 //! Operations of the model (issue #7) are mixed in when their groups are enabled
 //! ([`Generator::with_operations`]), biased toward what finds bugs: an operation right after an
@@ -21,15 +22,15 @@
 //! restore pattern. With no group enabled the generator draws exactly the sequences it drew
 //! before operations existed, so saved seeds keep their sequences.
 
-use std::sync::Arc;
-
-use proptest::strategy::{BoxedStrategy, Strategy};
 use rand::Rng;
 use rand::RngCore;
 
 use crate::model::{Config, Model, OpGroup, OpKind, Supplied, Transition};
+
+pub mod props;
 use crate::rng::Seed;
 use crate::shrink::check_config;
+pub use props::{config, mixed_sequence, transition_sequence};
 
 /// One way of choosing the next config of a sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -446,82 +447,6 @@ pub fn case_seed(run_seed: &Seed, index: u64) -> Seed {
     let mut bytes = [0u8; 32];
     rng.fill_bytes(&mut bytes);
     Seed(bytes)
-}
-
-/// A proptest strategy for valid configs of `model` under `supplied`.
-///
-/// ```
-/// use canary::model::{self, Supplied};
-/// use proptest::prelude::*;
-/// let m = model::load_str(model::BUILTIN_PITHEAD, std::path::Path::new("p.toml")).unwrap();
-/// let s = Supplied::default();
-/// let strat = canary::strategy::config(&m, &s).unwrap();
-/// proptest!(|(c in strat)| {
-///     prop_assert!(canary::shrink::check_config(&m, &s, &c).is_ok());
-/// });
-/// ```
-pub fn config(model: &Model, supplied: &Supplied) -> Result<BoxedStrategy<Config>, NoValue> {
-    Generator::new(model, supplied)?;
-    let (m, s) = (Arc::new(model.clone()), Arc::new(supplied.clone()));
-    Ok(proptest::num::u64::ANY
-        .prop_map(move |n| {
-            let g = Generator::new(&m, &s).expect("checked when the strategy was built");
-            g.random_config(
-                &mut Seed::from_u64(n).rng("strategy.config"),
-                &m.default_config(),
-            )
-        })
-        .boxed())
-}
-
-/// A proptest strategy for sequences of `len` transitions from the model's default config,
-/// biased like the fuzzer's ([`Move`]). Every config is valid under the model.
-pub fn transition_sequence(
-    model: &Model,
-    supplied: &Supplied,
-    len: usize,
-) -> Result<BoxedStrategy<Vec<Config>>, NoValue> {
-    Generator::new(model, supplied)?;
-    let (m, s) = (Arc::new(model.clone()), Arc::new(supplied.clone()));
-    Ok(proptest::num::u64::ANY
-        .prop_map(move |n| {
-            sequence_from_seed(&m, &s, &Seed::from_u64(n), len)
-                .expect("checked when the strategy was built")
-        })
-        .boxed())
-}
-
-/// A proptest strategy for sequences of `len` steps from the model's default config mixing
-/// applies with the operations of `groups`, biased like the fuzzer's. Every sequence passes
-/// [`shrink::validate_from`](crate::shrink::validate_from) with `groups` enabled.
-///
-/// ```
-/// use canary::model::{self, OpGroup, Supplied};
-/// use proptest::prelude::*;
-/// let m = model::load_str(model::BUILTIN_PITHEAD, std::path::Path::new("p.toml")).unwrap();
-/// let s = Supplied::default();
-/// let strat = canary::strategy::mixed_sequence(&m, &s, &[OpGroup::Lifecycle], 20).unwrap();
-/// proptest!(|(steps in strat)| {
-///     let start = m.default_config();
-///     let valid = canary::shrink::validate_from(&m, &s, &[OpGroup::Lifecycle], &start, &steps);
-///     prop_assert!(valid.is_ok());
-/// });
-/// ```
-pub fn mixed_sequence(
-    model: &Model,
-    supplied: &Supplied,
-    groups: &[OpGroup],
-    len: usize,
-) -> Result<BoxedStrategy<Vec<Transition>>, NoValue> {
-    Generator::new(model, supplied)?;
-    let (m, s) = (Arc::new(model.clone()), Arc::new(supplied.clone()));
-    let groups = groups.to_vec();
-    Ok(proptest::num::u64::ANY
-        .prop_map(move |n| {
-            transitions_from_seed(&m, &s, &groups, &Seed::from_u64(n), len)
-                .expect("checked when the strategy was built")
-        })
-        .boxed())
 }
 
 #[cfg(test)]

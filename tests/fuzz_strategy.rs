@@ -101,3 +101,71 @@ fn mixed_sequences_perform_only_enabled_operations_where_allowed() {
         });
     }
 }
+
+/// Runs `test` on `strat` until it fails and returns the input proptest reports as minimal.
+fn minimal_failure<T: std::fmt::Debug + Clone>(
+    strat: impl Strategy<Value = Vec<T>>,
+    test: impl Fn(&[T]) -> bool,
+) -> Vec<T> {
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 256,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[3; 32]),
+    );
+    match runner.run(&strat, |steps| {
+        prop_assert!(test(&steps));
+        Ok(())
+    }) {
+        Err(proptest::test_runner::TestError::Fail(_, minimal)) => minimal,
+        other => panic!("the property never failed: {other:?}"),
+    }
+}
+
+/// proptest shrinks the sequence, not the seed: a failure that needs two configs with Tari
+/// on is reported as exactly those two configs, from a drawn walk of 25.
+#[test]
+fn a_failing_sequence_shrinks_to_the_steps_the_failure_needs() {
+    let m = pithead();
+    let s = Supplied::default();
+    let tari = m.axis_index("tari.mode").unwrap();
+    let default = m.default_config().0[tari];
+    let strat = strategy::transition_sequence(&m, &s, 25).unwrap();
+    let tari_moved = |c: &canary::model::Config| c.0[tari] != default;
+    let minimal = minimal_failure(strat, |steps| {
+        steps.iter().filter(|c| tari_moved(c)).count() < 2
+    });
+    assert_eq!(minimal.len(), 2, "{minimal:?}");
+    assert!(minimal.iter().all(tari_moved), "{minimal:?}");
+    assert!(validate(&m, &s, &minimal).is_ok());
+}
+
+/// With operations, a shrunk sequence stays valid: a failure at a restore keeps the backup
+/// the restore needs, and nothing else it can drop.
+#[test]
+fn a_failing_mixed_sequence_shrinks_and_keeps_a_restore_its_backup() {
+    use canary::model::{OpGroup, Transition};
+    let m = pithead();
+    let s = Supplied::default();
+    let groups = [OpGroup::Lifecycle];
+    let strat = strategy::mixed_sequence(&m, &s, &groups, 25).unwrap();
+    let is_restore = |t: &Transition| matches!(t, Transition::Operate(i) if m.operations[*i as usize].needs_backup());
+    let minimal = minimal_failure(strat, |steps| !steps.iter().any(is_restore));
+    assert!(minimal.iter().any(is_restore), "{minimal:?}");
+    let start = m.default_config();
+    assert!(canary::shrink::validate_from(&m, &s, &groups, &start, &minimal).is_ok());
+    // 1-minimal by deletion: every valid one-step-shorter sequence no longer fails.
+    for i in 0..minimal.len() {
+        let mut shorter = minimal.clone();
+        shorter.remove(i);
+        if canary::shrink::validate_from(&m, &s, &groups, &start, &shorter).is_ok() {
+            assert!(
+                !shorter.iter().any(is_restore),
+                "step {i} was not needed: {minimal:?}"
+            );
+        }
+    }
+    assert!(minimal.len() <= 3, "{minimal:?}");
+}
