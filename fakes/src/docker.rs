@@ -348,6 +348,28 @@ impl DockerEngine {
             .collect()
     }
 
+    /// What `up` did to each of `services`, from the containers before and after: created,
+    /// recreated (a new id) or started (the same id, a new start time).
+    fn changes<'a>(
+        before: &BTreeMap<String, Inspected>,
+        after: &BTreeMap<String, Inspected>,
+        services: impl Iterator<Item = &'a str>,
+    ) -> UpReport {
+        let mut report = UpReport::default();
+        for service in services {
+            let Some(now) = after.get(service) else {
+                continue;
+            };
+            match before.get(service) {
+                None => report.created.push(service.to_string()),
+                Some(old) if old.id != now.id => report.recreated.push(service.to_string()),
+                Some(old) if old.started != now.started => report.started.push(service.to_string()),
+                Some(_) => {}
+            }
+        }
+        report
+    }
+
     /// `compose VERB [SERVICE...]` on existing containers, with every profile known.
     fn lifecycle(&self, verb: &[&str], services: &[String]) -> Result<()> {
         let env = self.env_on_disk()?;
@@ -507,18 +529,7 @@ impl Engine for DockerEngine {
             &["up", "-d", "--remove-orphans"],
         )?;
         let after = Self::by_service(&self.inspect()?);
-        let mut report = UpReport::default();
-        for (service, _) in stack::SERVICES {
-            let Some(now) = after.get(service) else {
-                continue;
-            };
-            match before.get(service) {
-                None => report.created.push(service.to_string()),
-                Some(old) if old.id != now.id => report.recreated.push(service.to_string()),
-                Some(old) if old.started != now.started => report.started.push(service.to_string()),
-                Some(_) => {}
-            }
-        }
+        let mut report = Self::changes(&before, &after, stack::SERVICES.iter().map(|(s, _)| *s));
         self.leftovers_of(&report.created)?;
         // Pithead's `depends_on: tor: restart: true`: Compose v1 cannot say it, so the
         // engine restarts monerod after a tor recreate (#972).
@@ -547,18 +558,7 @@ impl Engine for DockerEngine {
         args.extend(services.iter().map(String::as_str));
         self.compose_ok(env, env.value("COMPOSE_PROFILES"), &args)?;
         let after = Self::by_service(&self.inspect()?);
-        let mut report = UpReport::default();
-        for service in services {
-            let Some(now) = after.get(service) else {
-                continue;
-            };
-            match before.get(service) {
-                None => report.created.push(service.clone()),
-                Some(old) if old.id != now.id => report.recreated.push(service.clone()),
-                Some(old) if old.started != now.started => report.started.push(service.clone()),
-                Some(_) => {}
-            }
-        }
+        let report = Self::changes(&before, &after, services.iter().map(String::as_str));
         self.leftovers_of(&report.created)?;
         self.await_ready()?;
         Ok(report)
