@@ -17,7 +17,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::engine::{Engine, PsLine, UpReport};
+use crate::engine::{Engine, PsLine, UpReport, ps_in_parallel};
 use crate::faults::{Fault, Faults};
 use crate::render::Env;
 use crate::stack::{self, Settings, Stack};
@@ -653,37 +653,24 @@ impl Engine for DockerEngine {
     fn ps(&mut self) -> Result<Vec<PsLine>> {
         let containers = self.inspect()?;
         let this = &*self;
-        // Probes run in parallel so a frozen container costs one probe timeout in total.
-        let lines = std::thread::scope(|scope| {
-            let handles: Vec<_> = containers
-                .iter()
-                .map(|c| {
-                    scope.spawn(move || {
-                        // Pithead's status reads Docker's healthcheck verdict; a daemon
-                        // that does not answer now (frozen, dead) is unhealthy at once.
-                        let health = (c.status == "running").then(|| {
-                            if this.healthy(c) {
-                                c.health.clone().unwrap_or_else(|| "healthy".into())
-                            } else {
-                                "unhealthy".into()
-                            }
-                        });
-                        PsLine {
-                            name: c.service.clone(),
-                            id: c.id.clone(),
-                            started: c.started.clone(),
-                            state: c.status.clone(),
-                            health,
-                        }
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .filter_map(|h| h.join().ok())
-                .collect::<Vec<_>>()
-        });
-        Ok(lines)
+        Ok(ps_in_parallel(&containers, |c| {
+            // Pithead's status reads Docker's healthcheck verdict; a daemon that does not
+            // answer now (frozen, dead) is unhealthy at once.
+            let health = (c.status == "running").then(|| {
+                if this.healthy(c) {
+                    c.health.clone().unwrap_or_else(|| "healthy".into())
+                } else {
+                    "unhealthy".into()
+                }
+            });
+            PsLine {
+                name: c.service.clone(),
+                id: c.id.clone(),
+                started: c.started.clone(),
+                state: c.status.clone(),
+                health,
+            }
+        }))
     }
 }
 
