@@ -370,6 +370,17 @@ impl DockerEngine {
         report
     }
 
+    /// [`Self::lifecycle`] on those of `services` that exist; whether there were any (none is
+    /// no compose call at all).
+    fn lifecycle_present(&self, verb: &[&str], services: &[String]) -> Result<bool> {
+        let present = self.select(services)?;
+        if present.is_empty() {
+            return Ok(false);
+        }
+        self.lifecycle(verb, &present)?;
+        Ok(true)
+    }
+
     /// `compose VERB [SERVICE...]` on existing containers, with every profile known.
     fn lifecycle(&self, verb: &[&str], services: &[String]) -> Result<()> {
         let env = self.env_on_disk()?;
@@ -482,8 +493,12 @@ pub const LEFTOVER_LABEL: &str = "canary.mini-stack.leftover";
 
 /// Removes the renamed leftover containers of `project`.
 fn remove_leftovers(project: &str) -> Result<usize> {
-    let filter = format!("label={LEFTOVER_LABEL}={project}");
-    let ids = docker(&["ps", "-aq", "--filter", &filter])?;
+    remove_matching(&format!("label={LEFTOVER_LABEL}={project}"))
+}
+
+/// Force-removes every container `docker ps` lists under `filter`; returns how many.
+fn remove_matching(filter: &str) -> Result<usize> {
+    let ids = docker(&["ps", "-aq", "--filter", filter])?;
     let ids: Vec<&str> = ids.split_whitespace().collect();
     if !ids.is_empty() {
         let mut args = vec!["rm", "-f"];
@@ -498,18 +513,12 @@ fn remove_leftovers(project: &str) -> Result<usize> {
 pub fn purge_project(project: &str) -> Result<usize> {
     let leftovers = remove_leftovers(project)?;
     let filter = format!("label=com.docker.compose.project={project}");
-    let ids = docker(&["ps", "-aq", "--filter", &filter])?;
-    let ids: Vec<&str> = ids.split_whitespace().collect();
-    if !ids.is_empty() {
-        let mut args = vec!["rm", "-f"];
-        args.extend(&ids);
-        docker(&args)?;
-    }
+    let containers = remove_matching(&filter)?;
     let nets = docker(&["network", "ls", "-q", "--filter", &filter])?;
     for net in nets.split_whitespace() {
         docker(&["network", "rm", net])?;
     }
-    Ok(ids.len() + leftovers)
+    Ok(containers + leftovers)
 }
 
 impl Engine for DockerEngine {
@@ -608,20 +617,15 @@ impl Engine for DockerEngine {
     }
 
     fn stop(&mut self, services: &[String]) -> Result<()> {
-        let targets = self.select(services)?;
-        if targets.is_empty() {
-            return Ok(());
-        }
-        self.lifecycle(&["stop", "-t", "3"], &targets)
+        self.lifecycle_present(&["stop", "-t", "3"], services)?;
+        Ok(())
     }
 
     fn start(&mut self, services: &[String]) -> Result<()> {
-        let targets = self.select(services)?;
-        if targets.is_empty() {
-            return Ok(());
+        if self.lifecycle_present(&["start"], services)? {
+            self.await_ready()?;
         }
-        self.lifecycle(&["start"], &targets)?;
-        self.await_ready()
+        Ok(())
     }
 
     fn kill(&mut self, services: &[String], signal: i32) -> Result<()> {
