@@ -758,20 +758,13 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        let err = resolve(
-            &parse(r#"[nope] = "x""#).unwrap(),
-            &cat(),
-            MatchOptions::default(),
-        )
-        .unwrap_err();
-        assert!(err.contains("unknown axis [nope]"), "{err}");
-        let err = resolve(
-            &parse(r#"[mode] = "lcal""#).unwrap(),
-            &cat(),
-            MatchOptions::default(),
-        )
-        .unwrap_err();
-        assert!(err.contains("local, remote"), "{err}");
+        for (text, says) in [
+            (r#"[nope] = "x""#, "unknown axis [nope]"),
+            (r#"[mode] = "lcal""#, "local, remote"),
+        ] {
+            let err = resolve(&parse(text).unwrap(), &cat(), MatchOptions::default()).unwrap_err();
+            assert!(err.contains(says), "{err}");
+        }
         let err = parse(r#"IF [mode] = "local" [n] = 1"#).unwrap_err();
         assert!(err.message.contains("THEN"), "{err}");
         assert!(parse(r#"[mode] = "unclosed"#).is_err());
