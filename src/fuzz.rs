@@ -539,20 +539,25 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_fuzz_run_repeats_from_its_seed() {
+    /// The same fuzz run twice on the Pithead model, for the tests that it repeats.
+    fn run_twice(options: FuzzOptions) -> (FuzzReport, FuzzReport) {
         let m = crate::run::test_pithead();
         let s = Supplied::default();
-        let options = FuzzOptions {
+        let a = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
+        let b = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
+        (a, b)
+    }
+
+    #[test]
+    fn a_fuzz_run_repeats_from_its_seed() {
+        let (a, b) = run_twice(FuzzOptions {
             seed: Seed::from_u64(5),
             cases: 10,
             steps: 10,
             faults: vec![Fault::RenamedLeftoverContainer],
             keep_going: true,
             ..FuzzOptions::default()
-        };
-        let a = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
-        let b = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
+        });
         assert_eq!(a.steps_run, b.steps_run);
         assert_eq!(a.failures.len(), b.failures.len());
         assert!(!a.failures.is_empty());
@@ -567,9 +572,7 @@ mod tests {
 
     #[test]
     fn a_fuzz_run_with_operations_repeats_from_its_seed() {
-        let m = crate::run::test_pithead();
-        let s = Supplied::default();
-        let options = FuzzOptions {
+        let (a, b) = run_twice(FuzzOptions {
             seed: Seed::from_u64(11),
             cases: 8,
             steps: 12,
@@ -577,9 +580,7 @@ mod tests {
             operations: OpGroup::ALL.to_vec(),
             keep_going: true,
             ..FuzzOptions::default()
-        };
-        let a = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
-        let b = fuzz(&m, &s, &options, &mut |_| {}).unwrap();
+        });
         assert_eq!(a.steps_run, b.steps_run);
         assert!(!a.failures.is_empty());
         for (x, y) in a.failures.iter().zip(&b.failures) {

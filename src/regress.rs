@@ -516,12 +516,7 @@ pub fn resolve(path: &Path, r: &Regression, model: &Model) -> Result<Resolved, R
                     bad(format!(
                         "step {i}: unknown operation '{}'; the model's operations are {}",
                         o.operation,
-                        model
-                            .operations
-                            .iter()
-                            .map(|o| o.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        model.operation_names()
                     ))
                 })?;
                 Transition::Operate(index as u16)

@@ -17,7 +17,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::engine::{Engine, PsLine, UpReport};
+use crate::engine::{Engine, PsLine, UpReport, ps_in_parallel};
 use crate::faults::{Fault, Faults};
 use crate::render::Env;
 use crate::stack::{self, Settings, Stack};
@@ -348,6 +348,39 @@ impl DockerEngine {
             .collect()
     }
 
+    /// What `up` did to each of `services`, from the containers before and after: created,
+    /// recreated (a new id) or started (the same id, a new start time).
+    fn changes<'a>(
+        before: &BTreeMap<String, Inspected>,
+        after: &BTreeMap<String, Inspected>,
+        services: impl Iterator<Item = &'a str>,
+    ) -> UpReport {
+        let mut report = UpReport::default();
+        for service in services {
+            let Some(now) = after.get(service) else {
+                continue;
+            };
+            match before.get(service) {
+                None => report.created.push(service.to_string()),
+                Some(old) if old.id != now.id => report.recreated.push(service.to_string()),
+                Some(old) if old.started != now.started => report.started.push(service.to_string()),
+                Some(_) => {}
+            }
+        }
+        report
+    }
+
+    /// [`Self::lifecycle`] on those of `services` that exist; whether there were any (none is
+    /// no compose call at all).
+    fn lifecycle_present(&self, verb: &[&str], services: &[String]) -> Result<bool> {
+        let present = self.select(services)?;
+        if present.is_empty() {
+            return Ok(false);
+        }
+        self.lifecycle(verb, &present)?;
+        Ok(true)
+    }
+
     /// `compose VERB [SERVICE...]` on existing containers, with every profile known.
     fn lifecycle(&self, verb: &[&str], services: &[String]) -> Result<()> {
         let env = self.env_on_disk()?;
@@ -460,8 +493,12 @@ pub const LEFTOVER_LABEL: &str = "canary.mini-stack.leftover";
 
 /// Removes the renamed leftover containers of `project`.
 fn remove_leftovers(project: &str) -> Result<usize> {
-    let filter = format!("label={LEFTOVER_LABEL}={project}");
-    let ids = docker(&["ps", "-aq", "--filter", &filter])?;
+    remove_matching(&format!("label={LEFTOVER_LABEL}={project}"))
+}
+
+/// Force-removes every container `docker ps` lists under `filter`; returns how many.
+fn remove_matching(filter: &str) -> Result<usize> {
+    let ids = docker(&["ps", "-aq", "--filter", filter])?;
     let ids: Vec<&str> = ids.split_whitespace().collect();
     if !ids.is_empty() {
         let mut args = vec!["rm", "-f"];
@@ -476,18 +513,12 @@ fn remove_leftovers(project: &str) -> Result<usize> {
 pub fn purge_project(project: &str) -> Result<usize> {
     let leftovers = remove_leftovers(project)?;
     let filter = format!("label=com.docker.compose.project={project}");
-    let ids = docker(&["ps", "-aq", "--filter", &filter])?;
-    let ids: Vec<&str> = ids.split_whitespace().collect();
-    if !ids.is_empty() {
-        let mut args = vec!["rm", "-f"];
-        args.extend(&ids);
-        docker(&args)?;
-    }
+    let containers = remove_matching(&filter)?;
     let nets = docker(&["network", "ls", "-q", "--filter", &filter])?;
     for net in nets.split_whitespace() {
         docker(&["network", "rm", net])?;
     }
-    Ok(ids.len() + leftovers)
+    Ok(containers + leftovers)
 }
 
 impl Engine for DockerEngine {
@@ -507,18 +538,7 @@ impl Engine for DockerEngine {
             &["up", "-d", "--remove-orphans"],
         )?;
         let after = Self::by_service(&self.inspect()?);
-        let mut report = UpReport::default();
-        for (service, _) in stack::SERVICES {
-            let Some(now) = after.get(service) else {
-                continue;
-            };
-            match before.get(service) {
-                None => report.created.push(service.to_string()),
-                Some(old) if old.id != now.id => report.recreated.push(service.to_string()),
-                Some(old) if old.started != now.started => report.started.push(service.to_string()),
-                Some(_) => {}
-            }
-        }
+        let mut report = Self::changes(&before, &after, stack::SERVICES.iter().map(|(s, _)| *s));
         self.leftovers_of(&report.created)?;
         // Pithead's `depends_on: tor: restart: true`: Compose v1 cannot say it, so the
         // engine restarts monerod after a tor recreate (#972).
@@ -547,18 +567,7 @@ impl Engine for DockerEngine {
         args.extend(services.iter().map(String::as_str));
         self.compose_ok(env, env.value("COMPOSE_PROFILES"), &args)?;
         let after = Self::by_service(&self.inspect()?);
-        let mut report = UpReport::default();
-        for service in services {
-            let Some(now) = after.get(service) else {
-                continue;
-            };
-            match before.get(service) {
-                None => report.created.push(service.clone()),
-                Some(old) if old.id != now.id => report.recreated.push(service.clone()),
-                Some(old) if old.started != now.started => report.started.push(service.clone()),
-                Some(_) => {}
-            }
-        }
+        let report = Self::changes(&before, &after, services.iter().map(String::as_str));
         self.leftovers_of(&report.created)?;
         self.await_ready()?;
         Ok(report)
@@ -608,20 +617,15 @@ impl Engine for DockerEngine {
     }
 
     fn stop(&mut self, services: &[String]) -> Result<()> {
-        let targets = self.select(services)?;
-        if targets.is_empty() {
-            return Ok(());
-        }
-        self.lifecycle(&["stop", "-t", "3"], &targets)
+        self.lifecycle_present(&["stop", "-t", "3"], services)?;
+        Ok(())
     }
 
     fn start(&mut self, services: &[String]) -> Result<()> {
-        let targets = self.select(services)?;
-        if targets.is_empty() {
-            return Ok(());
+        if self.lifecycle_present(&["start"], services)? {
+            self.await_ready()?;
         }
-        self.lifecycle(&["start"], &targets)?;
-        self.await_ready()
+        Ok(())
     }
 
     fn kill(&mut self, services: &[String], signal: i32) -> Result<()> {
@@ -653,37 +657,24 @@ impl Engine for DockerEngine {
     fn ps(&mut self) -> Result<Vec<PsLine>> {
         let containers = self.inspect()?;
         let this = &*self;
-        // Probes run in parallel so a frozen container costs one probe timeout in total.
-        let lines = std::thread::scope(|scope| {
-            let handles: Vec<_> = containers
-                .iter()
-                .map(|c| {
-                    scope.spawn(move || {
-                        // Pithead's status reads Docker's healthcheck verdict; a daemon
-                        // that does not answer now (frozen, dead) is unhealthy at once.
-                        let health = (c.status == "running").then(|| {
-                            if this.healthy(c) {
-                                c.health.clone().unwrap_or_else(|| "healthy".into())
-                            } else {
-                                "unhealthy".into()
-                            }
-                        });
-                        PsLine {
-                            name: c.service.clone(),
-                            id: c.id.clone(),
-                            started: c.started.clone(),
-                            state: c.status.clone(),
-                            health,
-                        }
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .filter_map(|h| h.join().ok())
-                .collect::<Vec<_>>()
-        });
-        Ok(lines)
+        Ok(ps_in_parallel(&containers, |c| {
+            // Pithead's status reads Docker's healthcheck verdict; a daemon that does not
+            // answer now (frozen, dead) is unhealthy at once.
+            let health = (c.status == "running").then(|| {
+                if this.healthy(c) {
+                    c.health.clone().unwrap_or_else(|| "healthy".into())
+                } else {
+                    "unhealthy".into()
+                }
+            });
+            PsLine {
+                name: c.service.clone(),
+                id: c.id.clone(),
+                started: c.started.clone(),
+                state: c.status.clone(),
+                health,
+            }
+        }))
     }
 }
 

@@ -44,6 +44,25 @@ pub struct PsLine {
     pub health: Option<String>,
 }
 
+/// One `ps` line per item, each probed on its own thread, in the items' order: a frozen
+/// daemon then costs one probe timeout in total, not one per container.
+pub(crate) fn ps_in_parallel<T: Sync>(
+    items: &[T],
+    probe: impl Fn(&T) -> PsLine + Sync,
+) -> Vec<PsLine> {
+    let probe = &probe;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .iter()
+            .map(|item| scope.spawn(move || probe(item)))
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().ok())
+            .collect::<Vec<_>>()
+    })
+}
+
 /// The operations of `docker compose` the fake CLI needs.
 pub trait Engine {
     /// `up -d --remove-orphans`: create missing containers of the active profiles, recreate
@@ -677,31 +696,18 @@ impl Engine for ProcessEngine {
 
     fn ps(&mut self) -> Result<Vec<PsLine>> {
         let names: Vec<String> = self.select(&[]);
-        // Health probes run in parallel so a frozen daemon costs one probe timeout in total.
         let this = &*self;
-        let lines = std::thread::scope(|scope| {
-            let handles: Vec<_> = names
-                .iter()
-                .map(|s| {
-                    scope.spawn(move || {
-                        let c = &this.state.containers[s];
-                        let (state, health) = this.health(s, c);
-                        PsLine {
-                            name: s.clone(),
-                            id: c.id.clone(),
-                            started: c.started.clone(),
-                            state,
-                            health,
-                        }
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .filter_map(|h| h.join().ok())
-                .collect::<Vec<_>>()
+        let mut lines = ps_in_parallel(&names, |s| {
+            let c = &this.state.containers[s];
+            let (state, health) = this.health(s, c);
+            PsLine {
+                name: s.clone(),
+                id: c.id.clone(),
+                started: c.started.clone(),
+                state,
+                health,
+            }
         });
-        let mut lines = lines;
         for (name, c) in &self.state.leftovers {
             lines.push(PsLine {
                 name: name.clone(),

@@ -246,9 +246,12 @@ const READ_FILE: &str = r#"cd "$1" || exit 2
 [ -e "$2" ] || exit 3
 exec cat -- "$2""#;
 
-/// `$1` dir, `$2` file, content on stdin. The temp file lives beside the target so the rename
-/// is atomic; it takes the old file's mode (or 0600 for a new file) before the rename.
-const WRITE_FILE: &str = r#"cd "$1" || exit 2
+/// The start of [`WRITE_FILE`] and [`WRITE_FILE_THEN_RUN`] (`$1` dir, `$2` file, content on
+/// stdin): the content in a temp file beside the target, so the rename is atomic, with the
+/// old file's mode (or 0600 for a new file). A macro so that both stay `&'static str`.
+macro_rules! write_temp_script {
+    () => {
+        r#"cd "$1" || exit 2
 umask 077
 tmp=$(mktemp "./.$2.canary.XXXXXX") || exit 2
 trap 'rm -f "$tmp"' EXIT
@@ -256,26 +259,29 @@ cat > "$tmp" || exit 2
 if [ -e "$2" ]; then
   mode=$(stat -c %a -- "$2" 2>/dev/null) && chmod "$mode" "$tmp"
 fi
-mv -f -- "$tmp" "$2" || exit 2
-trap - EXIT"#;
+"#
+    };
+}
+
+/// `$1` dir, `$2` file, content on stdin: the temp file renamed over the file.
+const WRITE_FILE: &str = concat!(
+    write_temp_script!(),
+    r#"mv -f -- "$tmp" "$2" || exit 2
+trap - EXIT"#
+);
 
 /// `$1` dir, `$2` file, content on stdin, `$3` the zone for `TZ`, then a command:
 /// [`WRITE_FILE`] followed by the command under the pinned environment (that `TZ`,
 /// `LC_ALL=C`), in one round trip.
-pub const WRITE_FILE_THEN_RUN: &str = r#"cd "$1" || exit 2
-umask 077
-tmp=$(mktemp "./.$2.canary.XXXXXX") || exit 2
-trap 'rm -f "$tmp"' EXIT
-cat > "$tmp" || exit 2
-if [ -e "$2" ]; then
-  mode=$(stat -c %a -- "$2" 2>/dev/null) && chmod "$mode" "$tmp"
-fi
-mv -f -- "$tmp" "$2" || { echo "canary: could not replace $2" >&2; exit 2; }
+pub const WRITE_FILE_THEN_RUN: &str = concat!(
+    write_temp_script!(),
+    r#"mv -f -- "$tmp" "$2" || { echo "canary: could not replace $2" >&2; exit 2; }
 trap - EXIT
 export TZ="$3" LC_ALL=C
 shift 3
 umask 022
-exec "$@" </dev/null"#;
+exec "$@" </dev/null"#
+);
 
 /// Splits a user-given command line such as `sudo ./pithead` into words. Only whitespace
 /// separates words; quotes are not interpreted (a path with spaces is not supported here,

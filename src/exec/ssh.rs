@@ -119,10 +119,7 @@ impl Ssh {
         let session = self.session.lock().await.clone();
         match run_on(&session, inv).await {
             Ok(out) => Ok(out),
-            Err(Failure::Timeout) => Err(ExecError::Timeout {
-                program: inv.argv[0].clone(),
-                timeout: inv.timeout,
-            }),
+            Err(Failure::Timeout) => Err(timed_out(inv)),
             Err(Failure::Ssh(e)) => {
                 // The multiplex protocol cannot tell a dropped master from a remote process
                 // killed by a signal; ask the master.
@@ -146,10 +143,7 @@ impl Ssh {
                 let session = self.session.lock().await.clone();
                 match run_on(&session, inv).await {
                     Ok(out) => Ok(out),
-                    Err(Failure::Timeout) => Err(ExecError::Timeout {
-                        program: inv.argv[0].clone(),
-                        timeout: inv.timeout,
-                    }),
+                    Err(Failure::Timeout) => Err(timed_out(inv)),
                     Err(Failure::Ssh(e)) => Err(ExecError::Disconnected {
                         host: self.opts.destination.clone(),
                         message: e.to_string(),
@@ -213,6 +207,14 @@ fn source_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// The error of an invocation that ran out of its time.
+fn timed_out(inv: &Invocation) -> ExecError {
+    ExecError::Timeout {
+        program: inv.argv[0].clone(),
+        timeout: inv.timeout,
+    }
 }
 
 enum Failure {

@@ -54,9 +54,7 @@ mod tests {
 
     #[test]
     fn config_json_reads_back_as_the_config_that_wrote_it() {
-        let m = crate::run::test_pithead();
-        let s = Supplied::default();
-        let d = m.default_config();
+        let (m, s, d) = crate::run::test_start();
         let raw = m
             .config_from_labels(&d, [("p2pool.pool", "nano"), ("tari.mode", "off")])
             .unwrap();

@@ -148,6 +148,15 @@ pub(crate) fn test_pithead() -> Model {
     .unwrap()
 }
 
+/// The built-in model, no prerequisites supplied, and its default config: where most unit
+/// tests of a walk start.
+#[cfg(test)]
+pub(crate) fn test_start() -> (Model, Supplied, Config) {
+    let m = test_pithead();
+    let d = m.default_config();
+    (m, Supplied::default(), d)
+}
+
 fn seconds(d: Duration) -> f64 {
     d.as_secs_f64()
 }
@@ -158,9 +167,7 @@ mod tests {
 
     #[test]
     fn steps_from_chains_predictions() {
-        let m = crate::run::test_pithead();
-        let s = Supplied::default();
-        let d = m.default_config();
+        let (m, s, d) = crate::run::test_start();
         let a = m.config_from_labels(&d, [("p2pool.pool", "main")]).unwrap();
         let steps = steps_from(&m, &s, &d, [a.clone(), a, d.clone()]);
         assert_eq!(steps[0].prediction.recreated, ["p2pool"]);

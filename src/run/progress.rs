@@ -192,13 +192,10 @@ fn round(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Supplied;
 
     #[test]
     fn coverage_grows_to_one_and_counts_only_new_items() {
-        let m = crate::run::test_pithead();
-        let s = Supplied::default();
-        let d = m.default_config();
+        let (m, s, d) = crate::run::test_start();
         let a = m.config_from_labels(&d, [("p2pool.pool", "main")]).unwrap();
         let steps = super::super::steps_from(&m, &s, &d, [a.clone(), a, d.clone()]);
         let c = coverage_curve(&m, &d, &steps);

@@ -96,12 +96,7 @@ pub fn walk_from_plan_json(
                 return err(format!(
                     "walk step {}: unknown operation {name}; the model's operations are: {}",
                     i + 1,
-                    model
-                        .operations
-                        .iter()
-                        .map(|o| o.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    model.operation_names()
                 ));
             };
             let o = &model.operations[op];

@@ -265,7 +265,6 @@ pub async fn check_walk<T: Target>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Supplied;
     use crate::oracle::Expected;
     use crate::run::{config_json, steps_from};
 
@@ -275,9 +274,7 @@ mod tests {
     #[test]
     fn sim_time_to_ready_is_exact() {
         use crate::target::sim::SimTarget;
-        let m = crate::run::test_pithead();
-        let s = Supplied::default();
-        let d = m.default_config();
+        let (m, s, d) = crate::run::test_start();
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();

@@ -91,6 +91,20 @@ enum Tok {
     Semi,
 }
 
+/// The tokens that are one character whatever follows them.
+fn one_char_token(c: char) -> Option<Tok> {
+    Some(match c {
+        '(' => Tok::LParen,
+        ')' => Tok::RParen,
+        '{' => Tok::LBrace,
+        '}' => Tok::RBrace,
+        ',' => Tok::Comma,
+        ';' => Tok::Semi,
+        '=' => Tok::Op(Op::Eq),
+        _ => return None,
+    })
+}
+
 fn tokenize(text: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
@@ -99,6 +113,11 @@ fn tokenize(text: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
     while i < bytes.len() {
         let c = bytes[i] as char;
         let start = i;
+        if let Some(tok) = one_char_token(c) {
+            out.push((start, tok));
+            i += 1;
+            continue;
+        }
         match c {
             c if c.is_whitespace() => i += 1,
             '[' => {
@@ -133,34 +152,6 @@ fn tokenize(text: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                     }
                 }
                 out.push((start, Tok::Str(s)));
-            }
-            '(' => {
-                out.push((start, Tok::LParen));
-                i += 1
-            }
-            ')' => {
-                out.push((start, Tok::RParen));
-                i += 1
-            }
-            '{' => {
-                out.push((start, Tok::LBrace));
-                i += 1
-            }
-            '}' => {
-                out.push((start, Tok::RBrace));
-                i += 1
-            }
-            ',' => {
-                out.push((start, Tok::Comma));
-                i += 1
-            }
-            ';' => {
-                out.push((start, Tok::Semi));
-                i += 1
-            }
-            '=' => {
-                out.push((start, Tok::Op(Op::Eq)));
-                i += 1
             }
             '<' | '>' => {
                 let next = bytes.get(i + 1).map(|b| *b as char);
@@ -255,21 +246,25 @@ impl Parser {
     }
 
     fn pred(&mut self) -> Result<Ast, ParseError> {
-        let mut left = self.conj()?;
-        while self.is_word("OR") {
-            self.bump();
-            let right = self.conj()?;
-            left = Ast::Or(Box::new(left), Box::new(right));
-        }
-        Ok(left)
+        self.left_assoc("OR", Self::conj, Ast::Or)
     }
 
     fn conj(&mut self) -> Result<Ast, ParseError> {
-        let mut left = self.unary()?;
-        while self.is_word("AND") {
+        self.left_assoc("AND", Self::unary, Ast::And)
+    }
+
+    /// `operand (word operand)*`, grouped from the left.
+    fn left_assoc(
+        &mut self,
+        word: &str,
+        operand: fn(&mut Self) -> Result<Ast, ParseError>,
+        join: fn(Box<Ast>, Box<Ast>) -> Ast,
+    ) -> Result<Ast, ParseError> {
+        let mut left = operand(self)?;
+        while self.is_word(word) {
             self.bump();
-            let right = self.unary()?;
-            left = Ast::And(Box::new(left), Box::new(right));
+            let right = operand(self)?;
+            left = join(Box::new(left), Box::new(right));
         }
         Ok(left)
     }
@@ -763,20 +758,13 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        let err = resolve(
-            &parse(r#"[nope] = "x""#).unwrap(),
-            &cat(),
-            MatchOptions::default(),
-        )
-        .unwrap_err();
-        assert!(err.contains("unknown axis [nope]"), "{err}");
-        let err = resolve(
-            &parse(r#"[mode] = "lcal""#).unwrap(),
-            &cat(),
-            MatchOptions::default(),
-        )
-        .unwrap_err();
-        assert!(err.contains("local, remote"), "{err}");
+        for (text, says) in [
+            (r#"[nope] = "x""#, "unknown axis [nope]"),
+            (r#"[mode] = "lcal""#, "local, remote"),
+        ] {
+            let err = resolve(&parse(text).unwrap(), &cat(), MatchOptions::default()).unwrap_err();
+            assert!(err.contains(says), "{err}");
+        }
         let err = parse(r#"IF [mode] = "local" [n] = 1"#).unwrap_err();
         assert!(err.message.contains("THEN"), "{err}");
         assert!(parse(r#"[mode] = "unclosed"#).is_err());

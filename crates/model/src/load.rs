@@ -283,20 +283,20 @@ fn build(
             }
             values.push(AxisValue { label, json });
         }
-        if values.is_empty() {
+        // An axis without a usable value list is rejected whole, so later errors that only
+        // repeat its name are not reported.
+        let unusable = if values.is_empty() {
+            Some(("has no values", "list at least one value"))
+        } else if values.len() > u16::MAX as usize - 1 {
+            Some(("has too many values", "split it"))
+        } else {
+            None
+        };
+        if let Some((what, hint)) = unusable {
             cx.error(
                 ra.values.span().start,
-                format!("axis '{name}' has no values"),
-                "list at least one value",
-            );
-            cx.rejected_axes.insert(name);
-            continue;
-        }
-        if values.len() > u16::MAX as usize - 1 {
-            cx.error(
-                ra.values.span().start,
-                format!("axis '{name}' has too many values"),
-                "split it",
+                format!("axis '{name}' {what}"),
+                hint,
             );
             cx.rejected_axes.insert(name);
             continue;
@@ -373,12 +373,9 @@ fn build(
     for g in &raw.gate {
         let at = g.span().start;
         let g = g.get_ref();
-        let Some(axis) = axes.iter().position(|a| a.name == g.axis) else {
-            cx.error(
-                at,
-                format!("gate names unknown axis '{}'", g.axis),
-                format!("known axes: {}", axis_names(&axes)),
-            );
+        let Some(axis) = axis_index(&mut cx, &axes, at, &g.axis, || {
+            format!("gate names unknown axis '{}'", g.axis)
+        }) else {
             continue;
         };
         let Some(value) = find_value(&axes, axis, &g.value) else {
@@ -437,12 +434,9 @@ fn build(
     // A value a variant's versions do not have is a constraint, as with --skip-value, so a
     // value's index (and so every saved config) means the same under every variant.
     for (at, axis, value, vname) in &dropped_values {
-        let Some(a) = axes.iter().position(|x| &x.name == axis) else {
-            cx.error(
-                *at,
-                format!("variant '{vname}' drops a value of unknown axis '{axis}'"),
-                format!("known axes: {}", axis_names(&axes)),
-            );
+        let Some(a) = axis_index(&mut cx, &axes, *at, axis, || {
+            format!("variant '{vname}' drops a value of unknown axis '{axis}'")
+        }) else {
             continue;
         };
         let Some(v) = find_value(&axes, a, value) else {
@@ -510,12 +504,9 @@ fn build(
         };
         let mut sets = Vec::new();
         for (k, v) in &n.set {
-            let Some(axis) = axes.iter().position(|a| &a.name == k) else {
-                cx.error(
-                    at,
-                    format!("normalisation sets unknown axis '{k}'"),
-                    format!("known axes: {}", axis_names(&axes)),
-                );
+            let Some(axis) = axis_index(&mut cx, &axes, at, k, || {
+                format!("normalisation sets unknown axis '{k}'")
+            }) else {
                 continue;
             };
             match find_value(&axes, axis, v) {
@@ -596,12 +587,9 @@ fn build(
                     DerivedSource::Profiles
                 } else {
                     let name = c.axis.as_ref().expect("checked above");
-                    let Some(axis) = axes.iter().position(|a| &a.name == name) else {
-                        cx.error(
-                            at,
-                            format!("{what} '{key}' reads unknown axis '{name}'"),
-                            format!("known axes: {}", axis_names(&axes)),
-                        );
+                    let Some(axis) = axis_index(cx, &axes, at, name, || {
+                        format!("{what} '{key}' reads unknown axis '{name}'")
+                    }) else {
                         continue;
                     };
                     for label in c.map.keys() {
@@ -800,11 +788,21 @@ fn compile(cx: &mut Ctx, axes: &[Axis], at: usize, text: &str, what: &str) -> Op
 }
 
 /// The axes' names, for a hint.
-fn axis_names(axes: &[Axis]) -> String {
-    axes.iter()
-        .map(|a| a.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The index of the axis called `name`, or `None` after an error (`message`) that lists
+/// the known axes.
+fn axis_index(
+    cx: &mut Ctx,
+    axes: &[Axis],
+    at: usize,
+    name: &str,
+    message: impl FnOnce() -> String,
+) -> Option<usize> {
+    let found = axes.iter().position(|a| a.name == name);
+    if found.is_none() {
+        let known = axes.iter().map(|a| a.name.as_str()).collect::<Vec<_>>();
+        cx.error(at, message(), format!("known axes: {}", known.join(", ")));
+    }
+    found
 }
 
 #[cfg(test)]

@@ -344,6 +344,15 @@ impl super::Model {
         self.operations.iter().position(|o| o.name == name)
     }
 
+    /// The operations' names, comma-separated: what an error about an unknown one lists.
+    pub fn operation_names(&self) -> String {
+        self.operations
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// What an operation touches, from the effective config before it to the one after (the
     /// same but for a restore). `*` in the model's lists means every container of the config
     /// after, `-name` takes one out.

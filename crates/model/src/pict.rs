@@ -380,35 +380,32 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_fix() {
-        let e = load_pict_str("A: 1, 2\nB 1, 2\n", Path::new("m.txt"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("m.txt:2"), "{e}");
-        let e = load_pict_str("A: 1, 2\nIF [C] = 1 THEN [A] = 2;\n", Path::new("m.txt"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("m.txt:2") && e.contains("unknown axis [C]"),
-            "{e}"
-        );
-        let e = load_pict_str("A: x\nB: y\n{ A, C } @ 2\n", Path::new("m.txt"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("m.txt:3") && e.contains("unknown parameter 'C'"),
-            "{e}"
-        );
-        let e = load_pict_str("A: x\nB: y\n{ A, B } @ 3\n", Path::new("m.txt"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("m.txt:3") && e.contains("out of range"), "{e}");
-        let e = load_pict_str("A: x\nB: y\n{ A, B } 2\n", Path::new("m.txt"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("m.txt:3") && e.contains("expected a sub-model"),
-            "{e}"
-        );
+        // (model text, the line the error names, what it says)
+        let cases = [
+            ("A: 1, 2\nB 1, 2\n", "m.txt:2", ""),
+            (
+                "A: 1, 2\nIF [C] = 1 THEN [A] = 2;\n",
+                "m.txt:2",
+                "unknown axis [C]",
+            ),
+            (
+                "A: x\nB: y\n{ A, C } @ 2\n",
+                "m.txt:3",
+                "unknown parameter 'C'",
+            ),
+            ("A: x\nB: y\n{ A, B } @ 3\n", "m.txt:3", "out of range"),
+            (
+                "A: x\nB: y\n{ A, B } 2\n",
+                "m.txt:3",
+                "expected a sub-model",
+            ),
+        ];
+        for (text, line, says) in cases {
+            let e = load_pict_str(text, Path::new("m.txt"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(line) && e.contains(says), "{text:?}: {e}");
+        }
     }
 
     #[test]

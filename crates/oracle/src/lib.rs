@@ -390,17 +390,21 @@ pub fn waiting_on(expected: &Expected, obs: &Observation) -> Vec<String> {
 /// markers with the same id tell restarts (pithead-model.md §8: a profile change restarts
 /// monerod in place, which an id comparison alone misses).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Touched {
-    pub created: Vec<String>,
-    pub removed: Vec<String>,
-    pub recreated: Vec<String>,
-    pub restarted: Vec<String>,
+pub struct Touched<N = String> {
+    pub created: Vec<N>,
+    pub removed: Vec<N>,
+    pub recreated: Vec<N>,
+    pub restarted: Vec<N>,
 }
+
+/// [`Touched`] with the names borrowed from the observations: what [`judge`] compares for
+/// every step, without copying a name.
+type TouchedNames<'a> = Touched<&'a str>;
 
 impl Touched {
     /// Compares the container sets of two observations.
     pub fn between(before: &Observation, after: &Observation) -> Touched {
-        let t = TouchedNames::between(before, after);
+        let t = names_between(before, after);
         let owned = |v: Vec<&str>| v.into_iter().map(str::to_string).collect();
         Touched {
             created: owned(t.created),
@@ -409,7 +413,9 @@ impl Touched {
             restarted: owned(t.restarted),
         }
     }
+}
 
+impl<N: Ord + Clone> Touched<N> {
     /// Whether nothing was touched.
     pub fn is_empty(&self) -> bool {
         self.created.is_empty()
@@ -419,8 +425,8 @@ impl Touched {
     }
 
     /// Every touched container, sorted, each once.
-    pub(crate) fn all(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
+    pub(crate) fn all(&self) -> Vec<N> {
+        let mut v: Vec<N> = self
             .created
             .iter()
             .chain(&self.removed)
@@ -428,69 +434,38 @@ impl Touched {
             .chain(&self.restarted)
             .cloned()
             .collect();
-        v.sort();
-        v.dedup();
-        v
-    }
-}
-
-/// [`Touched`] with the names borrowed from the observations: what [`judge`] compares for
-/// every step, without copying a name.
-#[derive(Default)]
-struct TouchedNames<'a> {
-    created: Vec<&'a str>,
-    removed: Vec<&'a str>,
-    recreated: Vec<&'a str>,
-    restarted: Vec<&'a str>,
-}
-
-impl<'a> TouchedNames<'a> {
-    fn between(before: &'a Observation, after: &'a Observation) -> TouchedNames<'a> {
-        let mut t = TouchedNames::default();
-        for a in &after.containers {
-            match container(before, &a.name) {
-                None => t.created.push(&a.name),
-                Some(b) if b.id != a.id => t.recreated.push(&a.name),
-                Some(b) if b.started != a.started => t.restarted.push(&a.name),
-                Some(_) => {}
-            }
-        }
-        for b in &before.containers {
-            if container(after, &b.name).is_none() {
-                t.removed.push(&b.name);
-            }
-        }
-        for v in [
-            &mut t.created,
-            &mut t.removed,
-            &mut t.recreated,
-            &mut t.restarted,
-        ] {
-            v.sort_unstable();
-        }
-        t
-    }
-
-    fn is_empty(&self) -> bool {
-        self.created.is_empty()
-            && self.removed.is_empty()
-            && self.recreated.is_empty()
-            && self.restarted.is_empty()
-    }
-
-    fn all(&self) -> Vec<&'a str> {
-        let mut v: Vec<&str> = self
-            .created
-            .iter()
-            .chain(&self.removed)
-            .chain(&self.recreated)
-            .chain(&self.restarted)
-            .copied()
-            .collect();
         v.sort_unstable();
         v.dedup();
         v
     }
+}
+
+/// The containers created, removed, recreated and restarted between two observations, each
+/// list sorted.
+fn names_between<'a>(before: &'a Observation, after: &'a Observation) -> TouchedNames<'a> {
+    let mut t = TouchedNames::default();
+    for a in &after.containers {
+        match container(before, &a.name) {
+            None => t.created.push(&a.name),
+            Some(b) if b.id != a.id => t.recreated.push(&a.name),
+            Some(b) if b.started != a.started => t.restarted.push(&a.name),
+            Some(_) => {}
+        }
+    }
+    for b in &before.containers {
+        if container(after, &b.name).is_none() {
+            t.removed.push(&b.name);
+        }
+    }
+    for v in [
+        &mut t.created,
+        &mut t.removed,
+        &mut t.recreated,
+        &mut t.restarted,
+    ] {
+        v.sort_unstable();
+    }
+    t
 }
 
 /// `v` sorted, borrowed when it already is (predictions are, so this copies nothing).
@@ -684,7 +659,7 @@ pub fn judge(
     );
     judge_state(expected, obs, out);
 
-    let touched = TouchedNames::between(facts.before, obs);
+    let touched = names_between(facts.before, obs);
     let p = prediction;
     for (check, seen, predicted, verb) in [
         ("created", &touched.created, &p.created, "created"),
@@ -722,7 +697,7 @@ pub fn judge(
     if let (Some(second), Some(after_second)) = (facts.second_apply, facts.after_second)
         && apply.exit_code == 0
     {
-        let changed = TouchedNames::between(obs, after_second);
+        let changed = names_between(obs, after_second);
         // The sim's output starts with the line: `contains` alone sets up a two-way search.
         let said_no_changes =
             second.output.starts_with(NO_CHANGES) || second.output.contains(NO_CHANGES);

@@ -137,6 +137,23 @@ pub struct SimTarget {
 }
 
 impl SimTarget {
+    /// A fresh (unmemoised) render over the current `.env`, for the faults that change what
+    /// is rendered, and the keys it changes.
+    fn render_over_env(
+        &self,
+        settings: &config::Settings,
+        faults: RenderFaults,
+    ) -> (Arc<Env>, render::KeySet) {
+        let next = Arc::new(render::render(
+            settings,
+            &self.preserved,
+            Some(&self.env),
+            faults,
+        ));
+        let changed = next.changed_set(&self.env);
+        (next, changed)
+    }
+
     /// A provisioned box: baseline config.json, a rendered .env with preserved secrets,
     /// containers running and healthy, chains synced.
     pub fn new(seed: Seed, faults: &[Fault]) -> SimTarget {
@@ -314,24 +331,12 @@ impl SimTarget {
             // #695: the committing render runs from $PWD as reached through the install dir's
             // symlink, while the diffing render used the canonical path.
             faults.symlinked_pwd = true;
-            next = Arc::new(render::render(
-                settings,
-                &self.preserved,
-                Some(&self.env),
-                faults,
-            ));
-            changed_keys = next.changed_set(&self.env);
+            (next, changed_keys) = self.render_over_env(settings, faults);
         }
         if self.has(Fault::RotatedProxyToken) && self.would_recreate(Svc::XmrigProxy, &next) {
             // #153: the recreate path mints a fresh token instead of keeping the preserved one.
             self.preserved.proxy_auth_token = format!("{:032x}", self.rng.random::<u128>());
-            next = Arc::new(render::render(
-                settings,
-                &self.preserved,
-                Some(&self.env),
-                faults,
-            ));
-            changed_keys = next.changed_set(&self.env);
+            (next, changed_keys) = self.render_over_env(settings, faults);
         }
         let mut output = String::new();
         if changed == 0 {

@@ -110,20 +110,8 @@ impl DocMemo {
 mod tests {
     use super::*;
     use crate::config::{baseline, tests::set};
+    use crate::render::tests::preserved_with as preserved;
     use serde_json::json;
-
-    fn preserved(token: &str) -> Preserved {
-        Preserved {
-            proxy_auth_token: token.into(),
-            wallet_rpc_password: "w".into(),
-            tari_wallet_password: "t".into(),
-            monero_onion: "m.onion".into(),
-            tari_onion: "t.onion".into(),
-            p2pool_onion: "p.onion".into(),
-            dashboard_onion: "placeholder".into(),
-            host_ip: "192.168.1.50".into(),
-        }
-    }
 
     /// The memo answers for the very document it parsed (never for another at the same
     /// address or with the same text), gives the same answer as a parse, and stays bounded.

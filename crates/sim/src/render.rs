@@ -432,13 +432,18 @@ pub const CADDYFILE_KEYS: &[Key] = &[
 ];
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::{baseline, parse};
 
     fn preserved() -> Preserved {
+        preserved_with("t")
+    }
+
+    /// Test secrets with this proxy token (the memo's tests key renders by it).
+    pub(crate) fn preserved_with(token: &str) -> Preserved {
         Preserved {
-            proxy_auth_token: "t".into(),
+            proxy_auth_token: token.into(),
             wallet_rpc_password: "w".into(),
             tari_wallet_password: "tw".into(),
             monero_onion: "m.onion".into(),

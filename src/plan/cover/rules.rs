@@ -79,33 +79,31 @@ impl<'a> Rules<'a> {
     /// Like [`Rules::completable`], but on success leaves the constrained axes filled in
     /// (unconstrained ones stay as they were).
     pub fn complete(&self, partial: &mut [u16]) -> bool {
-        if self.is_empty() {
-            return true;
-        }
-        if !self.not_false(partial, &self.usable) {
-            return false;
-        }
-        let free: Vec<usize> = (0..partial.len())
-            .filter(|&a| self.constrained[a] && partial[a] == UNSET)
-            .collect();
-        self.dfs(partial, &free, 0)
+        self.fill(partial).0
     }
 
     fn complete_in_place(&self, partial: &mut [u16]) -> bool {
+        let (ok, free) = self.fill(partial);
+        for &a in &free {
+            partial[a] = UNSET;
+        }
+        ok
+    }
+
+    /// Searches values for the unset constrained axes; whether some satisfy every rule, and
+    /// which axes the search may have filled in.
+    fn fill(&self, partial: &mut [u16]) -> (bool, Vec<usize>) {
         if self.is_empty() {
-            return true;
+            return (true, Vec::new());
         }
         if !self.not_false(partial, &self.usable) {
-            return false;
+            return (false, Vec::new());
         }
         let free: Vec<usize> = (0..partial.len())
             .filter(|&a| self.constrained[a] && partial[a] == UNSET)
             .collect();
         let ok = self.dfs(partial, &free, 0);
-        for &a in &free {
-            partial[a] = UNSET;
-        }
-        ok
+        (ok, free)
     }
 
     fn dfs(&self, row: &mut [u16], free: &[usize], i: usize) -> bool {

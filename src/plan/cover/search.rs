@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::rules::Rules;
-use super::tuples::Coverage;
+use super::tuples::{Coverage, merge_sorted};
 use crate::model::expr::UNSET;
 
 /// How much work the search may do. Work is counted in tuple look-ups, so a budget gives the
@@ -138,21 +138,7 @@ impl<'r, 'a> Search<'r, 'a> {
             let counts = &self.cov.counts;
             let mut lookups = 0u64;
             for_each_subset(&fixed, t - 1, &mut |others: &[usize]| {
-                // Sorted combo of `others` plus c.
-                let mut n = 0;
-                let mut placed = false;
-                for &d in others {
-                    if !placed && c < d {
-                        combo[n] = c;
-                        n += 1;
-                        placed = true;
-                    }
-                    combo[n] = d;
-                    n += 1;
-                }
-                if !placed {
-                    combo[n] = c;
-                }
+                merge_sorted(c, others.iter().copied(), &mut combo);
                 let cols = &combo[..t];
                 for (v, g) in gains.iter_mut().enumerate() {
                     row[c] = v as u16;

@@ -203,22 +203,7 @@ impl TupleSpace {
                 continue;
             }
             loop {
-                // Merge c into the chosen others, keeping the combo sorted.
-                let mut n = 0;
-                let mut placed = false;
-                for &j in &idx[..m] {
-                    let d = others[j];
-                    if !placed && c < d {
-                        combo[n] = c;
-                        n += 1;
-                        placed = true;
-                    }
-                    combo[n] = d;
-                    n += 1;
-                }
-                if !placed {
-                    combo[n] = c;
-                }
+                merge_sorted(c, idx[..m].iter().map(|&j| others[j]), &mut combo);
                 f(&combo[..t]);
                 // Next m-subset of others.
                 let mut p = m;
@@ -241,6 +226,25 @@ impl TupleSpace {
                 }
             }
         }
+    }
+}
+
+/// Writes the sorted column set `others` with `c` merged in, still sorted, into `combo`.
+#[inline]
+pub(crate) fn merge_sorted(c: usize, others: impl Iterator<Item = usize>, combo: &mut [usize; 4]) {
+    let mut n = 0;
+    let mut placed = false;
+    for d in others {
+        if !placed && c < d {
+            combo[n] = c;
+            n += 1;
+            placed = true;
+        }
+        combo[n] = d;
+        n += 1;
+    }
+    if !placed {
+        combo[n] = c;
     }
 }
 

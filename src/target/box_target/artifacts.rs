@@ -67,21 +67,7 @@ impl BoxTarget {
         let re = alternation(SECRET_ENV_KEYS);
         files.push((
             "env.txt",
-            match self
-                .exec
-                .run_script(
-                    &self.privilege,
-                    READ_ENV_MASKED,
-                    &[&self.dir, &re],
-                    None,
-                    self.command_timeout,
-                    true,
-                )
-                .await
-            {
-                Ok(o) => o.stdout_text(),
-                Err(e) => e.to_string(),
-            },
+            self.script_text(READ_ENV_MASKED, &[&self.dir, &re]).await,
         ));
         let mode = if self.containers == ContainerList::DockerCompose {
             "docker"
@@ -90,24 +76,7 @@ impl BoxTarget {
         };
         let mut args: Vec<&str> = vec![&self.dir, mode, &self.tz];
         args.extend(self.pithead.iter().map(String::as_str));
-        files.push((
-            "logs.txt",
-            match self
-                .exec
-                .run_script(
-                    &self.privilege,
-                    LOGS,
-                    &args,
-                    None,
-                    self.command_timeout,
-                    true,
-                )
-                .await
-            {
-                Ok(o) => o.stdout_text(),
-                Err(e) => e.to_string(),
-            },
-        ));
+        files.push(("logs.txt", self.script_text(LOGS, &args).await));
         for (name, content) in files {
             // Everything is redacted here, whatever was done upstream: the last net.
             let content = self.redactor.redact(&content);
@@ -116,5 +85,13 @@ impl BoxTarget {
             })?;
         }
         Ok(dir)
+    }
+
+    /// A script's output for an artifact, or why it could not be run.
+    async fn script_text(&self, script: &str, args: &[&str]) -> String {
+        match self.run_read(script, args).await {
+            Ok(o) => o.stdout_text(),
+            Err(e) => e.to_string(),
+        }
     }
 }

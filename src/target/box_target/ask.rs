@@ -18,15 +18,7 @@ impl BoxTarget {
         let mut args: Vec<&str> = vec![&self.dir, &self.tz, question];
         args.extend(self.pithead.iter().map(String::as_str));
         let out = self
-            .exec
-            .run_script(
-                &self.privilege,
-                ASK,
-                &args,
-                None,
-                self.command_timeout,
-                true,
-            )
+            .run_read(ASK, &args)
             .await
             .map_err(deadline("deadline.observe", || {
                 format!("`pithead {question}`")

@@ -17,15 +17,7 @@ impl BoxTarget {
         let mut all = vec![self.dir.as_str()];
         all.extend(args);
         let out = self
-            .exec
-            .run_script(
-                &self.privilege,
-                script,
-                &all,
-                None,
-                self.command_timeout,
-                true,
-            )
+            .run_read(script, &all)
             .await
             .map_err(deadline("deadline.observe", || {
                 "canary's stack file check".into()

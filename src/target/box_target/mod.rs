@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{CommandResult, Observation, Target, TargetError};
-use crate::exec::{Executor, Local, Output, Ssh, SshOptions, split_words};
+use crate::exec::{ExecError, Executor, Local, Output, Ssh, SshOptions, split_words};
 use crate::model::Action;
 use crate::redact::{FINGERPRINT_KEYS, Redactor, SECRET_ENV_KEYS, is_secret_env_key, parse_env};
 
@@ -314,18 +314,7 @@ impl BoxTarget {
     async fn check_cli_runs(&self) -> Result<(), TargetError> {
         let mut args: Vec<&str> = vec![&self.dir, &self.tz];
         args.extend(self.pithead.iter().map(String::as_str));
-        let out = self
-            .exec
-            .run_script(
-                &self.privilege,
-                RUNS,
-                &args,
-                None,
-                self.command_timeout,
-                true,
-            )
-            .await
-            .map_err(conn)?;
+        let out = self.run_read(RUNS, &args).await.map_err(conn)?;
         let text = out.stdout_text();
         let mut lines = text.lines();
         let code = lines
@@ -356,18 +345,7 @@ impl BoxTarget {
     /// `dashboard.timezone` is auto (what the box's own applies ran under), else the host's
     /// zone as Pithead detects it, else [`FALLBACK_TZ`].
     async fn read_zone(&self) -> Result<String, TargetError> {
-        let out = self
-            .exec
-            .run_script(
-                &self.privilege,
-                READ_ZONE,
-                &[&self.dir],
-                None,
-                self.command_timeout,
-                true,
-            )
-            .await
-            .map_err(conn)?;
+        let out = self.run_read(READ_ZONE, &[&self.dir]).await.map_err(conn)?;
         let text = out.stdout_text();
         let fact = |key: &str| {
             text.lines()
@@ -437,15 +415,7 @@ impl BoxTarget {
     pub async fn refresh_redactor(&mut self) -> Result<(), TargetError> {
         let re = alternation(SECRET_ENV_KEYS);
         let out = self
-            .exec
-            .run_script(
-                &self.privilege,
-                READ_SECRETS,
-                &[&self.dir, &re],
-                None,
-                self.command_timeout,
-                true,
-            )
+            .run_read(READ_SECRETS, &[&self.dir, &re])
             .await
             .map_err(conn)?;
         self.redactor.add_env(&out.stdout_text());
@@ -511,6 +481,21 @@ impl BoxTarget {
     /// Records the safety net's backup archive.
     pub fn set_safety_archive(&mut self, archive: Option<String>) {
         self.safety_archive = archive;
+    }
+
+    /// Runs a script that only reads the box (so it may be repeated after a dropped
+    /// connection), with the box's privilege and the command timeout.
+    async fn run_read(&self, script: &str, args: &[&str]) -> Result<Output, ExecError> {
+        self.exec
+            .run_script(
+                &self.privilege,
+                script,
+                args,
+                None,
+                self.command_timeout,
+                true,
+            )
+            .await
     }
 
     async fn run_pithead(
@@ -620,23 +605,15 @@ impl BoxTarget {
             &self.tz,
         ];
         args.extend(self.pithead.iter().map(String::as_str));
-        let out = self
-            .exec
-            .run_script(
-                &self.privilege,
-                OBSERVE,
-                &args,
-                None,
-                self.command_timeout,
-                true,
-            )
-            .await
-            .map_err(deadline("deadline.observe", || {
-                format!(
-                    "the observation ({} status, the container list, /api/state)",
-                    self.pithead.join(" ")
-                )
-            }))?;
+        let out =
+            self.run_read(OBSERVE, &args)
+                .await
+                .map_err(deadline("deadline.observe", || {
+                    format!(
+                        "the observation ({} status, the container list, /api/state)",
+                        self.pithead.join(" ")
+                    )
+                }))?;
         let text = out.stdout_text();
         let parsed = parse_observation(&text).ok_or_else(|| {
             TargetError::Other(format!(

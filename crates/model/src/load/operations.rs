@@ -84,13 +84,10 @@ pub(super) fn operations(
         };
         let mut classes = Vec::new();
         for c in &o.classes {
-            match axes.iter().position(|a| &a.name == c) {
-                Some(i) => classes.push(i),
-                None => cx.error(
-                    at,
-                    format!("operation '{}' classes by unknown axis '{c}'", o.name),
-                    format!("known axes: {}", axis_names(axes)),
-                ),
+            if let Some(i) = axis_index(cx, axes, at, c, || {
+                format!("operation '{}' classes by unknown axis '{c}'", o.name)
+            }) {
+                classes.push(i);
             }
         }
         let (fault_actions, _) = kind.actions(o.service.as_deref());
