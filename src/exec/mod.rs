@@ -283,9 +283,6 @@ umask 022
 exec "$@" </dev/null"#
 );
 
-/// Splits a user-given command line such as `sudo ./pithead` into words. Only whitespace
-/// separates words; quotes are not interpreted (a path with spaces is not supported here,
-/// and saying so is better than a half-done shell parser).
 /// Shell-quotes one word of a command line, only when needed (the inverse of a POSIX
 /// shell's word splitting, for the lines canary prints for people to run).
 pub fn shell_quote(word: &str) -> String {
@@ -300,6 +297,9 @@ pub fn shell_quote(word: &str) -> String {
     }
 }
 
+/// Splits a user-given command line such as `sudo ./pithead` into words. Only whitespace
+/// separates words; quotes are not interpreted (a path with spaces is not supported here,
+/// and saying so is better than a half-done shell parser).
 pub fn split_words(line: &str) -> Vec<String> {
     line.split_whitespace().map(str::to_string).collect()
 }
